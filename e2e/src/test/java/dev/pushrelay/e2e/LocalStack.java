@@ -1,0 +1,159 @@
+package dev.pushrelay.e2e;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.testing.EmulatorProcess;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The whole local stack, started with the README's command {@code scripts/run-local.sh} on free
+ * ports, as a user runs it; closing it sends SIGTERM to the script, which stops what it started.
+ */
+public final class LocalStack implements AutoCloseable {
+  private final Process process;
+  private final Map<String, Integer> ports;
+  private final Path logDir;
+  private final HttpClient http = HttpClient.newHttpClient();
+
+  private LocalStack(Process process, Map<String, Integer> ports, Path logDir) {
+    this.process = process;
+    this.ports = ports;
+    this.logDir = logDir;
+  }
+
+  public static LocalStack start(Map<String, String> extraEnv) throws Exception {
+    Path root = Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
+    Map<String, Integer> ports = new LinkedHashMap<>();
+    for (String name : List.of("PUBSUB_PORT", "FIRESTORE_PORT", "SEND_PORT", "ROUTE_PORT", "NODE1_PORT", "NODE2_PORT")) {
+      ports.put(name, EmulatorProcess.freePort());
+    }
+    Path logDir = Files.createTempDirectory(root.resolve("e2e/target"), "stack-");
+    ProcessBuilder pb = new ProcessBuilder("bash", root.resolve("scripts/run-local.sh").toString())
+        .directory(root.toFile())
+        .redirectErrorStream(true);
+    ports.forEach((k, v) -> pb.environment().put(k, Integer.toString(v)));
+    pb.environment().put("RELAY_LOG_DIR", logDir.toString());
+    pb.environment().putAll(extraEnv);
+    Process p = pb.start();
+    LocalStack stack = new LocalStack(p, ports, logDir);
+    CompletableFuture<Boolean> ready = new CompletableFuture<>();
+    List<String> output = new ArrayList<>();
+    Thread reader = new Thread(() -> {
+      try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        for (String line; (line = r.readLine()) != null; ) {
+          synchronized (output) {
+            output.add(line);
+          }
+          if (line.startsWith("relay ready:")) {
+            ready.complete(true);
+          }
+        }
+      } catch (IOException e) {
+        // the stack has gone
+      }
+      ready.complete(false);
+    }, "local-stack-output");
+    reader.setDaemon(true);
+    reader.start();
+    boolean up;
+    try {
+      up = ready.get(240, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      up = false;
+    }
+    if (!up) {
+      stack.close();
+      synchronized (output) {
+        throw new IllegalStateException("local stack did not become ready; output: " + output + "; logs in " + logDir);
+      }
+    }
+    return stack;
+  }
+
+  public int port(String name) {
+    return ports.get(name);
+  }
+
+  public URI sendUrl() {
+    return URI.create("http://127.0.0.1:" + port("SEND_PORT") + "/v1/messages");
+  }
+
+  public URI node(int n) {
+    return URI.create("http://127.0.0.1:" + port("NODE" + n + "_PORT"));
+  }
+
+  /** A dev token from a node in local mode, the way the demo page gets one. */
+  public String devToken(int node, String userId) throws Exception {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(node(node).resolve("/dev/token?userId=" + userId))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new IllegalStateException("dev token: " + r.statusCode() + " " + r.body());
+    }
+    return JsonCodec.read(r.body().getBytes(StandardCharsets.UTF_8)).get("token").asText();
+  }
+
+  public URI socket(int node, String token) {
+    return URI.create("ws://127.0.0.1:" + port("NODE" + node + "_PORT") + "/ws?access_token=" + token);
+  }
+
+  public HttpResponse<String> send(String contentType, String body) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(sendUrl()).POST(HttpRequest.BodyPublishers.ofString(body));
+    if (contentType != null) {
+      b.header("Content-Type", contentType);
+    }
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  public HttpResponse<String> get(URI uri) throws Exception {
+    return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  public static JsonNode json(HttpResponse<String> r) throws IOException {
+    return JsonCodec.read(r.body().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Nothing the stack started still listens. */
+  public boolean allPortsClosed() {
+    for (int port : ports.values()) {
+      try (Socket s = new Socket()) {
+        s.connect(new InetSocketAddress("127.0.0.1", port), 200);
+        return false;
+      } catch (IOException closed) {
+        // expected
+      }
+    }
+    return true;
+  }
+
+  public Path logDir() {
+    return logDir;
+  }
+
+  /** SIGTERM to the script; it stops exactly what it started. */
+  @Override
+  public void close() throws Exception {
+    process.destroy();
+    if (!process.waitFor(60, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      process.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+}

@@ -1,0 +1,34 @@
+package dev.pushrelay.functions;
+
+import dev.pushrelay.config.EnvReader;
+import dev.pushrelay.gcp.GcpEndpoints;
+import dev.pushrelay.topology.Topology;
+import dev.pushrelay.topology.TopologySettings;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Configuration of both functions, parsed from the environment; every problem is reported at once.
+ *
+ * @param sendApiKey when set, the send function wants it in the {@code X-Relay-Api-Key} header (local use;
+ *     in the cloud IAM guards the functions)
+ * @param corsOrigins origins that may call the send function from a browser (the demo page)
+ */
+public record FunctionConfig(
+    GcpEndpoints endpoints, Topology topology, Optional<String> sendApiKey, List<String> corsOrigins) {
+
+  public FunctionConfig {
+    corsOrigins = List.copyOf(corsOrigins);
+  }
+
+  public static FunctionConfig fromEnvironment(Map<String, String> environment) {
+    EnvReader env = new EnvReader(environment);
+    GcpEndpoints endpoints = GcpEndpoints.read(env);
+    Topology topology = TopologySettings.read(env);
+    Optional<String> apiKey = env.optional("RELAY_SEND_API_KEY");
+    List<String> cors = env.list("RELAY_CORS_ORIGINS");
+    env.finish();
+    return new FunctionConfig(endpoints, topology, apiKey, cors);
+  }
+}

@@ -1,0 +1,88 @@
+package dev.pushrelay.functions.route;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pushrelay.model.DeadLetterReason;
+import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.pubsub.RelayPublisher;
+import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.testing.InMemoryRegistryStore;
+import dev.pushrelay.testing.MutableClock;
+import dev.pushrelay.testing.RecordingPublisher;
+import dev.pushrelay.topology.Topology;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class RouterTest {
+  private final Topology topology = Topology.standard();
+  private final RecordingPublisher pubsub = new RecordingPublisher();
+  private final InMemoryRegistryStore registry = new InMemoryRegistryStore();
+  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private final Router router = new Router(registry, new RelayPublisher(pubsub, topology), topology, clock);
+
+  private PushEnvelope envelope(String json) {
+    return new PushEnvelope(json.getBytes(StandardCharsets.UTF_8), Map.of(), "ps-1", clock.instant(), Optional.empty());
+  }
+
+  private void connect(String user, String node) {
+    registry.addConnection(new ConnectionRecord("c-" + user + node, user, node, clock.instant()));
+    registry.heartbeat(node, clock.instant(), clock.instant().plusSeconds(12));
+  }
+
+  @Test
+  void routesOneDeliveryPerLiveNodeHoldingTheUser() throws Exception {
+    connect("u1", "node-a");
+    connect("u1", "node-b");
+    connect("u2", "node-c");
+    assertEquals(RouteOutcome.ROUTED, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    List<RecordingPublisher.Published> deliveries = pubsub.on(topology.deliveriesTopic());
+    assertEquals(List.of("node-a", "node-b"), deliveries.stream()
+        .map(p -> p.message().attributes().get(MessageAttributes.NODE_ID)).sorted().toList());
+    RelayMessage m = RelayMessage.parse(deliveries.get(0).message().data().getBytes(StandardCharsets.UTF_8));
+    assertEquals("ps-1", m.id(), "a request without id takes the Pub/Sub message id");
+  }
+
+  @Test
+  void nobodyHoldingTheUserMeansRetry() throws Exception {
+    assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty());
+  }
+
+  @Test
+  void aNodeWhoseHeartbeatLapsedIsIgnored() throws Exception {
+    connect("u1", "node-a");
+    clock.advance(Duration.ofSeconds(13));
+    assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+  }
+
+  @Test
+  void invalidGoesStraightToDeadLetterWithReason() throws Exception {
+    assertEquals(RouteOutcome.DEAD_LETTERED_INVALID, router.route(envelope("{\"event\":\"e\"}")).get());
+    List<RecordingPublisher.Published> dead = pubsub.on(topology.deadLetterTopic());
+    assertEquals(1, dead.size());
+    assertEquals(DeadLetterReason.INVALID.wireName(), dead.get(0).message().attributes().get(MessageAttributes.REASON));
+  }
+
+  @Test
+  void expiredGoesToDeadLetterWithReason() throws Exception {
+    connect("u1", "node-a");
+    String json = "{\"userId\":\"u1\",\"event\":\"e\",\"ttlSeconds\":5,\"sentAt\":\"2025-12-31T23:59:00Z\"}";
+    assertEquals(RouteOutcome.DEAD_LETTERED_EXPIRED, router.route(envelope(json)).get());
+    assertEquals("expired", pubsub.on(topology.deadLetterTopic()).get(0).message().attributes()
+        .get(MessageAttributes.REASON));
+  }
+
+  @Test
+  void fanOutIsSplitIntoOneRequestPerUser() throws Exception {
+    assertEquals(RouteOutcome.FANNED_OUT,
+        router.route(envelope("{\"userIds\":[\"a\",\"b\"],\"event\":\"e\"}")).get());
+    assertEquals(2, pubsub.on(topology.requestsTopic()).size());
+  }
+}

@@ -1,0 +1,137 @@
+package dev.pushrelay.functions.send;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pushrelay.functions.FakeHttp;
+import dev.pushrelay.functions.FunctionConfig;
+import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.model.Limits;
+import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.gcp.GcpEndpoints;
+import dev.pushrelay.pubsub.RelayPublisher;
+import dev.pushrelay.testing.InMemoryRegistryStore;
+import dev.pushrelay.testing.MutableClock;
+import dev.pushrelay.testing.RecordingPublisher;
+import dev.pushrelay.topology.Topology;
+import dev.pushrelay.registry.ConnectionRecord;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class SendFunctionTest {
+  private final Topology topology = Topology.standard();
+  private final RecordingPublisher pubsub = new RecordingPublisher();
+  private final InMemoryRegistryStore registry = new InMemoryRegistryStore();
+  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private final AtomicInteger ids = new AtomicInteger();
+
+  private SendFunction function(Optional<String> apiKey) {
+    FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology, apiKey, List.of());
+    return new SendFunction(config, new RelayPublisher(pubsub, topology), registry, clock,
+        () -> "id-" + ids.incrementAndGet());
+  }
+
+  private FakeHttp.Response post(String body) throws Exception {
+    return call(FakeHttp.request("POST", "/v1/messages", "application/json", body.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  private FakeHttp.Response call(FakeHttp.Request request) throws Exception {
+    FakeHttp.Response response = new FakeHttp.Response();
+    function(Optional.empty()).service(request, response);
+    return response;
+  }
+
+  private static JsonNode json(FakeHttp.Response r) throws Exception {
+    return JsonCodec.read(r.body().getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void acceptedOnlyOncePublishedWithIdAndAttributes() throws Exception {
+    FakeHttp.Response r = post("{\"userId\":\"u1\",\"event\":\"agent_update\",\"data\":{\"step\":3}}");
+    assertEquals(202, r.status());
+    assertEquals("id-1", json(r).get("id").asText());
+    List<RecordingPublisher.Published> sent = pubsub.on(topology.requestsTopic());
+    assertEquals(1, sent.size());
+    assertEquals("u1", sent.get(0).message().attributes().get(MessageAttributes.USER_ID));
+    RelayMessage m = RelayMessage.parse(sent.get(0).message().data().getBytes(StandardCharsets.UTF_8));
+    assertEquals("id-1", m.id());
+    assertEquals(clock.instant(), m.sentAt());
+  }
+
+  @Test
+  void fanOutPublishesOnePerUserUnderOneId() throws Exception {
+    FakeHttp.Response r = post("{\"userIds\":[\"a\",\"b\",\"c\"],\"event\":\"e\",\"id\":\"sender-7\"}");
+    assertEquals(202, r.status());
+    assertEquals("sender-7", json(r).get("id").asText());
+    assertEquals(3, json(r).get("recipients").asInt());
+    assertEquals(3, pubsub.on(topology.requestsTopic()).size());
+  }
+
+  @Test
+  void badRequestNamesTheFieldAndPublishesNothing() throws Exception {
+    FakeHttp.Response r = post("{\"userId\":\"u1\",\"event\":42}");
+    assertEquals(400, r.status());
+    assertEquals("event", json(r).at("/error/field").asText());
+    assertTrue(pubsub.published().isEmpty());
+  }
+
+  @Test
+  void wrongMethodIs405WithAllow() throws Exception {
+    FakeHttp.Response r = call(FakeHttp.request("GET", "/v1/messages", null, new byte[0]));
+    assertEquals(405, r.status());
+    assertTrue(r.header("Allow").orElse("").contains("POST"));
+  }
+
+  @Test
+  void notJsonIs415() throws Exception {
+    FakeHttp.Response r = call(FakeHttp.request("POST", "/v1/messages", "text/plain", "hi".getBytes()));
+    assertEquals(415, r.status());
+  }
+
+  @Test
+  void oversizeIs413() throws Exception {
+    FakeHttp.Response r = post("{\"userId\":\"u\",\"event\":\"e\",\"data\":\"" + "x".repeat(Limits.MAX_BODY_BYTES) + "\"}");
+    assertEquals(413, r.status());
+    assertTrue(pubsub.published().isEmpty());
+  }
+
+  @Test
+  void pubSubRefusalIs503WithRetryAfter() throws Exception {
+    pubsub.failWith(new IllegalStateException("unavailable"));
+    FakeHttp.Response r = post("{\"userId\":\"u1\",\"event\":\"e\"}");
+    assertEquals(503, r.status());
+    assertEquals("1", r.header("Retry-After").orElseThrow());
+  }
+
+  @Test
+  void apiKeyIsEnforcedWhenConfigured() throws Exception {
+    FakeHttp.Request request = FakeHttp.request("POST", "/v1/messages", "application/json",
+        "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8));
+    FakeHttp.Response refused = new FakeHttp.Response();
+    function(Optional.of("k-123")).service(request, refused);
+    assertEquals(401, refused.status());
+    FakeHttp.Response accepted = new FakeHttp.Response();
+    function(Optional.of("k-123")).service(request.header("X-Relay-Api-Key", "k-123"), accepted);
+    assertEquals(202, accepted.status());
+  }
+
+  @Test
+  void presenceFollowsLiveConnections() throws Exception {
+    FakeHttp.Request ask = FakeHttp.request("GET", "/v1/users/u1/presence", null, new byte[0]);
+    assertEquals(false, json(call(ask)).get("online").asBoolean());
+    registry.addConnection(new ConnectionRecord("c1", "u1", "n1", clock.instant()));
+    registry.heartbeat("n1", clock.instant(), clock.instant().plusSeconds(10));
+    assertEquals(true, json(call(ask)).get("online").asBoolean());
+  }
+
+  @Test
+  void unknownPathIs404() throws Exception {
+    assertEquals(404, call(FakeHttp.request("POST", "/v2/whatever", "application/json", new byte[0])).status());
+  }
+}

@@ -1,0 +1,28 @@
+package dev.pushrelay.gcp;
+
+import com.google.api.core.ApiFuture;
+import com.google.api.core.ApiFutureCallback;
+import com.google.api.core.ApiFutures;
+import com.google.common.util.concurrent.MoreExecutors;
+import java.util.concurrent.CompletableFuture;
+
+/** Turns the Google client's futures into {@link CompletableFuture}s. */
+public final class Completions {
+  private Completions() {}
+
+  public static <T> CompletableFuture<T> of(ApiFuture<T> future) {
+    CompletableFuture<T> out = new CompletableFuture<>();
+    ApiFutures.addCallback(future, new ApiFutureCallback<T>() {
+      @Override
+      public void onFailure(Throwable t) {
+        out.completeExceptionally(t);
+      }
+
+      @Override
+      public void onSuccess(T result) {
+        out.complete(result);
+      }
+    }, MoreExecutors.directExecutor());
+    return out;
+  }
+}

@@ -1,0 +1,138 @@
+package dev.pushrelay.gcp;
+
+import com.google.api.gax.core.CredentialsProvider;
+import com.google.api.gax.core.NoCredentialsProvider;
+import com.google.api.gax.grpc.GrpcTransportChannel;
+import com.google.api.gax.rpc.FixedTransportChannelProvider;
+import com.google.api.gax.rpc.TransportChannelProvider;
+import com.google.cloud.firestore.Firestore;
+import com.google.cloud.firestore.FirestoreOptions;
+import com.google.cloud.pubsub.v1.MessageReceiver;
+import com.google.cloud.pubsub.v1.Publisher;
+import com.google.cloud.pubsub.v1.Subscriber;
+import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
+import com.google.cloud.pubsub.v1.SubscriptionAdminSettings;
+import com.google.cloud.pubsub.v1.TopicAdminClient;
+import com.google.cloud.pubsub.v1.TopicAdminSettings;
+import com.google.pubsub.v1.ProjectSubscriptionName;
+import com.google.pubsub.v1.TopicName;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builds every Pub/Sub and Firestore client, against the cloud or the emulators. The Pub/Sub client
+ * does not read {@code PUBSUB_EMULATOR_HOST} itself, so each client gets a plaintext channel and no
+ * credentials here. Build once per process and close at exit.
+ */
+public final class GcpClients implements AutoCloseable {
+  private final GcpEndpoints endpoints;
+  private final Optional<ManagedChannel> emulatorChannel;
+  private volatile Firestore firestore;
+
+  public GcpClients(GcpEndpoints endpoints) {
+    this.endpoints = endpoints;
+    this.emulatorChannel = endpoints.pubsubEmulatorHost()
+        .map(host -> ManagedChannelBuilder.forTarget(host).usePlaintext().build());
+  }
+
+  public String projectId() {
+    return endpoints.projectId();
+  }
+
+  public TopicName topic(String topic) {
+    return TopicName.of(endpoints.projectId(), topic);
+  }
+
+  public ProjectSubscriptionName subscription(String subscription) {
+    return ProjectSubscriptionName.of(endpoints.projectId(), subscription);
+  }
+
+  public Publisher publisher(String topic) {
+    try {
+      Publisher.Builder b = Publisher.newBuilder(topic(topic));
+      channel().ifPresent(b::setChannelProvider);
+      credentials().ifPresent(b::setCredentialsProvider);
+      return b.build();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot build a publisher for " + topic, e);
+    }
+  }
+
+  public Subscriber subscriber(String subscription, MessageReceiver receiver, int parallelPullCount) {
+    Subscriber.Builder b = Subscriber.newBuilder(subscription(subscription), receiver)
+        .setParallelPullCount(parallelPullCount);
+    channel().ifPresent(b::setChannelProvider);
+    credentials().ifPresent(b::setCredentialsProvider);
+    return b.build();
+  }
+
+  public TopicAdminClient topicAdmin() {
+    try {
+      TopicAdminSettings.Builder b = TopicAdminSettings.newBuilder();
+      channel().ifPresent(b::setTransportChannelProvider);
+      credentials().ifPresent(b::setCredentialsProvider);
+      return TopicAdminClient.create(b.build());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot build the topic admin client", e);
+    }
+  }
+
+  public SubscriptionAdminClient subscriptionAdmin() {
+    try {
+      SubscriptionAdminSettings.Builder b = SubscriptionAdminSettings.newBuilder();
+      channel().ifPresent(b::setTransportChannelProvider);
+      credentials().ifPresent(b::setCredentialsProvider);
+      return SubscriptionAdminClient.create(b.build());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot build the subscription admin client", e);
+    }
+  }
+
+  /** One Firestore client per process. */
+  public Firestore firestore() {
+    Firestore f = firestore;
+    if (f == null) {
+      synchronized (this) {
+        if (firestore == null) {
+          FirestoreOptions.Builder b = FirestoreOptions.newBuilder().setProjectId(endpoints.projectId());
+          endpoints.firestoreEmulatorHost().ifPresent(b::setEmulatorHost);
+          firestore = b.build().getService();
+        }
+        f = firestore;
+      }
+    }
+    return f;
+  }
+
+  private Optional<TransportChannelProvider> channel() {
+    return emulatorChannel.map(c -> FixedTransportChannelProvider.create(GrpcTransportChannel.create(c)));
+  }
+
+  private Optional<CredentialsProvider> credentials() {
+    return emulatorChannel.map(c -> NoCredentialsProvider.create());
+  }
+
+  @Override
+  public void close() {
+    Firestore f = firestore;
+    if (f != null) {
+      try {
+        f.close();
+      } catch (Exception e) {
+        // closing at exit: nothing left to do with the error
+      }
+    }
+    emulatorChannel.ifPresent(c -> {
+      c.shutdown();
+      try {
+        c.awaitTermination(2, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+  }
+}

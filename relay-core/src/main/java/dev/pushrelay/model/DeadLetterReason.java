@@ -1,0 +1,12 @@
+package dev.pushrelay.model;
+
+/** Why a message ended in the dead-letter topic; the wire value is the {@code reason} attribute. */
+public enum DeadLetterReason {
+  NO_CONNECTION_AFTER_RETRIES,
+  INVALID,
+  EXPIRED;
+
+  public String wireName() {
+    return name().toLowerCase(java.util.Locale.ROOT);
+  }
+}

@@ -1,0 +1,23 @@
+package dev.pushrelay.model;
+
+import java.util.regex.Pattern;
+
+/** Size and shape limits of the send contract, shared by every part that parses it. */
+public final class Limits {
+  /** Largest accepted request body and largest accepted data payload, in bytes. */
+  public static final int MAX_BODY_BYTES = 256 * 1024;
+  public static final int MAX_DATA_BYTES = 200 * 1024;
+  public static final int MAX_RECIPIENTS = 1000;
+  public static final int MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+  /** Ids are Firestore document ids and Pub/Sub attribute values: no slash, bounded. */
+  public static final Pattern USER_ID = Pattern.compile("[A-Za-z0-9._:@|+=-]{1,128}");
+  public static final Pattern MESSAGE_ID = Pattern.compile("[A-Za-z0-9._:+=-]{1,128}");
+  public static final Pattern EVENT = Pattern.compile("[A-Za-z0-9._:/-]{1,64}");
+
+  private Limits() {}
+
+  static boolean isDocumentId(String id) {
+    return !id.equals(".") && !id.equals("..") && !(id.startsWith("__") && id.endsWith("__"));
+  }
+}

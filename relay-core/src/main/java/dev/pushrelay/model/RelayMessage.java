@@ -1,0 +1,68 @@
+package dev.pushrelay.model;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.pushrelay.json.JsonCodec;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One message to one user, as it travels on {@code relay-requests}, {@code relay-deliveries} and in
+ * the mailbox. Its JSON is a send request with a single {@code userId}, an {@code id} and {@code sentAt}.
+ */
+public record RelayMessage(
+    String id, String userId, String event, String dataJson, Instant sentAt, int ttlSeconds, Priority priority) {
+
+  public RelayMessage {
+    Objects.requireNonNull(id, "id");
+    Objects.requireNonNull(userId, "userId");
+    Objects.requireNonNull(event, "event");
+    Objects.requireNonNull(sentAt, "sentAt");
+    Objects.requireNonNull(priority, "priority");
+    if (ttlSeconds < 1) {
+      throw new IllegalArgumentException("ttlSeconds must be positive");
+    }
+  }
+
+  public Instant expiresAt() {
+    return sentAt.plusSeconds(ttlSeconds);
+  }
+
+  public boolean expiredAt(Instant now) {
+    return !now.isBefore(expiresAt());
+  }
+
+  /** Parses the canonical form; anything else, such as a fan-out, is invalid here. */
+  public static RelayMessage parse(byte[] json) throws InvalidRequestException {
+    SendRequest request = SendRequest.parse(json);
+    if (request.fanOut() || request.id().isEmpty() || request.sentAt().isEmpty()) {
+      throw new InvalidRequestException("body", "not a single relay message with id and sentAt");
+    }
+    List<RelayMessage> one = request.toMessages(() -> null, request.sentAt().get(), Limits.MAX_TTL_SECONDS);
+    return one.get(0);
+  }
+
+  public String toJson() {
+    StringWriter out = new StringWriter(96 + (dataJson == null ? 0 : dataJson.length()));
+    try (JsonGenerator g = JsonCodec.mapper().getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      g.writeStringField("id", id);
+      g.writeStringField("userId", userId);
+      g.writeStringField("event", event);
+      if (dataJson != null) {
+        g.writeFieldName("data");
+        g.writeRawValue(dataJson);
+      }
+      g.writeStringField("sentAt", sentAt.toString());
+      g.writeNumberField("ttlSeconds", ttlSeconds);
+      g.writeStringField("priority", priority.wireName());
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString();
+  }
+}

@@ -1,0 +1,70 @@
+package dev.pushrelay.model;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.pushrelay.json.JsonCodec;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+
+/** Builds the text frames the server sends; one JSON object per frame. */
+public final class ServerFrames {
+  private ServerFrames() {}
+
+  public static String connectionEstablished(String connectionId, String userId, String nodeId, Instant serverTime) {
+    return build(g -> {
+      g.writeStringField("type", "connection_established");
+      g.writeStringField("connectionId", connectionId);
+      g.writeStringField("userId", userId);
+      g.writeStringField("nodeId", nodeId);
+      g.writeStringField("serverTime", serverTime.toString());
+      g.writeStringField("status", "ready");
+    }, 160);
+  }
+
+  public static String message(RelayMessage m) {
+    return build(g -> {
+      g.writeStringField("type", "message");
+      g.writeStringField("id", m.id());
+      g.writeStringField("event", m.event());
+      g.writeFieldName("data");
+      if (m.dataJson() == null) {
+        g.writeNull();
+      } else {
+        g.writeRawValue(m.dataJson());
+      }
+      g.writeStringField("sentAt", m.sentAt().toString());
+    }, 96 + (m.dataJson() == null ? 0 : m.dataJson().length()));
+  }
+
+  public static String error(String code, String message) {
+    return build(g -> {
+      g.writeStringField("type", "error");
+      g.writeStringField("code", code);
+      g.writeStringField("message", message);
+    }, 96);
+  }
+
+  public static String pong(Instant serverTime) {
+    return build(g -> {
+      g.writeStringField("type", "pong");
+      g.writeStringField("serverTime", serverTime.toString());
+    }, 64);
+  }
+
+  private interface Fields {
+    void write(JsonGenerator g) throws IOException;
+  }
+
+  private static String build(Fields fields, int sizeHint) {
+    StringWriter out = new StringWriter(sizeHint);
+    try (JsonGenerator g = JsonCodec.mapper().getFactory().createGenerator(out)) {
+      g.writeStartObject();
+      fields.write(g);
+      g.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.toString();
+  }
+}

@@ -1,0 +1,48 @@
+package dev.pushrelay.pubsub;
+
+import dev.pushrelay.model.DeadLetterReason;
+import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.topology.Topology;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/** Publishes the relay's three kinds of message to the topics the topology names. */
+public final class RelayPublisher {
+  private final MessagePublisher publisher;
+  private final Topology topology;
+
+  public RelayPublisher(MessagePublisher publisher, Topology topology) {
+    this.publisher = publisher;
+    this.topology = topology;
+  }
+
+  /** A request on {@code relay-requests}, to be routed. */
+  public CompletableFuture<String> request(RelayMessage m, Map<String, String> extraAttributes) {
+    Map<String, String> attributes = new HashMap<>(extraAttributes);
+    attributes.put(MessageAttributes.MESSAGE_ID, m.id());
+    attributes.put(MessageAttributes.USER_ID, m.userId());
+    return publisher.publish(topology.requestsTopic(), new OutboundMessage(m.toJson(), attributes));
+  }
+
+  /** A delivery on {@code relay-deliveries} for the node that holds the user. */
+  public CompletableFuture<String> delivery(String nodeId, RelayMessage m) {
+    return publisher.publish(topology.deliveriesTopic(), new OutboundMessage(m.toJson(), Map.of(
+        MessageAttributes.NODE_ID, nodeId,
+        MessageAttributes.MESSAGE_ID, m.id(),
+        MessageAttributes.USER_ID, m.userId())));
+  }
+
+  /**
+   * A dead letter: the original data untouched, its attributes kept, and the reason added.
+   * {@code detail} is a short description and must never hold payload content.
+   */
+  public CompletableFuture<String> deadLetter(
+      String data, Map<String, String> originalAttributes, DeadLetterReason reason, String detail) {
+    Map<String, String> attributes = new HashMap<>(originalAttributes);
+    attributes.put(MessageAttributes.REASON, reason.wireName());
+    attributes.put(MessageAttributes.DETAIL, detail);
+    return publisher.publish(topology.deadLetterTopic(), new OutboundMessage(data, attributes));
+  }
+}

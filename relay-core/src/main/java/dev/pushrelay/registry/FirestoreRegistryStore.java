@@ -1,0 +1,127 @@
+package dev.pushrelay.registry;
+
+import com.google.cloud.Timestamp;
+import com.google.cloud.firestore.DocumentReference;
+import com.google.cloud.firestore.DocumentSnapshot;
+import com.google.cloud.firestore.Firestore;
+import com.google.cloud.firestore.QueryDocumentSnapshot;
+import com.google.cloud.firestore.WriteBatch;
+import dev.pushrelay.gcp.Completions;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The registry in Firestore: {@code connections/{connectionId}} and {@code nodes/{nodeId}}. Node
+ * liveness is cached for a short time so a routed message costs one query, not one read per node.
+ */
+public final class FirestoreRegistryStore implements RegistryStore {
+  public static final String CONNECTIONS = "connections";
+  public static final String NODES = "nodes";
+  /** Cloud Run ends a socket after 60 minutes: a connection document outlives it by a little. */
+  private static final Duration CONNECTION_TTL = Duration.ofMinutes(65);
+  private static final Duration LIVENESS_CACHE = Duration.ofSeconds(1);
+
+  private final Firestore db;
+  private final Map<String, CachedLease> leases = new ConcurrentHashMap<>();
+
+  private record CachedLease(Instant expiresAt, Instant checkedAt) {}
+
+  public FirestoreRegistryStore(Firestore db) {
+    this.db = db;
+  }
+
+  @Override
+  public CompletableFuture<Void> addConnection(ConnectionRecord c) {
+    Map<String, Object> doc = Map.of(
+        "userId", c.userId(),
+        "nodeId", c.nodeId(),
+        "connectedAt", timestamp(c.connectedAt()),
+        "expiresAt", timestamp(c.connectedAt().plus(CONNECTION_TTL)));
+    return Completions.of(db.collection(CONNECTIONS).document(c.connectionId()).set(doc)).thenApply(r -> null);
+  }
+
+  @Override
+  public CompletableFuture<Void> removeConnections(Collection<String> connectionIds) {
+    if (connectionIds.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    List<CompletableFuture<?>> commits = new ArrayList<>();
+    List<String> ids = new ArrayList<>(connectionIds);
+    for (int from = 0; from < ids.size(); from += 500) {
+      WriteBatch batch = db.batch();
+      for (String id : ids.subList(from, Math.min(ids.size(), from + 500))) {
+        batch.delete(db.collection(CONNECTIONS).document(id));
+      }
+      commits.add(Completions.of(batch.commit()));
+    }
+    return CompletableFuture.allOf(commits.toArray(CompletableFuture[]::new));
+  }
+
+  @Override
+  public CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt) {
+    Map<String, Object> doc = Map.of("heartbeat", timestamp(now), "expiresAt", timestamp(expiresAt));
+    return Completions.of(db.collection(NODES).document(nodeId).set(doc)).thenApply(r -> null);
+  }
+
+  @Override
+  public CompletableFuture<Void> removeNode(String nodeId) {
+    leases.remove(nodeId);
+    return Completions.of(db.collection(NODES).document(nodeId).delete()).thenApply(r -> null);
+  }
+
+  @Override
+  public CompletableFuture<Set<String>> liveNodesHolding(String userId, Instant now) {
+    return Completions.of(db.collection(CONNECTIONS).whereEqualTo("userId", userId).get())
+        .thenCompose(snapshot -> {
+          Set<String> holders = new HashSet<>();
+          for (QueryDocumentSnapshot d : snapshot.getDocuments()) {
+            String node = d.getString("nodeId");
+            if (node != null) {
+              holders.add(node);
+            }
+          }
+          return liveAmong(holders, now);
+        });
+  }
+
+  private CompletableFuture<Set<String>> liveAmong(Set<String> nodes, Instant now) {
+    Set<String> live = new HashSet<>();
+    List<DocumentReference> unknown = new ArrayList<>();
+    for (String node : nodes) {
+      CachedLease lease = leases.get(node);
+      if (lease != null && lease.checkedAt().plus(LIVENESS_CACHE).isAfter(now)) {
+        if (lease.expiresAt().isAfter(now)) {
+          live.add(node);
+        }
+      } else {
+        unknown.add(db.collection(NODES).document(node));
+      }
+    }
+    if (unknown.isEmpty()) {
+      return CompletableFuture.completedFuture(live);
+    }
+    return Completions.of(db.getAll(unknown.toArray(DocumentReference[]::new))).thenApply(docs -> {
+      for (DocumentSnapshot d : docs) {
+        Timestamp expires = d.exists() ? d.getTimestamp("expiresAt") : null;
+        Instant expiresAt = expires == null ? Instant.EPOCH : expires.toDate().toInstant();
+        leases.put(d.getId(), new CachedLease(expiresAt, now));
+        if (expiresAt.isAfter(now)) {
+          live.add(d.getId());
+        }
+      }
+      return live;
+    });
+  }
+
+  static Timestamp timestamp(Instant i) {
+    return Timestamp.ofTimeSecondsAndNanos(i.getEpochSecond(), i.getNano());
+  }
+}

@@ -1,0 +1,54 @@
+package dev.pushrelay.testing;
+
+import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.registry.RegistryStore;
+import java.time.Instant;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/** In-memory registry seam for unit tests, with the same liveness rule as the Firestore one. */
+public final class InMemoryRegistryStore implements RegistryStore {
+  private final Map<String, ConnectionRecord> connections = new ConcurrentHashMap<>();
+  private final Map<String, Instant> leases = new ConcurrentHashMap<>();
+
+  @Override
+  public CompletableFuture<Void> addConnection(ConnectionRecord connection) {
+    connections.put(connection.connectionId(), connection);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public CompletableFuture<Void> removeConnections(Collection<String> connectionIds) {
+    connectionIds.forEach(connections::remove);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt) {
+    leases.put(nodeId, expiresAt);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public CompletableFuture<Void> removeNode(String nodeId) {
+    leases.remove(nodeId);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public CompletableFuture<Set<String>> liveNodesHolding(String userId, Instant now) {
+    return CompletableFuture.completedFuture(connections.values().stream()
+        .filter(c -> c.userId().equals(userId))
+        .map(ConnectionRecord::nodeId)
+        .filter(n -> leases.getOrDefault(n, Instant.EPOCH).isAfter(now))
+        .collect(Collectors.toSet()));
+  }
+
+  public Map<String, ConnectionRecord> connections() {
+    return Map.copyOf(connections);
+  }
+}

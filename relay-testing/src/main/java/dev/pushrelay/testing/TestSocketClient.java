@@ -1,0 +1,163 @@
+package dev.pushrelay.testing;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pushrelay.json.JsonCodec;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.api.exceptions.UpgradeException;
+import org.eclipse.jetty.websocket.client.ClientUpgradeRequest;
+import org.eclipse.jetty.websocket.client.WebSocketClient;
+
+/** A real Jetty WebSocket client for tests: records every frame with its arrival time. */
+public final class TestSocketClient implements AutoCloseable {
+  private static volatile WebSocketClient client;
+
+  /** A frame and when it arrived. */
+  public record Frame(JsonNode json, Instant receivedAt) {
+    public String type() {
+      return json.path("type").asText();
+    }
+  }
+
+  private final Listener listener;
+
+  private TestSocketClient(Listener listener) {
+    this.listener = listener;
+  }
+
+  /** Opens a socket; the future fails with {@link UpgradeException} when the server refuses. */
+  public static TestSocketClient connect(URI uri, Map<String, String> headers, Duration timeout) throws Exception {
+    ClientUpgradeRequest request = new ClientUpgradeRequest();
+    headers.forEach(request::setHeader);
+    Listener listener = new Listener();
+    Session session = client().connect(listener, uri, request).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    listener.session = session;
+    return new TestSocketClient(listener);
+  }
+
+  /** The HTTP status with which the server refused the upgrade, or empty when it accepted. */
+  public static Optional<Integer> refusal(URI uri, Map<String, String> headers, Duration timeout) throws Exception {
+    try (TestSocketClient accepted = connect(uri, headers, timeout)) {
+      return Optional.empty();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof UpgradeException u) {
+        return Optional.of(u.getResponseStatusCode());
+      }
+      throw e;
+    }
+  }
+
+  public Frame awaitFrame(Predicate<Frame> matches, Duration timeout) throws InterruptedException, TimeoutException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (listener) {
+      while (true) {
+        for (Frame f : listener.frames) {
+          if (matches.test(f)) {
+            return f;
+          }
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new TimeoutException("no matching frame within " + timeout + "; got " + listener.frames);
+        }
+        TimeUnit.NANOSECONDS.timedWait(listener, left);
+      }
+    }
+  }
+
+  public Frame awaitType(String type, Duration timeout) throws InterruptedException, TimeoutException {
+    return awaitFrame(f -> f.type().equals(type), timeout);
+  }
+
+  public List<Frame> frames() {
+    synchronized (listener) {
+      return List.copyOf(listener.frames);
+    }
+  }
+
+  public List<Frame> messages() {
+    return frames().stream().filter(f -> f.type().equals("message")).toList();
+  }
+
+  public void send(String text) throws Exception {
+    CompletableFuture<Void> sent = new CompletableFuture<>();
+    listener.session.sendText(text, Callback.from(() -> sent.complete(null), sent::completeExceptionally));
+    sent.get(5, TimeUnit.SECONDS);
+  }
+
+  /** The close code once the socket closed. */
+  public int awaitClose(Duration timeout) throws Exception {
+    return listener.closed.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  public boolean isOpen() {
+    return listener.session != null && listener.session.isOpen();
+  }
+
+  @Override
+  public void close() {
+    Session s = listener.session;
+    if (s != null && s.isOpen()) {
+      s.close(1000, "test done", Callback.NOOP);
+    }
+  }
+
+  private static WebSocketClient client() throws Exception {
+    WebSocketClient c = client;
+    if (c == null) {
+      synchronized (TestSocketClient.class) {
+        if (client == null) {
+          WebSocketClient started = new WebSocketClient();
+          started.setMaxTextMessageSize(1 << 20);
+          started.start();
+          client = started;
+        }
+        c = client;
+      }
+    }
+    return c;
+  }
+
+  /** The Jetty listener; public because Jetty requires endpoint classes to be. */
+  public static final class Listener implements Session.Listener.AutoDemanding {
+    private final List<Frame> frames = new ArrayList<>();
+    private final CompletableFuture<Integer> closed = new CompletableFuture<>();
+    private volatile Session session;
+
+    @Override
+    public void onWebSocketText(String text) {
+      JsonNode json;
+      try {
+        json = JsonCodec.read(text.getBytes(StandardCharsets.UTF_8));
+      } catch (IOException e) {
+        json = JsonCodec.object().put("type", "unparseable").put("text", text);
+      }
+      synchronized (this) {
+        frames.add(new Frame(json, Instant.now()));
+        notifyAll();
+      }
+    }
+
+    @Override
+    public void onWebSocketClose(int statusCode, String reason) {
+      closed.complete(statusCode);
+      synchronized (this) {
+        notifyAll();
+      }
+    }
+  }
+}

@@ -1,0 +1,169 @@
+package dev.pushrelay.node;
+
+import dev.pushrelay.gcp.GcpClients;
+import dev.pushrelay.node.config.NodeConfig;
+import dev.pushrelay.node.delivery.DeliveryReceiver;
+import dev.pushrelay.node.delivery.NodeSubscription;
+import dev.pushrelay.node.http.NodeHttpHandler;
+import dev.pushrelay.node.http.Readiness;
+import dev.pushrelay.node.registry.NodeHeartbeat;
+import dev.pushrelay.node.auth.TokenVerifier;
+import dev.pushrelay.node.ws.ConnectionHub;
+import dev.pushrelay.node.ws.ConnectionLifecycle;
+import dev.pushrelay.node.ws.LocalConnection;
+import dev.pushrelay.node.ws.SocketCreator;
+import dev.pushrelay.pubsub.MessagePublisher;
+import dev.pushrelay.pubsub.PubSubMessagePublisher;
+import dev.pushrelay.pubsub.RelayPublisher;
+import dev.pushrelay.registry.FirestoreRegistryStore;
+import dev.pushrelay.registry.RegistryStore;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ContextHandler;
+import org.eclipse.jetty.websocket.api.StatusCode;
+import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The composition root of a socket node: builds every part once, starts them, and drains them at stop. */
+public final class SocketNode implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SocketNode.class);
+  /** Largest client frame accepted; larger closes the socket with 1009. */
+  public static final int MAX_INBOUND_FRAME_BYTES = 16 * 1024;
+  private static final int OUTBOUND_CAPACITY = 1024;
+  private static final Duration IDLE_TIMEOUT = Duration.ofMinutes(5);
+  /** After leaving the registry, routes already in flight to this node still arrive: re-route them. */
+  private static final long REROUTE_GRACE_MILLIS = 1500;
+
+  private final NodeConfig config;
+  private final Clock clock;
+  private final GcpClients clients;
+  private final MessagePublisher messagePublisher;
+  private final RelayPublisher publisher;
+  private final RegistryStore registry;
+  private final ConnectionHub hub;
+  private final ConnectionLifecycle lifecycle;
+  private final NodeSubscription subscription;
+  private final NodeHeartbeat heartbeat;
+  private final ScheduledExecutorService scheduler;
+  private final AtomicBoolean draining = new AtomicBoolean();
+  private final AtomicBoolean stopped = new AtomicBoolean();
+  private final Server server;
+
+  public SocketNode(NodeConfig config, Clock clock) {
+    this.config = config;
+    this.clock = clock;
+    this.clients = new GcpClients(config.endpoints());
+    this.messagePublisher = new PubSubMessagePublisher(clients);
+    this.publisher = new RelayPublisher(messagePublisher, config.topology());
+    this.registry = new FirestoreRegistryStore(clients.firestore());
+    this.hub = new ConnectionHub(config.maxConnections());
+    this.lifecycle = new ConnectionLifecycle(config.nodeId(), hub, registry, clock, OUTBOUND_CAPACITY);
+    this.subscription = new NodeSubscription(clients, config.topology(), config.nodeId());
+    this.heartbeat = new NodeHeartbeat(config.nodeId(), registry, clock,
+        config.topology().nodeHeartbeatSeconds(), config.topology().nodeLeaseSeconds());
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "node-scheduler");
+      t.setDaemon(true);
+      return t;
+    });
+    this.server = new Server();
+  }
+
+  /** Binds the port, creates the subscription, beats once, and starts pulling. */
+  public SocketNode start() throws Exception {
+    ServerConnector connector = new ServerConnector(server);
+    connector.setPort(config.port());
+    server.addConnector(connector);
+    Readiness readiness = new Readiness()
+        .check("not_draining", () -> !draining.get())
+        .check("subscription_pulling", subscription::pulling)
+        .check("registry_reachable", heartbeat::healthy);
+    ContextHandler context = new ContextHandler("/");
+    TokenVerifier verifier = new TokenVerifier(config.jwtSecret());
+    WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(server, context, container -> {
+      container.setIdleTimeout(IDLE_TIMEOUT);
+      container.setMaxTextMessageSize(MAX_INBOUND_FRAME_BYTES);
+      container.setMaxBinaryMessageSize(MAX_INBOUND_FRAME_BYTES);
+      container.addMapping("/ws", new SocketCreator(verifier, lifecycle, hub, clock, config.allowedOrigins(),
+          draining::get));
+    });
+    ws.setHandler(new NodeHttpHandler(config, readiness, clock));
+    context.setHandler(ws);
+    server.setHandler(context);
+    server.setStopTimeout(2000);
+    server.start();
+    subscription.create();
+    heartbeat.start(scheduler).get(10, TimeUnit.SECONDS);
+    subscription.start(new DeliveryReceiver(config.nodeId(), hub, publisher));
+    LOG.info("socket node {} listening on port {} with subscription {}", config.nodeId(), port(),
+        subscription.name());
+    return this;
+  }
+
+  public int port() {
+    return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
+  }
+
+  public String nodeId() {
+    return config.nodeId();
+  }
+
+  public ConnectionLifecycle lifecycle() {
+    return lifecycle;
+  }
+
+  /**
+   * The graceful drain (SIGTERM on Cloud Run, 10 s to go): turn unready and refuse new sockets,
+   * leave the registry, close sockets with 1012 so clients reconnect elsewhere, re-route what still
+   * arrives, then delete the subscription and stop.
+   */
+  @Override
+  public void close() {
+    if (!stopped.compareAndSet(false, true)) {
+      return;
+    }
+    long started = System.nanoTime();
+    draining.set(true);
+    heartbeat.stop();
+    List<String> ids = hub.all().stream().map(LocalConnection::connectionId).toList();
+    try {
+      registry.removeNode(config.nodeId()).get(3, TimeUnit.SECONDS);
+      registry.removeConnections(ids).get(3, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      LOG.warn("node {} could not leave the registry cleanly: {}", config.nodeId(), e.toString());
+    }
+    for (LocalConnection c : hub.all()) {
+      c.closed();
+    }
+    lifecycle.closeAll(StatusCode.SERVICE_RESTART, "node draining, reconnect");
+    try {
+      Thread.sleep(REROUTE_GRACE_MILLIS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    subscription.stop(2, TimeUnit.SECONDS);
+    try {
+      subscription.delete();
+    } catch (RuntimeException e) {
+      LOG.warn("subscription {} could not be deleted: {}", subscription.name(), e.toString());
+    }
+    try {
+      server.stop();
+    } catch (Exception e) {
+      LOG.warn("server stop failed: {}", e.toString());
+    }
+    scheduler.shutdownNow();
+    messagePublisher.close();
+    clients.close();
+    LOG.info("socket node {} drained {} sockets in {} ms", config.nodeId(), ids.size(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+  }
+}

@@ -1,0 +1,50 @@
+package dev.pushrelay.node.auth;
+
+import com.nimbusds.jose.JOSEException;
+import com.nimbusds.jose.JWSAlgorithm;
+import com.nimbusds.jose.JWSHeader;
+import com.nimbusds.jose.crypto.MACSigner;
+import com.nimbusds.jwt.JWTClaimsSet;
+import com.nimbusds.jwt.SignedJWT;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+
+/** Mints HS256 tokens with the shared secret: for local mode's demo page and the dev-token helper. */
+public final class DevTokens {
+  private final byte[] secret;
+
+  public DevTokens(byte[] secret) {
+    this.secret = secret.clone();
+  }
+
+  public String mint(String userId, Instant now, Duration lifetime) {
+    JWTClaimsSet claims = new JWTClaimsSet.Builder()
+        .subject(userId)
+        .issueTime(Date.from(now))
+        .expirationTime(Date.from(now.plus(lifetime)))
+        .build();
+    SignedJWT jwt = new SignedJWT(new JWSHeader(JWSAlgorithm.HS256), claims);
+    try {
+      jwt.sign(new MACSigner(secret));
+    } catch (JOSEException e) {
+      throw new IllegalStateException("cannot sign a dev token", e);
+    }
+    return jwt.serialize();
+  }
+
+  /** Prints a dev token for the user id given as the first argument, signed with RELAY_JWT_SECRET. */
+  public static void main(String[] args) {
+    if (args.length != 1) {
+      System.err.println("usage: dev-token <userId>");
+      System.exit(2);
+    }
+    String secret = System.getenv("RELAY_JWT_SECRET");
+    if (secret == null || secret.getBytes(java.nio.charset.StandardCharsets.UTF_8).length < 32) {
+      System.err.println("RELAY_JWT_SECRET must be set to at least 32 bytes");
+      System.exit(2);
+    }
+    System.out.println(new DevTokens(secret.getBytes(java.nio.charset.StandardCharsets.UTF_8))
+        .mint(args[0], Instant.now(), Duration.ofHours(1)));
+  }
+}

@@ -1,0 +1,130 @@
+package dev.pushrelay.node.http;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.model.Limits;
+import dev.pushrelay.node.auth.DevTokens;
+import dev.pushrelay.node.config.NodeConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * Plain HTTP on the node: {@code /healthz}, {@code /readyz}, the demo page at {@code /}, its
+ * {@code /config.json}, and in local mode only {@code /dev/token?userId=…}.
+ */
+public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
+  private final NodeConfig config;
+  private final Readiness readiness;
+  private final DevTokens devTokens;
+  private final Clock clock;
+  private final byte[] demoPage;
+
+  public NodeHttpHandler(NodeConfig config, Readiness readiness, Clock clock) {
+    this.config = config;
+    this.readiness = readiness;
+    this.devTokens = new DevTokens(config.jwtSecret());
+    this.clock = clock;
+    this.demoPage = resource("/static/index.html");
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    String path = Request.getPathInContext(request);
+    boolean get = request.getMethod().equals("GET") || request.getMethod().equals("HEAD");
+    if (!get) {
+      response.getHeaders().put(HttpHeader.ALLOW, "GET, HEAD");
+      json(response, callback, 405, error("method_not_allowed", "allowed: GET"));
+      return true;
+    }
+    switch (path) {
+      case "/healthz" -> json(response, callback, 200, status("ok"));
+      case "/readyz" -> ready(response, callback);
+      case "/", "/index.html" -> write(response, callback, 200, "text/html; charset=utf-8", demoPage);
+      case "/config.json" -> json(response, callback, 200, demoConfig());
+      case "/dev/token" -> devToken(request, response, callback);
+      default -> json(response, callback, 404, error("not_found", "no such resource"));
+    }
+    return true;
+  }
+
+  private void ready(Response response, Callback callback) {
+    Map<String, Boolean> checks = readiness.evaluate();
+    boolean ok = !checks.containsValue(false);
+    ObjectNode body = status(ok ? "ready" : "not_ready");
+    ObjectNode c = body.putObject("checks");
+    checks.forEach(c::put);
+    body.put("nodeId", config.nodeId());
+    json(response, callback, ok ? 200 : 503, body);
+  }
+
+  private void devToken(Request request, Response response, Callback callback) {
+    if (!config.localMode()) {
+      json(response, callback, 404, error("not_found", "dev tokens exist only in local mode"));
+      return;
+    }
+    String userId = Request.extractQueryParameters(request).getValue("userId");
+    if (userId == null || !Limits.USER_ID.matcher(userId).matches()) {
+      json(response, callback, 400, error("invalid_request", "userId must be 1-128 characters of A-Z a-z 0-9 . _ : @ | + = -"));
+      return;
+    }
+    ObjectNode body = JsonCodec.object();
+    body.put("token", devTokens.mint(userId, clock.instant(), Duration.ofHours(1)));
+    json(response, callback, 200, body);
+  }
+
+  private ObjectNode demoConfig() {
+    ObjectNode body = JsonCodec.object();
+    body.put("nodeId", config.nodeId());
+    body.put("localMode", config.localMode());
+    config.sendUrl().ifPresent(u -> body.put("sendUrl", u.toString()));
+    return body;
+  }
+
+  private static ObjectNode status(String status) {
+    ObjectNode body = JsonCodec.object();
+    body.put("status", status);
+    return body;
+  }
+
+  private static ObjectNode error(String code, String message) {
+    ObjectNode body = JsonCodec.object();
+    ObjectNode e = body.putObject("error");
+    e.put("code", code);
+    e.put("message", message);
+    return body;
+  }
+
+  private static void json(Response response, Callback callback, int status, ObjectNode body) {
+    write(response, callback, status, "application/json; charset=utf-8",
+        JsonCodec.write(body).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static void write(Response response, Callback callback, int status, String type, byte[] body) {
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, type);
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    response.write(true, ByteBuffer.wrap(body), callback);
+  }
+
+  private static byte[] resource(String name) {
+    try (InputStream in = NodeHttpHandler.class.getResourceAsStream(name)) {
+      if (in == null) {
+        throw new IllegalStateException("missing resource " + name);
+      }
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+package dev.pushrelay.infra;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** cloudbuild.yaml refers only to files that exist and to substitutions it declares. */
+class CloudBuildTest {
+  /** Cloud Build's own substitutions; anything else with a $ must be declared (or escaped as $$). */
+  private static final Set<String> BUILT_IN = Set.of("PROJECT_ID", "PROJECT_NUMBER", "BUILD_ID", "LOCATION",
+      "COMMIT_SHA", "SHORT_SHA", "REVISION_ID", "BRANCH_NAME", "TAG_NAME", "REF_NAME", "REPO_NAME",
+      "REPO_FULL_NAME", "TRIGGER_NAME", "TRIGGER_BUILD_CONFIG_PATH", "SERVICE_ACCOUNT_EMAIL", "SERVICE_ACCOUNT");
+  /** $NAME or ${NAME}, not preceded by another $ (which escapes it for the shell). */
+  private static final Pattern SUBSTITUTION = Pattern.compile("(?<!\\$)\\$(?:\\{([A-Za-z0-9_]+)}|([A-Za-z_][A-Za-z0-9_]*))");
+  /** Where build outputs go: never expected in the repository. */
+  private static final List<String> GENERATED = List.of("build/", "target/", ".m2/", "node_modules/");
+
+  private static Path root;
+  private static JsonNode build;
+
+  @BeforeAll
+  static void parse() throws IOException {
+    root = Repo.root();
+    build = new ObjectMapper(new YAMLFactory()).readTree(root.resolve("cloudbuild.yaml").toFile());
+  }
+
+  @Test
+  void everyFileAndScriptAStepRefersToExists() {
+    Set<String> referenced = new TreeSet<>();
+    List<String> missing = new ArrayList<>();
+    for (JsonNode step : build.path("steps")) {
+      String id = step.path("id").asText();
+      Path dir = root.resolve(step.path("dir").asText(""));
+      if (!Files.isDirectory(dir)) {
+        missing.add(id + ": dir " + step.path("dir").asText());
+        continue;
+      }
+      List<String> words = new ArrayList<>();
+      words.addAll(words(step.path("entrypoint").asText("")));
+      step.path("args").forEach(a -> words.addAll(words(a.asText())));
+      words.addAll(words(step.path("script").asText("")));
+      for (int i = 0; i < words.size(); i++) {
+        String word = words.get(i);
+        if (word.equals("-pl") && i + 1 < words.size()) {
+          for (String module : words.get(i + 1).split(",")) {
+            if (!module.startsWith("!") && !module.startsWith("?")
+                && !Files.isRegularFile(root.resolve(module).resolve("pom.xml"))) {
+              missing.add(id + ": Maven module " + module);
+            }
+          }
+          continue;
+        }
+        if (word.startsWith("-chdir=")) {
+          String chdir = word.substring("-chdir=".length());
+          referenced.add(chdir);
+          if (!Files.isDirectory(dir.resolve(chdir))) {
+            missing.add(id + ": directory " + chdir);
+          }
+          continue;
+        }
+        String candidate = word.contains("=") ? word.substring(word.lastIndexOf('=') + 1) : word;
+        if (!looksLikeRepoPath(candidate)) {
+          continue;
+        }
+        Path resolved = dir.resolve(candidate).normalize();
+        if (!resolved.startsWith(root)) {
+          continue;
+        }
+        String relative = root.relativize(resolved).toString().replace('\\', '/');
+        if (GENERATED.stream().anyMatch(g -> relative.startsWith(g) || relative.contains("/" + g))) {
+          continue;
+        }
+        referenced.add(relative);
+        if (!Files.exists(resolved)) {
+          missing.add(id + ": " + relative);
+        }
+      }
+    }
+    assertEquals(List.of(), missing, "cloudbuild.yaml refers to files that do not exist");
+    assertTrue(referenced.containsAll(List.of("scripts/deploy/smoke-test.mjs", "scripts/deploy/package-functions.sh",
+        "terraform")), "the checks found " + referenced);
+  }
+
+  @Test
+  void stepsHaveUniqueIdsAndWaitOnlyForEarlierSteps() {
+    Set<String> seen = new HashSet<>();
+    List<String> problems = new ArrayList<>();
+    assertFalse(build.path("steps").isEmpty(), "no steps");
+    for (JsonNode step : build.path("steps")) {
+      String id = step.path("id").asText("");
+      if (id.isEmpty() || step.path("name").asText("").isEmpty()) {
+        problems.add("every step needs an id and an image (name): " + step);
+      }
+      for (JsonNode wait : step.path("waitFor")) {
+        if (!wait.asText().equals("-") && !seen.contains(wait.asText())) {
+          problems.add(id + " waits for " + wait.asText() + ", which is not an earlier step");
+        }
+      }
+      if (!seen.add(id)) {
+        problems.add("duplicate step id " + id);
+      }
+    }
+    assertEquals(List.of(), problems);
+  }
+
+  @Test
+  void everySubstitutionIsDeclaredOrBuiltInAndEveryDeclaredOneIsUsed() {
+    Set<String> declared = new TreeSet<>();
+    build.path("substitutions").fieldNames().forEachRemaining(declared::add);
+    Set<String> used = new TreeSet<>();
+    List<String> unknown = new ArrayList<>();
+    for (JsonNode step : build.path("steps")) {
+      List<String> texts = new ArrayList<>();
+      texts.add(step.path("name").asText(""));
+      texts.add(step.path("entrypoint").asText(""));
+      texts.add(step.path("dir").asText(""));
+      step.path("args").forEach(a -> texts.add(a.asText()));
+      step.path("env").forEach(e -> texts.add(e.asText()));
+      for (String text : texts) {
+        Matcher m = SUBSTITUTION.matcher(text);
+        while (m.find()) {
+          String name = m.group(1) != null ? m.group(1) : m.group(2);
+          used.add(name);
+          if (!BUILT_IN.contains(name) && !declared.contains(name)) {
+            unknown.add(step.path("id").asText() + ": $" + name + " (escape shell variables as $$)");
+          }
+        }
+      }
+    }
+    assertEquals(List.of(), unknown);
+    Set<String> unused = new TreeSet<>(declared);
+    unused.removeAll(used);
+    assertEquals(Set.of(), unused, "declared but unused substitutions fail the build");
+    declared.forEach(d -> assertTrue(d.startsWith("_"), "user substitutions start with _: " + d));
+  }
+
+  private static List<String> words(String text) {
+    List<String> out = new ArrayList<>();
+    for (String w : text.split("[\\s;|&()<>\"'`]+")) {
+      if (!w.isEmpty()) {
+        out.add(w);
+      }
+    }
+    return out;
+  }
+
+  /** A relative path inside the repository, not a URL, image, flag or shell expansion. */
+  private static boolean looksLikeRepoPath(String word) {
+    String w = word.startsWith("./") ? word.substring(2) : word;
+    if (w.isEmpty() || w.startsWith("/") || w.startsWith("-") || w.contains("$") || w.contains(":")
+        || w.contains("*") || w.contains("{")) {
+      return false;
+    }
+    boolean scriptLike = w.matches(".*\\.(sh|mjs|cjs|js|py|tf|json|yaml|yml|xml)$");
+    if (!w.contains("/")) {
+      return scriptLike;
+    }
+    String first = w.substring(0, w.indexOf('/'));
+    return !(first.contains(".") && !first.equals(".."));
+  }
+}

@@ -1,0 +1,453 @@
+package dev.pushrelay.infra;
+
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.pushrelay.infra.TerraformConfig.Block;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Invariants of terraform/ that must hold whatever else changes: the shared topology is the only
+ * source of names and retry settings, Pub/Sub can dead-letter, pushes are authenticated, nothing
+ * that runs code is public or shares an identity.
+ */
+class TerraformInvariantsTest {
+  private static final Set<String> PUBLIC = Set.of("allUsers", "allAuthenticatedUsers");
+  private static final Pattern SERVICE_ACCOUNT_REF =
+      Pattern.compile("^\\$\\{google_service_account\\.([A-Za-z0-9_-]+)\\.(email|id|name|member)}$");
+  private static final Pattern PUBSUB_AGENT = Pattern.compile(
+      "^serviceAccount:service-\\$\\{data\\.google_project\\.[A-Za-z0-9_]+\\.number}@gcp-sa-pubsub\\.iam\\.gserviceaccount\\.com$");
+
+  private static TerraformConfig tf;
+  private static JsonNode topology;
+
+  @BeforeAll
+  static void parse() {
+    tf = TerraformConfig.load();
+    topology = tf.topology();
+  }
+
+  @Test
+  void topologyIsReadFromTheSharedFile() {
+    JsonNode local = tf.locals().get("topology");
+    assertNotNull(local, "terraform/ must define local.topology");
+    assertEquals("${jsondecode(file(\"${path.module}/../config/topology.json\"))}",
+        local.asText().replaceAll("\\s+", ""));
+  }
+
+  @Test
+  void noTopologyNameIsWrittenOutInTerraform() {
+    List<String> names = new ArrayList<>();
+    topology.fields().forEachRemaining(e -> {
+      if (e.getValue().isTextual()) {
+        names.add(e.getValue().asText());
+      }
+    });
+    assertFalse(names.isEmpty());
+    List<String> offenders = new ArrayList<>();
+    tf.files().forEach((file, tree) -> TerraformConfig.strings(tree, s -> {
+      for (String name : names) {
+        if (s.contains(name)) {
+          offenders.add(file + ": \"" + s + "\" contains " + name);
+        }
+      }
+    }));
+    assertEquals(List.of(), offenders, "use local.topology.<key> instead of the literal value");
+  }
+
+  @Test
+  void topicsAndSubscriptionsTakeTheirNamesFromTheTopology() {
+    assertAll(
+        () -> topicNamed("requestsTopic"),
+        () -> topicNamed("deliveriesTopic"),
+        () -> topicNamed("deadLetterTopic"),
+        () -> subscriptionNamed("routerSubscription"),
+        () -> subscriptionNamed("deadLetterHoldSubscription"));
+  }
+
+  @Test
+  void retrySubscriptionUsesTheTopologyBackoffAndAttempts() {
+    Block router = subscriptionNamed("routerSubscription");
+    JsonNode retry = topology.path("retry");
+    assertAll(
+        () -> assertRefers(router.text("topic"), topicNamed("requestsTopic")),
+        () -> assertEquals("${local.topology.retry.minBackoffSeconds}s", router.text("retry_policy", "minimum_backoff")),
+        () -> assertEquals("${local.topology.retry.maxBackoffSeconds}s", router.text("retry_policy", "maximum_backoff")),
+        () -> assertEquals(retry.path("minBackoffSeconds").asInt() + "s",
+            tf.resolveText(router.text("retry_policy", "minimum_backoff"))),
+        () -> assertEquals(retry.path("maxBackoffSeconds").asInt() + "s",
+            tf.resolveText(router.text("retry_policy", "maximum_backoff"))),
+        () -> assertEquals("${local.topology.retry.maxDeliveryAttempts}",
+            router.text("dead_letter_policy", "max_delivery_attempts")),
+        () -> assertEquals(retry.path("maxDeliveryAttempts"),
+            tf.resolve(router.text("dead_letter_policy", "max_delivery_attempts"))),
+        () -> assertRefers(router.text("dead_letter_policy", "dead_letter_topic"), topicNamed("deadLetterTopic")),
+        () -> assertEquals("${local.topology.routerAckDeadlineSeconds}", router.text("ack_deadline_seconds")));
+  }
+
+  @Test
+  void topologyValuesAreWithinPubSubLimits() {
+    JsonNode retry = topology.path("retry");
+    int min = retry.path("minBackoffSeconds").asInt(-1);
+    int max = retry.path("maxBackoffSeconds").asInt(-1);
+    int attempts = retry.path("maxDeliveryAttempts").asInt(-1);
+    int retention = topology.path("messageRetentionSeconds").asInt(-1);
+    int ack = topology.path("routerAckDeadlineSeconds").asInt(-1);
+    assertAll(
+        () -> assertTrue(min >= 0 && min <= max && max <= 600, "backoff bounds must satisfy 0 <= min <= max <= 600"),
+        () -> assertTrue(attempts >= 5 && attempts <= 100, "max delivery attempts must be within 5..100"),
+        () -> assertTrue(retention >= 600 && retention <= 604800, "subscription retention must be within 10 min..7 days"),
+        () -> assertTrue(ack >= 10 && ack <= 600, "ack deadline must be within 10..600 s"));
+  }
+
+  @Test
+  void pubSubServiceAgentMayPublishDeadLettersAndAcknowledgeTheSource() {
+    Block deadLetter = topicNamed("deadLetterTopic");
+    Block router = subscriptionNamed("routerSubscription");
+    assertTrue(grants("google_pubsub_topic", "topic", deadLetter, "roles/pubsub.publisher"),
+        "the Pub/Sub service agent needs roles/pubsub.publisher on the dead-letter topic");
+    assertTrue(grants("google_pubsub_subscription", "subscription", router, "roles/pubsub.subscriber"),
+        "the Pub/Sub service agent needs roles/pubsub.subscriber on the retry subscription");
+  }
+
+  @Test
+  void deadLetterTopicHasASubscriptionThatKeepsMessages() {
+    Block hold = subscriptionNamed("deadLetterHoldSubscription");
+    assertAll(
+        () -> assertRefers(hold.text("topic"), topicNamed("deadLetterTopic")),
+        () -> assertEquals("", hold.text("expiration_policy", "ttl"), "the hold subscription must never expire"),
+        () -> assertEquals(topology.path("messageRetentionSeconds").asInt() + "s",
+            tf.resolveText(hold.text("message_retention_duration"))));
+  }
+
+  @Test
+  void retrySubscriptionPushesToTheRouteFunctionWithAnOidcToken() {
+    Block router = subscriptionNamed("routerSubscription");
+    Block route = function("dev.pushrelay.functions.route.RouteFunction");
+    String pushIdentity = router.text("push_config", "oidc_token", "service_account_email");
+    assertAll(
+        () -> assertRefers(router.text("push_config", "push_endpoint"), route),
+        () -> assertNotNull(pushIdentity, "the push subscription needs push_config.oidc_token"),
+        () -> assertTrue(SERVICE_ACCOUNT_REF.matcher(pushIdentity).matches(),
+            "the push identity must be a service account of its own: " + pushIdentity));
+    String account = serviceAccountOf(pushIdentity);
+    Map<String, List<String>> invokers = invokersOf(route);
+    assertFalse(invokers.isEmpty(), "nobody may invoke the route function, not even the push subscription");
+    invokers.forEach((address, members) -> members.forEach(m -> assertTrue(
+        m.equals("${google_service_account." + account + ".member}")
+            || m.equals("serviceAccount:${google_service_account." + account + ".email}"),
+        address + ": only the push identity may invoke the route function, found " + m)));
+  }
+
+  @Test
+  void socketNodeServiceFitsLongLivedWebSockets() {
+    List<Block> services = tf.resources("google_cloud_run_v2_service");
+    assertEquals(1, services.size(), "one Cloud Run service: the socket node");
+    Block node = services.get(0);
+    JsonNode container = node.get("template", "containers");
+    JsonNode concurrency = numberOrVariableDefault(node.text("template", "max_instance_request_concurrency"));
+    List<String> env = new ArrayList<>();
+    TerraformConfig.at(container, "env").forEach(e -> env.add(e.path("name").asText()));
+    assertAll(
+        () -> assertEquals("3600s", tf.resolveText(node.text("template", "timeout"))),
+        () -> assertTrue(concurrency.isNumber() && concurrency.asInt() >= 1 && concurrency.asInt() <= 1000,
+            "max_instance_request_concurrency must be 1..1000, is " + concurrency),
+        () -> assertEquals("true", node.text("template", "session_affinity")),
+        () -> assertEquals("true", TerraformConfig.at(container, "resources", "startup_cpu_boost").asText()),
+        () -> assertEquals("/readyz", TerraformConfig.at(container, "startup_probe", "http_get", "path").asText()),
+        () -> assertEquals("/healthz", TerraformConfig.at(container, "liveness_probe", "http_get", "path").asText()),
+        () -> assertEquals("8080", TerraformConfig.at(container, "ports", "container_port").asText()),
+        () -> assertTrue(node.text("template", "scaling", "min_instance_count").startsWith("${var."),
+            "min instances is a variable"),
+        () -> assertTrue(env.containsAll(List.of("GOOGLE_CLOUD_PROJECT", "RELAY_JWT_SECRET", "RELAY_ALLOWED_ORIGINS",
+            "RELAY_SEND_URL", "RELAY_MAX_CONNECTIONS")), "socket node environment: " + env));
+    String concurrencyExpr = node.text("template", "max_instance_request_concurrency");
+    if (concurrencyExpr.startsWith("${var.")) {
+      String variable = concurrencyExpr.substring("${var.".length(), concurrencyExpr.length() - 1);
+      String condition = TerraformConfig.at(tf.variables().get(variable), "validation", "condition").asText();
+      assertTrue(condition.contains("<= 1000"), "variable " + variable + " must be validated to at most 1000");
+    }
+    TerraformConfig.at(container, "env").forEach(e -> {
+      if (e.path("name").asText().equals("RELAY_JWT_SECRET")) {
+        assertFalse(TerraformConfig.at(e, "value_source", "secret_key_ref", "secret").isMissingNode(),
+            "RELAY_JWT_SECRET comes from Secret Manager, never a plain value");
+      }
+    });
+  }
+
+  @Test
+  void functionsRunTheExpectedEntryPointsWithTheTopologyAttempts() {
+    for (String entryPoint : List.of("dev.pushrelay.functions.send.SendFunction",
+        "dev.pushrelay.functions.route.RouteFunction")) {
+      Block f = function(entryPoint);
+      assertEquals("java17", f.text("build_config", "runtime"), f.address());
+      String env = f.text("service_config", "environment_variables");
+      assertTrue(env != null && env.contains("local.function_env"), f.address() + " takes local.function_env");
+      String source = "functions/src/main/java/" + entryPoint.replace('.', '/') + ".java";
+      assertTrue(Files.isRegularFile(Repo.root().resolve(source)), "entry point class missing: " + source);
+    }
+    JsonNode functionEnv = tf.locals().get("function_env");
+    assertNotNull(functionEnv, "local.function_env");
+    assertEquals("${tostring(local.topology.retry.maxDeliveryAttempts)}",
+        functionEnv.path("RELAY_MAX_DELIVERY_ATTEMPTS").asText());
+  }
+
+  @Test
+  void nothingButTheSocketNodeIsPublic() {
+    Block socketNode = tf.resources("google_cloud_run_v2_service").get(0);
+    List<String> problems = new ArrayList<>();
+    for (Block iam : iamResources()) {
+      for (String member : members(iam)) {
+        if (PUBLIC.contains(member) && !refersTo(targetOf(iam), socketNode)) {
+          problems.add(iam.address() + " grants " + iam.text("role") + " to " + member);
+        }
+        if (member.startsWith("${each.")) {
+          String forEach = iam.text("for_each");
+          Matcher vars = Pattern.compile("var\\.([A-Za-z0-9_]+)").matcher(forEach);
+          while (vars.find()) {
+            JsonNode variable = tf.variables().get(vars.group(1));
+            String condition = TerraformConfig.at(variable, "validation", "condition").asText();
+            if (!(condition.contains("allUsers") && condition.contains("allAuthenticatedUsers"))) {
+              problems.add(iam.address() + " takes members from var." + vars.group(1)
+                  + ", whose validation does not reject allUsers and allAuthenticatedUsers");
+            }
+            TerraformConfig.strings(variable.path("default"), d -> {
+              if (PUBLIC.contains(d)) {
+                problems.add("var." + vars.group(1) + " defaults to " + d);
+              }
+            });
+          }
+        }
+      }
+    }
+    assertEquals(List.of(), problems);
+    for (Block f : tf.resources("google_cloudfunctions2_function")) {
+      assertFalse(invokersOf(f).values().stream().flatMap(List::stream).anyMatch(PUBLIC::contains),
+          f.address() + " must not have a public invoker");
+    }
+  }
+
+  @Test
+  void everythingThatRunsCodeHasItsOwnServiceAccount() {
+    Map<String, String> identities = new LinkedHashMap<>();
+    for (Block run : tf.resources("google_cloud_run_v2_service")) {
+      identities.put(run.address() + " runtime", run.text("template", "service_account"));
+    }
+    for (Block f : tf.resources("google_cloudfunctions2_function")) {
+      identities.put(f.address() + " runtime", f.text("service_config", "service_account_email"));
+      identities.put(f.address() + " build", f.text("build_config", "service_account"));
+    }
+    for (Block s : tf.resources("google_pubsub_subscription")) {
+      if (!s.get("push_config").isMissingNode()) {
+        identities.put(s.address() + " push", s.text("push_config", "oidc_token", "service_account_email"));
+      }
+    }
+    Map<String, List<String>> usersByAccount = new HashMap<>();
+    List<String> problems = new ArrayList<>();
+    identities.forEach((user, ref) -> {
+      if (ref == null || !SERVICE_ACCOUNT_REF.matcher(ref).matches()) {
+        problems.add(user + " does not name a google_service_account of this configuration: " + ref);
+        return;
+      }
+      String account = serviceAccountOf(ref);
+      if (tf.resource("google_service_account", account).isEmpty()) {
+        problems.add(user + " refers to a missing google_service_account." + account);
+      }
+      usersByAccount.computeIfAbsent(account, a -> new ArrayList<>()).add(user);
+    });
+    // The two functions are built the same way by the same build identity; everything else is unique.
+    usersByAccount.forEach((account, users) -> {
+      boolean onlyBuilds = users.stream().allMatch(u -> u.endsWith(" build"));
+      if (users.size() > 1 && !onlyBuilds) {
+        problems.add("google_service_account." + account + " is shared by " + users);
+      }
+    });
+    assertEquals(List.of(), problems);
+  }
+
+  @Test
+  void noBasicRoleIsGranted() {
+    List<String> basic = new ArrayList<>();
+    for (Block iam : iamResources()) {
+      String role = iam.text("role");
+      if (role != null && Set.of("roles/owner", "roles/editor", "roles/viewer").contains(role)) {
+        basic.add(iam.address() + " grants " + role);
+      }
+      String forEach = iam.text("for_each");
+      if (forEach != null && forEach.matches("(?s).*\"roles/(owner|editor|viewer)\".*")) {
+        basic.add(iam.address() + " grants a basic role through for_each");
+      }
+    }
+    assertEquals(List.of(), basic);
+  }
+
+  @Test
+  void firestoreHasTtlPoliciesOnExpiresAt() {
+    Set<String> ttl = new TreeSet<>();
+    for (Block field : tf.resources("google_firestore_field")) {
+      if (!field.get("ttl_config").isMissingNode() && "expiresAt".equals(field.text("field"))) {
+        ttl.add(field.text("collection"));
+      }
+    }
+    assertEquals(new TreeSet<>(List.of("connections", "nodes", "pending")), ttl);
+  }
+
+  @Test
+  void providerVersionIsBoundedAndEveryVariableAndOutputIsTypedAndDescribed() {
+    List<String> problems = new ArrayList<>();
+    String googleVersion = null;
+    for (JsonNode block : tf.terraformBlocks()) {
+      JsonNode google = TerraformConfig.at(block, "required_providers", "google");
+      if (!google.isMissingNode()) {
+        googleVersion = google.path("version").asText();
+        if (!"hashicorp/google".equals(google.path("source").asText())) {
+          problems.add("google provider source must be hashicorp/google");
+        }
+      }
+    }
+    if (googleVersion == null || !googleVersion.contains(">=") || !googleVersion.contains("<")) {
+      problems.add("the google provider needs a version range with a lower and an upper bound: " + googleVersion);
+    }
+    tf.variables().forEach((name, v) -> {
+      if (v.path("type").isMissingNode()) {
+        problems.add("variable " + name + " has no type");
+      }
+      if (v.path("description").asText().isBlank()) {
+        problems.add("variable " + name + " has no description");
+      }
+    });
+    tf.outputs().forEach((name, o) -> {
+      if (o.path("description").asText().isBlank()) {
+        problems.add("output " + name + " has no description");
+      }
+    });
+    for (String required : List.of("request_topic_id", "send_url", "socket_node_url", "dead_letter_subscription")) {
+      if (!tf.outputs().containsKey(required)) {
+        problems.add("missing output " + required);
+      }
+    }
+    assertEquals(List.of(), problems);
+  }
+
+  // --- helpers ---------------------------------------------------------------------------------
+
+  private static Block topicNamed(String key) {
+    return named("google_pubsub_topic", key);
+  }
+
+  private static Block subscriptionNamed(String key) {
+    return named("google_pubsub_subscription", key);
+  }
+
+  /** The one resource of the type whose name is exactly the topology reference. */
+  private static Block named(String type, String key) {
+    String expected = "${local.topology." + key + "}";
+    List<Block> found = tf.resources(type).stream().filter(b -> expected.equals(b.text("name"))).toList();
+    if (found.size() != 1) {
+      fail(type + " with name = local.topology." + key + ": expected one, found " + found.size());
+    }
+    assertEquals(topology.path(key).asText(), tf.resolveText(found.get(0).text("name")));
+    return found.get(0);
+  }
+
+  private static Block function(String entryPoint) {
+    return tf.resources("google_cloudfunctions2_function").stream()
+        .filter(f -> entryPoint.equals(f.text("build_config", "entry_point")))
+        .findFirst()
+        .orElseGet(() -> fail("no google_cloudfunctions2_function with entry point " + entryPoint));
+  }
+
+  private static boolean refersTo(String expression, Block target) {
+    if (expression == null) {
+      return false;
+    }
+    String ref = target.type() + "." + target.name();
+    return Pattern.compile("\\$\\{[^}]*\\b" + Pattern.quote(ref) + "(\\.|\\[|})").matcher(expression).find();
+  }
+
+  private static void assertRefers(String expression, Block target) {
+    assertTrue(refersTo(expression, target), "expected a reference to " + target.address() + ", found " + expression);
+  }
+
+  private static String serviceAccountOf(String ref) {
+    Matcher m = SERVICE_ACCOUNT_REF.matcher(ref);
+    assertTrue(m.matches(), ref);
+    return m.group(1);
+  }
+
+  private static List<Block> iamResources() {
+    return tf.allResources().stream().filter(b -> b.type().contains("_iam_")).toList();
+  }
+
+  private static List<String> members(Block iam) {
+    List<String> out = new ArrayList<>();
+    JsonNode member = iam.get("member");
+    if (member.isTextual()) {
+      out.add(tf.resolveText(member.asText()));
+    }
+    iam.get("members").forEach(m -> out.add(tf.resolveText(m.asText())));
+    return out;
+  }
+
+  /** The attribute naming what an IAM resource grants on (service, topic, subscription, ...). */
+  private static String targetOf(Block iam) {
+    for (String attribute : List.of("name", "service", "cloud_function", "topic", "subscription", "secret_id",
+        "service_account_id", "project")) {
+      String v = iam.text(attribute);
+      if (v != null) {
+        return v;
+      }
+    }
+    return "";
+  }
+
+  /** Invoker grants on a function (on the function itself or on the Cloud Run service serving it). */
+  private static Map<String, List<String>> invokersOf(Block function) {
+    Map<String, List<String>> out = new LinkedHashMap<>();
+    for (Block iam : iamResources()) {
+      String role = iam.text("role");
+      boolean invoker = "roles/run.invoker".equals(role) || "roles/cloudfunctions.invoker".equals(role);
+      if (invoker && refersTo(targetOf(iam), function)) {
+        out.put(iam.address(), members(iam));
+      }
+    }
+    return out;
+  }
+
+  private static boolean grants(String targetType, String attribute, Block target, String role) {
+    for (Block iam : iamResources()) {
+      if (iam.type().startsWith(targetType + "_iam_") && role.equals(iam.text("role"))
+          && refersTo(iam.text(attribute), target)
+          && members(iam).stream().anyMatch(m -> PUBSUB_AGENT.matcher(m).matches())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A number literal, or the default of the variable the expression names. */
+  private static JsonNode numberOrVariableDefault(String expression) {
+    if (expression != null && expression.matches("\\$\\{var\\.[A-Za-z0-9_]+}")) {
+      JsonNode v = tf.variables().get(expression.substring(6, expression.length() - 1));
+      assertNotNull(v, "undeclared " + expression);
+      return v.path("default");
+    }
+    return tf.resolve(expression);
+  }
+}

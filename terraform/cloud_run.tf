@@ -1,0 +1,116 @@
+# The socket node: Jetty 12 WebSocket server on Cloud Run. One WebSocket is one request, so the
+# request timeout (the longest a socket lives) is the Cloud Run maximum of 60 minutes and the
+# concurrency is the number of sockets an instance holds.
+
+resource "google_cloud_run_v2_service" "socket_node" {
+  name     = "relay-socket-node"
+  location = var.region
+  ingress  = "INGRESS_TRAFFIC_ALL"
+  labels   = local.labels
+
+  # The service holds no data: a destroy or replace loses nothing that clients do not reconnect to.
+  deletion_protection = false
+
+  template {
+    service_account                  = google_service_account.socket_node.email
+    timeout                          = "3600s"
+    max_instance_request_concurrency = var.socket_node_concurrency
+    # Best effort: a reconnecting browser tends to land on the instance that has its state warm.
+    session_affinity = true
+
+    scaling {
+      min_instance_count = var.socket_node_min_instances
+      max_instance_count = var.socket_node_max_instances
+    }
+
+    containers {
+      image = var.socket_node_image
+
+      ports {
+        name           = "http1"
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.socket_node_cpu
+          memory = var.socket_node_memory
+        }
+        # The node heartbeats, pulls its deliveries and drains on SIGTERM outside any one request:
+        # keep the CPU allocated for the instance's whole life.
+        cpu_idle          = false
+        startup_cpu_boost = true
+      }
+
+      env {
+        name  = "GOOGLE_CLOUD_PROJECT"
+        value = var.project_id
+      }
+      env {
+        name  = "RELAY_ALLOWED_ORIGINS"
+        value = join(",", var.allowed_origins)
+      }
+      env {
+        name  = "RELAY_SEND_URL"
+        value = google_cloudfunctions2_function.send.service_config[0].uri
+      }
+      env {
+        name  = "RELAY_MAX_CONNECTIONS"
+        value = tostring(var.socket_node_concurrency)
+      }
+      env {
+        name = "RELAY_JWT_SECRET"
+        value_source {
+          secret_key_ref {
+            secret  = var.jwt_secret_id
+            version = "latest"
+          }
+        }
+      }
+
+      # Ready once the node has registered itself and opened its delivery subscription.
+      startup_probe {
+        initial_delay_seconds = 0
+        period_seconds        = 2
+        timeout_seconds       = 1
+        failure_threshold     = 60
+
+        http_get {
+          path = "/readyz"
+          port = 8080
+        }
+      }
+
+      liveness_probe {
+        period_seconds    = 10
+        timeout_seconds   = 2
+        failure_threshold = 3
+
+        http_get {
+          path = "/healthz"
+          port = 8080
+        }
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_iam_member.socket_node_datastore,
+    google_project_iam_member.socket_node_subscriptions,
+    google_pubsub_topic_iam_member.deliveries_attach_socket_node,
+    google_pubsub_topic_iam_member.requests_publisher_socket_node,
+    google_secret_manager_secret_iam_member.jwt_secret_socket_node,
+  ]
+}
+
+# Browsers connect straight to the node, which authenticates every socket with a JWT at the
+# handshake. Turn this off (socket_node_public = false) to front the node with something else.
+resource "google_cloud_run_v2_service_iam_member" "socket_node_public" {
+  count = var.socket_node_public ? 1 : 0
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.socket_node.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}

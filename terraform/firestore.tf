@@ -1,0 +1,65 @@
+# Firestore in Native mode holds the registry and the mailboxes:
+#   connections/{connectionId}                 userId, nodeId, connectedAt, expiresAt
+#   nodes/{nodeId}                             heartbeat, expiresAt
+#   mailboxes/{userId}/pending/{messageId}     the request, sentAt, attempts, expiresAt
+# The queries (connections where userId == U; one user's pending ordered by sentAt) are served by
+# the automatic single-field indexes, so no composite index is declared.
+
+resource "google_firestore_database" "default" {
+  count = var.create_firestore_database ? 1 : 0
+
+  project     = var.project_id
+  name        = "(default)"
+  location_id = var.firestore_location
+  type        = "FIRESTORE_NATIVE"
+  # Keep the data when the stack is destroyed; delete the database by hand if you mean it.
+  deletion_policy = "ABANDON"
+
+  depends_on = [google_project_service.required]
+}
+
+locals {
+  firestore_database = var.create_firestore_database ? google_firestore_database.default[0].name : "(default)"
+}
+
+# TTL policies: Firestore deletes a document some time (up to about a day) after its expiresAt.
+# Readers still compare expiresAt with the clock, since deletion lags.
+
+resource "google_firestore_field" "connections_ttl" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "connections"
+  field      = "expiresAt"
+
+  ttl_config {}
+
+  # Never queried, and written at every connect with an ever-growing timestamp: an index on it
+  # would cap the connect rate (monotonic index hotspot), so it has none.
+  index_config {}
+
+  depends_on = [google_project_service.required]
+}
+
+resource "google_firestore_field" "nodes_ttl" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "nodes"
+  field      = "expiresAt"
+
+  ttl_config {}
+
+  # Field operations on one database run one at a time.
+  depends_on = [google_firestore_field.connections_ttl]
+}
+
+# A collection group: every user's mailboxes/{userId}/pending.
+resource "google_firestore_field" "pending_ttl" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "pending"
+  field      = "expiresAt"
+
+  ttl_config {}
+
+  depends_on = [google_firestore_field.nodes_ttl]
+}

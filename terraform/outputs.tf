@@ -1,0 +1,39 @@
+output "request_topic_id" {
+  description = "Full id of the requests topic: publish send requests here with any Pub/Sub client."
+  value       = google_pubsub_topic.requests.id
+}
+
+output "request_topic_name" {
+  description = "Short name of the requests topic."
+  value       = google_pubsub_topic.requests.name
+}
+
+output "send_url" {
+  description = "Base URL of the send function (POST /v1/messages with an identity token for this URL as audience)."
+  value       = google_cloudfunctions2_function.send.service_config[0].uri
+}
+
+output "socket_node_url" {
+  description = "HTTPS URL of the socket node; clients connect to wss://<host>/ws."
+  value       = google_cloud_run_v2_service.socket_node.uri
+}
+
+output "socket_node_ws_url" {
+  description = "WebSocket URL clients open."
+  value       = "${replace(google_cloud_run_v2_service.socket_node.uri, "https://", "wss://")}/ws"
+}
+
+output "dead_letter_subscription" {
+  description = "Subscription that keeps dead letters for inspection and replay."
+  value       = google_pubsub_subscription.dead_letter_hold.id
+}
+
+output "send_function_service_account" {
+  description = "Identity the send function runs as."
+  value       = google_service_account.send_function.email
+}
+
+output "allowed_origins" {
+  description = "Origins the socket node admits (empty: any); the smoke test presents the first."
+  value       = var.allowed_origins
+}

@@ -129,8 +129,16 @@ cat >&2 <<INFO
 INFO
 echo "relay ready: send=http://127.0.0.1:$SEND_PORT node1=ws://127.0.0.1:$NODE1_PORT/ws node2=ws://127.0.0.1:$NODE2_PORT/ws"
 
-# Stay up until a part dies or we are told to stop.
+# Stay up until told to stop. A part that exits (a node drained with SIGTERM, or killed) is
+# reported and the rest keep running, as the other instances do on Cloud Run.
 set +e
-wait -n "${PIDS[@]}"
-log "a process exited; stopping the rest"
-exit 1
+running=("${PIDS[@]}")
+while ((${#running[@]})); do
+  wait -n "${running[@]}"
+  still=()
+  for pid in "${running[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then still+=("$pid"); else log "process $pid exited"; fi
+  done
+  running=("${still[@]}")
+done
+log "every process exited"

@@ -2,6 +2,8 @@ package dev.pushrelay.functions;
 
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.logging.JsonLogging;
+import dev.pushrelay.mailbox.FirestoreMailbox;
+import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.FirestoreRegistryStore;
@@ -17,6 +19,7 @@ public final class FunctionRuntime {
   private final FunctionConfig config;
   private final RelayPublisher publisher;
   private final RegistryStore registry;
+  private final Mailbox mailbox;
   private final GcpClients clients;
 
   private FunctionRuntime(FunctionConfig config) {
@@ -24,6 +27,7 @@ public final class FunctionRuntime {
     this.clients = new GcpClients(config.endpoints());
     this.publisher = new RelayPublisher(new PubSubMessagePublisher(clients), config.topology());
     this.registry = new FirestoreRegistryStore(clients.firestore());
+    this.mailbox = new FirestoreMailbox(clients.firestore());
   }
 
   public static FunctionRuntime get() {
@@ -50,6 +54,10 @@ public final class FunctionRuntime {
 
   public RegistryStore registry() {
     return registry;
+  }
+
+  public Mailbox mailbox() {
+    return mailbox;
   }
 
   public GcpClients clients() {

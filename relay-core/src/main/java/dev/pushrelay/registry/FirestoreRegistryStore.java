@@ -7,6 +7,7 @@ import com.google.cloud.firestore.Firestore;
 import com.google.cloud.firestore.QueryDocumentSnapshot;
 import com.google.cloud.firestore.WriteBatch;
 import dev.pushrelay.gcp.Completions;
+import dev.pushrelay.gcp.Timestamps;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -43,8 +44,8 @@ public final class FirestoreRegistryStore implements RegistryStore {
     Map<String, Object> doc = Map.of(
         "userId", c.userId(),
         "nodeId", c.nodeId(),
-        "connectedAt", timestamp(c.connectedAt()),
-        "expiresAt", timestamp(c.connectedAt().plus(CONNECTION_TTL)));
+        "connectedAt", Timestamps.of(c.connectedAt()),
+        "expiresAt", Timestamps.of(c.connectedAt().plus(CONNECTION_TTL)));
     return Completions.of(db.collection(CONNECTIONS).document(c.connectionId()).set(doc)).thenApply(r -> null);
   }
 
@@ -67,7 +68,7 @@ public final class FirestoreRegistryStore implements RegistryStore {
 
   @Override
   public CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt) {
-    Map<String, Object> doc = Map.of("heartbeat", timestamp(now), "expiresAt", timestamp(expiresAt));
+    Map<String, Object> doc = Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt));
     return Completions.of(db.collection(NODES).document(nodeId).set(doc)).thenApply(r -> null);
   }
 
@@ -75,6 +76,36 @@ public final class FirestoreRegistryStore implements RegistryStore {
   public CompletableFuture<Void> removeNode(String nodeId) {
     leases.remove(nodeId);
     return Completions.of(db.collection(NODES).document(nodeId).delete()).thenApply(r -> null);
+  }
+
+  @Override
+  public CompletableFuture<List<String>> lapsedNodes(Instant before) {
+    return Completions.of(db.collection(NODES).whereLessThan("expiresAt", Timestamps.of(before)).get())
+        .thenApply(s -> s.getDocuments().stream().map(DocumentSnapshot::getId).toList());
+  }
+
+  @Override
+  public CompletableFuture<Boolean> claimCleanup(String nodeId, String byNodeId, Instant now) {
+    DocumentReference ref = db.collection(NODES).document(nodeId);
+    return Completions.of(db.runTransaction(tx -> {
+      DocumentSnapshot doc = tx.get(ref).get();
+      if (!doc.exists()) {
+        return false;
+      }
+      Timestamp claimedAt = doc.getTimestamp("cleanupAt");
+      if (claimedAt != null && Timestamps.instant(claimedAt).plusSeconds(60).isAfter(now)) {
+        return false;
+      }
+      tx.update(ref, "cleanupBy", byNodeId, "cleanupAt", Timestamps.of(now));
+      return true;
+    }));
+  }
+
+  @Override
+  public CompletableFuture<Void> removeNodeAndConnections(String nodeId) {
+    return Completions.of(db.collection(CONNECTIONS).whereEqualTo("nodeId", nodeId).get())
+        .thenCompose(s -> removeConnections(s.getDocuments().stream().map(DocumentSnapshot::getId).toList()))
+        .thenCompose(v -> removeNode(nodeId));
   }
 
   @Override
@@ -121,7 +152,4 @@ public final class FirestoreRegistryStore implements RegistryStore {
     });
   }
 
-  static Timestamp timestamp(Instant i) {
-    return Timestamp.ofTimeSecondsAndNanos(i.getEpochSecond(), i.getNano());
-  }
 }

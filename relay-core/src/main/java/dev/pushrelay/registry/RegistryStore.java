@@ -2,6 +2,7 @@ package dev.pushrelay.registry;
 
 import java.time.Instant;
 import java.util.Collection;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
@@ -19,6 +20,18 @@ public interface RegistryStore {
   CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt);
 
   CompletableFuture<Void> removeNode(String nodeId);
+
+  /** Nodes whose lease ran out before {@code before}: crashed, or killed without a drain. */
+  CompletableFuture<List<String>> lapsedNodes(Instant before);
+
+  /**
+   * Takes the job of cleaning up after a lapsed node; true for exactly one caller, unless that
+   * caller's claim is itself older than a minute.
+   */
+  CompletableFuture<Boolean> claimCleanup(String nodeId, String byNodeId, Instant now);
+
+  /** Deletes a node and every connection registered under it. */
+  CompletableFuture<Void> removeNodeAndConnections(String nodeId);
 
   /** The nodes with a live heartbeat that hold at least one socket of the user. */
   CompletableFuture<Set<String>> liveNodesHolding(String userId, Instant now);

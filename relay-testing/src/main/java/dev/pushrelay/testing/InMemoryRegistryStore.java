@@ -14,6 +14,7 @@ import java.util.stream.Collectors;
 public final class InMemoryRegistryStore implements RegistryStore {
   private final Map<String, ConnectionRecord> connections = new ConcurrentHashMap<>();
   private final Map<String, Instant> leases = new ConcurrentHashMap<>();
+  private final Map<String, String> cleanups = new ConcurrentHashMap<>();
 
   @Override
   public CompletableFuture<Void> addConnection(ConnectionRecord connection) {
@@ -35,6 +36,24 @@ public final class InMemoryRegistryStore implements RegistryStore {
 
   @Override
   public CompletableFuture<Void> removeNode(String nodeId) {
+    leases.remove(nodeId);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public CompletableFuture<java.util.List<String>> lapsedNodes(Instant before) {
+    return CompletableFuture.completedFuture(leases.entrySet().stream()
+        .filter(e -> e.getValue().isBefore(before)).map(Map.Entry::getKey).toList());
+  }
+
+  @Override
+  public CompletableFuture<Boolean> claimCleanup(String nodeId, String byNodeId, Instant now) {
+    return CompletableFuture.completedFuture(cleanups.putIfAbsent(nodeId, byNodeId) == null && leases.containsKey(nodeId));
+  }
+
+  @Override
+  public CompletableFuture<Void> removeNodeAndConnections(String nodeId) {
+    connections.values().removeIf(c -> c.nodeId().equals(nodeId));
     leases.remove(nodeId);
     return CompletableFuture.completedFuture(null);
   }

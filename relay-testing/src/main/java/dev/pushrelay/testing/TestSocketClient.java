@@ -150,6 +150,16 @@ public final class TestSocketClient implements AutoCloseable {
         frames.add(new Frame(json, Instant.now()));
         notifyAll();
       }
+      Session s = session;
+      if (s != null && "message".equals(json.path("type").asText())) {
+        // as a real client does: the node re-routes unacked messages when a socket closes
+        s.sendText("{\"type\":\"ack\",\"id\":" + json.get("id") + "}", Callback.NOOP);
+      }
+    }
+
+    @Override
+    public void onWebSocketOpen(Session session) {
+      this.session = session;
     }
 
     @Override

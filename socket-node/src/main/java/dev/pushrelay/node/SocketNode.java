@@ -2,7 +2,12 @@ package dev.pushrelay.node;
 
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.node.config.NodeConfig;
+import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.node.delivery.DeliveryReceiver;
+import dev.pushrelay.node.delivery.MailboxCatchUp;
+import dev.pushrelay.node.delivery.Rerouter;
+import dev.pushrelay.node.delivery.SubscriptionSweeper;
+import dev.pushrelay.node.registry.LapsedNodeCleaner;
 import dev.pushrelay.node.delivery.NodeSubscription;
 import dev.pushrelay.node.http.NodeHttpHandler;
 import dev.pushrelay.node.http.Readiness;
@@ -52,6 +57,9 @@ public final class SocketNode implements AutoCloseable {
   private final ConnectionLifecycle lifecycle;
   private final NodeSubscription subscription;
   private final NodeHeartbeat heartbeat;
+  private final Rerouter rerouter;
+  private final SubscriptionSweeper sweeper;
+  private final LapsedNodeCleaner cleaner;
   private final ScheduledExecutorService scheduler;
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean stopped = new AtomicBoolean();
@@ -65,10 +73,14 @@ public final class SocketNode implements AutoCloseable {
     this.publisher = new RelayPublisher(messagePublisher, config.topology());
     this.registry = new FirestoreRegistryStore(clients.firestore());
     this.hub = new ConnectionHub(config.maxConnections());
-    this.lifecycle = new ConnectionLifecycle(config.nodeId(), hub, registry, clock, OUTBOUND_CAPACITY);
+    this.rerouter = new Rerouter(publisher);
+    this.lifecycle = new ConnectionLifecycle(config.nodeId(), hub, registry, rerouter, clock, OUTBOUND_CAPACITY);
+    this.lifecycle.setCatchUp(new MailboxCatchUp(new FirestoreMailbox(clients.firestore()), clock));
     this.subscription = new NodeSubscription(clients, config.topology(), config.nodeId());
     this.heartbeat = new NodeHeartbeat(config.nodeId(), registry, clock,
         config.topology().nodeHeartbeatSeconds(), config.topology().nodeLeaseSeconds());
+    this.sweeper = new SubscriptionSweeper(clients, rerouter);
+    this.cleaner = new LapsedNodeCleaner(config.nodeId(), registry, clients, sweeper, config.topology(), clock);
     this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "node-scheduler");
       t.setDaemon(true);
@@ -102,7 +114,9 @@ public final class SocketNode implements AutoCloseable {
     server.start();
     subscription.create();
     heartbeat.start(scheduler).get(10, TimeUnit.SECONDS);
-    subscription.start(new DeliveryReceiver(config.nodeId(), hub, publisher));
+    subscription.start(new DeliveryReceiver(config.nodeId(), hub, rerouter));
+    int period = config.topology().nodeHeartbeatSeconds();
+    scheduler.scheduleWithFixedDelay(cleaner::runOnce, period, period, TimeUnit.SECONDS);
     LOG.info("socket node {} listening on port {} with subscription {}", config.nodeId(), port(),
         subscription.name());
     return this;
@@ -141,7 +155,7 @@ public final class SocketNode implements AutoCloseable {
       LOG.warn("node {} could not leave the registry cleanly: {}", config.nodeId(), e.toString());
     }
     for (LocalConnection c : hub.all()) {
-      c.closed();
+      lifecycle.release(c);
     }
     lifecycle.closeAll(StatusCode.SERVICE_RESTART, "node draining, reconnect");
     try {
@@ -151,9 +165,11 @@ public final class SocketNode implements AutoCloseable {
     }
     subscription.stop(2, TimeUnit.SECONDS);
     try {
+      int rerouted = sweeper.sweep(subscription.name(), config.nodeId());
+      LOG.info("node {} re-routed {} deliveries left in its subscription", config.nodeId(), rerouted);
       subscription.delete();
     } catch (RuntimeException e) {
-      LOG.warn("subscription {} could not be deleted: {}", subscription.name(), e.toString());
+      LOG.warn("subscription {} could not be swept and deleted: {}", subscription.name(), e.toString());
     }
     try {
       server.stop();

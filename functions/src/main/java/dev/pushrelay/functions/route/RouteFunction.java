@@ -29,8 +29,9 @@ public final class RouteFunction implements HttpFunction {
 
   /** Used by the Functions Framework. */
   public RouteFunction() {
-    this(new Router(FunctionRuntime.get().registry(), FunctionRuntime.get().publisher(),
-        FunctionRuntime.get().config().topology(), Clock.systemUTC()), Clock.systemUTC());
+    this(new Router(FunctionRuntime.get().registry(), FunctionRuntime.get().mailbox(),
+        FunctionRuntime.get().publisher(), FunctionRuntime.get().config().topology(), Clock.systemUTC()),
+        Clock.systemUTC());
   }
 
   public RouteFunction(Router router, Clock clock) {

@@ -1,8 +1,8 @@
 package dev.pushrelay.functions.route;
 
+import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.model.DeadLetterReason;
 import dev.pushrelay.model.InvalidRequestException;
-import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.SendRequest;
 import dev.pushrelay.pubsub.RelayPublisher;
@@ -13,25 +13,30 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Routes one request from the retry subscription: to every live node that holds the user, or back
- * to Pub/Sub for a retry when nobody does. Invalid and expired requests go to the dead-letter topic.
+ * Routes one request from the retry subscription: to every live node that holds the user; else it
+ * parks the message in the user's mailbox and asks Pub/Sub to retry; on the last attempt it
+ * dead-letters it. Invalid and expired requests go to the dead-letter topic at once.
  */
 public final class Router {
   private static final Logger LOG = LoggerFactory.getLogger(Router.class);
 
   private final RegistryStore registry;
+  private final Mailbox mailbox;
   private final RelayPublisher publisher;
   private final Topology topology;
   private final Clock clock;
+  private final AttemptCounter attempts = new AttemptCounter(100_000);
 
-  public Router(RegistryStore registry, RelayPublisher publisher, Topology topology, Clock clock) {
+  public Router(RegistryStore registry, Mailbox mailbox, RelayPublisher publisher, Topology topology, Clock clock) {
     this.registry = registry;
+    this.mailbox = mailbox;
     this.publisher = publisher;
     this.topology = topology;
     this.clock = clock;
@@ -43,17 +48,17 @@ public final class Router {
       request = SendRequest.parse(envelope.data());
     } catch (InvalidRequestException e) {
       String detail = e.field() + ": " + e.getMessage();
-      LOG.warn("dead-lettering pubsub message {}: invalid ({})", envelope.messageId(), detail);
+      LOG.warn("dead letter: pubsub message {} is invalid ({})", envelope.messageId(), detail);
       return publisher.deadLetter(new String(envelope.data(), StandardCharsets.UTF_8), envelope.attributes(),
               DeadLetterReason.INVALID, detail)
           .thenApply(id -> RouteOutcome.DEAD_LETTERED_INVALID);
     }
     Instant now = clock.instant();
-    // A request without an id takes the Pub/Sub message id: stable across every retry of it.
+    // A request without id or sentAt takes the Pub/Sub message's: stable across every retry of it.
     List<RelayMessage> messages = new SendRequest(request.userIds(), request.fanOut(), request.event(),
-        request.dataJson(), request.id().or(() -> java.util.Optional.of(envelope.messageId())),
-        request.ttlSeconds(), request.priority(), request.sentAt().or(() -> java.util.Optional.of(envelope.publishTime())))
-        .toMessages(() -> envelope.messageId(), now, topology.defaultTtlSeconds());
+        request.dataJson(), request.id().or(() -> Optional.of(envelope.messageId())), request.ttlSeconds(),
+        request.priority(), request.sentAt().or(() -> Optional.of(envelope.publishTime())))
+        .toMessages(envelope::messageId, now, topology.defaultTtlSeconds());
     if (request.fanOut()) {
       CompletableFuture<?>[] each = messages.stream()
           .map(m -> publisher.request(m, Map.of()))
@@ -61,26 +66,48 @@ public final class Router {
       return CompletableFuture.allOf(each).thenApply(v -> RouteOutcome.FANNED_OUT);
     }
     RelayMessage message = messages.get(0);
+    int attempt = attempts.next(message.id(), envelope.deliveryAttempt());
     if (message.expiredAt(now)) {
-      LOG.info("dead-lettering message {}: expired", message.id());
+      LOG.info("dead letter: message {} for user {} expired", message.id(), message.userId());
       return publisher.deadLetter(message.toJson(), envelope.attributes(), DeadLetterReason.EXPIRED,
               "ttl ran out at " + message.expiresAt())
-          .thenApply(id -> RouteOutcome.DEAD_LETTERED_EXPIRED);
+          .thenCompose(id -> mailbox.discard(message.userId(), message.id()))
+          .thenApply(v -> RouteOutcome.DEAD_LETTERED_EXPIRED);
     }
-    return registry.liveNodesHolding(message.userId(), now).thenCompose(nodes -> deliver(message, nodes));
+    return registry.liveNodesHolding(message.userId(), now).thenCompose(nodes -> nodes.isEmpty()
+        ? park(message, envelope, attempt, now)
+        : deliver(message, nodes, attempt > 1));
   }
 
-  private CompletableFuture<RouteOutcome> deliver(RelayMessage message, Set<String> nodes) {
-    if (nodes.isEmpty()) {
-      return CompletableFuture.completedFuture(RouteOutcome.PENDING);
-    }
+  private CompletableFuture<RouteOutcome> park(RelayMessage message, PushEnvelope envelope, int attempt, Instant now) {
+    int max = topology.retry().maxDeliveryAttempts();
+    return mailbox.park(message, attempt, max, now).thenCompose(outcome -> switch (outcome) {
+      case ALREADY_DELIVERED -> CompletableFuture.completedFuture(RouteOutcome.ALREADY_DELIVERED);
+      case FINAL -> {
+        LOG.warn("dead letter: message {} for user {} found no connection in {} attempts", message.id(),
+            message.userId(), max);
+        yield publisher.deadLetter(message.toJson(), envelope.attributes(),
+                DeadLetterReason.NO_CONNECTION_AFTER_RETRIES, "no connection in " + max + " attempts")
+            .thenApply(id -> RouteOutcome.DEAD_LETTERED_NO_CONNECTION);
+      }
+      // Parked. A socket that registered while we parked may have drained before the entry existed:
+      // look once more, so it gets the message now rather than at the next backoff.
+      case PARKED -> registry.liveNodesHolding(message.userId(), clock.instant())
+          .thenCompose(nodes -> nodes.isEmpty()
+              ? CompletableFuture.completedFuture(RouteOutcome.PENDING)
+              : deliver(message, nodes, true));
+    });
+  }
+
+  private CompletableFuture<RouteOutcome> deliver(RelayMessage message, Set<String> nodes, boolean mayBeParked) {
     CompletableFuture<?>[] each = nodes.stream()
         .map(node -> publisher.delivery(node, message))
         .toArray(CompletableFuture[]::new);
-    return CompletableFuture.allOf(each).thenApply(v -> RouteOutcome.ROUTED);
-  }
-
-  static String attribute(Map<String, String> attributes) {
-    return attributes.getOrDefault(MessageAttributes.MESSAGE_ID, "");
+    CompletableFuture<Void> published = CompletableFuture.allOf(each);
+    if (mayBeParked) {
+      // An earlier attempt parked it: routed now, so no later socket should drain it again.
+      published = published.thenCompose(v -> mailbox.discard(message.userId(), message.id()));
+    }
+    return published.thenApply(v -> RouteOutcome.ROUTED);
   }
 }

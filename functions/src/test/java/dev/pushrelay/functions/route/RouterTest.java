@@ -8,6 +8,7 @@ import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.InMemoryRegistryStore;
 import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.testing.RecordingPublisher;
@@ -25,7 +26,8 @@ class RouterTest {
   private final RecordingPublisher pubsub = new RecordingPublisher();
   private final InMemoryRegistryStore registry = new InMemoryRegistryStore();
   private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
-  private final Router router = new Router(registry, new RelayPublisher(pubsub, topology), topology, clock);
+  private final InMemoryMailbox mailbox = new InMemoryMailbox();
+  private final Router router = new Router(registry, mailbox, new RelayPublisher(pubsub, topology), topology, clock);
 
   private PushEnvelope envelope(String json) {
     return new PushEnvelope(json.getBytes(StandardCharsets.UTF_8), Map.of(), "ps-1", clock.instant(), Optional.empty());
@@ -50,9 +52,52 @@ class RouterTest {
   }
 
   @Test
-  void nobodyHoldingTheUserMeansRetry() throws Exception {
+  void nobodyHoldingTheUserParksTheMessageAndAsksForRetry() throws Exception {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
     assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty());
+    assertEquals(1, mailbox.entries().size());
+    assertEquals(1, mailbox.entries().values().iterator().next().attempts());
+  }
+
+  @Test
+  void theLastAttemptDeadLettersWithReasonAndEmptiesTheMailbox() throws Exception {
+    int max = topology.retry().maxDeliveryAttempts();
+    for (int i = 1; i < max; i++) {
+      assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    }
+    assertEquals(RouteOutcome.DEAD_LETTERED_NO_CONNECTION,
+        router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    List<RecordingPublisher.Published> dead = pubsub.on(topology.deadLetterTopic());
+    assertEquals(1, dead.size());
+    assertEquals("no_connection_after_retries", dead.get(0).message().attributes().get(MessageAttributes.REASON));
+    assertTrue(mailbox.entries().isEmpty());
+  }
+
+  @Test
+  void productionDeliveryAttemptIsHonoured() throws Exception {
+    PushEnvelope last = new PushEnvelope("{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8),
+        Map.of(), "ps-9", clock.instant(), Optional.of(topology.retry().maxDeliveryAttempts()));
+    assertEquals(RouteOutcome.DEAD_LETTERED_NO_CONNECTION, router.route(last).get());
+  }
+
+  @Test
+  void aMessageDrainedFromTheMailboxIsNotRoutedOrDeadLetteredAgain() throws Exception {
+    assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    List<RelayMessage> claimed = mailbox.claim("u1", "c1", clock.instant()).get();
+    mailbox.delivered("u1", List.of(claimed.get(0).id()), clock.instant()).get();
+    assertEquals(RouteOutcome.ALREADY_DELIVERED,
+        router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    assertTrue(pubsub.on(topology.deadLetterTopic()).isEmpty());
+    assertTrue(mailbox.entries().isEmpty());
+  }
+
+  @Test
+  void aRetryThatFindsTheUserRoutesAndClearsTheMailbox() throws Exception {
+    assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    connect("u1", "node-a");
+    assertEquals(RouteOutcome.ROUTED, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    assertEquals(1, pubsub.on(topology.deliveriesTopic()).size());
+    assertTrue(mailbox.entries().isEmpty());
   }
 
   @Test

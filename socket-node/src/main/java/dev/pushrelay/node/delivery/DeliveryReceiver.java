@@ -8,8 +8,6 @@ import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.ws.ConnectionHub;
 import dev.pushrelay.node.ws.DeliveryOutcome;
-import dev.pushrelay.pubsub.RelayPublisher;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,12 +23,12 @@ public final class DeliveryReceiver implements MessageReceiver {
 
   private final String nodeId;
   private final ConnectionHub hub;
-  private final RelayPublisher publisher;
+  private final Rerouter rerouter;
 
-  public DeliveryReceiver(String nodeId, ConnectionHub hub, RelayPublisher publisher) {
+  public DeliveryReceiver(String nodeId, ConnectionHub hub, Rerouter rerouter) {
     this.nodeId = nodeId;
     this.hub = hub;
-    this.publisher = publisher;
+    this.rerouter = rerouter;
   }
 
   @Override
@@ -64,8 +62,7 @@ public final class DeliveryReceiver implements MessageReceiver {
       if (outcome != DeliveryOutcome.NO_SOCKET) {
         return CompletableFuture.completedFuture(outcome);
       }
-      return publisher.request(m, Map.of(MessageAttributes.REROUTED_FROM, nodeId))
-          .thenApply(id -> DeliveryOutcome.NO_SOCKET);
+      return rerouter.reroute(m, nodeId).thenApply(v -> DeliveryOutcome.NO_SOCKET);
     });
   }
 }

@@ -1,6 +1,9 @@
 package dev.pushrelay.node.ws;
 
 import dev.pushrelay.model.ClientFrame;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.node.delivery.Rerouter;
+import java.time.Duration;
 import dev.pushrelay.model.ServerFrames;
 import dev.pushrelay.node.auth.VerifiedToken;
 import dev.pushrelay.registry.ConnectionRecord;
@@ -23,6 +26,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ConnectionLifecycle {
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionLifecycle.class);
+  /** Unacked messages written this recently before a close are routed again. */
+  static final Duration UNACKED_WINDOW = Duration.ofSeconds(10);
 
   /** Writes the parked messages of a user to a socket that has just been established. */
   public interface CatchUp {
@@ -36,12 +41,14 @@ public final class ConnectionLifecycle {
   private final RegistryStore registry;
   private final Clock clock;
   private final int outboundCapacity;
+  private final Rerouter rerouter;
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private volatile CatchUp catchUp = CatchUp.NONE;
 
-  public ConnectionLifecycle(String nodeId, ConnectionHub hub, RegistryStore registry, Clock clock,
-      int outboundCapacity) {
+  public ConnectionLifecycle(String nodeId, ConnectionHub hub, RegistryStore registry, Rerouter rerouter,
+      Clock clock, int outboundCapacity) {
     this.nodeId = nodeId;
+    this.rerouter = rerouter;
     this.hub = hub;
     this.registry = registry;
     this.clock = clock;
@@ -50,6 +57,10 @@ public final class ConnectionLifecycle {
 
   public void setCatchUp(CatchUp catchUp) {
     this.catchUp = catchUp;
+  }
+
+  Clock clock() {
+    return clock;
   }
 
   int outboundCapacity() {
@@ -83,8 +94,9 @@ public final class ConnectionLifecycle {
       ClientFrame frame = ClientFrame.parse(text);
       if (frame instanceof ClientFrame.Ping) {
         c.sendControl(ServerFrames.pong(clock.instant()));
+      } else if (frame instanceof ClientFrame.Ack ack) {
+        c.acked(ack.id());
       }
-      // acks need no answer: delivery was confirmed by the write itself
     } catch (ClientFrame.BadFrameException e) {
       c.sendControl(ServerFrames.error(e.code(), e.getMessage()));
     }
@@ -95,13 +107,24 @@ public final class ConnectionLifecycle {
   }
 
   void closed(LocalConnection c, int statusCode) {
-    c.closed();
+    release(c);
     sessions.remove(c.connectionId());
     hub.release();
     if (hub.remove(c)) {
       LOG.info("connection {} closed for user {} with code {}", c.connectionId(), c.userId(), statusCode);
       registry.removeConnections(List.of(c.connectionId())).exceptionally(e -> {
         LOG.warn("connection {} could not be removed from the registry: {}", c.connectionId(), e.toString());
+        return null;
+      });
+    }
+  }
+
+  /** Marks the socket closed and routes again what it may not have handed to the app. */
+  public void release(LocalConnection c) {
+    for (RelayMessage m : c.closed(UNACKED_WINDOW)) {
+      rerouter.reroute(m, nodeId).exceptionally(e -> {
+        LOG.warn("message {} written just before connection {} closed could not be re-routed: {}", m.id(),
+            c.connectionId(), e.toString());
         return null;
       });
     }

@@ -2,7 +2,11 @@ package dev.pushrelay.node.ws;
 
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.ServerFrames;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
@@ -13,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
  */
 public final class LocalConnection {
   private static final int RECENT_IDS = 2048;
+  private static final int UNACKED_LIMIT = 256;
 
   private enum State { CATCHING_UP, LIVE, CLOSED }
 
@@ -23,12 +28,18 @@ public final class LocalConnection {
   private final OutboundQueue queue;
   private final RecentIds written = new RecentIds(RECENT_IDS);
   private final List<Held> held = new ArrayList<>();
+  /** Written but not acked by the client yet, oldest first: re-routed if the socket closes soon after. */
+  private final LinkedHashMap<String, Unacked> unacked = new LinkedHashMap<>();
+  private final Clock clock;
   private State state = State.CATCHING_UP;
 
-  public LocalConnection(String connectionId, String userId, OutboundQueue queue) {
+  private record Unacked(RelayMessage message, Instant writtenAt) {}
+
+  public LocalConnection(String connectionId, String userId, OutboundQueue queue, Clock clock) {
     this.connectionId = connectionId;
     this.userId = userId;
     this.queue = queue;
+    this.clock = clock;
   }
 
   public String connectionId() {
@@ -80,13 +91,30 @@ public final class LocalConnection {
     held.clear();
   }
 
-  /** Marks the socket gone; held messages are answered {@link DeliveryOutcome#NO_SOCKET}. */
-  public synchronized void closed() {
+  /** The client confirmed it received the message. */
+  public synchronized void acked(String messageId) {
+    unacked.remove(messageId);
+  }
+
+  /**
+   * Marks the socket gone; held messages are answered {@link DeliveryOutcome#NO_SOCKET}. Returns the
+   * messages written within {@code window} that the client never acked: a socket closing right after
+   * a write may not have handed them to the app, so the caller routes them again (the client drops
+   * repeats by id).
+   */
+  public synchronized List<RelayMessage> closed(Duration window) {
     state = State.CLOSED;
     for (Held h : held) {
       h.outcome().complete(DeliveryOutcome.NO_SOCKET);
     }
     held.clear();
+    Instant since = clock.instant().minus(window);
+    List<RelayMessage> recent = unacked.values().stream()
+        .filter(u -> !u.writtenAt().isBefore(since))
+        .map(Unacked::message)
+        .toList();
+    unacked.clear();
+    return recent;
   }
 
   public synchronized boolean isClosed() {
@@ -104,6 +132,19 @@ public final class LocalConnection {
     if (!written.add(message.id())) {
       return CompletableFuture.completedFuture(DeliveryOutcome.DUPLICATE_SUPPRESSED);
     }
-    return queue.offer(ServerFrames.message(message)).thenApply(v -> DeliveryOutcome.DELIVERED);
+    return queue.offer(ServerFrames.message(message)).thenApply(v -> {
+      written(message);
+      return DeliveryOutcome.DELIVERED;
+    });
+  }
+
+  private synchronized void written(RelayMessage message) {
+    if (state == State.CLOSED) {
+      return;
+    }
+    unacked.put(message.id(), new Unacked(message, clock.instant()));
+    if (unacked.size() > UNACKED_LIMIT) {
+      unacked.remove(unacked.keySet().iterator().next());
+    }
   }
 }

@@ -24,7 +24,7 @@ public final class RelayEndpoint implements Session.Listener.AutoDemanding {
     this.session = session;
     OutboundQueue queue = new OutboundQueue((text, written, failed) ->
         session.sendText(text, Callback.from(written, failed)), lifecycle.outboundCapacity());
-    connection = new LocalConnection(connectionId, token.userId(), queue);
+    connection = new LocalConnection(connectionId, token.userId(), queue, lifecycle.clock());
     lifecycle.opened(connection, token, session);
   }
 

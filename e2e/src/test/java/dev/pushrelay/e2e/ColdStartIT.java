@@ -1,0 +1,93 @@
+package dev.pushrelay.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.ByteString;
+import com.google.pubsub.v1.PubsubMessage;
+import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.testing.TestSocketClient;
+import dev.pushrelay.topology.Topology;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The reason the relay exists: a message sent before the socket registers is not lost. */
+class ColdStartIT {
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static LocalStack stack;
+  private static StackProbe probe;
+
+  @BeforeAll
+  static void start() throws Exception {
+    stack = LocalStack.start(FastRetry.ENV);
+    probe = new StackProbe(stack);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    probe.close();
+    stack.close();
+  }
+
+  private static String send(String user, String data) throws Exception {
+    HttpResponse<String> r = stack.send("application/json",
+        "{\"userId\":\"" + user + "\",\"event\":\"agent_update\",\"data\":" + data + "}");
+    assertEquals(202, r.statusCode(), r.body());
+    return LocalStack.json(r).get("id").asText();
+  }
+
+  @Test
+  void aMessageSentBeforeTheSocketArrivesRightAfterConnectionEstablishedExactlyOnce() throws Exception {
+    String user = "cold-" + UUID.randomUUID().toString().substring(0, 8);
+    Instant sentAt = Instant.now();
+    String id = send(user, "{\"step\":1}");
+    probe.awaitParked(user, id, true, WAIT);
+    // The scenario: the user's socket shows up three seconds after the send (a cold start).
+    long left = Duration.between(Instant.now(), sentAt.plusSeconds(3)).toMillis();
+    if (left > 0) {
+      TimeUnit.MILLISECONDS.sleep(left);
+    }
+    try (TestSocketClient socket = TestSocketClient.connect(stack.socket(2, stack.devToken(2, user)), Map.of(),
+        WAIT)) {
+      TestSocketClient.Frame established = socket.awaitType("connection_established", WAIT);
+      TestSocketClient.Frame message = socket.awaitFrame(f -> f.json().path("id").asText().equals(id), WAIT);
+      List<TestSocketClient.Frame> frames = socket.frames();
+      assertTrue(frames.indexOf(established) < frames.indexOf(message), "message after connection_established");
+      long gap = Duration.between(established.receivedAt(), message.receivedAt()).toMillis();
+      assertTrue(gap < 250, "parked message arrived " + gap + " ms after connection_established");
+      // Pub/Sub still holds the message until a retry finds the socket; once it is settled the mailbox
+      // entry is gone, and the socket must have seen the message once only.
+      probe.awaitParked(user, id, false, WAIT);
+      assertEquals(1, socket.messages().stream().filter(f -> f.json().get("id").asText().equals(id)).count());
+    }
+  }
+
+  @Test
+  void aUserWhoNeverConnectsEndsInTheDeadLetterTopicWithReasonAndAnEmptyMailbox() throws Exception {
+    String user = "ghost-" + UUID.randomUUID().toString().substring(0, 8);
+    String id = send(user, "1");
+    PubsubMessage dead = probe.awaitDeadLetter(id, Duration.ofSeconds(60));
+    assertEquals("no_connection_after_retries", dead.getAttributesOrThrow(MessageAttributes.REASON));
+    assertEquals(user, dead.getAttributesOrThrow(MessageAttributes.USER_ID));
+    assertTrue(!probe.parked(user, id), "mailbox entry removed with the dead letter");
+  }
+
+  @Test
+  void anInvalidRequestIsDeadLetteredAtOnceNotRetried() throws Exception {
+    String marker = "bad-" + UUID.randomUUID();
+    probe.clients().publisher(Topology.standard().requestsTopic()).publish(PubsubMessage.newBuilder()
+        .setData(ByteString.copyFromUtf8("{\"event\":\"no user\"}"))
+        .putAttributes(MessageAttributes.MESSAGE_ID, marker).build()).get(10, TimeUnit.SECONDS);
+    PubsubMessage dead = probe.awaitDeadLetter(marker, WAIT);
+    assertEquals("invalid", dead.getAttributesOrThrow(MessageAttributes.REASON));
+    assertTrue(dead.getAttributesOrThrow(MessageAttributes.DETAIL).startsWith("userId"));
+  }
+}

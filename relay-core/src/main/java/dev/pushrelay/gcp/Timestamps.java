@@ -1,0 +1,17 @@
+package dev.pushrelay.gcp;
+
+import com.google.cloud.Timestamp;
+import java.time.Instant;
+
+/** Firestore timestamps from and to {@link Instant}. */
+public final class Timestamps {
+  private Timestamps() {}
+
+  public static Timestamp of(Instant i) {
+    return Timestamp.ofTimeSecondsAndNanos(i.getEpochSecond(), i.getNano());
+  }
+
+  public static Instant instant(Timestamp t) {
+    return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
+  }
+}

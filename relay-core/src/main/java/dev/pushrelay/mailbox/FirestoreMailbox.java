@@ -1,0 +1,174 @@
+package dev.pushrelay.mailbox;
+
+import com.google.api.gax.rpc.NotFoundException;
+import com.google.cloud.Timestamp;
+import com.google.cloud.firestore.CollectionReference;
+import com.google.cloud.firestore.DocumentReference;
+import com.google.cloud.firestore.DocumentSnapshot;
+import com.google.cloud.firestore.FieldValue;
+import com.google.cloud.firestore.Firestore;
+import com.google.cloud.firestore.QueryDocumentSnapshot;
+import com.google.cloud.firestore.WriteBatch;
+import dev.pushrelay.gcp.Completions;
+import dev.pushrelay.gcp.Timestamps;
+import dev.pushrelay.model.InvalidRequestException;
+import dev.pushrelay.model.RelayMessage;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The mailbox in Firestore: {@code mailboxes/{userId}/pending/{messageId}}, changed in transactions. */
+public final class FirestoreMailbox implements Mailbox {
+  private static final Logger LOG = LoggerFactory.getLogger(FirestoreMailbox.class);
+  public static final String MAILBOXES = "mailboxes";
+  public static final String PENDING = "pending";
+  static final String STATE_PENDING = "pending";
+  static final String STATE_CLAIMED = "claimed";
+  static final String STATE_DELIVERED = "delivered";
+  /** A claim older than this belongs to a socket or node that died mid catch-up. */
+  static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(30);
+  /** How long a delivered tombstone stays for the route function to see. */
+  static final Duration TOMBSTONE_TTL = Duration.ofHours(1);
+  private static final int CLAIM_LIMIT = 500;
+
+  private final Firestore db;
+
+  public FirestoreMailbox(Firestore db) {
+    this.db = db;
+  }
+
+  private CollectionReference pending(String userId) {
+    return db.collection(MAILBOXES).document(userId).collection(PENDING);
+  }
+
+  @Override
+  public CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, int maxAttempts, Instant now) {
+    DocumentReference ref = pending(m.userId()).document(m.id());
+    return Completions.of(db.runTransaction(tx -> {
+      DocumentSnapshot doc = tx.get(ref).get();
+      String state = doc.exists() ? doc.getString("state") : null;
+      if (STATE_DELIVERED.equals(state)) {
+        tx.delete(ref);
+        return ParkOutcome.ALREADY_DELIVERED;
+      }
+      boolean freshClaim = STATE_CLAIMED.equals(state) && !claimExpired(doc, now);
+      long recorded = doc.exists() && doc.getLong("attempts") != null ? doc.getLong("attempts") : 0;
+      long attempt = Math.max(recorded + 1, attemptHint);
+      if (attempt >= maxAttempts) {
+        if (freshClaim) {
+          // A socket is writing it this very moment: count it as delivered rather than dead-letter it.
+          return ParkOutcome.ALREADY_DELIVERED;
+        }
+        if (doc.exists()) {
+          tx.delete(ref);
+        }
+        return ParkOutcome.FINAL;
+      }
+      if (freshClaim) {
+        tx.update(ref, "attempts", attempt);
+        return ParkOutcome.PARKED;
+      }
+      Map<String, Object> entry = new HashMap<>();
+      entry.put("message", m.toJson());
+      entry.put("sentAt", Timestamps.of(m.sentAt()));
+      entry.put("expiresAt", Timestamps.of(m.expiresAt()));
+      entry.put("parkedAt", Timestamps.of(now));
+      entry.put("attempts", attempt);
+      entry.put("state", STATE_PENDING);
+      tx.set(ref, entry);
+      return ParkOutcome.PARKED;
+    }));
+  }
+
+  @Override
+  public CompletableFuture<Void> discard(String userId, String messageId) {
+    return Completions.of(pending(userId).document(messageId).delete()).thenApply(r -> null);
+  }
+
+  @Override
+  public CompletableFuture<List<RelayMessage>> claim(String userId, String connectionId, Instant now) {
+    CollectionReference box = pending(userId);
+    return Completions.of(db.runTransaction(tx -> {
+      List<QueryDocumentSnapshot> docs = tx.get(box.orderBy("sentAt").limit(CLAIM_LIMIT)).get().getDocuments();
+      List<RelayMessage> claimed = new ArrayList<>();
+      for (QueryDocumentSnapshot doc : docs) {
+        String state = doc.getString("state");
+        boolean claimable = STATE_PENDING.equals(state) || (STATE_CLAIMED.equals(state) && claimExpired(doc, now));
+        Timestamp expires = doc.getTimestamp("expiresAt");
+        if (!claimable || (expires != null && !expires.toDate().toInstant().isAfter(now))) {
+          continue;
+        }
+        RelayMessage m = decode(doc);
+        if (m == null) {
+          continue;
+        }
+        tx.update(doc.getReference(), "state", STATE_CLAIMED, "claimedBy", connectionId, "claimedAt", Timestamps.of(now));
+        claimed.add(m);
+      }
+      return claimed;
+    }));
+  }
+
+  @Override
+  public CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now) {
+    if (messageIds.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    WriteBatch batch = db.batch();
+    for (String id : messageIds) {
+      batch.update(pending(userId).document(id), "state", STATE_DELIVERED, "deliveredAt", Timestamps.of(now),
+          "expiresAt", Timestamps.of(now.plus(TOMBSTONE_TTL)));
+    }
+    return Completions.of(batch.commit()).handle((r, e) -> {
+      if (e != null && !(unwrap(e) instanceof NotFoundException)) {
+        throw new CompletionException(e);
+      }
+      // NOT_FOUND: the route function already routed it live and discarded the entry.
+      return null;
+    });
+  }
+
+  @Override
+  public CompletableFuture<Void> release(String userId, List<String> messageIds) {
+    if (messageIds.isEmpty()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    WriteBatch batch = db.batch();
+    for (String id : messageIds) {
+      batch.update(pending(userId).document(id), "state", STATE_PENDING, "claimedBy", FieldValue.delete(),
+          "claimedAt", FieldValue.delete());
+    }
+    return Completions.of(batch.commit()).handle((r, e) -> null);
+  }
+
+  private static boolean claimExpired(DocumentSnapshot doc, Instant now) {
+    Timestamp at = doc.getTimestamp("claimedAt");
+    return at == null || at.toDate().toInstant().plus(CLAIM_TIMEOUT).isBefore(now);
+  }
+
+  private static RelayMessage decode(DocumentSnapshot doc) {
+    String json = doc.getString("message");
+    try {
+      return json == null ? null : RelayMessage.parse(json.getBytes(StandardCharsets.UTF_8));
+    } catch (InvalidRequestException e) {
+      LOG.error("mailbox entry {} is not a relay message; skipping it", doc.getReference().getPath());
+      return null;
+    }
+  }
+
+  private static Throwable unwrap(Throwable e) {
+    while (e instanceof CompletionException && e.getCause() != null) {
+      e = e.getCause();
+    }
+    return e;
+  }
+
+}

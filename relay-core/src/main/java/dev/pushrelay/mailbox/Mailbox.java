@@ -1,0 +1,32 @@
+package dev.pushrelay.mailbox;
+
+import dev.pushrelay.model.RelayMessage;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The mailbox seam: messages whose user held no socket when routed wait here, so the user's next
+ * socket gets them right after {@code connection_established} instead of at the next retry. An
+ * entry moves pending → claimed (a socket is writing it) → delivered; a message is either
+ * delivered or, on its last attempt, taken out for the dead-letter topic — never both.
+ */
+public interface Mailbox {
+  /**
+   * Records an attempt that found no socket. {@code attemptHint} is the attempt number known to
+   * the caller (Pub/Sub's delivery attempt, or its own count); the entry's count wins when higher.
+   */
+  CompletableFuture<ParkOutcome> park(RelayMessage message, int attemptHint, int maxAttempts, Instant now);
+
+  /** Drops the entry of a message that was routed to a live socket after all; absent is fine. */
+  CompletableFuture<Void> discard(String userId, String messageId);
+
+  /** Claims the user's pending messages for one socket, oldest first. */
+  CompletableFuture<List<RelayMessage>> claim(String userId, String connectionId, Instant now);
+
+  /** Marks claimed messages as written to the socket. */
+  CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now);
+
+  /** Puts claimed messages that could not be written back to pending. */
+  CompletableFuture<Void> release(String userId, List<String> messageIds);
+}

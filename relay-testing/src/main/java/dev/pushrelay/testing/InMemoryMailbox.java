@@ -1,0 +1,88 @@
+package dev.pushrelay.testing;
+
+import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.mailbox.ParkOutcome;
+import dev.pushrelay.model.RelayMessage;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/** In-memory mailbox seam for unit tests: the same states as the Firestore one, without claim expiry. */
+public final class InMemoryMailbox implements Mailbox {
+  /** One entry: the message, its state and how many attempts found nobody. */
+  public record Entry(RelayMessage message, String state, int attempts) {}
+
+  private final Map<String, Entry> entries = new LinkedHashMap<>();
+
+  private static String key(String userId, String messageId) {
+    return userId + "/" + messageId;
+  }
+
+  @Override
+  public synchronized CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, int maxAttempts,
+      Instant now) {
+    String key = key(m.userId(), m.id());
+    Entry e = entries.get(key);
+    if (e != null && e.state().equals("delivered")) {
+      entries.remove(key);
+      return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
+    }
+    int attempt = Math.max(e == null ? 1 : e.attempts() + 1, attemptHint);
+    if (attempt >= maxAttempts) {
+      if (e != null && e.state().equals("claimed")) {
+        return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
+      }
+      entries.remove(key);
+      return CompletableFuture.completedFuture(ParkOutcome.FINAL);
+    }
+    entries.put(key, new Entry(m, e == null ? "pending" : e.state(), attempt));
+    return CompletableFuture.completedFuture(ParkOutcome.PARKED);
+  }
+
+  @Override
+  public synchronized CompletableFuture<Void> discard(String userId, String messageId) {
+    entries.remove(key(userId, messageId));
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public synchronized CompletableFuture<List<RelayMessage>> claim(String userId, String connectionId, Instant now) {
+    List<RelayMessage> out = new ArrayList<>();
+    for (Map.Entry<String, Entry> e : entries.entrySet()) {
+      Entry entry = e.getValue();
+      if (entry.message().userId().equals(userId) && entry.state().equals("pending")
+          && entry.message().expiresAt().isAfter(now)) {
+        e.setValue(new Entry(entry.message(), "claimed", entry.attempts()));
+        out.add(entry.message());
+      }
+    }
+    out.sort(Comparator.comparing(RelayMessage::sentAt));
+    return CompletableFuture.completedFuture(out);
+  }
+
+  @Override
+  public synchronized CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now) {
+    setState(userId, messageIds, "delivered");
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public synchronized CompletableFuture<Void> release(String userId, List<String> messageIds) {
+    setState(userId, messageIds, "pending");
+    return CompletableFuture.completedFuture(null);
+  }
+
+  private void setState(String userId, List<String> ids, String state) {
+    for (String id : ids) {
+      entries.computeIfPresent(key(userId, id), (k, e) -> new Entry(e.message(), state, e.attempts()));
+    }
+  }
+
+  public synchronized Map<String, Entry> entries() {
+    return Map.copyOf(entries);
+  }
+}

@@ -143,6 +143,12 @@ public final class LocalStack implements AutoCloseable {
     return true;
   }
 
+  /** The process of socket node {@code n}, from the pid file the script writes. */
+  public ProcessHandle nodeProcess(int n) throws IOException {
+    long pid = Long.parseLong(Files.readString(logDir.resolve("socket-node-" + n + ".pid")).trim());
+    return ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException("node " + n + " is not running"));
+  }
+
   public Path logDir() {
     return logDir;
   }

@@ -62,9 +62,16 @@ public final class GcpClients implements AutoCloseable {
     }
   }
 
-  public Subscriber subscriber(String subscription, MessageReceiver receiver, int parallelPullCount) {
+  /**
+   * A streaming-pull subscriber whose leases last at most {@code leaseSeconds} at a time, so messages
+   * held by a process that died return to the subscription within about that long.
+   */
+  public Subscriber subscriber(String subscription, MessageReceiver receiver, int parallelPullCount,
+      int leaseSeconds) {
+    java.time.Duration lease = java.time.Duration.ofSeconds(leaseSeconds);
     Subscriber.Builder b = Subscriber.newBuilder(subscription(subscription), receiver)
-        .setParallelPullCount(parallelPullCount);
+        .setParallelPullCount(parallelPullCount)
+        .setMaxDurationPerAckExtensionDuration(lease);
     channel().ifPresent(b::setChannelProvider);
     credentials().ifPresent(b::setCredentialsProvider);
     return b.build();

@@ -24,7 +24,7 @@ public final class CollectingSubscription implements AutoCloseable {
         received.notifyAll();
       }
       reply.ack();
-    }, 1);
+    }, 1, 10);
     subscriber.startAsync().awaitRunning();
   }
 

@@ -51,7 +51,7 @@ public final class NodeSubscription {
   }
 
   public void start(MessageReceiver receiver) {
-    subscriber = clients.subscriber(name, receiver, 1);
+    subscriber = clients.subscriber(name, receiver, 1, topology.deliveriesAckDeadlineSeconds());
     subscriber.startAsync().awaitRunning();
   }
 

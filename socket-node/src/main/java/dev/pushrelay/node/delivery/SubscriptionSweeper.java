@@ -5,6 +5,10 @@ import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
 import com.google.pubsub.v1.PullRequest;
 import com.google.pubsub.v1.PullResponse;
 import com.google.pubsub.v1.ReceivedMessage;
+import com.google.pubsub.v1.SeekRequest;
+import com.google.protobuf.Timestamp;
+import java.time.Duration;
+import java.time.Instant;
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.model.InvalidRequestException;
 import dev.pushrelay.model.MessageAttributes;
@@ -33,12 +37,19 @@ public final class SubscriptionSweeper {
     this.rerouter = rerouter;
   }
 
-  /** Re-routes what is left in the subscription; returns how many deliveries were re-routed. */
+  /**
+   * Re-routes what is left in the subscription; returns how many deliveries were re-routed. First
+   * it seeks back an hour: that marks every unacked message deliverable again at once, including
+   * those leased to a streaming pull that died and would otherwise wait out their lease.
+   */
   @SuppressWarnings("deprecation") // returnImmediately: a sweep wants what is there now, not to wait
   public int sweep(String subscription, String nodeId) {
     int rerouted = 0;
     try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
       String name = clients.subscription(subscription).toString();
+      Instant since = Instant.now().minus(Duration.ofHours(1));
+      admin.seek(SeekRequest.newBuilder().setSubscription(name)
+          .setTime(Timestamp.newBuilder().setSeconds(since.getEpochSecond())).build());
       while (true) {
         PullResponse pulled = admin.pull(PullRequest.newBuilder().setSubscription(name).setMaxMessages(BATCH)
             .setReturnImmediately(true).build());

@@ -21,7 +21,8 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * Plain HTTP on the node: {@code /healthz}, {@code /readyz}, the demo page at {@code /}, its
- * {@code /config.json}, and in local mode only {@code /dev/token?userId=…}.
+ * {@code /config.json}, the JavaScript client at {@code /relay-client.js}, and in local mode only
+ * {@code /dev/token?userId=…}.
  */
 public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
   private final NodeConfig config;
@@ -29,6 +30,7 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
   private final DevTokens devTokens;
   private final Clock clock;
   private final byte[] demoPage;
+  private final byte[] clientScript;
 
   public NodeHttpHandler(NodeConfig config, Readiness readiness, Clock clock) {
     this.config = config;
@@ -36,6 +38,7 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
     this.devTokens = new DevTokens(config.jwtSecret());
     this.clock = clock;
     this.demoPage = resource("/static/index.html");
+    this.clientScript = resource("/static/relay-client.js");
   }
 
   @Override
@@ -51,6 +54,7 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
       case "/healthz" -> json(response, callback, 200, status("ok"));
       case "/readyz" -> ready(response, callback);
       case "/", "/index.html" -> write(response, callback, 200, "text/html; charset=utf-8", demoPage);
+      case "/relay-client.js" -> write(response, callback, 200, "text/javascript; charset=utf-8", clientScript);
       case "/config.json" -> json(response, callback, 200, demoConfig());
       case "/dev/token" -> devToken(request, response, callback);
       default -> json(response, callback, 404, error("not_found", "no such resource"));

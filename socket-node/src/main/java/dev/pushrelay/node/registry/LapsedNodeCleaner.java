@@ -7,6 +7,7 @@ import dev.pushrelay.node.delivery.SubscriptionSweeper;
 import dev.pushrelay.registry.RegistryStore;
 import dev.pushrelay.topology.Topology;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -17,9 +18,13 @@ import org.slf4j.LoggerFactory;
  * Cleans up after nodes that died without draining (kill -9, a crashed instance): once a node's
  * lease and the delivery ack deadline have both run out, one live node re-routes what is left in the
  * dead node's subscription, deletes the subscription, and removes the node and its connections.
+ * Routes stop going to a dead node when its lease lapses; what it held is routed again a few
+ * seconds later.
  */
 public final class LapsedNodeCleaner {
   private static final Logger LOG = LoggerFactory.getLogger(LapsedNodeCleaner.class);
+  /** How long after its lease lapsed a node is cleaned up. */
+  static final Duration GRACE = Duration.ofSeconds(3);
 
   private final String nodeId;
   private final RegistryStore registry;
@@ -41,8 +46,8 @@ public final class LapsedNodeCleaner {
   /** One pass; safe to run on every node at once. */
   public void runOnce() {
     Instant now = clock.instant();
-    // Messages a dead node had pulled return to its subscription only after the ack deadline.
-    Instant before = now.minusSeconds(topology.deliveriesAckDeadlineSeconds() + 2L);
+    // A little after the lease: route functions that read the node as alive have published by then.
+    Instant before = now.minus(GRACE);
     try {
       List<String> lapsed = registry.lapsedNodes(before).get(10, TimeUnit.SECONDS);
       for (String dead : lapsed) {

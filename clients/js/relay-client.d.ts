@@ -1,0 +1,175 @@
+/** Close codes the socket node uses. */
+export declare const CloseCode: Readonly<{
+  NORMAL: 1000;
+  GOING_AWAY: 1001;
+  ABNORMAL: 1006;
+  /** Auth failed or expired: the client asks the token provider again, and stops when it has nothing new. */
+  AUTH_FAILED: 1008;
+  TOO_BIG: 1009;
+  INTERNAL: 1011;
+  /** The node is draining: the client reconnects at once, to the next URL. */
+  DRAINING: 1012;
+  /** The node is overloaded: the client backs off (at least the base delay) and tries the next URL. */
+  OVERLOADED: 1013;
+}>;
+
+export type RelayState = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed' | 'auth_failed';
+
+export declare const State: Readonly<{
+  IDLE: 'idle';
+  CONNECTING: 'connecting';
+  READY: 'ready';
+  RECONNECTING: 'reconnecting';
+  CLOSED: 'closed';
+  AUTH_FAILED: 'auth_failed';
+}>;
+
+export declare const DEFAULTS: Readonly<{
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  pingIntervalMs: number;
+  pongTimeoutMs: number;
+  connectTimeoutMs: number;
+  dedupeSize: number;
+}>;
+
+export interface BackoffOptions {
+  baseMs?: number;
+  capMs?: number;
+  /** Returns a number in [0, 1); Math.random by default. */
+  random?: () => number;
+}
+
+/** Full jitter: uniform in [0, min(capMs, baseMs * 2^attempt)). */
+export declare function backoffDelay(attempt: number, options?: BackoffOptions): number;
+
+/** Uniform in [baseMs, min(capMs, baseMs * 2^(attempt + 1))): the wait after 1013. */
+export declare function overloadDelay(attempt: number, options?: BackoffOptions): number;
+
+/** What the token provider is told on each call. */
+export interface TokenRequest {
+  /** The socket URL the token is for (without the token). */
+  url: string;
+  /** Failed attempts since the last ready connection. */
+  attempt: number;
+  /** Set after a 1008 close: the token the node refused. Returning it again ends in auth_failed. */
+  rejectedToken: string | null;
+}
+
+export type TokenProvider = (request: TokenRequest) => string | Promise<string>;
+
+/** The minimal WebSocket the client needs: the browser's, Node 22's global, undici's or the ws package's. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code?: number; reason?: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(id: unknown): void;
+}
+
+export interface RelayClientOptions {
+  /** The node's socket URL, e.g. wss://relay.example.com/ws (http(s) is turned into ws(s); relative URLs resolve against the page). */
+  url?: string;
+  /** Several socket URLs: the client moves to the next one after 1012, 1013 and failed attempts. */
+  urls?: string[];
+  /** Called before every connect and reconnect; return a JWT whose `sub` is the user id. */
+  tokenProvider: TokenProvider;
+  /** A WebSocket constructor; globalThis.WebSocket when omitted (Node 20 has none without --experimental-websocket). */
+  WebSocketImpl?: WebSocketConstructor;
+  /** Backoff base in ms (default 500). */
+  backoffBaseMs?: number;
+  /** Backoff cap in ms (default 30000). */
+  backoffCapMs?: number;
+  /** How often to send a ping while ready, in ms (default 25000; 0 turns pings off). */
+  pingIntervalMs?: number;
+  /** How long to wait for any frame after a ping before reconnecting, in ms (default 10000). */
+  pongTimeoutMs?: number;
+  /** How long to wait for connection_established after opening a socket, in ms (default 15000). */
+  connectTimeoutMs?: number;
+  /** How many recent message ids to remember for dropping repeats (default 1000). */
+  dedupeSize?: number;
+  /** For tests: the random source of the jitter. */
+  random?: () => number;
+  /** For tests: the timers the client uses. */
+  timers?: Timers;
+}
+
+/** From the connection_established frame. */
+export interface RelayConnection {
+  connectionId: string;
+  userId: string;
+  nodeId: string;
+  serverTime: string;
+}
+
+export interface RelayMessage<T = unknown> {
+  /** Stable end to end; the client hands each id to the handlers once. */
+  id: string;
+  event: string;
+  data: T;
+  /** When the relay accepted the message (ISO 8601). */
+  sentAt: string;
+}
+
+export interface StateChange {
+  state: RelayState;
+  previous: RelayState;
+  /** The URL connected to (ready) or to be tried next (connecting, reconnecting). */
+  url?: string;
+  /** Set when ready. */
+  connection?: RelayConnection;
+  /** The close code that caused a reconnect or the end (4000: the client gave up on a silent socket). */
+  code?: number;
+  /** The close reason, or why the client gave up: connect_timeout, pong_timeout, token_provider_failed, … */
+  reason?: string;
+  /** Failed attempts before this one (reconnecting). */
+  attempt?: number;
+  /** The wait before the next attempt, in ms (reconnecting). */
+  delayMs?: number;
+}
+
+export interface RelayClientError {
+  /** The server's error code (bad_frame, …) or the client's: token_provider_failed, handler_failed, socket_failed, send_failed. */
+  code: string;
+  message: string;
+  cause?: unknown;
+}
+
+export interface RelayClientStats {
+  /** Messages handed to handlers. */
+  received: number;
+  /** Repeated ids dropped. */
+  duplicates: number;
+  /** Connections that reached ready. */
+  connects: number;
+  rememberedIds: number;
+}
+
+export declare class RelayClient {
+  constructor(options: RelayClientOptions);
+  readonly state: RelayState;
+  /** The current connection while ready, else null. */
+  readonly connection: RelayConnection | null;
+  /** The socket URL in use or next in turn. */
+  readonly url: string;
+  readonly stats: RelayClientStats;
+  /** Starts connecting; a no-op while connecting, ready or reconnecting. */
+  connect(): this;
+  /** Closes the socket and stops reconnecting. */
+  close(code?: number, reason?: string): void;
+  /** Messages of one event name, or '*' for all; returns a function that removes the handler. */
+  on<T = unknown>(event: string, handler: (message: RelayMessage<T>) => void): () => void;
+  off(event: string, handler: (message: RelayMessage<any>) => void): void;
+  onState(handler: (change: StateChange) => void): () => void;
+  onError(handler: (error: RelayClientError) => void): () => void;
+  /** Resolves once ready; rejects if the client is or becomes closed or auth_failed. */
+  waitForReady(): Promise<RelayConnection>;
+}

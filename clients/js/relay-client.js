@@ -1,0 +1,485 @@
+// push relay client: one WebSocket to a relay socket node, kept alive across node restarts,
+// drains and token expiry. No dependencies; runs in browsers and in Node (with a WebSocket
+// implementation: global on Node 22+, `--experimental-websocket` or an injected one on Node 20).
+
+/** Close codes the socket node uses, and what the client does about each. */
+export const CloseCode = Object.freeze({
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  ABNORMAL: 1006,
+  AUTH_FAILED: 1008, // ask the token provider again; stop when it has nothing new
+  TOO_BIG: 1009,
+  INTERNAL: 1011,
+  DRAINING: 1012, // reconnect at once, to the next node
+  OVERLOADED: 1013, // back off, to the next node
+});
+
+/** Connection states, in the order a healthy client sees them. */
+export const State = Object.freeze({
+  IDLE: 'idle',
+  CONNECTING: 'connecting',
+  READY: 'ready',
+  RECONNECTING: 'reconnecting',
+  CLOSED: 'closed',
+  AUTH_FAILED: 'auth_failed',
+});
+
+export const DEFAULTS = Object.freeze({
+  backoffBaseMs: 500,
+  backoffCapMs: 30_000,
+  pingIntervalMs: 25_000,
+  pongTimeoutMs: 10_000,
+  connectTimeoutMs: 15_000,
+  dedupeSize: 1000,
+});
+
+const OPEN = 1; // WebSocket.OPEN, spelled out so fakes need not define it
+const ALL_EVENTS = '*';
+const CLIENT_CLOSE = 4000; // our own close when the server stops answering (4000-4999: application use)
+
+/**
+ * Full-jitter exponential backoff: a delay drawn uniformly from [0, min(cap, base * 2^attempt)).
+ * @param {number} attempt failures since the last ready connection, from 0
+ */
+export function backoffDelay(attempt, { baseMs = DEFAULTS.backoffBaseMs, capMs = DEFAULTS.backoffCapMs, random = Math.random } = {}) {
+  const ceiling = Math.min(capMs, baseMs * 2 ** Math.min(Math.max(attempt, 0), 30));
+  return Math.floor(random() * ceiling);
+}
+
+/** The same window as {@link backoffDelay}, but never shorter than the base: for 1013 (overloaded). */
+export function overloadDelay(attempt, { baseMs = DEFAULTS.backoffBaseMs, capMs = DEFAULTS.backoffCapMs, random = Math.random } = {}) {
+  const ceiling = Math.max(baseMs, Math.min(capMs, baseMs * 2 ** Math.min(Math.max(attempt, 0) + 1, 30)));
+  return Math.floor(baseMs + random() * (ceiling - baseMs));
+}
+
+/** Remembers the last `size` message ids, oldest forgotten first. */
+class RecentIds {
+  #size;
+  #ids = new Set();
+
+  constructor(size) {
+    this.#size = size;
+  }
+
+  /** @returns {boolean} true when the id is new */
+  add(id) {
+    if (this.#ids.has(id)) return false;
+    this.#ids.add(id);
+    if (this.#ids.size > this.#size) this.#ids.delete(this.#ids.values().next().value);
+    return true;
+  }
+
+  get size() {
+    return this.#ids.size;
+  }
+}
+
+function positive(name, value, fallback, { allowZero = false } = {}) {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
+    throw new TypeError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds`);
+  }
+  return value;
+}
+
+function socketUrl(url) {
+  const base = globalThis.location?.href;
+  const u = base ? new URL(url, base) : new URL(url);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  else if (u.protocol === 'https:') u.protocol = 'wss:';
+  if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new TypeError(`not a WebSocket URL: ${url}`);
+  return u;
+}
+
+function frameText(data) {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return new TextDecoder().decode(data);
+  return String(data);
+}
+
+/**
+ * A client for one user's relay socket.
+ *
+ * new RelayClient({ url: 'wss://relay.example.com/ws', tokenProvider: async () => fetchToken() })
+ */
+export class RelayClient {
+  #urls;
+  #urlIndex = 0;
+  #tokenProvider;
+  #WebSocket;
+  #opts;
+  #random;
+  #timers;
+
+  #state = State.IDLE;
+  #socket = null;
+  #token = null;
+  #connection = null;
+  #attempt = 0; // failures since the last ready connection
+  #run = 0; // bumped by connect() and close(): stale callbacks of an earlier run do nothing
+  #pending = { retry: null, connect: null, ping: null, pong: null }; // timer ids
+
+  #recent;
+  #handlers = new Map();
+  #stateHandlers = new Set();
+  #errorHandlers = new Set();
+  #stats = { received: 0, duplicates: 0, connects: 0 };
+
+  /**
+   * @param {object} options see relay-client.d.ts
+   */
+  constructor(options = {}) {
+    const { url, urls, tokenProvider, WebSocketImpl } = options;
+    const list = urls ?? (url === undefined ? [] : [url]);
+    if (!Array.isArray(list) || list.length === 0) throw new TypeError('give url or a non-empty urls list');
+    this.#urls = list.map((u) => socketUrl(u).toString());
+    if (typeof tokenProvider !== 'function') throw new TypeError('tokenProvider must be a function returning a token (or a promise of one)');
+    this.#tokenProvider = tokenProvider;
+    this.#WebSocket = WebSocketImpl ?? globalThis.WebSocket;
+    if (typeof this.#WebSocket !== 'function') {
+      throw new TypeError('no WebSocket here: pass WebSocketImpl (on Node 20, e.g. the ws package, or run with --experimental-websocket)');
+    }
+    this.#opts = {
+      backoffBaseMs: positive('backoffBaseMs', options.backoffBaseMs, DEFAULTS.backoffBaseMs),
+      backoffCapMs: positive('backoffCapMs', options.backoffCapMs, DEFAULTS.backoffCapMs),
+      pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, DEFAULTS.pingIntervalMs, { allowZero: true }),
+      pongTimeoutMs: positive('pongTimeoutMs', options.pongTimeoutMs, DEFAULTS.pongTimeoutMs),
+      connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs),
+    };
+    if (this.#opts.backoffCapMs < this.#opts.backoffBaseMs) throw new TypeError('backoffCapMs must not be below backoffBaseMs');
+    const dedupeSize = options.dedupeSize ?? DEFAULTS.dedupeSize;
+    if (!Number.isInteger(dedupeSize) || dedupeSize < 1) throw new TypeError('dedupeSize must be a positive integer');
+    this.#recent = new RecentIds(dedupeSize);
+    this.#random = options.random ?? Math.random;
+    const timers = options.timers ?? {};
+    this.#timers = {
+      setTimeout: timers.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms)),
+      clearTimeout: timers.clearTimeout ?? ((id) => globalThis.clearTimeout(id)),
+    };
+  }
+
+  /** The current state: idle, connecting, ready, reconnecting, closed or auth_failed. */
+  get state() {
+    return this.#state;
+  }
+
+  /** The last connection_established frame while ready, else null. */
+  get connection() {
+    return this.#state === State.READY ? this.#connection : null;
+  }
+
+  /** The socket URL the client uses now or will use next (without the token). */
+  get url() {
+    return this.#urls[this.#urlIndex];
+  }
+
+  /** Counters: messages received, repeats dropped, connections established. */
+  get stats() {
+    return { ...this.#stats, rememberedIds: this.#recent.size };
+  }
+
+  /** Starts connecting; does nothing while already connecting, ready or reconnecting. */
+  connect() {
+    if (this.#state === State.CONNECTING || this.#state === State.READY || this.#state === State.RECONNECTING) return this;
+    this.#run += 1;
+    this.#attempt = 0;
+    this.#setState(State.CONNECTING, { url: this.url });
+    this.#open(this.#run, null);
+    return this;
+  }
+
+  /** Closes the socket and stops reconnecting; connect() starts again. */
+  close(code = CloseCode.NORMAL, reason = 'client closed') {
+    if (this.#state === State.CLOSED || this.#state === State.IDLE) return;
+    this.#run += 1;
+    this.#clearTimers();
+    this.#dropSocket(code, reason);
+    this.#setState(State.CLOSED, { code, reason });
+  }
+
+  /**
+   * Handlers for message frames: on('agent_update', fn) for one event name, on('*', fn) for all.
+   * Each gets the message { id, event, data, sentAt }, once per id. Returns a function that removes it.
+   */
+  on(event, handler) {
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    let set = this.#handlers.get(event);
+    if (!set) this.#handlers.set(event, (set = new Set()));
+    set.add(handler);
+    return () => this.off(event, handler);
+  }
+
+  off(event, handler) {
+    this.#handlers.get(event)?.delete(handler);
+  }
+
+  /** State changes: fn({ state, previous, ...details }). Returns a function that removes it. */
+  onState(handler) {
+    this.#stateHandlers.add(handler);
+    return () => this.#stateHandlers.delete(handler);
+  }
+
+  /** Error frames from the server and local trouble: fn({ code, message, cause? }). */
+  onError(handler) {
+    this.#errorHandlers.add(handler);
+    return () => this.#errorHandlers.delete(handler);
+  }
+
+  /**
+   * Resolves with the connection once ready; rejects when the client is or becomes closed or
+   * auth_failed (so call it after connect()).
+   */
+  waitForReady() {
+    if (this.#state === State.READY) return Promise.resolve(this.#connection);
+    if (this.#state === State.CLOSED || this.#state === State.AUTH_FAILED) {
+      return Promise.reject(Object.assign(new Error(`relay client ${this.#state}`), { state: this.#state }));
+    }
+    return new Promise((resolve, reject) => {
+      const stop = this.onState((change) => {
+        if (change.state === State.READY) {
+          stop();
+          resolve(change.connection);
+        } else if (change.state === State.CLOSED || change.state === State.AUTH_FAILED) {
+          stop();
+          reject(Object.assign(new Error(`relay client ${change.state}`), { state: change.state, code: change.code }));
+        }
+      });
+    });
+  }
+
+  // ---- connecting ----
+
+  async #open(run, rejectedToken) {
+    let token;
+    try {
+      token = await this.#tokenProvider({ url: this.url, attempt: this.#attempt, rejectedToken });
+      if (typeof token !== 'string' || token.length === 0) throw new TypeError('tokenProvider gave no token');
+    } catch (cause) {
+      if (run !== this.#run) return;
+      this.#emitError({ code: 'token_provider_failed', message: String(cause?.message ?? cause), cause });
+      if (rejectedToken !== null) return this.#authFailed('token provider failed after the token was rejected');
+      return this.#retry({ reason: 'token_provider_failed' });
+    }
+    if (run !== this.#run) return;
+    if (rejectedToken !== null && token === rejectedToken) {
+      return this.#authFailed('token provider gave the rejected token again');
+    }
+    this.#token = token;
+    const target = new URL(this.url);
+    target.searchParams.set('access_token', token);
+    let socket;
+    try {
+      socket = new this.#WebSocket(target.toString());
+    } catch (cause) {
+      this.#emitError({ code: 'socket_failed', message: String(cause?.message ?? cause), cause });
+      return this.#retry({ reason: 'socket_failed', rotate: true });
+    }
+    this.#socket = socket;
+    this.#arm('connect', this.#opts.connectTimeoutMs, () => {
+      if (this.#socket === socket) this.#lost(socket, { code: CLIENT_CLOSE, reason: 'connect_timeout' });
+    });
+    socket.onmessage = (event) => {
+      if (this.#socket === socket) this.#frame(socket, frameText(event.data));
+    };
+    socket.onclose = (event) => {
+      if (this.#socket === socket) this.#lost(socket, { code: event.code ?? CloseCode.ABNORMAL, reason: event.reason ?? '' });
+    };
+    socket.onerror = () => {
+      // a close event follows every error; that is where the client decides
+    };
+  }
+
+  #frame(socket, text) {
+    let frame;
+    try {
+      frame = JSON.parse(text);
+    } catch (cause) {
+      this.#emitError({ code: 'bad_frame', message: 'a frame that is not JSON', cause });
+      return;
+    }
+    // Any frame shows the server is alive.
+    this.#disarm('pong');
+    switch (frame?.type) {
+      case 'connection_established':
+        return this.#established(frame);
+      case 'message':
+        return this.#message(socket, frame);
+      case 'error':
+        return this.#emitError({ code: String(frame.code ?? 'error'), message: String(frame.message ?? '') });
+      default:
+        // pong, and frame types of later servers: nothing to do
+        return undefined;
+    }
+  }
+
+  #established(frame) {
+    this.#disarm('connect');
+    this.#attempt = 0;
+    this.#connection = {
+      connectionId: frame.connectionId,
+      userId: frame.userId,
+      nodeId: frame.nodeId,
+      serverTime: frame.serverTime,
+    };
+    this.#stats.connects += 1;
+    this.#setState(State.READY, { url: this.url, connection: this.#connection });
+    this.#schedulePing();
+  }
+
+  #message(socket, frame) {
+    if (typeof frame.id !== 'string' || typeof frame.event !== 'string') {
+      this.#emitError({ code: 'bad_frame', message: 'a message frame without id or event' });
+      return;
+    }
+    const fresh = this.#recent.add(frame.id);
+    if (fresh) {
+      this.#stats.received += 1;
+      const message = Object.freeze({ id: frame.id, event: frame.event, data: frame.data, sentAt: frame.sentAt });
+      for (const handler of [...(this.#handlers.get(frame.event) ?? []), ...(this.#handlers.get(ALL_EVENTS) ?? [])]) {
+        try {
+          handler(message);
+        } catch (cause) {
+          this.#emitError({ code: 'handler_failed', message: `a handler for ${frame.event} threw: ${cause?.message ?? cause}`, cause });
+        }
+      }
+    } else {
+      this.#stats.duplicates += 1;
+    }
+    // Acknowledge repeats too: the server learns the id arrived either way.
+    this.#send(socket, { type: 'ack', id: frame.id });
+  }
+
+  // ---- keepalive ----
+
+  #schedulePing() {
+    if (this.#opts.pingIntervalMs === 0) return;
+    this.#arm('ping', this.#opts.pingIntervalMs, () => {
+      const socket = this.#socket;
+      if (!socket || this.#state !== State.READY) return;
+      this.#send(socket, { type: 'ping' });
+      if (this.#pending.pong === null) {
+        this.#arm('pong', this.#opts.pongTimeoutMs, () => {
+          if (this.#socket === socket) this.#lost(socket, { code: CLIENT_CLOSE, reason: 'pong_timeout' });
+        });
+      }
+      this.#schedulePing();
+    });
+  }
+
+  // ---- losing the socket ----
+
+  #lost(socket, { code, reason }) {
+    const wasReady = this.#state === State.READY;
+    this.#clearTimers();
+    this.#socket = null;
+    if (code === CLIENT_CLOSE) {
+      // We gave up on it; do not wait for a close handshake with a server that does not answer.
+      socket.onmessage = socket.onclose = socket.onerror = null;
+      try {
+        socket.close(CLIENT_CLOSE, reason);
+      } catch {
+        // already closing
+      }
+    }
+    if (code === CloseCode.AUTH_FAILED) {
+      return this.#retry({ code, reason, rejectedToken: this.#token });
+    }
+    if (code === CloseCode.DRAINING) {
+      // The node is going away on purpose: straight to the next one, unless that already failed.
+      return this.#retry({ code, reason, rotate: true, immediate: wasReady });
+    }
+    if (code === CloseCode.OVERLOADED) {
+      return this.#retry({ code, reason, rotate: true, overloaded: true });
+    }
+    const nodeTrouble = !wasReady || code === CloseCode.GOING_AWAY || code === CloseCode.INTERNAL;
+    return this.#retry({ code, reason, rotate: nodeTrouble });
+  }
+
+  #retry({ code, reason, rotate = false, immediate = false, overloaded = false, rejectedToken = null }) {
+    if (rotate && this.#urls.length > 1) this.#urlIndex = (this.#urlIndex + 1) % this.#urls.length;
+    const backoff = { baseMs: this.#opts.backoffBaseMs, capMs: this.#opts.backoffCapMs, random: this.#random };
+    let delayMs;
+    if (immediate) delayMs = 0;
+    else if (overloaded) delayMs = overloadDelay(this.#attempt, backoff);
+    else delayMs = backoffDelay(this.#attempt, backoff);
+    const attempt = this.#attempt;
+    this.#attempt += 1;
+    this.#setState(State.RECONNECTING, { code, reason, attempt, delayMs, url: this.url });
+    const run = this.#run;
+    this.#arm('retry', delayMs, () => {
+      if (run === this.#run) this.#open(run, rejectedToken);
+    });
+  }
+
+  #authFailed(reason) {
+    this.#run += 1;
+    this.#clearTimers();
+    this.#dropSocket(CloseCode.NORMAL, 'auth failed');
+    this.#setState(State.AUTH_FAILED, { code: CloseCode.AUTH_FAILED, reason });
+  }
+
+  // ---- plumbing ----
+
+  #send(socket, frame) {
+    if (socket.readyState !== OPEN) return;
+    try {
+      socket.send(JSON.stringify(frame));
+    } catch (cause) {
+      this.#emitError({ code: 'send_failed', message: String(cause?.message ?? cause), cause });
+    }
+  }
+
+  #dropSocket(code, reason) {
+    const socket = this.#socket;
+    this.#socket = null;
+    if (!socket) return;
+    socket.onmessage = socket.onclose = socket.onerror = null;
+    try {
+      socket.close(code, reason);
+    } catch {
+      // already closed
+    }
+  }
+
+  #arm(name, ms, fn) {
+    this.#disarm(name);
+    this.#pending[name] = this.#timers.setTimeout(() => {
+      this.#pending[name] = null;
+      fn();
+    }, ms);
+  }
+
+  #disarm(name) {
+    const id = this.#pending[name];
+    if (id === null) return;
+    this.#pending[name] = null;
+    this.#timers.clearTimeout(id);
+  }
+
+  #clearTimers() {
+    for (const name of Object.keys(this.#pending)) this.#disarm(name);
+  }
+
+  #setState(state, details = {}) {
+    const previous = this.#state;
+    this.#state = state;
+    const change = Object.freeze({ state, previous, ...details });
+    for (const handler of [...this.#stateHandlers]) {
+      try {
+        handler(change);
+      } catch (cause) {
+        this.#emitError({ code: 'handler_failed', message: `a state handler threw: ${cause?.message ?? cause}`, cause });
+      }
+    }
+  }
+
+  #emitError(error) {
+    for (const handler of [...this.#errorHandlers]) {
+      try {
+        handler(error);
+      } catch {
+        // an error handler that throws has nobody left to tell
+      }
+    }
+  }
+}

@@ -47,6 +47,17 @@ final class StackProbe implements AutoCloseable {
     return doc.exists();
   }
 
+  /** The mailbox state of a message, for failure messages. */
+  String mailboxState(String userId, String messageId) {
+    try {
+      DocumentSnapshot doc = clients.firestore().collection(FirestoreMailbox.MAILBOXES).document(userId)
+          .collection(FirestoreMailbox.PENDING).document(messageId).get().get(5, TimeUnit.SECONDS);
+      return doc.exists() ? doc.getString("state") + " after " + doc.getLong("attempts") + " attempts" : "no entry";
+    } catch (Exception e) {
+      return "unknown (" + e + ")";
+    }
+  }
+
   void awaitParked(String userId, String messageId, boolean expected, Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (parked(userId, messageId) != expected) {

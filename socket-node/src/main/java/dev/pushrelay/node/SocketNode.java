@@ -73,9 +73,10 @@ public final class SocketNode implements AutoCloseable {
     this.publisher = new RelayPublisher(messagePublisher, config.topology());
     this.registry = new FirestoreRegistryStore(clients.firestore());
     this.hub = new ConnectionHub(config.maxConnections());
-    this.rerouter = new Rerouter(publisher);
+    FirestoreMailbox mailbox = new FirestoreMailbox(clients.firestore());
+    this.rerouter = new Rerouter(publisher, mailbox);
     this.lifecycle = new ConnectionLifecycle(config.nodeId(), hub, registry, rerouter, clock, OUTBOUND_CAPACITY);
-    this.lifecycle.setCatchUp(new MailboxCatchUp(new FirestoreMailbox(clients.firestore()), clock));
+    this.lifecycle.setCatchUp(new MailboxCatchUp(mailbox, clock));
     this.subscription = new NodeSubscription(clients, config.topology(), config.nodeId());
     this.heartbeat = new NodeHeartbeat(config.nodeId(), registry, clock,
         config.topology().nodeHeartbeatSeconds(), config.topology().nodeLeaseSeconds());

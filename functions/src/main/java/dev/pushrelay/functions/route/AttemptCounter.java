@@ -18,9 +18,10 @@ final class AttemptCounter {
     this.seen = new LinkedHashMap<>(16, 0.75f, true);
   }
 
-  synchronized int next(String messageId, Optional<Integer> deliveryAttempt) {
-    int attempt = deliveryAttempt.orElseGet(() -> seen.getOrDefault(messageId, 0) + 1);
-    seen.put(messageId, attempt);
+  /** The attempt number of this push of the Pub/Sub message {@code pubsubMessageId}. */
+  synchronized int next(String pubsubMessageId, Optional<Integer> deliveryAttempt) {
+    int attempt = deliveryAttempt.orElseGet(() -> seen.getOrDefault(pubsubMessageId, 0) + 1);
+    seen.put(pubsubMessageId, attempt);
     if (seen.size() > capacity) {
       seen.remove(seen.keySet().iterator().next());
     }

@@ -66,7 +66,7 @@ public final class Router {
       return CompletableFuture.allOf(each).thenApply(v -> RouteOutcome.FANNED_OUT);
     }
     RelayMessage message = messages.get(0);
-    int attempt = attempts.next(message.id(), envelope.deliveryAttempt());
+    int attempt = attempts.next(envelope.messageId(), envelope.deliveryAttempt());
     if (message.expiredAt(now)) {
       LOG.info("dead letter: message {} for user {} expired", message.id(), message.userId());
       return publisher.deadLetter(message.toJson(), envelope.attributes(), DeadLetterReason.EXPIRED,

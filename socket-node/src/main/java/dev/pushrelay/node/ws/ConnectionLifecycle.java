@@ -70,22 +70,27 @@ public final class ConnectionLifecycle {
   void opened(LocalConnection c, VerifiedToken token, Session session) {
     sessions.put(c.connectionId(), session);
     registry.addConnection(new ConnectionRecord(c.connectionId(), c.userId(), nodeId, clock.instant()))
-        .thenCompose(v -> {
-          if (!session.isOpen()) {
-            return CompletableFuture.completedFuture(null);
-          }
-          hub.add(c);
-          LOG.info("connection {} open for user {}", c.connectionId(), c.userId());
-          c.sendControl(ServerFrames.connectionEstablished(c.connectionId(), c.userId(), nodeId, clock.instant()));
-          return catchUp.run(c);
-        })
         .whenComplete((v, error) -> {
           if (error != null) {
-            LOG.warn("connection {} could not be established: {}", c.connectionId(), error.toString());
+            LOG.warn("connection {} could not be registered: {}", c.connectionId(), error.toString());
             session.close(StatusCode.SERVER_ERROR, "registry unavailable", Callback.NOOP);
-          } else {
-            c.goLive();
+            return;
           }
+          hub.add(c);
+          if (c.isClosed() || !session.isOpen()) {
+            // closed while registering: the close handler may have run before the socket was listed
+            unregister(c);
+            return;
+          }
+          LOG.info("connection {} open for user {}", c.connectionId(), c.userId());
+          c.sendControl(ServerFrames.connectionEstablished(c.connectionId(), c.userId(), nodeId, clock.instant()));
+          catchUp.run(c).whenComplete((done, failed) -> {
+            if (failed != null) {
+              // The socket stays: what the mailbox holds reaches it with the next retry instead.
+              LOG.warn("mailbox catch-up of connection {} failed: {}", c.connectionId(), failed.toString());
+            }
+            c.goLive();
+          });
         });
   }
 
@@ -110,19 +115,22 @@ public final class ConnectionLifecycle {
     release(c);
     sessions.remove(c.connectionId());
     hub.release();
-    if (hub.remove(c)) {
-      LOG.info("connection {} closed for user {} with code {}", c.connectionId(), c.userId(), statusCode);
-      registry.removeConnections(List.of(c.connectionId())).exceptionally(e -> {
-        LOG.warn("connection {} could not be removed from the registry: {}", c.connectionId(), e.toString());
-        return null;
-      });
-    }
+    LOG.info("connection {} closed for user {} with code {}", c.connectionId(), c.userId(), statusCode);
+    unregister(c);
+  }
+
+  private void unregister(LocalConnection c) {
+    hub.remove(c);
+    registry.removeConnections(List.of(c.connectionId())).exceptionally(e -> {
+      LOG.warn("connection {} could not be removed from the registry: {}", c.connectionId(), e.toString());
+      return null;
+    });
   }
 
   /** Marks the socket closed and routes again what it may not have handed to the app. */
   public void release(LocalConnection c) {
     for (RelayMessage m : c.closed(UNACKED_WINDOW)) {
-      rerouter.reroute(m, nodeId).exceptionally(e -> {
+      rerouter.redeliver(m, nodeId).exceptionally(e -> {
         LOG.warn("message {} written just before connection {} closed could not be re-routed: {}", m.id(),
             c.connectionId(), e.toString());
         return null;

@@ -132,19 +132,11 @@ public final class LocalConnection {
     if (!written.add(message.id())) {
       return CompletableFuture.completedFuture(DeliveryOutcome.DUPLICATE_SUPPRESSED);
     }
-    return queue.offer(ServerFrames.message(message)).thenApply(v -> {
-      written(message);
-      return DeliveryOutcome.DELIVERED;
-    });
-  }
-
-  private synchronized void written(RelayMessage message) {
-    if (state == State.CLOSED) {
-      return;
-    }
+    // Tracked from the moment it is handed to the socket, so a close racing the write still sees it.
     unacked.put(message.id(), new Unacked(message, clock.instant()));
     if (unacked.size() > UNACKED_LIMIT) {
       unacked.remove(unacked.keySet().iterator().next());
     }
+    return queue.offer(ServerFrames.message(message)).thenApply(v -> DeliveryOutcome.DELIVERED);
   }
 }

@@ -1,0 +1,133 @@
+package dev.pushrelay.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pushrelay.testing.TestSocketClient;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.AbstractMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Hundreds of users connect and disconnect at random, on both nodes, while messages flow to them.
+ * Afterwards every accepted message was received or dead-lettered, and no socket saw an id twice.
+ */
+class ChurnIT {
+  private static final int USERS = 200;
+  private static final Duration CHURN = Duration.ofSeconds(30);
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static LocalStack stack;
+  private static StackProbe probe;
+
+  @BeforeAll
+  static void start() throws Exception {
+    stack = LocalStack.start(FastRetry.ENV);
+    probe = new StackProbe(stack);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    probe.close();
+    stack.close();
+  }
+
+  @Test
+  void nothingIsLostWhileUsersComeAndGo() throws Exception {
+    Ledger ledger = new Ledger();
+    List<Map.Entry<String, TestSocketClient>> sockets = new CopyOnWriteArrayList<>();
+    Map<String, String> tokens = new java.util.concurrent.ConcurrentHashMap<>();
+    for (int i = 0; i < USERS; i++) {
+      tokens.put("churn-" + i, stack.devToken(1, "churn-" + i));
+    }
+    ScheduledExecutorService pool = Executors.newScheduledThreadPool(8);
+    AtomicBoolean churning = new AtomicBoolean(true);
+    AtomicInteger connects = new AtomicInteger();
+    AtomicInteger refused = new AtomicInteger();
+    try {
+      for (String user : tokens.keySet()) {
+        pool.schedule(() -> cycle(user, tokens.get(user), pool, churning, sockets, connects),
+            ThreadLocalRandom.current().nextInt(1000), TimeUnit.MILLISECONDS);
+      }
+      List<String> users = List.copyOf(tokens.keySet());
+      long end = System.nanoTime() + CHURN.toNanos();
+      while (System.nanoTime() < end) {
+        String user = users.get(ThreadLocalRandom.current().nextInt(users.size()));
+        HttpResponse<String> r = stack.send("application/json",
+            "{\"userId\":\"" + user + "\",\"event\":\"churn\",\"data\":{}}");
+        if (r.statusCode() == 202) {
+          ledger.accepted(user, LocalStack.json(r).get("id").asText());
+        } else {
+          refused.incrementAndGet();
+        }
+        TimeUnit.MILLISECONDS.sleep(30); // pacing of the load, not a wait for a result
+      }
+      churning.set(false);
+      // Everyone comes back and stays: parked messages drain, retries find their sockets.
+      for (String user : users) {
+        TestSocketClient c = TestSocketClient.connect(stack.socket(1 + (user.hashCode() & 1), tokens.get(user)),
+            Map.of(), WAIT);
+        sockets.add(new AbstractMap.SimpleEntry<>(user, c));
+      }
+      try {
+        ledger.awaitNothingLost(() -> sockets, probe::deadLettered, Duration.ofSeconds(60));
+      } catch (java.util.concurrent.TimeoutException e) {
+        StringBuilder states = new StringBuilder();
+        ledger.lost(probe.deadLettered()).stream().limit(10).forEach(key -> {
+          String[] parts = key.split("/", 2);
+          states.append(key).append(": ").append(probe.mailboxState(parts[0], parts[1])).append("; ");
+        });
+        throw new AssertionError(e.getMessage().split(":")[0] + "; mailbox: " + states, e);
+      }
+    } finally {
+      churning.set(false);
+      pool.shutdownNow();
+      pool.awaitTermination(10, TimeUnit.SECONDS);
+    }
+    assertEquals(0, refused.get(), "the send API accepted every request");
+    assertTrue(ledger.acceptedCount() > 300, "enough traffic: " + ledger.acceptedCount());
+    assertTrue(connects.get() > USERS * 3, "enough churn: " + connects.get() + " connects");
+    for (Map.Entry<String, TestSocketClient> s : sockets) {
+      List<String> ids = s.getValue().messages().stream().map(f -> f.json().get("id").asText()).toList();
+      Set<String> distinct = new HashSet<>(ids);
+      assertEquals(distinct.size(), ids.size(), "a socket of " + s.getKey() + " saw an id twice");
+      s.getValue().close();
+    }
+  }
+
+  /** One user's life: connect to a random node, stay 1-4 s, leave, come back after up to 1 s. */
+  private static void cycle(String user, String token, ScheduledExecutorService pool, AtomicBoolean churning,
+      List<Map.Entry<String, TestSocketClient>> sockets, AtomicInteger connects) {
+    if (!churning.get()) {
+      return;
+    }
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    try {
+      TestSocketClient c = TestSocketClient.connect(stack.socket(1 + random.nextInt(2), token), Map.of(), WAIT);
+      sockets.add(new AbstractMap.SimpleEntry<>(user, c));
+      connects.incrementAndGet();
+      pool.schedule(() -> {
+        c.close();
+        pool.schedule(() -> cycle(user, token, pool, churning, sockets, connects), random.nextInt(1000),
+            TimeUnit.MILLISECONDS);
+      }, 1000 + random.nextInt(3000), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      if (churning.get()) {
+        pool.schedule(() -> cycle(user, token, pool, churning, sockets, connects), 200, TimeUnit.MILLISECONDS);
+      }
+    }
+  }
+}

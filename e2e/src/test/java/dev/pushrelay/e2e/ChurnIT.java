@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pushrelay.testing.TestSocketClient;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.AbstractMap;
 import java.util.HashSet;
@@ -36,12 +35,11 @@ class ChurnIT {
   @BeforeAll
   static void start() throws Exception {
     stack = LocalStack.start(FastRetry.ENV);
-    probe = new StackProbe(stack);
+    probe = stack.probe();
   }
 
   @AfterAll
   static void stop() throws Exception {
-    probe.close();
     stack.close();
   }
 
@@ -66,11 +64,7 @@ class ChurnIT {
       long end = System.nanoTime() + CHURN.toNanos();
       while (System.nanoTime() < end) {
         String user = users.get(ThreadLocalRandom.current().nextInt(users.size()));
-        HttpResponse<String> r = stack.send("application/json",
-            "{\"userId\":\"" + user + "\",\"event\":\"churn\",\"data\":{}}");
-        if (r.statusCode() == 202) {
-          ledger.accepted(user, LocalStack.json(r).get("id").asText());
-        } else {
+        if (!stack.sendRecorded(user, "churn", ledger)) {
           refused.incrementAndGet();
         }
         TimeUnit.MILLISECONDS.sleep(30); // pacing of the load, not a wait for a result

@@ -28,12 +28,11 @@ class ColdStartIT {
   @BeforeAll
   static void start() throws Exception {
     stack = LocalStack.start(FastRetry.ENV);
-    probe = new StackProbe(stack);
+    probe = stack.probe();
   }
 
   @AfterAll
   static void stop() throws Exception {
-    probe.close();
     stack.close();
   }
 

@@ -32,6 +32,7 @@ public final class LocalStack implements AutoCloseable {
   private final Map<String, Integer> ports;
   private final Path logDir;
   private final HttpClient http = HttpClient.newHttpClient();
+  private StackProbe probe;
 
   private LocalStack(Process process, Map<String, Integer> ports, Path logDir) {
     this.process = process;
@@ -153,9 +154,37 @@ public final class LocalStack implements AutoCloseable {
     return logDir;
   }
 
+  /** A look inside through the emulators; closed with the stack. */
+  public synchronized StackProbe probe() {
+    if (probe == null) {
+      probe = new StackProbe(this);
+    }
+    return probe;
+  }
+
+  /** Sends one message to the user and records it in the ledger when accepted; false when refused. */
+  public boolean sendRecorded(String user, String event, Ledger ledger) {
+    try {
+      HttpResponse<String> r = send("application/json",
+          "{\"userId\":\"" + user + "\",\"event\":\"" + event + "\",\"data\":{}}");
+      if (r.statusCode() != 202) {
+        return false;
+      }
+      ledger.accepted(user, json(r).get("id").asText());
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
   /** SIGTERM to the script; it stops exactly what it started. */
   @Override
   public void close() throws Exception {
+    synchronized (this) {
+      if (probe != null) {
+        probe.close();
+      }
+    }
     process.destroy();
     if (!process.waitFor(60, TimeUnit.SECONDS)) {
       process.destroyForcibly();

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pushrelay.testing.TestSocketClient;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.AbstractMap;
 import java.util.List;
@@ -27,38 +26,69 @@ import org.junit.jupiter.api.Test;
 class NodeLossIT {
   private static final Duration WAIT = Duration.ofSeconds(20);
   private LocalStack stack;
-  private StackProbe probe;
   private ScheduledExecutorService sender;
 
   @BeforeEach
   void start() throws Exception {
     stack = LocalStack.start(FastRetry.ENV);
-    probe = new StackProbe(stack);
     sender = Executors.newSingleThreadScheduledExecutor();
   }
 
   @AfterEach
   void stop() throws Exception {
     sender.shutdownNow();
-    probe.close();
     stack.close();
   }
 
-  /** Sends to the user every 50 ms and records each accepted id; 5xx answers are not accepted ones. */
-  private ScheduledFuture<?> stream(String user, Ledger ledger, AtomicInteger refused) {
-    return sender.scheduleAtFixedRate(() -> {
-      try {
-        HttpResponse<String> r = stack.send("application/json",
-            "{\"userId\":\"" + user + "\",\"event\":\"tick\",\"data\":{}}");
-        if (r.statusCode() == 202) {
-          ledger.accepted(user, LocalStack.json(r).get("id").asText());
-        } else {
-          refused.incrementAndGet();
-        }
-      } catch (Exception e) {
+  /** How the node is lost; returns once the user's first socket saw it go. */
+  private interface Loss {
+    void inflict(ProcessHandle node, TestSocketClient socket) throws Exception;
+  }
+
+  @Test
+  void sigtermDrainsWith1012AndLosesNothing() throws Exception {
+    streamThroughNodeLoss("drain", 1, 2, Duration.ofSeconds(60), (node, socket) -> {
+      long signalled = System.nanoTime();
+      node.destroy(); // SIGTERM, as Cloud Run sends
+      assertEquals(1012, socket.awaitClose(WAIT), "clients are told to reconnect");
+      node.onExit().get(10, TimeUnit.SECONDS);
+      long exitMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
+      assertTrue(exitMillis < 10_000, "drained node exited in " + exitMillis + " ms");
+    });
+  }
+
+  @Test
+  void sigkillLosesNothingOnceTheNodeLeaseRunsOut() throws Exception {
+    streamThroughNodeLoss("crash", 2, 1, Duration.ofSeconds(90), (node, socket) -> {
+      node.destroyForcibly(); // SIGKILL: no drain, no goodbye
+      socket.awaitClose(WAIT);
+    });
+  }
+
+  /** The user receives a stream on node {@code from}, loses it, moves to node {@code to}; nothing is lost. */
+  private void streamThroughNodeLoss(String prefix, int from, int to, Duration settle, Loss loss) throws Exception {
+    String user = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    Ledger ledger = new Ledger();
+    AtomicInteger refused = new AtomicInteger();
+    List<Map.Entry<String, TestSocketClient>> sockets = new CopyOnWriteArrayList<>();
+    TestSocketClient first = connect(from, user);
+    sockets.add(new AbstractMap.SimpleEntry<>(user, first));
+    ScheduledFuture<?> streaming = sender.scheduleAtFixedRate(() -> {
+      if (!stack.sendRecorded(user, "tick", ledger)) {
         refused.incrementAndGet();
       }
     }, 0, 50, TimeUnit.MILLISECONDS);
+    awaitMessages(first, 10);
+
+    loss.inflict(stack.nodeProcess(from), first);
+    TestSocketClient second = connect(to, user);
+    sockets.add(new AbstractMap.SimpleEntry<>(user, second));
+    awaitMessages(second, 10);
+    streaming.cancel(false);
+
+    ledger.awaitNothingLost(() -> sockets, stack.probe()::deadLettered, settle);
+    assertEquals(0, refused.get(), "the send API kept accepting");
+    second.close();
   }
 
   private TestSocketClient connect(int node, String user) throws Exception {
@@ -73,56 +103,5 @@ class NodeLossIT {
       assertTrue(System.nanoTime() < deadline, "stream did not start");
       TimeUnit.MILLISECONDS.sleep(20);
     }
-  }
-
-  @Test
-  void sigtermDrainsWith1012AndLosesNothing() throws Exception {
-    String user = "drain-" + UUID.randomUUID().toString().substring(0, 8);
-    Ledger ledger = new Ledger();
-    AtomicInteger refused = new AtomicInteger();
-    List<Map.Entry<String, TestSocketClient>> sockets = new CopyOnWriteArrayList<>();
-    TestSocketClient first = connect(1, user);
-    sockets.add(new AbstractMap.SimpleEntry<>(user, first));
-    ScheduledFuture<?> streaming = stream(user, ledger, refused);
-    awaitMessages(first, 10);
-
-    ProcessHandle node1 = stack.nodeProcess(1);
-    long signalled = System.nanoTime();
-    node1.destroy(); // SIGTERM, as Cloud Run sends
-    assertEquals(1012, first.awaitClose(WAIT), "clients are told to reconnect");
-    TestSocketClient second = connect(2, user);
-    sockets.add(new AbstractMap.SimpleEntry<>(user, second));
-    node1.onExit().get(10, TimeUnit.SECONDS);
-    long exitMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
-    assertTrue(exitMillis < 10_000, "drained node exited in " + exitMillis + " ms");
-    awaitMessages(second, 10);
-    streaming.cancel(false);
-
-    ledger.awaitNothingLost(() -> sockets, probe::deadLettered, Duration.ofSeconds(60));
-    assertEquals(0, refused.get(), "the send API kept accepting");
-    second.close();
-  }
-
-  @Test
-  void sigkillLosesNothingOnceTheNodeLeaseRunsOut() throws Exception {
-    String user = "crash-" + UUID.randomUUID().toString().substring(0, 8);
-    Ledger ledger = new Ledger();
-    AtomicInteger refused = new AtomicInteger();
-    List<Map.Entry<String, TestSocketClient>> sockets = new CopyOnWriteArrayList<>();
-    TestSocketClient first = connect(2, user);
-    sockets.add(new AbstractMap.SimpleEntry<>(user, first));
-    ScheduledFuture<?> streaming = stream(user, ledger, refused);
-    awaitMessages(first, 10);
-
-    stack.nodeProcess(2).destroyForcibly(); // SIGKILL: no drain, no goodbye
-    first.awaitClose(WAIT);
-    TestSocketClient second = connect(1, user);
-    sockets.add(new AbstractMap.SimpleEntry<>(user, second));
-    awaitMessages(second, 10);
-    streaming.cancel(false);
-
-    ledger.awaitNothingLost(() -> sockets, probe::deadLettered, Duration.ofSeconds(90));
-    assertEquals(0, refused.get(), "the send API kept accepting");
-    second.close();
   }
 }

@@ -1,5 +1,6 @@
 package dev.pushrelay.node.delivery;
 
+import com.google.api.core.ApiFuture;
 import com.google.api.gax.rpc.NotFoundException;
 import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
 import com.google.pubsub.v1.PullRequest;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +30,8 @@ import org.slf4j.LoggerFactory;
 public final class SubscriptionSweeper {
   private static final Logger LOG = LoggerFactory.getLogger(SubscriptionSweeper.class);
   private static final int BATCH = 500;
+  private static final int MAX_ROUNDS = 20;
+  private static final Duration ROUND_WAIT = Duration.ofMillis(1000);
 
   private final GcpClients clients;
   private final Rerouter rerouter;
@@ -38,47 +42,64 @@ public final class SubscriptionSweeper {
   }
 
   /**
-   * Re-routes what is left in the subscription; returns how many deliveries were re-routed. First
-   * it seeks back an hour: that marks every unacked message deliverable again at once, including
-   * those leased to a streaming pull that died and would otherwise wait out their lease.
+   * Re-routes what is left in the subscription; returns how many deliveries were re-routed.
+   *
+   * <p>Each round keeps a pull waiting, then seeks the subscription back an hour: that makes every
+   * unacked message deliverable again at once, including those leased to a streaming pull that died
+   * (which would otherwise wait out their lease, and which the emulator may hand to that dead stream
+   * again). Rounds go on until two in a row find nothing.
    */
-  @SuppressWarnings("deprecation") // returnImmediately: a sweep wants what is there now, not to wait
   public int sweep(String subscription, String nodeId) {
     int rerouted = 0;
     try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
       String name = clients.subscription(subscription).toString();
-      Instant since = Instant.now().minus(Duration.ofHours(1));
-      admin.seek(SeekRequest.newBuilder().setSubscription(name)
-          .setTime(Timestamp.newBuilder().setSeconds(since.getEpochSecond())).build());
-      while (true) {
-        PullResponse pulled = admin.pull(PullRequest.newBuilder().setSubscription(name).setMaxMessages(BATCH)
-            .setReturnImmediately(true).build());
+      int empty = 0;
+      for (int round = 0; round < MAX_ROUNDS && empty < 2; round++) {
+        ApiFuture<PullResponse> waiting = admin.pullCallable().futureCall(
+            PullRequest.newBuilder().setSubscription(name).setMaxMessages(BATCH).build());
+        Instant since = Instant.now().minus(Duration.ofHours(1));
+        admin.seek(SeekRequest.newBuilder().setSubscription(name)
+            .setTime(Timestamp.newBuilder().setSeconds(since.getEpochSecond())).build());
+        PullResponse pulled;
+        try {
+          pulled = waiting.get(ROUND_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException nothingCame) {
+          waiting.cancel(true);
+          pulled = PullResponse.getDefaultInstance();
+        }
         if (pulled.getReceivedMessagesCount() == 0) {
-          return rerouted;
+          empty++;
+          continue;
         }
-        List<String> ackIds = new ArrayList<>();
-        List<CompletableFuture<Void>> republished = new ArrayList<>();
-        for (ReceivedMessage r : pulled.getReceivedMessagesList()) {
-          ackIds.add(r.getAckId());
-          if (!nodeId.equals(r.getMessage().getAttributesOrDefault(MessageAttributes.NODE_ID, ""))) {
-            continue; // the emulator ignores filters: another node's copy
-          }
-          try {
-            RelayMessage m = RelayMessage.parse(r.getMessage().getData().toByteArray());
-            republished.add(rerouter.reroute(m, nodeId));
-          } catch (InvalidRequestException e) {
-            LOG.error("delivery {} in {} is not a relay message; dropping it", r.getMessage().getMessageId(),
-                subscription);
-          }
-        }
-        CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
-        admin.acknowledge(name, ackIds);
-        rerouted += republished.size();
+        empty = 0;
+        rerouted += reroute(admin, name, nodeId, pulled);
       }
+      return rerouted;
     } catch (NotFoundException e) {
       return rerouted;
     } catch (Exception e) {
       throw new IllegalStateException("sweeping " + subscription + " failed after " + rerouted + " re-routes", e);
     }
+  }
+
+  private int reroute(SubscriptionAdminClient admin, String name, String nodeId, PullResponse pulled)
+      throws Exception {
+    List<String> ackIds = new ArrayList<>();
+    List<CompletableFuture<Void>> republished = new ArrayList<>();
+    for (ReceivedMessage r : pulled.getReceivedMessagesList()) {
+      ackIds.add(r.getAckId());
+      if (!nodeId.equals(r.getMessage().getAttributesOrDefault(MessageAttributes.NODE_ID, ""))) {
+        continue; // the emulator ignores filters: another node's copy
+      }
+      try {
+        RelayMessage m = RelayMessage.parse(r.getMessage().getData().toByteArray());
+        republished.add(rerouter.reroute(m, nodeId));
+      } catch (InvalidRequestException e) {
+        LOG.error("delivery {} in {} is not a relay message; dropping it", r.getMessage().getMessageId(), name);
+      }
+    }
+    CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+    admin.acknowledge(name, ackIds);
+    return republished.size();
   }
 }

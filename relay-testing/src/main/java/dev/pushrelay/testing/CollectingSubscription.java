@@ -1,8 +1,10 @@
 package dev.pushrelay.testing;
 
-import com.google.cloud.pubsub.v1.Subscriber;
 import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
 import com.google.pubsub.v1.PubsubMessage;
+import com.google.pubsub.v1.PullRequest;
+import com.google.pubsub.v1.PullResponse;
+import com.google.pubsub.v1.ReceivedMessage;
 import com.google.pubsub.v1.Subscription;
 import dev.pushrelay.gcp.GcpClients;
 import java.time.Duration;
@@ -12,20 +14,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
-/** Pulls every message of a subscription into memory and acks it, for tests to wait on. */
+/**
+ * Collects every message of a subscription for tests to wait on. It pulls on demand with plain
+ * unary pulls and acks what it got: no streaming connection whose leases could outlive a test.
+ */
 public final class CollectingSubscription implements AutoCloseable {
   private final List<PubsubMessage> received = new ArrayList<>();
-  private final Subscriber subscriber;
+  private final SubscriptionAdminClient admin;
+  private final String name;
 
   private CollectingSubscription(GcpClients clients, String subscription) {
-    subscriber = clients.subscriber(subscription, (message, reply) -> {
-      synchronized (received) {
-        received.add(message);
-        received.notifyAll();
-      }
-      reply.ack();
-    }, 1, 10);
-    subscriber.startAsync().awaitRunning();
+    this.admin = clients.subscriptionAdmin();
+    this.name = clients.subscription(subscription).toString();
   }
 
   /** Pulls from an existing subscription. */
@@ -35,8 +35,8 @@ public final class CollectingSubscription implements AutoCloseable {
 
   /** Creates a new subscription on the topic first, so it sees what is published from now on. */
   public static CollectingSubscription onTopic(GcpClients clients, String topic, String subscription) {
-    try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
-      admin.createSubscription(Subscription.newBuilder()
+    try (SubscriptionAdminClient create = clients.subscriptionAdmin()) {
+      create.createSubscription(Subscription.newBuilder()
           .setName(clients.subscription(subscription).toString())
           .setTopic(clients.topic(topic).toString())
           .setAckDeadlineSeconds(10)
@@ -48,35 +48,39 @@ public final class CollectingSubscription implements AutoCloseable {
   public PubsubMessage await(Predicate<PubsubMessage> matches, Duration timeout)
       throws InterruptedException, TimeoutException {
     long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (received) {
-      while (true) {
-        for (PubsubMessage m : received) {
-          if (matches.test(m)) {
-            return m;
-          }
+    while (true) {
+      for (PubsubMessage m : received()) {
+        if (matches.test(m)) {
+          return m;
         }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new TimeoutException("no matching message within " + timeout + " among " + received.size());
-        }
-        TimeUnit.NANOSECONDS.timedWait(received, left);
       }
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException("no matching message within " + timeout + " among " + received.size());
+      }
+      TimeUnit.MILLISECONDS.sleep(100);
     }
   }
 
-  public List<PubsubMessage> received() {
-    synchronized (received) {
-      return List.copyOf(received);
+  /** Everything received so far, after pulling what is waiting now. */
+  @SuppressWarnings("deprecation") // returnImmediately: take what is there now
+  public synchronized List<PubsubMessage> received() {
+    while (true) {
+      PullResponse pulled = admin.pull(PullRequest.newBuilder().setSubscription(name).setMaxMessages(500)
+          .setReturnImmediately(true).build());
+      if (pulled.getReceivedMessagesCount() == 0) {
+        return List.copyOf(received);
+      }
+      List<String> ackIds = new ArrayList<>();
+      for (ReceivedMessage r : pulled.getReceivedMessagesList()) {
+        received.add(r.getMessage());
+        ackIds.add(r.getAckId());
+      }
+      admin.acknowledge(name, ackIds);
     }
   }
 
   @Override
   public void close() {
-    subscriber.stopAsync();
-    try {
-      subscriber.awaitTerminated(5, TimeUnit.SECONDS);
-    } catch (TimeoutException e) {
-      // test teardown
-    }
+    admin.close();
   }
 }

@@ -58,6 +58,14 @@ resource "google_cloud_run_v2_service" "socket_node" {
         name  = "RELAY_MAX_CONNECTIONS"
         value = tostring(var.socket_node_concurrency)
       }
+      # OpenTelemetry export (metrics and traces over OTLP); nothing is exported when empty.
+      dynamic "env" {
+        for_each = var.otel_environment
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
       env {
         name = "RELAY_JWT_SECRET"
         value_source {

@@ -76,7 +76,7 @@ resource "google_cloudfunctions2_function" "send" {
     max_instance_count               = var.function_max_instances
     timeout_seconds                  = 60
 
-    environment_variables = merge(local.function_env, {
+    environment_variables = merge(var.otel_environment, local.function_env, {
       RELAY_CORS_ORIGINS = join(",", var.allowed_origins)
     })
   }
@@ -117,7 +117,7 @@ resource "google_cloudfunctions2_function" "route" {
     max_instance_count               = var.function_max_instances
     # A push is answered within the subscription's ack deadline, or Pub/Sub counts it as failed.
     timeout_seconds       = local.topology.routerAckDeadlineSeconds
-    environment_variables = local.function_env
+    environment_variables = merge(var.otel_environment, local.function_env)
   }
 
   depends_on = [

@@ -154,3 +154,20 @@ variable "alert_notification_channels" {
   description = "Cloud Monitoring notification channel ids (projects/PROJECT/notificationChannels/ID) told when a message is dead-lettered."
   default     = []
 }
+
+variable "alert_email" {
+  type        = string
+  description = "Email address told about every relay alert (dead letters and the service-level alerts). Empty for none; alert_notification_channels can name other channels."
+  default     = ""
+}
+
+variable "otel_environment" {
+  type        = map(string)
+  description = "OTEL_* variables for the socket node and both functions, for example OTEL_EXPORTER_OTLP_ENDPOINT of an OpenTelemetry Collector that writes to Managed Service for Prometheus and Cloud Trace. Empty: no export; each part still serves GET /metrics."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for k in keys(var.otel_environment) : startswith(k, "OTEL_")])
+    error_message = "otel_environment takes OTEL_* variables only."
+  }
+}

@@ -4,39 +4,55 @@ import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.logging.JsonLogging;
 import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.metrics.CountingPublisher;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.metrics.Telemetry;
 import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.FirestoreRegistryStore;
 import dev.pushrelay.registry.RegistryStore;
+import java.util.UUID;
 
 /**
- * The composition root of a function instance: the heavy clients, built once per instance on the
- * first request and shared by every request after it.
+ * The composition root of a function instance: the heavy clients and the telemetry, built once per
+ * instance on the first request and shared by every request after it. An instance serves one
+ * function (Cloud Functions deploys each alone, and so does the local stack), whose part labels the
+ * metrics.
  */
 public final class FunctionRuntime {
   private static volatile FunctionRuntime instance;
 
   private final FunctionConfig config;
+  private final Telemetry telemetry;
+  private final RelayMetrics metrics;
   private final RelayPublisher publisher;
   private final RegistryStore registry;
   private final Mailbox mailbox;
   private final GcpClients clients;
 
-  private FunctionRuntime(FunctionConfig config) {
+  private FunctionRuntime(FunctionConfig config, Part part) {
     this.config = config;
+    this.telemetry = Telemetry.fromEnvironment(part.wireName().replace('_', '-'), UUID.randomUUID().toString(),
+        System.getenv());
+    this.metrics = new RelayMetrics(telemetry.meter(), part);
     this.clients = new GcpClients(config.endpoints());
-    this.publisher = new RelayPublisher(new PubSubMessagePublisher(clients), config.topology());
-    this.registry = new FirestoreRegistryStore(clients.firestore());
-    this.mailbox = new FirestoreMailbox(clients.firestore());
+    this.publisher = new RelayPublisher(new CountingPublisher(new PubSubMessagePublisher(clients), metrics),
+        config.topology());
+    this.registry = new FirestoreRegistryStore(clients.firestore(), metrics);
+    this.mailbox = new FirestoreMailbox(clients.firestore(), metrics);
+    // An instance ends with SIGTERM: flush what the exporters have not sent yet.
+    Runtime.getRuntime().addShutdownHook(new Thread(telemetry::close, "telemetry-flush"));
   }
 
-  public static FunctionRuntime get() {
+  /** The instance's runtime, built by the first function that asks; {@code part} labels its metrics. */
+  public static FunctionRuntime get(Part part) {
     FunctionRuntime r = instance;
     if (r == null) {
       synchronized (FunctionRuntime.class) {
         if (instance == null) {
           JsonLogging.install();
-          instance = new FunctionRuntime(FunctionConfig.fromEnvironment(System.getenv()));
+          instance = new FunctionRuntime(FunctionConfig.fromEnvironment(System.getenv()), part);
         }
         r = instance;
       }
@@ -46,6 +62,14 @@ public final class FunctionRuntime {
 
   public FunctionConfig config() {
     return config;
+  }
+
+  public Telemetry telemetry() {
+    return telemetry;
+  }
+
+  public RelayMetrics metrics() {
+    return metrics;
   }
 
   public RelayPublisher publisher() {

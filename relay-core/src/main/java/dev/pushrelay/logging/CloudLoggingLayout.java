@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.time.Instant;
 import java.util.Map;
+import java.util.regex.Pattern;
 
 /**
  * One JSON object per line in Cloud Logging's structured format: {@code severity}, {@code message},
@@ -19,6 +20,12 @@ import java.util.Map;
 public final class CloudLoggingLayout extends LayoutBase<ILoggingEvent> {
   /** MDC key that holds the W3C trace id of the message being handled. */
   public static final String TRACE_ID = "trace_id";
+  /**
+   * Credentials that a library may put in a log line (Jetty logs the request URI of a failed
+   * handshake, query string and all): their values never reach the log.
+   */
+  private static final Pattern SECRETS = Pattern.compile(
+      "(?i)(access_token=|bearer\\s+|x-relay-api-key[\"':=\\s]+)[A-Za-z0-9._~+/=-]+");
 
   private String projectId = System.getenv().getOrDefault("GOOGLE_CLOUD_PROJECT", "");
 
@@ -33,7 +40,7 @@ public final class CloudLoggingLayout extends LayoutBase<ILoggingEvent> {
       if (thrown != null) {
         message = message + "\n" + ThrowableProxyUtil.asString(thrown);
       }
-      g.writeStringField("message", message);
+      g.writeStringField("message", redact(message));
       g.writeStringField("time", Instant.ofEpochMilli(event.getTimeStamp()).toString());
       g.writeStringField("logger", event.getLoggerName());
       Map<String, String> mdc = event.getMDCPropertyMap();
@@ -41,7 +48,7 @@ public final class CloudLoggingLayout extends LayoutBase<ILoggingEvent> {
       if (trace != null) {
         g.writeStringField("logging.googleapis.com/trace", "projects/" + projectId + "/traces/" + trace);
       }
-      if (!mdc.isEmpty()) {
+      if (mdc.keySet().stream().anyMatch(k -> !k.equals(TRACE_ID))) {
         g.writeObjectFieldStart("logging.googleapis.com/labels");
         for (Map.Entry<String, String> e : mdc.entrySet()) {
           if (!e.getKey().equals(TRACE_ID)) {
@@ -59,6 +66,11 @@ public final class CloudLoggingLayout extends LayoutBase<ILoggingEvent> {
 
   public void setProjectId(String projectId) {
     this.projectId = projectId;
+  }
+
+  /** The text with every token, bearer credential and API key value replaced. */
+  public static String redact(String text) {
+    return SECRETS.matcher(text).replaceAll("$1[redacted]");
   }
 
   private static String severity(Level level) {

@@ -11,6 +11,8 @@ import com.google.cloud.firestore.QueryDocumentSnapshot;
 import com.google.cloud.firestore.WriteBatch;
 import dev.pushrelay.gcp.Completions;
 import dev.pushrelay.gcp.Timestamps;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.InvalidRequestException;
 import dev.pushrelay.model.RelayMessage;
 import java.nio.charset.StandardCharsets;
@@ -40,9 +42,16 @@ public final class FirestoreMailbox implements Mailbox {
   private static final int CLAIM_LIMIT = 500;
 
   private final Firestore db;
+  private final RelayMetrics metrics;
 
   public FirestoreMailbox(Firestore db) {
+    this(db, RelayMetrics.noop(Part.SOCKET_NODE));
+  }
+
+  /** Counts the documents it reads and writes in {@code metrics}. */
+  public FirestoreMailbox(Firestore db, RelayMetrics metrics) {
     this.db = db;
+    this.metrics = metrics;
   }
 
   private CollectionReference pending(String userId) {
@@ -52,6 +61,8 @@ public final class FirestoreMailbox implements Mailbox {
   @Override
   public CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, int maxAttempts, Instant now) {
     DocumentReference ref = pending(m.userId()).document(m.id());
+    metrics.firestoreReads(1);
+    metrics.firestoreWrites(1);
     return Completions.of(db.runTransaction(tx -> {
       DocumentSnapshot doc = tx.get(ref).get();
       String state = doc.exists() ? doc.getString("state") : null;
@@ -90,6 +101,7 @@ public final class FirestoreMailbox implements Mailbox {
 
   @Override
   public CompletableFuture<Void> discard(String userId, String messageId) {
+    metrics.firestoreWrites(1);
     return Completions.of(pending(userId).document(messageId).delete()).thenApply(r -> null);
   }
 
@@ -98,6 +110,7 @@ public final class FirestoreMailbox implements Mailbox {
     CollectionReference box = pending(userId);
     return Completions.of(db.runTransaction(tx -> {
       List<QueryDocumentSnapshot> docs = tx.get(box.orderBy("sentAt").limit(CLAIM_LIMIT)).get().getDocuments();
+      metrics.firestoreReads(Math.max(1, docs.size()));
       List<RelayMessage> claimed = new ArrayList<>();
       for (QueryDocumentSnapshot doc : docs) {
         String state = doc.getString("state");
@@ -111,6 +124,7 @@ public final class FirestoreMailbox implements Mailbox {
           continue;
         }
         tx.update(doc.getReference(), "state", STATE_CLAIMED, "claimedBy", connectionId, "claimedAt", Timestamps.of(now));
+        metrics.firestoreWrites(1);
         claimed.add(m);
       }
       return claimed;
@@ -122,6 +136,7 @@ public final class FirestoreMailbox implements Mailbox {
     if (messageIds.isEmpty()) {
       return CompletableFuture.completedFuture(null);
     }
+    metrics.firestoreWrites(messageIds.size());
     WriteBatch batch = db.batch();
     for (String id : messageIds) {
       batch.update(pending(userId).document(id), "state", STATE_DELIVERED, "deliveredAt", Timestamps.of(now),
@@ -141,6 +156,7 @@ public final class FirestoreMailbox implements Mailbox {
     if (messageIds.isEmpty()) {
       return CompletableFuture.completedFuture(null);
     }
+    metrics.firestoreWrites(messageIds.size());
     WriteBatch batch = db.batch();
     for (String id : messageIds) {
       batch.update(pending(userId).document(id), "state", STATE_PENDING, "claimedBy", FieldValue.delete(),

@@ -3,7 +3,6 @@ package dev.pushrelay.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pushrelay.json.JsonCodec;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 
 /** A frame sent by a client: {@code ack} or {@code ping}. */
 public sealed interface ClientFrame {
@@ -28,7 +27,7 @@ public sealed interface ClientFrame {
   static ClientFrame parse(String text) throws BadFrameException {
     JsonNode root;
     try {
-      root = JsonCodec.read(text.getBytes(StandardCharsets.UTF_8));
+      root = JsonCodec.read(text);
     } catch (IOException e) {
       throw new BadFrameException("bad_frame", "frame is not valid JSON");
     }

@@ -1,8 +1,10 @@
 package dev.pushrelay.model;
 
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pushrelay.json.JsonCodec;
 import java.io.IOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -51,6 +53,11 @@ public record SendRequest(
     JsonNode root;
     try {
       root = JsonCodec.read(body);
+    } catch (CharacterCodingException e) {
+      throw new InvalidRequestException("body", "not valid UTF-8");
+    } catch (StreamConstraintsException e) {
+      throw new InvalidRequestException("body", "nested deeper than " + JsonCodec.MAX_DEPTH
+          + " levels or holds a number longer than " + JsonCodec.MAX_NUMBER_LENGTH + " characters");
     } catch (IOException e) {
       throw new InvalidRequestException("body", "not valid JSON");
     }
@@ -75,6 +82,9 @@ public record SendRequest(
     String data = null;
     JsonNode dataNode = root.get("data");
     if (dataNode != null) {
+      if (JsonCodec.hasLoneSurrogate(dataNode)) {
+        throw new InvalidRequestException("data", "holds a string that is not valid Unicode (a lone surrogate)");
+      }
       data = JsonCodec.write(dataNode);
       if (data.getBytes(StandardCharsets.UTF_8).length > Limits.MAX_DATA_BYTES) {
         throw new InvalidRequestException("data", "larger than " + Limits.MAX_DATA_BYTES + " bytes");

@@ -28,10 +28,16 @@ public final class RelayPublisher {
 
   /** A delivery on {@code relay-deliveries} for the node that holds the user. */
   public CompletableFuture<String> delivery(String nodeId, RelayMessage m) {
-    return publisher.publish(topology.deliveriesTopic(), new OutboundMessage(m.toJson(), Map.of(
-        MessageAttributes.NODE_ID, nodeId,
-        MessageAttributes.MESSAGE_ID, m.id(),
-        MessageAttributes.USER_ID, m.userId())));
+    return delivery(nodeId, m, Map.of());
+  }
+
+  /** A delivery with more attributes (the message's trace context). */
+  public CompletableFuture<String> delivery(String nodeId, RelayMessage m, Map<String, String> extraAttributes) {
+    Map<String, String> attributes = new HashMap<>(extraAttributes);
+    attributes.put(MessageAttributes.NODE_ID, nodeId);
+    attributes.put(MessageAttributes.MESSAGE_ID, m.id());
+    attributes.put(MessageAttributes.USER_ID, m.userId());
+    return publisher.publish(topology.deliveriesTopic(), new OutboundMessage(m.toJson(), attributes));
   }
 
   /**

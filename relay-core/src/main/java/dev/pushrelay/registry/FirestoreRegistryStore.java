@@ -8,6 +8,8 @@ import com.google.cloud.firestore.QueryDocumentSnapshot;
 import com.google.cloud.firestore.WriteBatch;
 import dev.pushrelay.gcp.Completions;
 import dev.pushrelay.gcp.Timestamps;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -31,12 +33,19 @@ public final class FirestoreRegistryStore implements RegistryStore {
   private static final Duration LIVENESS_CACHE = Duration.ofSeconds(1);
 
   private final Firestore db;
+  private final RelayMetrics metrics;
   private final Map<String, CachedLease> leases = new ConcurrentHashMap<>();
 
   private record CachedLease(Instant expiresAt, Instant checkedAt) {}
 
   public FirestoreRegistryStore(Firestore db) {
+    this(db, RelayMetrics.noop(Part.SOCKET_NODE));
+  }
+
+  /** Counts the documents it reads and writes in {@code metrics}. */
+  public FirestoreRegistryStore(Firestore db, RelayMetrics metrics) {
     this.db = db;
+    this.metrics = metrics;
   }
 
   @Override
@@ -46,6 +55,7 @@ public final class FirestoreRegistryStore implements RegistryStore {
         "nodeId", c.nodeId(),
         "connectedAt", Timestamps.of(c.connectedAt()),
         "expiresAt", Timestamps.of(c.connectedAt().plus(CONNECTION_TTL)));
+    metrics.firestoreWrites(1);
     return Completions.of(db.collection(CONNECTIONS).document(c.connectionId()).set(doc)).thenApply(r -> null);
   }
 
@@ -56,6 +66,7 @@ public final class FirestoreRegistryStore implements RegistryStore {
     }
     List<CompletableFuture<?>> commits = new ArrayList<>();
     List<String> ids = new ArrayList<>(connectionIds);
+    metrics.firestoreWrites(ids.size());
     for (int from = 0; from < ids.size(); from += 500) {
       WriteBatch batch = db.batch();
       for (String id : ids.subList(from, Math.min(ids.size(), from + 500))) {
@@ -69,19 +80,24 @@ public final class FirestoreRegistryStore implements RegistryStore {
   @Override
   public CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt) {
     Map<String, Object> doc = Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt));
+    metrics.firestoreWrites(1);
     return Completions.of(db.collection(NODES).document(nodeId).set(doc)).thenApply(r -> null);
   }
 
   @Override
   public CompletableFuture<Void> removeNode(String nodeId) {
     leases.remove(nodeId);
+    metrics.firestoreWrites(1);
     return Completions.of(db.collection(NODES).document(nodeId).delete()).thenApply(r -> null);
   }
 
   @Override
   public CompletableFuture<List<String>> lapsedNodes(Instant before) {
     return Completions.of(db.collection(NODES).whereLessThan("expiresAt", Timestamps.of(before)).get())
-        .thenApply(s -> s.getDocuments().stream().map(DocumentSnapshot::getId).toList());
+        .thenApply(s -> {
+          metrics.firestoreReads(Math.max(1, s.size()));
+          return s.getDocuments().stream().map(DocumentSnapshot::getId).toList();
+        });
   }
 
   @Override
@@ -89,6 +105,7 @@ public final class FirestoreRegistryStore implements RegistryStore {
     DocumentReference ref = db.collection(NODES).document(nodeId);
     return Completions.of(db.runTransaction(tx -> {
       DocumentSnapshot doc = tx.get(ref).get();
+      metrics.firestoreReads(1);
       if (!doc.exists()) {
         return false;
       }
@@ -97,6 +114,7 @@ public final class FirestoreRegistryStore implements RegistryStore {
         return false;
       }
       tx.update(ref, "cleanupBy", byNodeId, "cleanupAt", Timestamps.of(now));
+      metrics.firestoreWrites(1);
       return true;
     }));
   }
@@ -104,6 +122,10 @@ public final class FirestoreRegistryStore implements RegistryStore {
   @Override
   public CompletableFuture<Void> removeNodeAndConnections(String nodeId) {
     return Completions.of(db.collection(CONNECTIONS).whereEqualTo("nodeId", nodeId).get())
+        .thenApply(s -> {
+          metrics.firestoreReads(Math.max(1, s.size()));
+          return s;
+        })
         .thenCompose(s -> removeConnections(s.getDocuments().stream().map(DocumentSnapshot::getId).toList()))
         .thenCompose(v -> removeNode(nodeId));
   }
@@ -112,6 +134,7 @@ public final class FirestoreRegistryStore implements RegistryStore {
   public CompletableFuture<Set<String>> liveNodesHolding(String userId, Instant now) {
     return Completions.of(db.collection(CONNECTIONS).whereEqualTo("userId", userId).get())
         .thenCompose(snapshot -> {
+          metrics.firestoreReads(Math.max(1, snapshot.size()));
           Set<String> holders = new HashSet<>();
           for (QueryDocumentSnapshot d : snapshot.getDocuments()) {
             String node = d.getString("nodeId");
@@ -139,6 +162,7 @@ public final class FirestoreRegistryStore implements RegistryStore {
     if (unknown.isEmpty()) {
       return CompletableFuture.completedFuture(live);
     }
+    metrics.firestoreReads(unknown.size());
     return Completions.of(db.getAll(unknown.toArray(DocumentReference[]::new))).thenApply(docs -> {
       for (DocumentSnapshot d : docs) {
         Timestamp expires = d.exists() ? d.getTimestamp("expiresAt") : null;

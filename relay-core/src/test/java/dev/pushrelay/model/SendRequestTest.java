@@ -87,4 +87,34 @@ class SendRequestTest {
         () -> parse("{\"userId\":\"u\",\"event\":\"e\",\"data\":\"" + big + "\"}"));
     assertEquals("data", e.field());
   }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "trailing garbage after the object|{\"userId\":\"u\",\"event\":\"e\"} x|body",
+      "a second document|{\"userId\":\"u\",\"event\":\"e\"}{}|body",
+      "a number whose exponent overflows|{\"userId\":\"u\",\"event\":\"e\",\"data\":1e9999999999}|body",
+      "a number longer than 64 digits|{\"userId\":\"u\",\"event\":\"e\",\"data\":1234567890123456789012345678901234567890123456789012345678901234567890}|body",
+      "a lone surrogate in data|{\"userId\":\"u\",\"event\":\"e\",\"data\":{\"k\":\"\\ud800\"}}|data",
+      "a lone surrogate in a data key|{\"userId\":\"u\",\"event\":\"e\",\"data\":{\"\\udc00\":1}}|data",
+  })
+  void strictJson(String name, String json, String field) {
+    InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> parse(json));
+    assertEquals(field, e.field(), name);
+  }
+
+  @Test
+  void bodiesMustBeUtf8() {
+    byte[] latin1 = "{\"userId\":\"u\",\"event\":\"e\",\"data\":\"caf\u00e9\"}".getBytes(StandardCharsets.ISO_8859_1);
+    assertEquals("not valid UTF-8", assertThrows(InvalidRequestException.class, () -> SendRequest.parse(latin1))
+        .getMessage());
+    byte[] utf16 = "{\"userId\":\"u\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_16);
+    assertEquals("body", assertThrows(InvalidRequestException.class, () -> SendRequest.parse(utf16)).field());
+  }
+
+  @Test
+  void numbersInDataAreKeptExactly() throws Exception {
+    SendRequest r = parse("{\"userId\":\"u\",\"event\":\"e\",\"data\":[1e999999,3.14159265358979323846264,1.50,"
+        + "12345678901234567890123,\"\\ud83d\\ude00\"]}");
+    assertEquals("[1E+999999,3.14159265358979323846264,1.50,12345678901234567890123,\"\ud83d\ude00\"]", r.dataJson());
+  }
 }

@@ -41,8 +41,17 @@ public final class TestSocketClient implements AutoCloseable {
 
   /** Opens a socket; the future fails with {@link UpgradeException} when the server refuses. */
   public static TestSocketClient connect(URI uri, Map<String, String> headers, Duration timeout) throws Exception {
+    return connect(uri, headers, List.of(), timeout);
+  }
+
+  /** Opens a socket offering these WebSocket subprotocols (as a browser's {@code new WebSocket(url, protocols)}). */
+  public static TestSocketClient connect(URI uri, Map<String, String> headers, List<String> subprotocols,
+      Duration timeout) throws Exception {
     ClientUpgradeRequest request = new ClientUpgradeRequest();
     headers.forEach(request::setHeader);
+    if (!subprotocols.isEmpty()) {
+      request.setSubProtocols(subprotocols);
+    }
     Listener listener = new Listener();
     Session session = client().connect(listener, uri, request).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     listener.session = session;
@@ -51,7 +60,12 @@ public final class TestSocketClient implements AutoCloseable {
 
   /** The HTTP status with which the server refused the upgrade, or empty when it accepted. */
   public static Optional<Integer> refusal(URI uri, Map<String, String> headers, Duration timeout) throws Exception {
-    try (TestSocketClient accepted = connect(uri, headers, timeout)) {
+    return refusal(uri, headers, List.of(), timeout);
+  }
+
+  public static Optional<Integer> refusal(URI uri, Map<String, String> headers, List<String> subprotocols,
+      Duration timeout) throws Exception {
+    try (TestSocketClient accepted = connect(uri, headers, subprotocols, timeout)) {
       return Optional.empty();
     } catch (ExecutionException e) {
       if (e.getCause() instanceof UpgradeException u) {
@@ -99,6 +113,36 @@ public final class TestSocketClient implements AutoCloseable {
     sent.get(5, TimeUnit.SECONDS);
   }
 
+  /** Sends one binary frame. */
+  public void sendBinary(byte[] bytes) throws Exception {
+    CompletableFuture<Void> sent = new CompletableFuture<>();
+    listener.session.sendBinary(java.nio.ByteBuffer.wrap(bytes), Callback.from(() -> sent.complete(null),
+        sent::completeExceptionally));
+    sent.get(5, TimeUnit.SECONDS);
+  }
+
+  /** Sends one text message as {@code parts} frames (a first frame and continuations). */
+  public void sendFragmented(String text, int parts) throws Exception {
+    int step = Math.max(1, text.length() / parts);
+    for (int from = 0; from < text.length(); from += step) {
+      int to = Math.min(text.length(), from + step);
+      CompletableFuture<Void> sent = new CompletableFuture<>();
+      listener.session.sendPartialText(text.substring(from, to), to == text.length(),
+          Callback.from(() -> sent.complete(null), sent::completeExceptionally));
+      sent.get(5, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The subprotocol the server chose in its upgrade response, or null. */
+  public String acceptedSubprotocol() {
+    return listener.session.getUpgradeResponse().getAcceptedSubProtocol();
+  }
+
+  /** Stops answering the server's WebSocket pings, as a client that hung would. */
+  public void stopAnsweringPings() {
+    listener.answerPings = false;
+  }
+
   /** The close code once the socket closed. */
   public int awaitClose(Duration timeout) throws Exception {
     return listener.closed.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -137,6 +181,15 @@ public final class TestSocketClient implements AutoCloseable {
     private final List<Frame> frames = new ArrayList<>();
     private final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private volatile Session session;
+    private volatile boolean answerPings = true;
+
+    @Override
+    public void onWebSocketPing(java.nio.ByteBuffer payload) {
+      Session s = session;
+      if (answerPings && s != null) {
+        s.sendPong(payload, Callback.NOOP);
+      }
+    }
 
     @Override
     public void onWebSocketText(String text) {

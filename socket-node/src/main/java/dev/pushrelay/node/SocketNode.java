@@ -3,6 +3,12 @@ package dev.pushrelay.node;
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.node.config.NodeConfig;
 import dev.pushrelay.mailbox.FirestoreMailbox;
+import dev.pushrelay.metrics.CountingPublisher;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.metrics.Telemetry;
+import dev.pushrelay.tracing.MessageTracing;
+import io.opentelemetry.api.metrics.ObservableLongGauge;
 import dev.pushrelay.node.delivery.DeliveryReceiver;
 import dev.pushrelay.node.delivery.MailboxCatchUp;
 import dev.pushrelay.node.delivery.Rerouter;
@@ -17,6 +23,8 @@ import dev.pushrelay.node.ws.ConnectionHub;
 import dev.pushrelay.node.ws.ConnectionLifecycle;
 import dev.pushrelay.node.ws.LocalConnection;
 import dev.pushrelay.node.ws.SocketCreator;
+import dev.pushrelay.node.ws.SocketLiveness;
+import dev.pushrelay.node.ws.SocketPolicy;
 import dev.pushrelay.pubsub.MessagePublisher;
 import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
@@ -27,6 +35,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.server.Server;
@@ -42,7 +51,6 @@ public final class SocketNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SocketNode.class);
   /** Largest client frame accepted; larger closes the socket with 1009. */
   public static final int MAX_INBOUND_FRAME_BYTES = 16 * 1024;
-  private static final int OUTBOUND_CAPACITY = 1024;
   private static final Duration IDLE_TIMEOUT = Duration.ofMinutes(5);
   /** After leaving the registry, routes already in flight to this node still arrive: re-route them. */
   private static final long REROUTE_GRACE_MILLIS = 1500;
@@ -61,22 +69,37 @@ public final class SocketNode implements AutoCloseable {
   private final SubscriptionSweeper sweeper;
   private final LapsedNodeCleaner cleaner;
   private final ScheduledExecutorService scheduler;
+  private final ScheduledThreadPoolExecutor socketTimers;
+  private final SocketLiveness liveness;
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final Server server;
+  private final Telemetry telemetry;
+  private final RelayMetrics metrics;
+  private final ObservableLongGauge activeConnections;
 
+  /** A node whose metrics are served at {@code /metrics} only (tests, embedded use). */
   public SocketNode(NodeConfig config, Clock clock) {
+    this(config, clock, Telemetry.local("socket-node"));
+  }
+
+  /** {@code telemetry} holds the node's instruments; the node closes it when it stops. */
+  public SocketNode(NodeConfig config, Clock clock, Telemetry telemetry) {
     this.config = config;
     this.clock = clock;
+    this.telemetry = telemetry;
+    this.metrics = new RelayMetrics(telemetry.meter(), Part.SOCKET_NODE);
     this.clients = new GcpClients(config.endpoints());
-    this.messagePublisher = new PubSubMessagePublisher(clients);
+    this.messagePublisher = new CountingPublisher(new PubSubMessagePublisher(clients), metrics);
     this.publisher = new RelayPublisher(messagePublisher, config.topology());
-    this.registry = new FirestoreRegistryStore(clients.firestore());
-    this.hub = new ConnectionHub(config.maxConnections());
-    FirestoreMailbox mailbox = new FirestoreMailbox(clients.firestore());
-    this.rerouter = new Rerouter(publisher, mailbox);
-    this.lifecycle = new ConnectionLifecycle(config.nodeId(), hub, registry, rerouter, clock, OUTBOUND_CAPACITY);
-    this.lifecycle.setCatchUp(new MailboxCatchUp(mailbox, clock));
+    this.registry = new FirestoreRegistryStore(clients.firestore(), metrics);
+    this.hub = new ConnectionHub(config.maxConnections(), config.limits().maxConnectionsPerUser());
+    this.activeConnections = metrics.observeActiveConnections(hub::size);
+    FirestoreMailbox mailbox = new FirestoreMailbox(clients.firestore(), metrics);
+    this.rerouter = new Rerouter(publisher, mailbox, metrics);
+    this.lifecycle = new ConnectionLifecycle(config.nodeId(), hub, registry, rerouter, clock,
+        config.limits().outboundFrames(), metrics);
+    this.lifecycle.setCatchUp(new MailboxCatchUp(mailbox, clock, metrics));
     this.subscription = new NodeSubscription(clients, config.topology(), config.nodeId());
     this.heartbeat = new NodeHeartbeat(config.nodeId(), registry, clock,
         config.topology().nodeHeartbeatSeconds(), config.topology().nodeLeaseSeconds());
@@ -87,6 +110,16 @@ public final class SocketNode implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    // per-socket timers (open deadline, token expiry, liveness sweep) on a thread of their own, so they
+    // never wait behind the registry and Pub/Sub calls of the node scheduler; cancelled ones leave at once
+    ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "socket-timers");
+      t.setDaemon(true);
+      return t;
+    });
+    timers.setRemoveOnCancelPolicy(true);
+    this.socketTimers = timers;
+    this.liveness = new SocketLiveness(config.limits().deadAfter());
     this.server = new Server();
   }
 
@@ -100,24 +133,30 @@ public final class SocketNode implements AutoCloseable {
         .check("subscription_pulling", subscription::pulling)
         .check("registry_reachable", heartbeat::healthy);
     ContextHandler context = new ContextHandler("/");
-    TokenVerifier verifier = new TokenVerifier(config.jwtSecret());
+    TokenVerifier verifier = new TokenVerifier(config.tokens());
+    verifier.warmUp().ifPresent(problem -> LOG.warn("the token signing keys at {} could not be fetched at start ({}); "
+        + "retrying when sockets connect", config.tokens().jwksUrl().map(Object::toString).orElse("-"), problem));
+    SocketPolicy policy = new SocketPolicy(config.limits(), socketTimers, liveness);
     WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(server, context, container -> {
       container.setIdleTimeout(IDLE_TIMEOUT);
       container.setMaxTextMessageSize(MAX_INBOUND_FRAME_BYTES);
       container.setMaxBinaryMessageSize(MAX_INBOUND_FRAME_BYTES);
       container.addMapping("/ws", new SocketCreator(verifier, lifecycle, hub, clock, config.allowedOrigins(),
-          draining::get));
+          draining::get, metrics, policy));
     });
-    ws.setHandler(new NodeHttpHandler(config, readiness, clock));
+    ws.setHandler(new NodeHttpHandler(config, readiness, clock, telemetry));
     context.setHandler(ws);
     server.setHandler(context);
     server.setStopTimeout(2000);
     server.start();
     subscription.create();
     heartbeat.start(scheduler).get(10, TimeUnit.SECONDS);
-    subscription.start(new DeliveryReceiver(config.nodeId(), hub, rerouter));
+    subscription.start(new DeliveryReceiver(config.nodeId(), hub, rerouter, metrics, clock,
+        new MessageTracing(telemetry)));
     int period = config.topology().nodeHeartbeatSeconds();
     scheduler.scheduleWithFixedDelay(cleaner::runOnce, period, period, TimeUnit.SECONDS);
+    long ping = config.limits().pingInterval().toMillis();
+    socketTimers.scheduleWithFixedDelay(() -> liveness.sweep(System.nanoTime()), ping, ping, TimeUnit.MILLISECONDS);
     LOG.info("socket node {} listening on port {} with subscription {}", config.nodeId(), port(),
         subscription.name());
     return this;
@@ -133,6 +172,10 @@ public final class SocketNode implements AutoCloseable {
 
   public ConnectionLifecycle lifecycle() {
     return lifecycle;
+  }
+
+  public Telemetry telemetry() {
+    return telemetry;
   }
 
   /**
@@ -178,8 +221,11 @@ public final class SocketNode implements AutoCloseable {
       LOG.warn("server stop failed: {}", e.toString());
     }
     scheduler.shutdownNow();
+    socketTimers.shutdownNow();
     messagePublisher.close();
     clients.close();
+    activeConnections.close();
+    telemetry.close();
     LOG.info("socket node {} drained {} sockets in {} ms", config.nodeId(), ids.size(),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
   }

@@ -2,6 +2,7 @@ package dev.pushrelay.node;
 
 import dev.pushrelay.config.ConfigException;
 import dev.pushrelay.logging.JsonLogging;
+import dev.pushrelay.metrics.Telemetry;
 import dev.pushrelay.node.config.NodeConfig;
 import java.time.Clock;
 import org.slf4j.Logger;
@@ -23,7 +24,8 @@ public final class SocketNodeMain {
       System.exit(2);
       return;
     }
-    SocketNode node = new SocketNode(config, Clock.systemUTC());
+    SocketNode node = new SocketNode(config, Clock.systemUTC(),
+        Telemetry.fromEnvironment("socket-node", config.nodeId(), System.getenv()));
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "drain"));
     try {
       node.start();

@@ -18,15 +18,13 @@ import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.config.NodeConfig;
-import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.FirestoreRegistryStore;
 import dev.pushrelay.testing.CollectingSubscription;
-import dev.pushrelay.testing.LocalEmulators;
+import dev.pushrelay.testing.EmulatorProject;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.testing.TestTokens;
 import dev.pushrelay.topology.Topology;
-import dev.pushrelay.topology.TopologyBootstrap;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -51,16 +49,15 @@ class SocketNodeIT {
   private static final Topology TOPOLOGY = Topology.standard();
   private static GcpClients clients;
   private static SocketNode node;
-  private static PubSubMessagePublisher pubsub;
+  private static EmulatorProject project;
   private static RelayPublisher publisher;
 
   @BeforeAll
   static void start() throws Exception {
-    GcpEndpoints endpoints = LocalEmulators.shared().newProject();
-    clients = new GcpClients(endpoints);
-    new TopologyBootstrap(clients, TOPOLOGY).apply(Optional.empty());
-    pubsub = new PubSubMessagePublisher(clients);
-    publisher = new RelayPublisher(pubsub, TOPOLOGY);
+    project = EmulatorProject.withTopology(TOPOLOGY);
+    GcpEndpoints endpoints = project.endpoints();
+    clients = project.clients();
+    publisher = project.publisher();
     NodeConfig config = new NodeConfig(0, endpoints, TOPOLOGY, "node-it", TestTokens.SECRET.getBytes(StandardCharsets.UTF_8),
         true, Optional.empty(), 100, List.of());
     node = new SocketNode(config, Clock.systemUTC()).start();
@@ -69,8 +66,7 @@ class SocketNodeIT {
   @AfterAll
   static void stop() {
     node.close();
-    pubsub.close();
-    clients.close();
+    project.close();
   }
 
   private static URI ws(String query) {

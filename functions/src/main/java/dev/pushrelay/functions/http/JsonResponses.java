@@ -14,6 +14,9 @@ public final class JsonResponses {
   public static void send(HttpResponse response, int status, ObjectNode body) throws IOException {
     response.setStatusCode(status);
     response.setContentType("application/json; charset=utf-8");
+    // never sniffed as HTML, never cached: an answer may name a user
+    response.appendHeader("X-Content-Type-Options", "nosniff");
+    response.appendHeader("Cache-Control", "no-store");
     try (OutputStream out = response.getOutputStream()) {
       out.write(JsonCodec.write(body).getBytes(StandardCharsets.UTF_8));
     }

@@ -6,6 +6,15 @@ import com.google.cloud.functions.HttpResponse;
 import dev.pushrelay.functions.FunctionRuntime;
 import dev.pushrelay.functions.http.BodyReader;
 import dev.pushrelay.functions.http.JsonResponses;
+import dev.pushrelay.functions.http.MetricsResponse;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.Telemetry;
+import dev.pushrelay.tracing.MessageTracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import java.util.HashMap;
+import java.util.Map;
 import dev.pushrelay.model.Limits;
 import java.io.IOException;
 import java.time.Clock;
@@ -26,21 +35,37 @@ public final class RouteFunction implements HttpFunction {
 
   private final Router router;
   private final Clock clock;
+  private final Telemetry telemetry;
+  private final MessageTracing tracing;
 
   /** Used by the Functions Framework. */
   public RouteFunction() {
-    this(new Router(FunctionRuntime.get().registry(), FunctionRuntime.get().mailbox(),
-        FunctionRuntime.get().publisher(), FunctionRuntime.get().config().topology(), Clock.systemUTC()),
-        Clock.systemUTC());
+    this(FunctionRuntime.get(Part.ROUTE_FUNCTION));
+  }
+
+  private RouteFunction(FunctionRuntime runtime) {
+    this(new Router(runtime.registry(), runtime.mailbox(), runtime.publisher(), runtime.config().topology(),
+        Clock.systemUTC(), runtime.metrics()), Clock.systemUTC(), runtime.telemetry());
   }
 
   public RouteFunction(Router router, Clock clock) {
+    this(router, clock, Telemetry.local("route-function"));
+  }
+
+  /** {@code telemetry} answers {@code GET /metrics} on this function's port. */
+  public RouteFunction(Router router, Clock clock, Telemetry telemetry) {
     this.router = router;
     this.clock = clock;
+    this.telemetry = telemetry;
+    this.tracing = new MessageTracing(telemetry);
   }
 
   @Override
   public void service(HttpRequest request, HttpResponse response) throws IOException {
+    if (MetricsResponse.asked(request)) {
+      MetricsResponse.send(response, telemetry);
+      return;
+    }
     if (!request.getMethod().equals("POST")) {
       response.appendHeader("Allow", "POST");
       JsonResponses.error(response, 405, "method_not_allowed", "allowed: POST", null);
@@ -59,19 +84,33 @@ public final class RouteFunction implements HttpFunction {
       JsonResponses.error(response, 400, "invalid_envelope", "not a Pub/Sub push envelope: " + e.getMessage(), null);
       return;
     }
-    try {
-      RouteOutcome outcome = router.route(envelope).get(ROUTE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-      response.setStatusCode(outcome.retry() ? 503 : 204);
-      if (outcome.retry()) {
-        response.appendHeader("Retry-After", "1");
+    // Each attempt is a span in the message's trace; what it publishes (deliveries, dead letters,
+    // fan-out copies) carries this span's context onwards.
+    Span span = tracing.start("relay.route", SpanKind.CONSUMER, envelope.attributes(),
+        envelope.attributes().getOrDefault(dev.pushrelay.model.MessageAttributes.MESSAGE_ID, envelope.messageId()));
+    Map<String, String> attributes = new HashMap<>(envelope.attributes());
+    attributes.putAll(MessageTracing.attributes(span));
+    envelope = new PushEnvelope(envelope.data(), attributes, envelope.messageId(), envelope.publishTime(),
+        envelope.deliveryAttempt());
+    try (var log = MessageTracing.logContext(span)) {
+      try {
+        RouteOutcome outcome = router.route(envelope).get(ROUTE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        span.setAttribute(MessageTracing.OUTCOME, outcome.name().toLowerCase(java.util.Locale.ROOT));
+        response.setStatusCode(outcome.retry() ? 503 : 204);
+        if (outcome.retry()) {
+          response.appendHeader("Retry-After", "1");
+        }
+      } catch (ExecutionException | TimeoutException e) {
+        Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+        span.setStatus(StatusCode.ERROR, cause.toString());
+        LOG.warn("routing pubsub message {} failed, Pub/Sub will retry it: {}", envelope.messageId(), cause.toString());
+        response.setStatusCode(500);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        response.setStatusCode(503);
+      } finally {
+        span.end();
       }
-    } catch (ExecutionException | TimeoutException e) {
-      Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
-      LOG.warn("routing pubsub message {} failed, Pub/Sub will retry it: {}", envelope.messageId(), cause.toString());
-      response.setStatusCode(500);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      response.setStatusCode(503);
     }
   }
 }

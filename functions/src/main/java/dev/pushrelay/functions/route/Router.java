@@ -1,6 +1,8 @@
 package dev.pushrelay.functions.route;
 
 import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.DeadLetterReason;
 import dev.pushrelay.model.InvalidRequestException;
 import dev.pushrelay.model.RelayMessage;
@@ -8,6 +10,7 @@ import dev.pushrelay.model.SendRequest;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.RegistryStore;
 import dev.pushrelay.topology.Topology;
+import dev.pushrelay.tracing.MessageTracing;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Instant;
@@ -32,9 +35,16 @@ public final class Router {
   private final RelayPublisher publisher;
   private final Topology topology;
   private final Clock clock;
+  private final RelayMetrics metrics;
   private final AttemptCounter attempts = new AttemptCounter(100_000);
 
   public Router(RegistryStore registry, Mailbox mailbox, RelayPublisher publisher, Topology topology, Clock clock) {
+    this(registry, mailbox, publisher, topology, clock, RelayMetrics.noop(Part.ROUTE_FUNCTION));
+  }
+
+  public Router(RegistryStore registry, Mailbox mailbox, RelayPublisher publisher, Topology topology, Clock clock,
+      RelayMetrics metrics) {
+    this.metrics = metrics;
     this.registry = registry;
     this.mailbox = mailbox;
     this.publisher = publisher;
@@ -48,10 +58,12 @@ public final class Router {
       request = SendRequest.parse(envelope.data());
     } catch (InvalidRequestException e) {
       String detail = e.field() + ": " + e.getMessage();
-      LOG.warn("dead letter: pubsub message {} is invalid ({})", envelope.messageId(), detail);
+      try (var log = MessageTracing.logContext(envelope.attributes())) {
+        LOG.warn("dead letter: pubsub message {} is invalid ({})", envelope.messageId(), detail);
+      }
       return publisher.deadLetter(new String(envelope.data(), StandardCharsets.UTF_8), envelope.attributes(),
               DeadLetterReason.INVALID, detail)
-          .thenApply(id -> RouteOutcome.DEAD_LETTERED_INVALID);
+          .thenApply(id -> deadLettered(DeadLetterReason.INVALID, RouteOutcome.DEAD_LETTERED_INVALID));
     }
     Instant now = clock.instant();
     // A request without id or sentAt takes the Pub/Sub message's: stable across every retry of it.
@@ -61,53 +73,75 @@ public final class Router {
         .toMessages(envelope::messageId, now, topology.defaultTtlSeconds());
     if (request.fanOut()) {
       CompletableFuture<?>[] each = messages.stream()
-          .map(m -> publisher.request(m, Map.of()))
+          .map(m -> publisher.request(m, MessageTracing.carried(envelope.attributes())))
           .toArray(CompletableFuture[]::new);
       return CompletableFuture.allOf(each).thenApply(v -> RouteOutcome.FANNED_OUT);
     }
     RelayMessage message = messages.get(0);
     int attempt = attempts.next(envelope.messageId(), envelope.deliveryAttempt());
     if (message.expiredAt(now)) {
-      LOG.info("dead letter: message {} for user {} expired", message.id(), message.userId());
+      try (var log = MessageTracing.logContext(envelope.attributes())) {
+        LOG.info("dead letter: message {} for user {} expired", message.id(), message.userId());
+      }
       return publisher.deadLetter(message.toJson(), envelope.attributes(), DeadLetterReason.EXPIRED,
               "ttl ran out at " + message.expiresAt())
           .thenCompose(id -> mailbox.discard(message.userId(), message.id()))
-          .thenApply(v -> RouteOutcome.DEAD_LETTERED_EXPIRED);
+          .thenApply(v -> deadLettered(DeadLetterReason.EXPIRED, RouteOutcome.DEAD_LETTERED_EXPIRED));
     }
     return registry.liveNodesHolding(message.userId(), now).thenCompose(nodes -> nodes.isEmpty()
         ? park(message, envelope, attempt, now)
-        : deliver(message, nodes, attempt > 1));
+        : deliver(message, nodes, attempt > 1, attempt, MessageTracing.carried(envelope.attributes())));
   }
 
   private CompletableFuture<RouteOutcome> park(RelayMessage message, PushEnvelope envelope, int attempt, Instant now) {
     int max = topology.retry().maxDeliveryAttempts();
     return mailbox.park(message, attempt, max, now).thenCompose(outcome -> switch (outcome) {
-      case ALREADY_DELIVERED -> CompletableFuture.completedFuture(RouteOutcome.ALREADY_DELIVERED);
+      case ALREADY_DELIVERED -> {
+        metrics.routeAttempts(attempt); // settled by a socket's mailbox catch-up
+        yield CompletableFuture.completedFuture(RouteOutcome.ALREADY_DELIVERED);
+      }
       case FINAL -> {
-        LOG.warn("dead letter: message {} for user {} found no connection in {} attempts", message.id(),
-            message.userId(), max);
+        try (var log = MessageTracing.logContext(envelope.attributes())) {
+          LOG.warn("dead letter: message {} for user {} found no connection in {} attempts", message.id(),
+              message.userId(), max);
+        }
         yield publisher.deadLetter(message.toJson(), envelope.attributes(),
                 DeadLetterReason.NO_CONNECTION_AFTER_RETRIES, "no connection in " + max + " attempts")
-            .thenApply(id -> RouteOutcome.DEAD_LETTERED_NO_CONNECTION);
+            .thenApply(id -> deadLettered(DeadLetterReason.NO_CONNECTION_AFTER_RETRIES,
+                RouteOutcome.DEAD_LETTERED_NO_CONNECTION));
       }
       // Parked. A socket that registered while we parked may have drained before the entry existed:
       // look once more, so it gets the message now rather than at the next backoff.
-      case PARKED -> registry.liveNodesHolding(message.userId(), clock.instant())
-          .thenCompose(nodes -> nodes.isEmpty()
-              ? CompletableFuture.completedFuture(RouteOutcome.PENDING)
-              : deliver(message, nodes, true));
+      case PARKED -> {
+        if (attempt == 1) {
+          metrics.parked(); // counted once per message, not once per retry
+        }
+        yield registry.liveNodesHolding(message.userId(), clock.instant())
+            .thenCompose(nodes -> nodes.isEmpty()
+                ? CompletableFuture.completedFuture(RouteOutcome.PENDING)
+                : deliver(message, nodes, true, attempt, MessageTracing.carried(envelope.attributes())));
+      }
     });
   }
 
-  private CompletableFuture<RouteOutcome> deliver(RelayMessage message, Set<String> nodes, boolean mayBeParked) {
+  private CompletableFuture<RouteOutcome> deliver(RelayMessage message, Set<String> nodes, boolean mayBeParked,
+      int attempt, Map<String, String> trace) {
     CompletableFuture<?>[] each = nodes.stream()
-        .map(node -> publisher.delivery(node, message))
+        .map(node -> publisher.delivery(node, message, trace))
         .toArray(CompletableFuture[]::new);
     CompletableFuture<Void> published = CompletableFuture.allOf(each);
     if (mayBeParked) {
       // An earlier attempt parked it: routed now, so no later socket should drain it again.
       published = published.thenCompose(v -> mailbox.discard(message.userId(), message.id()));
     }
-    return published.thenApply(v -> RouteOutcome.ROUTED);
+    return published.thenApply(v -> {
+      metrics.routeAttempts(attempt);
+      return RouteOutcome.ROUTED;
+    });
+  }
+
+  private RouteOutcome deadLettered(DeadLetterReason reason, RouteOutcome outcome) {
+    metrics.deadLetter(reason);
+    return outcome;
   }
 }

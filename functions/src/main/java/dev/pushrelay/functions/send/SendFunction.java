@@ -8,6 +8,14 @@ import dev.pushrelay.functions.FunctionConfig;
 import dev.pushrelay.functions.FunctionRuntime;
 import dev.pushrelay.functions.http.BodyReader;
 import dev.pushrelay.functions.http.JsonResponses;
+import dev.pushrelay.functions.http.MetricsResponse;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.metrics.Telemetry;
+import dev.pushrelay.tracing.MessageTracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
 import dev.pushrelay.json.JsonCodec;
 import dev.pushrelay.model.InvalidRequestException;
 import dev.pushrelay.model.Limits;
@@ -48,20 +56,36 @@ public final class SendFunction implements HttpFunction {
   private final RegistryStore registry;
   private final Clock clock;
   private final Supplier<String> ids;
+  private final Telemetry telemetry;
+  private final RelayMetrics metrics;
+  private final MessageTracing tracing;
 
   /** Used by the Functions Framework: one instance per function instance. */
   public SendFunction() {
-    this(FunctionRuntime.get().config(), FunctionRuntime.get().publisher(), FunctionRuntime.get().registry(),
-        Clock.systemUTC(), () -> UUID.randomUUID().toString());
+    this(FunctionRuntime.get(Part.SEND_FUNCTION));
+  }
+
+  private SendFunction(FunctionRuntime runtime) {
+    this(runtime.config(), runtime.publisher(), runtime.registry(), Clock.systemUTC(),
+        () -> UUID.randomUUID().toString(), runtime.telemetry());
   }
 
   public SendFunction(
       FunctionConfig config, RelayPublisher publisher, RegistryStore registry, Clock clock, Supplier<String> ids) {
+    this(config, publisher, registry, clock, ids, Telemetry.local("send-function"));
+  }
+
+  /** {@code telemetry} holds this function's instruments and answers {@code GET /metrics}. */
+  public SendFunction(FunctionConfig config, RelayPublisher publisher, RegistryStore registry, Clock clock,
+      Supplier<String> ids, Telemetry telemetry) {
     this.config = config;
     this.publisher = publisher;
     this.registry = registry;
     this.clock = clock;
     this.ids = ids;
+    this.telemetry = telemetry;
+    this.metrics = new RelayMetrics(telemetry.meter(), Part.SEND_FUNCTION);
+    this.tracing = new MessageTracing(telemetry);
   }
 
   @Override
@@ -89,12 +113,19 @@ public final class SendFunction implements HttpFunction {
         return;
       }
       send(request, response);
-    } else if (path.startsWith(PRESENCE_PREFIX) && path.endsWith(PRESENCE_SUFFIX)) {
+    } else if (path.startsWith(PRESENCE_PREFIX) && path.endsWith(PRESENCE_SUFFIX)
+        && path.length() >= PRESENCE_PREFIX.length() + PRESENCE_SUFFIX.length()) {
       if (!request.getMethod().equals("GET")) {
         methodNotAllowed(response, "GET, OPTIONS");
         return;
       }
       presence(path.substring(PRESENCE_PREFIX.length(), path.length() - PRESENCE_SUFFIX.length()), response);
+    } else if (path.equals(MetricsResponse.PATH)) {
+      if (!request.getMethod().equals("GET")) {
+        methodNotAllowed(response, "GET");
+        return;
+      }
+      MetricsResponse.send(response, telemetry);
     } else {
       JsonResponses.error(response, 404, "not_found", "no such resource; see POST " + MESSAGES_PATH, null);
     }
@@ -103,7 +134,7 @@ public final class SendFunction implements HttpFunction {
   private void send(HttpRequest request, HttpResponse response) throws IOException {
     String type = request.getContentType().orElse("");
     if (!isJson(type)) {
-      JsonResponses.error(response, 415, "unsupported_media_type", "send application/json", null);
+      JsonResponses.error(response, 415, "unsupported_media_type", "send application/json in UTF-8", null);
       return;
     }
     Optional<byte[]> body = BodyReader.read(request, Limits.MAX_BODY_BYTES);
@@ -120,24 +151,35 @@ public final class SendFunction implements HttpFunction {
       return;
     }
     List<RelayMessage> messages = sendRequest.toMessages(ids, clock.instant(), config.topology().defaultTtlSeconds());
+    // One trace per message (a fan-out's copies share its id and its trace), continuing the caller's.
+    Span span = tracing.start("relay.send", SpanKind.PRODUCER, traceHeaders(request), messages.get(0).id());
+    Map<String, String> trace = MessageTracing.attributes(span);
     CompletableFuture<?>[] published = messages.stream()
-        .map(m -> publisher.request(m, Map.of()))
+        .map(m -> publisher.request(m, trace))
         .toArray(CompletableFuture[]::new);
     try {
       CompletableFuture.allOf(published).get(PUBLISH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      span.end();
     } catch (ExecutionException | TimeoutException e) {
-      LOG.warn("publish to {} failed for message {} ({} recipients): {}", config.topology().requestsTopic(),
-          messages.get(0).id(), messages.size(), e.toString());
+      span.setStatus(StatusCode.ERROR, "publish failed");
+      span.end();
+      try (var log = MessageTracing.logContext(span)) {
+        LOG.warn("publish to {} failed for message {} ({} recipients): {}", config.topology().requestsTopic(),
+            messages.get(0).id(), messages.size(), e.toString());
+      }
       response.appendHeader("Retry-After", "1");
       JsonResponses.error(response, 503, "unavailable",
           "Pub/Sub did not accept the message; retry with the same id", null);
       return;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
+      span.setStatus(StatusCode.ERROR, "interrupted");
+      span.end();
       response.appendHeader("Retry-After", "1");
       JsonResponses.error(response, 503, "unavailable", "interrupted; retry with the same id", null);
       return;
     }
+    metrics.accepted(messages.size());
     ObjectNode answer = JsonCodec.object();
     answer.put("id", messages.get(0).id());
     if (sendRequest.fanOut()) {
@@ -167,6 +209,14 @@ public final class SendFunction implements HttpFunction {
     }
   }
 
+  /** The caller's W3C trace context headers, if any. */
+  private static Map<String, String> traceHeaders(HttpRequest request) {
+    Map<String, String> headers = new java.util.HashMap<>();
+    request.getFirstHeader(MessageTracing.TRACEPARENT).ifPresent(v -> headers.put(MessageTracing.TRACEPARENT, v));
+    request.getFirstHeader(MessageTracing.TRACESTATE).ifPresent(v -> headers.put(MessageTracing.TRACESTATE, v));
+    return headers;
+  }
+
   private boolean authorized(HttpRequest request) {
     if (config.sendApiKey().isEmpty()) {
       return true;
@@ -181,8 +231,19 @@ public final class SendFunction implements HttpFunction {
     JsonResponses.error(response, 405, "method_not_allowed", "allowed: " + allow, null);
   }
 
+  /** JSON, and UTF-8 if a charset is named at all (RFC 8259 allows no other). */
   static boolean isJson(String contentType) {
-    String media = contentType.split(";", 2)[0].trim().toLowerCase(java.util.Locale.ROOT);
+    String[] parts = contentType.split(";");
+    String media = parts[0].trim().toLowerCase(java.util.Locale.ROOT);
+    for (int i = 1; i < parts.length; i++) {
+      String[] param = parts[i].split("=", 2);
+      if (param[0].trim().equalsIgnoreCase("charset")) {
+        String charset = param.length < 2 ? "" : param[1].trim().replace("\"", "");
+        if (!charset.equalsIgnoreCase("utf-8") && !charset.equalsIgnoreCase("utf8")) {
+          return false;
+        }
+      }
+    }
     return media.equals("application/json") || (media.startsWith("application/") && media.endsWith("+json"));
   }
 }

@@ -1,37 +1,62 @@
 package dev.pushrelay.node.config;
 
+import com.nimbusds.jose.JWSAlgorithm;
 import dev.pushrelay.config.EnvReader;
 import dev.pushrelay.gcp.GcpEndpoints;
+import dev.pushrelay.node.auth.TokenSettings;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.topology.TopologySettings;
 import java.net.URI;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.HexFormat;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Socket node configuration, parsed from the environment before the port is bound; every bad or
  * missing variable is reported together.
  *
+ * @param tokens how connection tokens are verified (HS256 secret or a JWK set URL)
  * @param localMode enables the dev token endpoint for the demo page; never set in the cloud
  * @param sendUrl the send function's base URL, shown to the demo page
- * @param allowedOrigins browser origins allowed to open sockets; empty allows any
+ * @param allowedOrigins browser origins allowed to open sockets, compared exactly; empty allows any
+ * @param limits per-user cap, inbound rate, ping interval and outbound bounds of every socket
  */
 public record NodeConfig(
     int port,
     GcpEndpoints endpoints,
     Topology topology,
     String nodeId,
-    byte[] jwtSecret,
+    TokenSettings tokens,
     boolean localMode,
     Optional<URI> sendUrl,
     int maxConnections,
-    List<String> allowedOrigins) {
+    List<String> allowedOrigins,
+    SocketLimits limits) {
+
+  /** A serialized origin as browsers send it: scheme, host, optional port; no path, no trailing slash. */
+  private static final Pattern ORIGIN = Pattern.compile("https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
 
   public NodeConfig {
     allowedOrigins = List.copyOf(allowedOrigins);
+  }
+
+  /** HS256 with {@code jwtSecret} and the default socket limits. */
+  public NodeConfig(int port, GcpEndpoints endpoints, Topology topology, String nodeId, byte[] jwtSecret,
+      boolean localMode, Optional<URI> sendUrl, int maxConnections, List<String> allowedOrigins) {
+    this(port, endpoints, topology, nodeId, TokenSettings.hs256(jwtSecret), localMode, sendUrl, maxConnections,
+        allowedOrigins, SocketLimits.defaults());
+  }
+
+  /** The HS256 secret (dev tokens in local mode); empty in JWKS mode. */
+  public byte[] jwtSecret() {
+    return tokens.secret();
   }
 
   public static NodeConfig fromEnvironment(Map<String, String> environment) {
@@ -43,13 +68,95 @@ public record NodeConfig(
     if (!nodeId.matches("[a-z0-9-]{1,40}")) {
       env.problem("RELAY_NODE_ID must be 1-40 characters of a-z 0-9 -");
     }
-    byte[] secret = env.secret("RELAY_JWT_SECRET", 32);
+    String mode = env.string("RELAY_AUTH_MODE", "hs256").toLowerCase(Locale.ROOT);
+    TokenSettings tokens = tokens(env, mode);
     boolean local = env.flag("RELAY_LOCAL_MODE", false);
+    if (local && !mode.equals("hs256")) {
+      env.problem("RELAY_LOCAL_MODE needs RELAY_AUTH_MODE=hs256: the demo page's dev tokens are HS256");
+    }
     Optional<URI> sendUrl = env.url("RELAY_SEND_URL");
     int maxConnections = env.integer("RELAY_MAX_CONNECTIONS", 1000, 1, 100_000);
     List<String> origins = env.list("RELAY_ALLOWED_ORIGINS");
+    for (String origin : origins) {
+      if (!ORIGIN.matcher(origin).matches()) {
+        env.problem("RELAY_ALLOWED_ORIGINS entries must be origins like https://app.example.com (scheme, host, "
+            + "optional port; no path, no trailing slash, no wildcard), was '" + origin + "'");
+      }
+    }
+    SocketLimits defaults = SocketLimits.defaults();
+    int perUser = env.integer("RELAY_MAX_CONNECTIONS_PER_USER", defaults.maxConnectionsPerUser(), 1, 100_000);
+    int rate = env.integer("RELAY_INBOUND_FRAMES_PER_SECOND", defaults.inboundFramesPerSecond(), 1, 10_000);
+    int burst = env.integer("RELAY_INBOUND_FRAME_BURST", defaults.inboundFrameBurst(), 1, 100_000);
+    int ping = env.integer("RELAY_PING_INTERVAL_SECONDS", (int) defaults.pingInterval().toSeconds(), 1, 600);
     env.finish();
-    return new NodeConfig(port, endpoints, topology, nodeId, secret, local, sendUrl, maxConnections, origins);
+    SocketLimits limits = defaults.withMaxConnectionsPerUser(perUser).withInboundRate(rate, burst)
+        .withPingInterval(Duration.ofSeconds(ping));
+    return new NodeConfig(port, endpoints, topology, nodeId, tokens, local, sendUrl, maxConnections, origins, limits);
+  }
+
+  /** The token settings, or null when a problem was recorded (then {@link EnvReader#finish()} throws). */
+  private static TokenSettings tokens(EnvReader env, String mode) {
+    Duration skew = Duration.ofSeconds(env.integer("RELAY_JWT_CLOCK_SKEW_SECONDS",
+        (int) TokenSettings.DEFAULT_CLOCK_SKEW.toSeconds(), 0, 300));
+    Optional<String> issuer = env.optional("RELAY_JWT_ISSUER");
+    Optional<String> audience = env.optional("RELAY_JWT_AUDIENCE");
+    switch (mode) {
+      case "hs256" -> {
+        byte[] secret = env.secret("RELAY_JWT_SECRET", 32);
+        if (secret.length < 32) {
+          return null;
+        }
+        return TokenSettings.hs256(secret).withIssuerAndAudience(issuer, audience).withClockSkew(skew);
+      }
+      case "jwks" -> {
+        Optional<URI> url = env.url("RELAY_JWKS_URL");
+        boolean ok = true;
+        if (url.isEmpty()) {
+          env.problem("RELAY_JWKS_URL is required when RELAY_AUTH_MODE=jwks (Firebase Auth: "
+              + TokenSettings.FIREBASE_JWKS_URL + ")");
+          ok = false;
+        } else if (!url.get().getScheme().equalsIgnoreCase("https") && !isLoopback(url.get())) {
+          env.problem("RELAY_JWKS_URL must be https (http only for localhost)");
+          ok = false;
+        }
+        if (issuer.isEmpty()) {
+          env.problem("RELAY_JWT_ISSUER is required when RELAY_AUTH_MODE=jwks (Firebase Auth: "
+              + "https://securetoken.google.com/<project id>)");
+          ok = false;
+        }
+        if (audience.isEmpty()) {
+          env.problem("RELAY_JWT_AUDIENCE is required when RELAY_AUTH_MODE=jwks (Firebase Auth: the project id)");
+          ok = false;
+        }
+        Set<JWSAlgorithm> algorithms = new LinkedHashSet<>();
+        List<String> named = env.list("RELAY_JWT_ALGORITHMS");
+        for (String name : named) {
+          JWSAlgorithm alg = JWSAlgorithm.parse(name.toUpperCase(Locale.ROOT).equals("EDDSA") ? "EdDSA"
+              : name.toUpperCase(Locale.ROOT));
+          if (!TokenSettings.ASYMMETRIC.contains(alg)) {
+            env.problem("RELAY_JWT_ALGORITHMS may name only asymmetric algorithms (RS256, ES256, PS256, ...), "
+                + "was '" + name + "'");
+            ok = false;
+          }
+          algorithms.add(alg);
+        }
+        if (!ok) {
+          return null;
+        }
+        TokenSettings jwks = TokenSettings.jwks(url.get(), issuer.get(), audience.get()).withClockSkew(skew);
+        return algorithms.isEmpty() ? jwks : jwks.withAlgorithms(algorithms);
+      }
+      default -> {
+        env.problem("RELAY_AUTH_MODE must be hs256 or jwks, was '" + mode + "'");
+        return null;
+      }
+    }
+  }
+
+  private static boolean isLoopback(URI url) {
+    String host = url.getHost();
+    return url.getScheme().equalsIgnoreCase("http")
+        && (host.equals("localhost") || host.equals("127.0.0.1") || host.equals("[::1]"));
   }
 
   /** Subscription names allow 255 characters of letters, digits and dashes: a short random id fits. */

@@ -3,11 +3,22 @@ package dev.pushrelay.node.delivery;
 import com.google.cloud.pubsub.v1.AckReplyConsumer;
 import com.google.cloud.pubsub.v1.MessageReceiver;
 import com.google.pubsub.v1.PubsubMessage;
+import dev.pushrelay.metrics.DeliveryResult;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.InvalidRequestException;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.ws.ConnectionHub;
 import dev.pushrelay.node.ws.DeliveryOutcome;
+import dev.pushrelay.tracing.MessageTracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import java.util.Locale;
+import java.util.Map;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,11 +35,28 @@ public final class DeliveryReceiver implements MessageReceiver {
   private final String nodeId;
   private final ConnectionHub hub;
   private final Rerouter rerouter;
+  private final RelayMetrics metrics;
+  private final Clock clock;
+  private final MessageTracing tracing;
 
   public DeliveryReceiver(String nodeId, ConnectionHub hub, Rerouter rerouter) {
+    this(nodeId, hub, rerouter, RelayMetrics.noop(Part.SOCKET_NODE), Clock.systemUTC());
+  }
+
+  /** {@code metrics} counts each delivery's outcome and its latency from {@code sentAt}. */
+  public DeliveryReceiver(String nodeId, ConnectionHub hub, Rerouter rerouter, RelayMetrics metrics, Clock clock) {
+    this(nodeId, hub, rerouter, metrics, clock, MessageTracing.noop());
+  }
+
+  /** {@code tracing} adds the socket write to the message's trace. */
+  public DeliveryReceiver(String nodeId, ConnectionHub hub, Rerouter rerouter, RelayMetrics metrics, Clock clock,
+      MessageTracing tracing) {
+    this.tracing = tracing;
     this.nodeId = nodeId;
     this.hub = hub;
     this.rerouter = rerouter;
+    this.metrics = metrics;
+    this.clock = clock;
   }
 
   @Override
@@ -47,22 +75,44 @@ public final class DeliveryReceiver implements MessageReceiver {
       reply.ack();
       return;
     }
-    handle(relayMessage).whenComplete((outcome, error) -> {
-      if (error != null) {
-        LOG.warn("delivery of message {} failed, Pub/Sub will redeliver it: {}", relayMessage.id(), error.toString());
-        reply.nack();
-      } else {
-        reply.ack();
-      }
-    });
+    Map<String, String> attributes = message.getAttributesMap();
+    Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, attributes, relayMessage.id());
+    Map<String, String> trace = MessageTracing.attributes(span);
+    handle(relayMessage, trace.isEmpty() ? MessageTracing.carried(attributes) : trace)
+        .whenComplete((outcome, error) -> {
+          if (error != null) {
+            span.setStatus(StatusCode.ERROR, error.toString());
+            try (var log = MessageTracing.logContext(span)) {
+              LOG.warn("delivery of message {} failed, Pub/Sub will redeliver it: {}", relayMessage.id(),
+                  error.toString());
+            }
+            metrics.delivery(DeliveryResult.FAILED);
+            reply.nack();
+          } else {
+            span.setAttribute(MessageTracing.OUTCOME, outcome.name().toLowerCase(Locale.ROOT));
+            reply.ack();
+          }
+          span.end();
+        });
   }
 
   CompletableFuture<DeliveryOutcome> handle(RelayMessage m) {
+    return handle(m, Map.of());
+  }
+
+  /** {@code trace}: the trace context a re-route carries on. */
+  CompletableFuture<DeliveryOutcome> handle(RelayMessage m, Map<String, String> trace) {
     return hub.deliver(m).thenCompose(outcome -> {
+      if (outcome == DeliveryOutcome.DELIVERED) {
+        metrics.delivery(DeliveryResult.DELIVERED);
+        metrics.deliveryLatency(Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_LIVE);
+      } else if (outcome == DeliveryOutcome.DUPLICATE_SUPPRESSED) {
+        metrics.delivery(DeliveryResult.DUPLICATE_SUPPRESSED);
+      }
       if (outcome != DeliveryOutcome.NO_SOCKET) {
         return CompletableFuture.completedFuture(outcome);
       }
-      return rerouter.reroute(m, nodeId).thenApply(v -> DeliveryOutcome.NO_SOCKET);
+      return rerouter.reroute(m, nodeId, trace).thenApply(v -> DeliveryOutcome.NO_SOCKET);
     });
   }
 }

@@ -1,11 +1,15 @@
 package dev.pushrelay.node.delivery;
 
 import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.metrics.DeliveryResult;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.ws.ConnectionLifecycle;
 import dev.pushrelay.node.ws.DeliveryOutcome;
 import dev.pushrelay.node.ws.LocalConnection;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -17,10 +21,17 @@ import java.util.concurrent.CompletableFuture;
 public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
   private final Mailbox mailbox;
   private final Clock clock;
+  private final RelayMetrics metrics;
 
   public MailboxCatchUp(Mailbox mailbox, Clock clock) {
+    this(mailbox, clock, RelayMetrics.noop(Part.SOCKET_NODE));
+  }
+
+  /** {@code metrics} counts the drained messages and their latency from {@code sentAt}. */
+  public MailboxCatchUp(Mailbox mailbox, Clock clock, RelayMetrics metrics) {
     this.mailbox = mailbox;
     this.clock = clock;
+    this.metrics = metrics;
   }
 
   @Override
@@ -32,7 +43,15 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
       }
       List<CompletableFuture<DeliveryOutcome>> writes = new ArrayList<>(messages.size());
       for (RelayMessage m : messages) {
-        writes.add(connection.catchUp(m).exceptionally(e -> DeliveryOutcome.NO_SOCKET));
+        writes.add(connection.catchUp(m).exceptionally(e -> DeliveryOutcome.NO_SOCKET).thenApply(o -> {
+          if (o == DeliveryOutcome.DELIVERED) {
+            metrics.delivery(DeliveryResult.DELIVERED);
+            metrics.deliveryLatency(Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_MAILBOX);
+          } else if (o == DeliveryOutcome.DUPLICATE_SUPPRESSED) {
+            metrics.delivery(DeliveryResult.DUPLICATE_SUPPRESSED);
+          }
+          return o;
+        }));
       }
       return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).thenCompose(v -> {
         List<String> written = new ArrayList<>();
@@ -40,6 +59,7 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
         for (int i = 0; i < messages.size(); i++) {
           (writes.get(i).join() == DeliveryOutcome.NO_SOCKET ? unwritten : written).add(messages.get(i).id());
         }
+        metrics.drained(written.size());
         return CompletableFuture.allOf(mailbox.delivered(user, written, clock.instant()),
             mailbox.release(user, unwritten));
       });

@@ -3,7 +3,6 @@ package dev.pushrelay.node.delivery;
 import com.google.api.gax.rpc.AlreadyExistsException;
 import com.google.api.gax.rpc.NotFoundException;
 import com.google.cloud.pubsub.v1.MessageReceiver;
-import com.google.cloud.pubsub.v1.Subscriber;
 import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
 import com.google.protobuf.Duration;
 import com.google.pubsub.v1.ExpirationPolicy;
@@ -12,18 +11,19 @@ import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.topology.Topology;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * This node's own subscription on {@code relay-deliveries}, filtered on its node id, created at
  * start and deleted at a graceful stop; a crashed node's one expires after a day unused.
  */
 public final class NodeSubscription {
+  /** Long-polling pulls kept open at once. */
+  private static final int PULLERS = 2;
   private final GcpClients clients;
   private final Topology topology;
   private final String nodeId;
   private final String name;
-  private Subscriber subscriber;
+  private PullLoop pulls;
 
   public NodeSubscription(GcpClients clients, Topology topology, String nodeId) {
     this.clients = clients;
@@ -51,22 +51,17 @@ public final class NodeSubscription {
   }
 
   public void start(MessageReceiver receiver) {
-    subscriber = clients.subscriber(name, receiver, 1, topology.deliveriesAckDeadlineSeconds());
-    subscriber.startAsync().awaitRunning();
+    pulls = new PullLoop(clients, name, receiver, PULLERS);
+    pulls.start();
   }
 
   public boolean pulling() {
-    return subscriber != null && subscriber.isRunning();
+    return pulls != null && pulls.pulling();
   }
 
   public void stop(long timeout, TimeUnit unit) {
-    if (subscriber != null) {
-      subscriber.stopAsync();
-      try {
-        subscriber.awaitTerminated(timeout, unit);
-      } catch (TimeoutException e) {
-        // the process is ending; unacked messages return to the subscription
-      }
+    if (pulls != null) {
+      pulls.stop(timeout, unit);
     }
   }
 

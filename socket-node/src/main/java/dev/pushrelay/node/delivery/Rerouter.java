@@ -1,6 +1,9 @@
 package dev.pushrelay.node.delivery;
 
 import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.metrics.DeliveryResult;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.pubsub.RelayPublisher;
@@ -11,10 +14,17 @@ import java.util.concurrent.CompletableFuture;
 public final class Rerouter {
   private final RelayPublisher publisher;
   private final Mailbox mailbox;
+  private final RelayMetrics metrics;
 
   public Rerouter(RelayPublisher publisher, Mailbox mailbox) {
+    this(publisher, mailbox, RelayMetrics.noop(Part.SOCKET_NODE));
+  }
+
+  /** {@code metrics} counts each re-route as a {@code rerouted} delivery outcome. */
+  public Rerouter(RelayPublisher publisher, Mailbox mailbox, RelayMetrics metrics) {
     this.publisher = publisher;
     this.mailbox = mailbox;
+    this.metrics = metrics;
   }
 
   /**
@@ -28,6 +38,16 @@ public final class Rerouter {
 
   /** Completes once Pub/Sub accepted it; {@code fromNode} is the node that held it. */
   public CompletableFuture<Void> reroute(RelayMessage m, String fromNode) {
-    return publisher.request(m, Map.of(MessageAttributes.REROUTED_FROM, fromNode)).thenApply(id -> null);
+    return reroute(m, fromNode, Map.of());
+  }
+
+  /** Same, carrying more attributes: the message's trace context, so the re-route stays in its trace. */
+  public CompletableFuture<Void> reroute(RelayMessage m, String fromNode, Map<String, String> extraAttributes) {
+    Map<String, String> attributes = new java.util.HashMap<>(extraAttributes);
+    attributes.put(MessageAttributes.REROUTED_FROM, fromNode);
+    return publisher.request(m, attributes).thenApply(id -> {
+      metrics.delivery(DeliveryResult.REROUTED);
+      return null;
+    });
   }
 }

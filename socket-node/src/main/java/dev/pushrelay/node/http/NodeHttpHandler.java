@@ -2,6 +2,7 @@ package dev.pushrelay.node.http;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.metrics.Telemetry;
 import dev.pushrelay.model.Limits;
 import dev.pushrelay.node.auth.DevTokens;
 import dev.pushrelay.node.config.NodeConfig;
@@ -21,8 +22,8 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * Plain HTTP on the node: {@code /healthz}, {@code /readyz}, the demo page at {@code /}, its
- * {@code /config.json}, the JavaScript client at {@code /relay-client.js}, and in local mode only
- * {@code /dev/token?userId=…}.
+ * {@code /config.json}, the JavaScript client at {@code /relay-client.js}, {@code /metrics} in Prometheus
+ * text format, and in local mode only {@code /dev/token?userId=…}.
  */
 public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
   private final NodeConfig config;
@@ -31,8 +32,15 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
   private final Clock clock;
   private final byte[] demoPage;
   private final byte[] clientScript;
+  private final Telemetry telemetry;
 
   public NodeHttpHandler(NodeConfig config, Readiness readiness, Clock clock) {
+    this(config, readiness, clock, Telemetry.local("socket-node"));
+  }
+
+  /** {@code telemetry} answers {@code GET /metrics}. */
+  public NodeHttpHandler(NodeConfig config, Readiness readiness, Clock clock, Telemetry telemetry) {
+    this.telemetry = telemetry;
     this.config = config;
     this.readiness = readiness;
     this.devTokens = new DevTokens(config.jwtSecret());
@@ -53,6 +61,7 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
     switch (path) {
       case "/healthz" -> json(response, callback, 200, status("ok"));
       case "/readyz" -> ready(response, callback);
+      case "/metrics" -> write(response, callback, 200, telemetry.contentType(), telemetry.scrape());
       case "/", "/index.html" -> write(response, callback, 200, "text/html; charset=utf-8", demoPage);
       case "/relay-client.js" -> write(response, callback, 200, "text/javascript; charset=utf-8", clientScript);
       case "/config.json" -> json(response, callback, 200, demoConfig());

@@ -8,28 +8,83 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** The sockets this node holds, by user, and the capacity left for new ones. */
+/**
+ * The sockets this node holds, by user, and the capacity left for new ones: at most {@code capacity}
+ * on the node (Cloud Run's concurrency) and {@code perUserCapacity} per user.
+ */
 public final class ConnectionHub {
   private final Map<String, Set<LocalConnection>> byUser = new ConcurrentHashMap<>();
   private final Map<String, LocalConnection> byId = new ConcurrentHashMap<>();
+  private final Map<String, Integer> reservedByUser = new ConcurrentHashMap<>();
   private final AtomicInteger reserved = new AtomicInteger();
   private final int capacity;
+  private final int perUserCapacity;
+
+  /** Why a socket was refused room. */
+  public enum Refusal {
+    /** The node holds as many sockets as it may: 503, try again (Cloud Run starts another instance). */
+    NODE_FULL,
+    /** The user holds as many sockets on this node as one user may: 429. */
+    USER_FULL
+  }
+
+  /** No room for the socket. */
+  public static final class CapacityException extends Exception {
+    private final Refusal refusal;
+
+    public CapacityException(Refusal refusal) {
+      super(refusal == Refusal.NODE_FULL ? "node full" : "too many connections for this user");
+      this.refusal = refusal;
+    }
+
+    public Refusal refusal() {
+      return refusal;
+    }
+  }
 
   public ConnectionHub(int capacity) {
-    this.capacity = capacity;
+    this(capacity, capacity);
   }
 
-  /** Claims room for a socket before the upgrade; false when the node is full. */
-  public boolean reserve() {
+  public ConnectionHub(int capacity, int perUserCapacity) {
+    this.capacity = capacity;
+    this.perUserCapacity = perUserCapacity;
+  }
+
+  /** Claims room for a socket of {@code userId} before the upgrade. */
+  public Reservation reserve(String userId) throws CapacityException {
+    boolean[] admitted = {false};
+    reservedByUser.compute(userId, (u, n) -> {
+      int held = n == null ? 0 : n;
+      if (held >= perUserCapacity) {
+        return n;
+      }
+      admitted[0] = true;
+      return held + 1;
+    });
+    if (!admitted[0]) {
+      throw new CapacityException(Refusal.USER_FULL);
+    }
     if (reserved.incrementAndGet() > capacity) {
       reserved.decrementAndGet();
-      return false;
+      releaseUser(userId);
+      throw new CapacityException(Refusal.NODE_FULL);
     }
-    return true;
+    return new Reservation(this, userId);
   }
 
-  public void release() {
+  /** Sockets reserved or open on this node. */
+  public int reserved() {
+    return reserved.get();
+  }
+
+  void release(String userId) {
+    releaseUser(userId);
     reserved.decrementAndGet();
+  }
+
+  private void releaseUser(String userId) {
+    reservedByUser.computeIfPresent(userId, (u, n) -> n <= 1 ? null : n - 1);
   }
 
   public void add(LocalConnection c) {

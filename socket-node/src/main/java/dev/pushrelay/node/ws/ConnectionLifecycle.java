@@ -1,5 +1,8 @@
 package dev.pushrelay.node.ws;
 
+import dev.pushrelay.metrics.ConnectionOutcome;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.ClientFrame;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.delivery.Rerouter;
@@ -9,6 +12,7 @@ import dev.pushrelay.node.auth.VerifiedToken;
 import dev.pushrelay.registry.ConnectionRecord;
 import dev.pushrelay.registry.RegistryStore;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -42,11 +46,19 @@ public final class ConnectionLifecycle {
   private final Clock clock;
   private final int outboundCapacity;
   private final Rerouter rerouter;
+  private final RelayMetrics metrics;
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
   private volatile CatchUp catchUp = CatchUp.NONE;
 
   public ConnectionLifecycle(String nodeId, ConnectionHub hub, RegistryStore registry, Rerouter rerouter,
       Clock clock, int outboundCapacity) {
+    this(nodeId, hub, registry, rerouter, clock, outboundCapacity, RelayMetrics.noop(Part.SOCKET_NODE));
+  }
+
+  /** {@code metrics} counts accepted and failed connections and times the connect path. */
+  public ConnectionLifecycle(String nodeId, ConnectionHub hub, RegistryStore registry, Rerouter rerouter,
+      Clock clock, int outboundCapacity, RelayMetrics metrics) {
+    this.metrics = metrics;
     this.nodeId = nodeId;
     this.rerouter = rerouter;
     this.hub = hub;
@@ -68,11 +80,17 @@ public final class ConnectionLifecycle {
   }
 
   void opened(LocalConnection c, VerifiedToken token, Session session) {
+    opened(c, token, session, clock.instant());
+  }
+
+  /** {@code handshakeStart}: when the upgrade request arrived, the start of {@code websocket.connection.time}. */
+  void opened(LocalConnection c, VerifiedToken token, Session session, Instant handshakeStart) {
     sessions.put(c.connectionId(), session);
     registry.addConnection(new ConnectionRecord(c.connectionId(), c.userId(), nodeId, clock.instant()))
         .whenComplete((v, error) -> {
           if (error != null) {
             LOG.warn("connection {} could not be registered: {}", c.connectionId(), error.toString());
+            metrics.connectionAttempt(ConnectionOutcome.REGISTRY_FAILED);
             session.close(StatusCode.SERVER_ERROR, "registry unavailable", Callback.NOOP);
             return;
           }
@@ -83,7 +101,11 @@ public final class ConnectionLifecycle {
             return;
           }
           LOG.info("connection {} open for user {}", c.connectionId(), c.userId());
-          c.sendControl(ServerFrames.connectionEstablished(c.connectionId(), c.userId(), nodeId, clock.instant()));
+          c.sendControl(ServerFrames.connectionEstablished(c.connectionId(), c.userId(), nodeId, clock.instant()))
+              .thenRun(() -> {
+                metrics.connectionAttempt(ConnectionOutcome.ACCEPTED);
+                metrics.connectionTime(Duration.between(handshakeStart, clock.instant()));
+              });
           catchUp.run(c).whenComplete((done, failed) -> {
             if (failed != null) {
               // The socket stays: what the mailbox holds reaches it with the next retry instead.
@@ -94,27 +116,36 @@ public final class ConnectionLifecycle {
         });
   }
 
-  void text(LocalConnection c, String text) {
+  /**
+   * Answers a client frame; unknown or malformed ones get an {@code error} frame. Returns true for an
+   * ack of a message this socket was written and had not acked yet: a frame the client owed, which
+   * costs it nothing against the inbound rate limit.
+   */
+  boolean text(LocalConnection c, String text) {
     try {
       ClientFrame frame = ClientFrame.parse(text);
       if (frame instanceof ClientFrame.Ping) {
         c.sendControl(ServerFrames.pong(clock.instant()));
       } else if (frame instanceof ClientFrame.Ack ack) {
-        c.acked(ack.id());
+        return c.acked(ack.id());
       }
     } catch (ClientFrame.BadFrameException e) {
       c.sendControl(ServerFrames.error(e.code(), e.getMessage()));
     }
+    return false;
   }
 
+  /** Binary frames are not part of the protocol: closed with 1003 (unsupported data), as RFC 6455 says. */
   void binary(LocalConnection c) {
-    c.sendControl(ServerFrames.error("binary_not_supported", "send JSON text frames"));
+    Session s = sessions.get(c.connectionId());
+    if (s != null) {
+      s.close(StatusCode.BAD_DATA, "binary frames are not supported; send JSON text frames", Callback.NOOP);
+    }
   }
 
   void closed(LocalConnection c, int statusCode) {
     release(c);
     sessions.remove(c.connectionId());
-    hub.release();
     LOG.info("connection {} closed for user {} with code {}", c.connectionId(), c.userId(), statusCode);
     unregister(c);
   }

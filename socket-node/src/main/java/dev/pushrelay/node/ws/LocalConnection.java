@@ -91,9 +91,9 @@ public final class LocalConnection {
     held.clear();
   }
 
-  /** The client confirmed it received the message. */
-  public synchronized void acked(String messageId) {
-    unacked.remove(messageId);
+  /** The client confirmed it received the message; true when it was written here and not acked yet. */
+  public synchronized boolean acked(String messageId) {
+    return unacked.remove(messageId) != null;
   }
 
   /**

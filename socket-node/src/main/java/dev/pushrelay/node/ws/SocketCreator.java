@@ -1,26 +1,40 @@
 package dev.pushrelay.node.ws;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.metrics.ConnectionOutcome;
+import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.node.auth.AuthException;
 import dev.pushrelay.node.auth.TokenVerifier;
 import dev.pushrelay.node.auth.VerifiedToken;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
-import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.websocket.server.ServerUpgradeRequest;
 import org.eclipse.jetty.websocket.server.ServerUpgradeResponse;
 import org.eclipse.jetty.websocket.server.WebSocketCreator;
 
 /**
- * The handshake: refuses before the upgrade when the node drains or is full (503), the Origin is not
- * allowed (403) or the token does not verify (401); the user id comes from the token only.
+ * The handshake, refused before the upgrade, in this order: node draining (503 with Retry-After),
+ * Origin not in the allowlist (403), the token given more than one way (400), no token or one that
+ * does not verify (401), the provider's keys unreachable (503), the user's sockets on this node at
+ * their cap (429 with Retry-After), the node full (503 with Retry-After). The user id comes from the
+ * token only. The token comes from the {@code Authorization: Bearer} header, the {@code access_token}
+ * query parameter, or a {@code bearer.<token>} WebSocket subprotocol, which is echoed back as the
+ * chosen one (browsers fail a socket whose offered protocols the server ignores).
  */
 public final class SocketCreator implements WebSocketCreator {
   private static final String BEARER = "Bearer ";
+  /** The WebSocket subprotocol that carries a token: {@code new WebSocket(url, ["bearer." + token])}. */
+  public static final String BEARER_PROTOCOL = "bearer.";
 
   private final TokenVerifier verifier;
   private final ConnectionLifecycle lifecycle;
@@ -28,49 +42,154 @@ public final class SocketCreator implements WebSocketCreator {
   private final Clock clock;
   private final List<String> allowedOrigins;
   private final BooleanSupplier draining;
+  private final RelayMetrics metrics;
+  private final SocketPolicy policy;
 
+  /** {@code metrics} counts every refusal by outcome; accepted ones are counted once established. */
   public SocketCreator(TokenVerifier verifier, ConnectionLifecycle lifecycle, ConnectionHub hub, Clock clock,
-      List<String> allowedOrigins, BooleanSupplier draining) {
+      List<String> allowedOrigins, BooleanSupplier draining, RelayMetrics metrics, SocketPolicy policy) {
+    this.metrics = metrics;
     this.verifier = verifier;
     this.lifecycle = lifecycle;
     this.hub = hub;
     this.clock = clock;
     this.allowedOrigins = List.copyOf(allowedOrigins);
     this.draining = draining;
+    this.policy = policy;
+  }
+
+  /** The token, and the subprotocol that carried it if one did; the token is never logged. */
+  record Credential(String token, Optional<String> subprotocol) {}
+
+  /** A handshake that gives its token more than once, or an unreadable query string: 400. */
+  static final class BadHandshakeException extends Exception {
+    BadHandshakeException(String message) {
+      super(message);
+    }
   }
 
   @Override
   public Object createWebSocket(ServerUpgradeRequest request, ServerUpgradeResponse response, Callback callback) {
+    Instant started = clock.instant();
     if (draining.getAsBoolean()) {
+      metrics.connectionAttempt(ConnectionOutcome.DRAINING);
       response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
-      Response.writeError(request, response, callback, 503, "node draining, connect again");
+      refuse(response, callback, 503, "node_draining", "node draining, connect again");
       return null;
     }
     String origin = request.getHeaders().get(HttpHeader.ORIGIN);
     if (!allowedOrigins.isEmpty() && (origin == null || !allowedOrigins.contains(origin))) {
-      Response.writeError(request, response, callback, 403, "origin not allowed");
+      metrics.connectionAttempt(ConnectionOutcome.ORIGIN_REFUSED);
+      refuse(response, callback, 403, "origin_not_allowed", "origin not allowed");
+      return null;
+    }
+    Optional<Credential> credential;
+    try {
+      credential = credential(request);
+    } catch (BadHandshakeException e) {
+      metrics.connectionAttempt(ConnectionOutcome.AUTH_FAILED);
+      refuse(response, callback, 400, "bad_request", e.getMessage());
+      return null;
+    } catch (AuthException e) {
+      metrics.connectionAttempt(ConnectionOutcome.AUTH_FAILED);
+      unauthorized(response, callback, e.getMessage(), true);
       return null;
     }
     VerifiedToken token;
     try {
-      token = verifier.verify(token(request), clock.instant());
-    } catch (AuthException e) {
-      Response.writeError(request, response, callback, 401, e.getMessage());
-      return null;
-    }
-    if (!hub.reserve()) {
+      token = verifier.verify(credential.map(Credential::token).orElse(null), clock.instant());
+    } catch (AuthException.KeysUnavailable e) {
+      metrics.connectionAttempt(ConnectionOutcome.AUTH_FAILED);
       response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");
-      Response.writeError(request, response, callback, 503, "node full, retry later");
+      refuse(response, callback, 503, "keys_unavailable", e.getMessage());
+      return null;
+    } catch (AuthException e) {
+      metrics.connectionAttempt(ConnectionOutcome.AUTH_FAILED);
+      unauthorized(response, callback, e.getMessage(), credential.isPresent());
       return null;
     }
-    return new RelayEndpoint(lifecycle, token, UUID.randomUUID().toString());
+    Reservation reservation;
+    try {
+      reservation = hub.reserve(token.userId());
+    } catch (ConnectionHub.CapacityException e) {
+      boolean userFull = e.refusal() == ConnectionHub.Refusal.USER_FULL;
+      metrics.connectionAttempt(userFull ? ConnectionOutcome.RATE_LIMITED : ConnectionOutcome.OVER_CAPACITY);
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");
+      if (userFull) {
+        refuse(response, callback, 429, "too_many_connections", "too many connections for this user, close one first");
+      } else {
+        refuse(response, callback, 503, "node_full", "node full, retry later");
+      }
+      return null;
+    }
+    // echo the offered protocol exactly as offered: browsers compare it byte for byte
+    credential.get().subprotocol().ifPresent(response::setAcceptedSubProtocol);
+    RelayEndpoint endpoint = new RelayEndpoint(lifecycle, token, UUID.randomUUID().toString(), started, reservation,
+        policy);
+    endpoint.armOpenDeadline();
+    return endpoint;
   }
 
-  static String token(ServerUpgradeRequest request) {
-    String header = request.getHeaders().get(HttpHeader.AUTHORIZATION);
-    if (header != null && header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-      return header.substring(BEARER.length()).trim();
+  /** RFC 6750: a 401 names the scheme, and says {@code invalid_token} when a token was given. */
+  private static void unauthorized(ServerUpgradeResponse response, Callback callback, String message,
+      boolean tokenGiven) {
+    response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE,
+        tokenGiven ? "Bearer realm=\"relay\", error=\"invalid_token\"" : "Bearer realm=\"relay\"");
+    refuse(response, callback, 401, "unauthorized", message);
+  }
+
+  /**
+   * Answers the refused handshake with {@code {"error": {"code", "message"}}}, as the HTTP API does.
+   * Not Jetty's error page: that one repeats the request URI, which may hold the token.
+   */
+  private static void refuse(ServerUpgradeResponse response, Callback callback, int status, String code,
+      String message) {
+    ObjectNode body = JsonCodec.object();
+    body.putObject("error").put("code", code).put("message", message);
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json; charset=utf-8");
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");
+    response.write(true, ByteBuffer.wrap(JsonCodec.write(body).getBytes(StandardCharsets.UTF_8)), callback);
+  }
+
+  /**
+   * The token from exactly one of the three places; empty when none holds one. An {@code Authorization}
+   * header of another scheme is refused (401) rather than ignored.
+   */
+  static Optional<Credential> credential(ServerUpgradeRequest request)
+      throws AuthException, BadHandshakeException {
+    List<String> headers = request.getHeaders().getValuesList(HttpHeader.AUTHORIZATION);
+    List<String> queries;
+    try {
+      queries = Optional.ofNullable(Request.extractQueryParameters(request).getValues("access_token"))
+          .orElse(List.of());
+    } catch (RuntimeException e) {
+      throw new BadHandshakeException("query string is not valid");
     }
-    return Request.extractQueryParameters(request).getValue("access_token");
+    List<String> protocols = request.getSubProtocols().stream()
+        .filter(p -> p.regionMatches(true, 0, BEARER_PROTOCOL, 0, BEARER_PROTOCOL.length()))
+        .toList();
+    int given = (headers.isEmpty() ? 0 : 1) + (queries.isEmpty() ? 0 : 1) + (protocols.isEmpty() ? 0 : 1);
+    if (given > 1) {
+      throw new BadHandshakeException("give the token one way: Authorization header, access_token or subprotocol");
+    }
+    if (headers.size() > 1 || queries.size() > 1 || protocols.size() > 1) {
+      throw new BadHandshakeException("more than one token given");
+    }
+    if (!headers.isEmpty()) {
+      String header = headers.get(0);
+      if (!header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+        throw new AuthException("authorization scheme not supported, use Bearer");
+      }
+      return Optional.of(new Credential(header.substring(BEARER.length()).trim(), Optional.empty()));
+    }
+    if (!queries.isEmpty()) {
+      return Optional.of(new Credential(queries.get(0), Optional.empty()));
+    }
+    if (!protocols.isEmpty()) {
+      String protocol = protocols.get(0);
+      return Optional.of(new Credential(protocol.substring(BEARER_PROTOCOL.length()), Optional.of(protocol)));
+    }
+    return Optional.empty();
   }
 }

@@ -1,0 +1,70 @@
+package dev.pushrelay.node.config;
+
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * What one socket may do and hold.
+ *
+ * @param maxConnectionsPerUser sockets one user may hold on this node; more are refused with 429
+ * @param inboundFramesPerSecond steady rate of client frames (text, binary, ping) a socket may send
+ * @param inboundFrameBurst frames a socket may send at once above that rate
+ * @param pingInterval how often the node pings every socket; one that answers nothing (no pong, no
+ *     frame) for {@link #MISSED_PINGS} intervals is dropped
+ * @param outboundFrames frames written to a socket but not yet taken by the network; beyond that the
+ *     consumer is too slow and the socket is closed with 1013
+ * @param outboundChars the same bound in characters, so a few large messages cannot pin megabytes
+ * @param openDeadline how long a reservation made at the handshake waits for the upgrade to complete
+ */
+public record SocketLimits(
+    int maxConnectionsPerUser,
+    int inboundFramesPerSecond,
+    int inboundFrameBurst,
+    Duration pingInterval,
+    int outboundFrames,
+    int outboundChars,
+    Duration openDeadline) {
+
+  public static final int MISSED_PINGS = 2;
+
+  public SocketLimits {
+    Objects.requireNonNull(pingInterval, "pingInterval");
+    Objects.requireNonNull(openDeadline, "openDeadline");
+    if (maxConnectionsPerUser < 1 || inboundFramesPerSecond < 1 || inboundFrameBurst < 1 || outboundFrames < 1
+        || outboundChars < 1) {
+      throw new IllegalArgumentException("socket limits must be positive");
+    }
+    if (pingInterval.isNegative() || pingInterval.isZero() || openDeadline.isNegative() || openDeadline.isZero()) {
+      throw new IllegalArgumentException("socket intervals must be positive");
+    }
+  }
+
+  public static SocketLimits defaults() {
+    return new SocketLimits(10, 10, 20, Duration.ofSeconds(30), 1024, 4 * 1024 * 1024, Duration.ofSeconds(10));
+  }
+
+  /** A socket that stays silent this long after a ping is dead. */
+  public Duration deadAfter() {
+    return pingInterval.multipliedBy(MISSED_PINGS);
+  }
+
+  public SocketLimits withMaxConnectionsPerUser(int n) {
+    return new SocketLimits(n, inboundFramesPerSecond, inboundFrameBurst, pingInterval, outboundFrames, outboundChars,
+        openDeadline);
+  }
+
+  public SocketLimits withInboundRate(int perSecond, int burst) {
+    return new SocketLimits(maxConnectionsPerUser, perSecond, burst, pingInterval, outboundFrames, outboundChars,
+        openDeadline);
+  }
+
+  public SocketLimits withPingInterval(Duration interval) {
+    return new SocketLimits(maxConnectionsPerUser, inboundFramesPerSecond, inboundFrameBurst, interval, outboundFrames,
+        outboundChars, openDeadline);
+  }
+
+  public SocketLimits withOutbound(int frames, int chars) {
+    return new SocketLimits(maxConnectionsPerUser, inboundFramesPerSecond, inboundFrameBurst, pingInterval, frames,
+        chars, openDeadline);
+  }
+}

@@ -1,0 +1,60 @@
+package dev.pushrelay.node.metrics;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.model.Priority;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.node.delivery.MailboxCatchUp;
+import dev.pushrelay.node.ws.LocalConnection;
+import dev.pushrelay.node.ws.OutboundQueue;
+import dev.pushrelay.testing.InMemoryMailbox;
+import dev.pushrelay.testing.MetricsProbe;
+import dev.pushrelay.testing.MutableClock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** Draining a mailbox on connect counts the drained messages and their latency on the mailbox path. */
+class MailboxCatchUpMetricsTest {
+  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private final InMemoryMailbox mailbox = new InMemoryMailbox();
+  private final MetricsProbe probe = new MetricsProbe();
+  private final List<String> frames = new ArrayList<>();
+
+  @AfterEach
+  void close() {
+    probe.close();
+  }
+
+  private RelayMessage parked(String id) throws Exception {
+    RelayMessage m = new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, Priority.NORMAL);
+    mailbox.park(m, 1, 10, clock.instant()).get();
+    return m;
+  }
+
+  @Test
+  void drainedMessagesAndTheirLatencyAreCounted() throws Exception {
+    parked("m1");
+    parked("m2");
+    clock.advance(Duration.ofSeconds(3));
+    LocalConnection connection = new LocalConnection("c1", "u1",
+        new OutboundQueue((text, written, failed) -> {
+          frames.add(text);
+          written.run();
+        }, 16), clock);
+
+    new MailboxCatchUp(mailbox, clock, probe.relayMetrics(Part.SOCKET_NODE)).run(connection).get();
+
+    assertEquals(2, frames.size());
+    assertEquals(2, probe.value(RelayMetrics.MAILBOX_DRAINED));
+    assertEquals(2, probe.value(RelayMetrics.MESSAGE_DELIVERY, "outcome", "delivered"));
+    assertEquals(2, probe.count(RelayMetrics.DELIVERY_LATENCY, "path", "mailbox"));
+    assertEquals(6.0, probe.sum(RelayMetrics.DELIVERY_LATENCY, "path", "mailbox"), 1e-9);
+    assertEquals(0, probe.count(RelayMetrics.DELIVERY_LATENCY, "path", "live"));
+  }
+}

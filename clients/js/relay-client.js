@@ -265,11 +265,10 @@ export class RelayClient {
       return this.#authFailed('token provider gave the rejected token again');
     }
     this.#token = token;
-    const target = new URL(this.url);
-    target.searchParams.set('access_token', token);
+    // The token travels as a `bearer.<token>` subprotocol, not in the URL: URLs end up in access logs.
     let socket;
     try {
-      socket = new this.#WebSocket(target.toString());
+      socket = new this.#WebSocket(this.url, [`bearer.${token}`]);
     } catch (cause) {
       this.#emitError({ code: 'socket_failed', message: String(cause?.message ?? cause), cause });
       return this.#retry({ reason: 'socket_failed', rotate: true });

@@ -60,8 +60,9 @@ export class FakeRelay {
       static CLOSING = 2;
       static CLOSED = 3;
 
-      constructor(url) {
+      constructor(url, protocols = []) {
         this.url = url;
+        this.protocols = [].concat(protocols);
         this.readyState = 0;
         this.sent = [];
         this.closedByClient = null;
@@ -95,7 +96,8 @@ export class FakeRelay {
       }
 
       get token() {
-        return new URL(this.url).searchParams.get('access_token');
+        const bearer = this.protocols.find((p) => p.startsWith('bearer.'));
+        return bearer ? bearer.slice('bearer.'.length) : null;
       }
 
       get open() {

@@ -37,13 +37,16 @@ class ServerSocket extends EventEmitter {
     super();
     this.#socket = socket;
     this.url = new URL(request.url, 'http://loopback');
+    this.request = request;
     socket.on('data', (chunk) => this.#data(chunk));
     socket.on('close', () => this.#gone(1006, ''));
     socket.on('error', () => {});
   }
 
   get token() {
-    return this.url.searchParams.get('access_token');
+    const offered = String(this.request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim());
+    const bearer = offered.find((p) => p.startsWith('bearer.'));
+    return bearer ? bearer.slice('bearer.'.length) : null;
   }
 
   send(frame) {
@@ -144,7 +147,10 @@ export class MiniRelayServer extends EventEmitter {
         return;
       }
       const accept = createHash('sha1').update(key + GUID).digest('base64');
-      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+      const bearer = String(request.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim())
+        .find((p) => p.startsWith('bearer.'));
+      const protocol = bearer ? `Sec-WebSocket-Protocol: ${bearer}\r\n` : '';
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n${protocol}\r\n`);
       this.#sockets.add(socket);
       socket.on('close', () => this.#sockets.delete(socket));
       this.emit('connection', new ServerSocket(socket, request));

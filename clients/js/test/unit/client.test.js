@@ -181,9 +181,10 @@ describe('messages', () => {
 });
 
 describe('tokens', () => {
-  test('the token provider is asked on every connect and the token goes in access_token', async () => {
+  test('the token provider is asked on every connect and the token goes in a bearer subprotocol, never in the URL', async () => {
     const { client, relay, timers, asked } = await ready();
     assert.equal(relay.sockets[0].token, 'token-1');
+    assert.ok(!relay.sockets[0].url.includes('token-1'), 'no token in the URL');
     relay.last.serverClose(1006);
     await timers.advance(10_000);
     relay.last.serverClose(1006);

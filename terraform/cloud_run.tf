@@ -58,6 +58,14 @@ resource "google_cloud_run_v2_service" "socket_node" {
         name  = "RELAY_MAX_CONNECTIONS"
         value = tostring(var.socket_node_concurrency)
       }
+      # Connection auth beyond the HS256 secret, e.g. RELAY_AUTH_MODE=jwks for Firebase Auth ID tokens.
+      dynamic "env" {
+        for_each = var.auth_environment
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
       # OpenTelemetry export (metrics and traces over OTLP); nothing is exported when empty.
       dynamic "env" {
         for_each = var.otel_environment

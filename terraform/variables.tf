@@ -171,3 +171,21 @@ variable "otel_environment" {
     error_message = "otel_environment takes OTEL_* variables only."
   }
 }
+
+variable "auth_environment" {
+  description = <<-EOT
+    Socket node auth settings beyond the HS256 secret in jwt_secret_id. Empty keeps HS256. For
+    Firebase Auth / Identity Platform ID tokens: { RELAY_AUTH_MODE = "jwks", RELAY_JWKS_URL =
+    "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com",
+    RELAY_JWT_ISSUER = "https://securetoken.google.com/<project>", RELAY_JWT_AUDIENCE = "<project>" }.
+  EOT
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition = alltrue([for k in keys(var.auth_environment) : contains(
+      ["RELAY_AUTH_MODE", "RELAY_JWKS_URL", "RELAY_JWT_ISSUER", "RELAY_JWT_AUDIENCE", "RELAY_JWT_ALGORITHMS",
+    "RELAY_JWT_CLOCK_SKEW_SECONDS"], k)])
+    error_message = "auth_environment takes only RELAY_AUTH_MODE, RELAY_JWKS_URL, RELAY_JWT_ISSUER, RELAY_JWT_AUDIENCE, RELAY_JWT_ALGORITHMS and RELAY_JWT_CLOCK_SKEW_SECONDS."
+  }
+}

@@ -25,7 +25,9 @@ export FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT"
 mkdir -p "$LOG_DIR"
 PIDS=()
 
-log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+# Never let a closed output (the terminal or a parent that went away) stop the cleanup: ignore SIGPIPE.
+trap '' PIPE
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2 2>/dev/null || true; }
 
 stop_all() {
   trap - INT TERM EXIT

@@ -52,8 +52,6 @@ public final class SocketNode implements AutoCloseable {
   /** Largest client frame accepted; larger closes the socket with 1009. */
   public static final int MAX_INBOUND_FRAME_BYTES = 16 * 1024;
   private static final Duration IDLE_TIMEOUT = Duration.ofMinutes(5);
-  /** After leaving the registry, routes already in flight to this node still arrive: re-route them. */
-  private static final long REROUTE_GRACE_MILLIS = 1500;
 
   private final NodeConfig config;
   private final Clock clock;
@@ -202,11 +200,8 @@ public final class SocketNode implements AutoCloseable {
       lifecycle.release(c);
     }
     lifecycle.closeAll(StatusCode.SERVICE_RESTART, "node draining, reconnect");
-    try {
-      Thread.sleep(REROUTE_GRACE_MILLIS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    // Routes already in flight when the node left the registry still arrive: the sweep keeps pulling
+    // until it has found nothing for two rounds in a row, and re-routes them.
     subscription.stop(2, TimeUnit.SECONDS);
     try {
       int rerouted = sweeper.sweep(subscription.name(), config.nodeId());

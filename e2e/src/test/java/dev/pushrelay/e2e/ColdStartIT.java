@@ -3,9 +3,10 @@ package dev.pushrelay.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.ByteString;
 import com.google.pubsub.v1.PubsubMessage;
 import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.pubsub.OutboundMessage;
+import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.topology.Topology;
 import java.net.http.HttpResponse;
@@ -82,9 +83,10 @@ class ColdStartIT {
   @Test
   void anInvalidRequestIsDeadLetteredAtOnceNotRetried() throws Exception {
     String marker = "bad-" + UUID.randomUUID();
-    probe.clients().publisher(Topology.standard().requestsTopic()).publish(PubsubMessage.newBuilder()
-        .setData(ByteString.copyFromUtf8("{\"event\":\"no user\"}"))
-        .putAttributes(MessageAttributes.MESSAGE_ID, marker).build()).get(10, TimeUnit.SECONDS);
+    try (PubSubMessagePublisher raw = new PubSubMessagePublisher(probe.clients())) {
+      raw.publish(Topology.standard().requestsTopic(), new OutboundMessage("{\"event\":\"no user\"}",
+          Map.of(MessageAttributes.MESSAGE_ID, marker))).get(10, TimeUnit.SECONDS);
+    }
     PubsubMessage dead = probe.awaitDeadLetter(marker, WAIT);
     assertEquals("invalid", dead.getAttributesOrThrow(MessageAttributes.REASON));
     assertTrue(dead.getAttributesOrThrow(MessageAttributes.DETAIL).startsWith("userId"));

@@ -127,6 +127,18 @@ public final class LocalStack implements AutoCloseable {
     return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /** The sum of a part's Prometheus samples whose series starts with {@code series}, from its /metrics. */
+  public double metric(String portName, String series) throws Exception {
+    HttpResponse<String> r = get(URI.create("http://127.0.0.1:" + port(portName) + "/metrics"));
+    if (r.statusCode() != 200) {
+      throw new IOException(portName + " /metrics answered " + r.statusCode());
+    }
+    return r.body().lines()
+        .filter(line -> line.startsWith(series + " ") || line.startsWith(series + "{"))
+        .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+
   public static JsonNode json(HttpResponse<String> r) throws IOException {
     return JsonCodec.read(r.body().getBytes(StandardCharsets.UTF_8));
   }

@@ -59,33 +59,36 @@ public final class FirestoreMailbox implements Mailbox {
   }
 
   @Override
-  public CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, int maxAttempts, Instant now) {
+  public CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, boolean exact, int maxAttempts,
+      Instant now) {
     DocumentReference ref = pending(m.userId()).document(m.id());
     metrics.firestoreReads(1);
-    metrics.firestoreWrites(1);
     return Completions.of(db.runTransaction(tx -> {
       DocumentSnapshot doc = tx.get(ref).get();
       String state = doc.exists() ? doc.getString("state") : null;
       if (STATE_DELIVERED.equals(state)) {
-        tx.delete(ref);
-        return ParkOutcome.ALREADY_DELIVERED;
+        // the tombstone stays until its TTL, so a duplicate push of this message is settled as well
+        return new Parked(ParkOutcome.ALREADY_DELIVERED, false);
       }
       boolean freshClaim = STATE_CLAIMED.equals(state) && !claimExpired(doc, now);
       long recorded = doc.exists() && doc.getLong("attempts") != null ? doc.getLong("attempts") : 0;
-      long attempt = Math.max(recorded + 1, attemptHint);
+      long attempt = exact ? attemptHint : Math.max(recorded + 1, attemptHint);
       if (attempt >= maxAttempts) {
         if (freshClaim) {
           // A socket is writing it this very moment: count it as delivered rather than dead-letter it.
-          return ParkOutcome.ALREADY_DELIVERED;
+          return new Parked(ParkOutcome.ALREADY_DELIVERED, false);
         }
         if (doc.exists()) {
           tx.delete(ref);
         }
-        return ParkOutcome.FINAL;
+        return new Parked(ParkOutcome.FINAL, doc.exists());
       }
-      if (freshClaim) {
+      if (doc.exists() && (freshClaim || STATE_PENDING.equals(state))) {
+        if (exact) {
+          return new Parked(ParkOutcome.STILL_PARKED, false);
+        }
         tx.update(ref, "attempts", attempt);
-        return ParkOutcome.PARKED;
+        return new Parked(ParkOutcome.STILL_PARKED, true);
       }
       Map<String, Object> entry = new HashMap<>();
       entry.put("message", m.toJson());
@@ -95,9 +98,15 @@ public final class FirestoreMailbox implements Mailbox {
       entry.put("attempts", attempt);
       entry.put("state", STATE_PENDING);
       tx.set(ref, entry);
-      return ParkOutcome.PARKED;
-    }));
+      return new Parked(ParkOutcome.PARKED, true);
+    })).thenApply(parked -> {
+      metrics.firestoreWrites(parked.wrote() ? 1 : 0);
+      return parked.outcome();
+    });
   }
+
+  /** What a park transaction decided, and whether it wrote the entry. */
+  private record Parked(ParkOutcome outcome, boolean wrote) {}
 
   @Override
   public CompletableFuture<Void> discard(String userId, String messageId) {

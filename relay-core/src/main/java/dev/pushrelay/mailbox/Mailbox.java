@@ -13,10 +13,12 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface Mailbox {
   /**
-   * Records an attempt that found no socket. {@code attemptHint} is the attempt number known to
-   * the caller (Pub/Sub's delivery attempt, or its own count); the entry's count wins when higher.
+   * Records an attempt that found no socket, or looks whether an earlier one was settled. {@code attempt}
+   * is the attempt number known to the caller: when {@code exact} (Pub/Sub's own {@code deliveryAttempt})
+   * it is the count and an entry that already waits is not written again; otherwise (a count of one
+   * function instance) the entry keeps the durable count, and the higher of the two wins.
    */
-  CompletableFuture<ParkOutcome> park(RelayMessage message, int attemptHint, int maxAttempts, Instant now);
+  CompletableFuture<ParkOutcome> park(RelayMessage message, int attempt, boolean exact, int maxAttempts, Instant now);
 
   /** Drops the entry of a message that was routed to a live socket after all; absent is fine. */
   CompletableFuture<Void> discard(String userId, String messageId);

@@ -2,10 +2,12 @@ package dev.pushrelay.mailbox;
 
 /** What parking a message in the mailbox amounted to. */
 public enum ParkOutcome {
-  /** Parked for a socket to drain, and Pub/Sub retries it meanwhile. */
+  /** Parked now, for a socket to drain, and Pub/Sub retries it meanwhile. */
   PARKED,
+  /** An earlier attempt parked it and it still waits: Pub/Sub retries it again. */
+  STILL_PARKED,
   /** The last attempt: the entry is gone and the caller dead-letters the message. */
   FINAL,
-  /** A socket's catch-up has already written it: nothing more to do. */
+  /** A socket's catch-up has already written it (its tombstone stays until its TTL): nothing more to do. */
   ALREADY_DELIVERED
 }

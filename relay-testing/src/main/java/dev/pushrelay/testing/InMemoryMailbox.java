@@ -23,15 +23,14 @@ public final class InMemoryMailbox implements Mailbox {
   }
 
   @Override
-  public synchronized CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, int maxAttempts,
-      Instant now) {
+  public synchronized CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, boolean exact,
+      int maxAttempts, Instant now) {
     String key = key(m.userId(), m.id());
     Entry e = entries.get(key);
     if (e != null && e.state().equals("delivered")) {
-      entries.remove(key);
       return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
     }
-    int attempt = Math.max(e == null ? 1 : e.attempts() + 1, attemptHint);
+    int attempt = exact ? attemptHint : Math.max(e == null ? 1 : e.attempts() + 1, attemptHint);
     if (attempt >= maxAttempts) {
       if (e != null && e.state().equals("claimed")) {
         return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
@@ -39,7 +38,13 @@ public final class InMemoryMailbox implements Mailbox {
       entries.remove(key);
       return CompletableFuture.completedFuture(ParkOutcome.FINAL);
     }
-    entries.put(key, new Entry(m, e == null ? "pending" : e.state(), attempt));
+    if (e != null) {
+      if (!exact) {
+        entries.put(key, new Entry(m, e.state(), attempt));
+      }
+      return CompletableFuture.completedFuture(ParkOutcome.STILL_PARKED);
+    }
+    entries.put(key, new Entry(m, "pending", attempt));
     return CompletableFuture.completedFuture(ParkOutcome.PARKED);
   }
 

@@ -1,6 +1,7 @@
 package dev.pushrelay.functions.route;
 
 import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.mailbox.ParkOutcome;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.DeadLetterReason;
@@ -88,14 +89,21 @@ public final class Router {
           .thenCompose(id -> mailbox.discard(message.userId(), message.id()))
           .thenApply(v -> deadLettered(DeadLetterReason.EXPIRED, RouteOutcome.DEAD_LETTERED_EXPIRED));
     }
+    boolean exact = envelope.deliveryAttempt().isPresent();
+    if (attempt > 1) {
+      // A retry: its mailbox entry says first whether a socket's catch-up already wrote it, which
+      // settles it with one read instead of a registry read, a second delivery and a delete.
+      return park(message, envelope, attempt, exact);
+    }
     return registry.liveNodesHolding(message.userId(), now).thenCompose(nodes -> nodes.isEmpty()
-        ? park(message, envelope, attempt, now)
-        : deliver(message, nodes, attempt > 1, attempt, MessageTracing.carried(envelope.attributes())));
+        ? park(message, envelope, attempt, exact)
+        : deliver(message, nodes, false, attempt, MessageTracing.carried(envelope.attributes())));
   }
 
-  private CompletableFuture<RouteOutcome> park(RelayMessage message, PushEnvelope envelope, int attempt, Instant now) {
+  private CompletableFuture<RouteOutcome> park(RelayMessage message, PushEnvelope envelope, int attempt,
+      boolean exact) {
     int max = topology.retry().maxDeliveryAttempts();
-    return mailbox.park(message, attempt, max, now).thenCompose(outcome -> switch (outcome) {
+    return mailbox.park(message, attempt, exact, max, clock.instant()).thenCompose(outcome -> switch (outcome) {
       case ALREADY_DELIVERED -> {
         metrics.routeAttempts(attempt); // settled by a socket's mailbox catch-up
         yield CompletableFuture.completedFuture(RouteOutcome.ALREADY_DELIVERED);
@@ -110,11 +118,12 @@ public final class Router {
             .thenApply(id -> deadLettered(DeadLetterReason.NO_CONNECTION_AFTER_RETRIES,
                 RouteOutcome.DEAD_LETTERED_NO_CONNECTION));
       }
-      // Parked. A socket that registered while we parked may have drained before the entry existed:
-      // look once more, so it gets the message now rather than at the next backoff.
-      case PARKED -> {
-        if (attempt == 1) {
-          metrics.parked(); // counted once per message, not once per retry
+      // Parked now, or still waiting from an earlier attempt: look (again) for a socket. A socket that
+      // registered while we parked may have drained before the entry existed; one that registered
+      // since the last attempt gets it now rather than at the next backoff.
+      case PARKED, STILL_PARKED -> {
+        if (outcome == ParkOutcome.PARKED) {
+          metrics.parked(); // counted once per message, when its entry is made
         }
         yield registry.liveNodesHolding(message.userId(), clock.instant())
             .thenCompose(nodes -> nodes.isEmpty()

@@ -85,10 +85,44 @@ class RouterTest {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
     List<RelayMessage> claimed = mailbox.claim("u1", "c1", clock.instant()).get();
     mailbox.delivered("u1", List.of(claimed.get(0).id()), clock.instant()).get();
+    connect("u1", "node-a");
+    assertEquals(RouteOutcome.ALREADY_DELIVERED,
+        router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    // a duplicate push of the same message is settled by the same tombstone
     assertEquals(RouteOutcome.ALREADY_DELIVERED,
         router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
     assertTrue(pubsub.on(topology.deadLetterTopic()).isEmpty());
+    assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty(), "no second copy for the socket that has it");
+    assertEquals("delivered", mailbox.entries().values().iterator().next().state(),
+        "the tombstone stays until its TTL");
+  }
+
+  @Test
+  void withPubSubCountingAttemptsAWaitingEntryIsNotWrittenAgain() throws Exception {
+    String json = "{\"userId\":\"u1\",\"event\":\"e\"}";
+    assertEquals(RouteOutcome.PENDING, router.route(exactAttempt(json, 1)).get());
+    InMemoryMailbox.Entry parked = mailbox.entries().values().iterator().next();
+    assertEquals(RouteOutcome.PENDING, router.route(exactAttempt(json, 2)).get());
+    assertEquals(RouteOutcome.PENDING, router.route(exactAttempt(json, 3)).get());
+    assertEquals(parked, mailbox.entries().values().iterator().next(), "the entry is as the first attempt left it");
+    assertEquals(RouteOutcome.DEAD_LETTERED_NO_CONNECTION,
+        router.route(exactAttempt(json, topology.retry().maxDeliveryAttempts())).get());
     assertTrue(mailbox.entries().isEmpty());
+  }
+
+  @Test
+  void aRetryOfAMessageWhoseEntryVanishedParksItAgainAndLooksForASocket() throws Exception {
+    String json = "{\"userId\":\"u1\",\"event\":\"e\"}";
+    assertEquals(RouteOutcome.PENDING, router.route(exactAttempt(json, 1)).get());
+    mailbox.discard("u1", "ps-1").get();
+    connect("u1", "node-a");
+    assertEquals(RouteOutcome.ROUTED, router.route(exactAttempt(json, 2)).get());
+    assertEquals(1, pubsub.on(topology.deliveriesTopic()).size());
+  }
+
+  private PushEnvelope exactAttempt(String json, int attempt) {
+    return new PushEnvelope(json.getBytes(StandardCharsets.UTF_8), Map.of(), "ps-1", clock.instant(),
+        Optional.of(attempt));
   }
 
   @Test

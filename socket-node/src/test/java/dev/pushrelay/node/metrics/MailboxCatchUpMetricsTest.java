@@ -33,7 +33,7 @@ class MailboxCatchUpMetricsTest {
 
   private RelayMessage parked(String id) throws Exception {
     RelayMessage m = new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, Priority.NORMAL);
-    mailbox.park(m, 1, 10, clock.instant()).get();
+    mailbox.park(m, 1, false, 10, clock.instant()).get();
     return m;
   }
 

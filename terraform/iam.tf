@@ -98,7 +98,14 @@ resource "google_pubsub_topic_iam_member" "requests_publisher_send" {
   member = google_service_account.send_function.member
 }
 
-# Presence (is user U online?) reads the registry; it never writes.
+# The direct route: a message for a user who holds sockets goes straight to their nodes.
+resource "google_pubsub_topic_iam_member" "deliveries_publisher_send" {
+  topic  = google_pubsub_topic.deliveries.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.send_function.member
+}
+
+# Presence (is user U online?) and the direct route read the registry; it never writes.
 resource "google_project_iam_member" "send_datastore_viewer" {
   project = var.project_id
   role    = "roles/datastore.viewer"

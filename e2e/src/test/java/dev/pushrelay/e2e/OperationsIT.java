@@ -152,25 +152,35 @@ class OperationsIT {
     assertTrue(metrics("SEND_PORT").contains("relay_messages_accepted_total"), "the send function counts it");
   }
 
+  /**
+   * A message for a connected user takes the direct route (send function straight to the node); a
+   * fan-out request goes through the route function. Either way one trace reaches the socket write.
+   */
   @Test
-  void oneMessagesTraceRunsThroughTheSendTheRouteAndTheSocketWrite() throws Exception {
+  void oneMessagesTraceRunsThroughEveryPartOnItsWay() throws Exception {
     String user = "traced-" + UUID.randomUUID().toString().substring(0, 8);
-    String traceId = UUID.randomUUID().toString().replace("-", "");
+    String direct = UUID.randomUUID().toString().replace("-", "");
+    String routed = UUID.randomUUID().toString().replace("-", "");
     try (TestSocketClient socket = TestSocketClient.connect(stack.socket(2, stack.devToken(2, user)), Map.of(),
         WAIT)) {
       socket.awaitType("connection_established", WAIT);
-      HttpResponse<String> accepted = HttpClient.newHttpClient().send(HttpRequest.newBuilder(stack.sendUrl())
-          .header("Content-Type", "application/json")
-          .header("traceparent", "00-" + traceId + "-00f067aa0ba902b7-01")
-          .POST(HttpRequest.BodyPublishers.ofString("{\"userId\":\"" + user + "\",\"event\":\"traced\"}"))
-          .build(), HttpResponse.BodyHandlers.ofString());
-      assertEquals(202, accepted.statusCode(), accepted.body());
-      String id = LocalStack.json(accepted).get("id").asText();
-      socket.awaitFrame(f -> f.json().path("id").asText().equals(id), WAIT);
+      for (String[] send : List.of(new String[] {direct, "\"userId\":\"" + user + "\""},
+          new String[] {routed, "\"userIds\":[\"" + user + "\"]"})) {
+        HttpResponse<String> accepted = HttpClient.newHttpClient().send(HttpRequest.newBuilder(stack.sendUrl())
+            .header("Content-Type", "application/json")
+            .header("traceparent", "00-" + send[0] + "-00f067aa0ba902b7-01")
+            .POST(HttpRequest.BodyPublishers.ofString("{" + send[1] + ",\"event\":\"traced\"}"))
+            .build(), HttpResponse.BodyHandlers.ofString());
+        assertEquals(202, accepted.statusCode(), accepted.body());
+        String id = LocalStack.json(accepted).get("id").asText();
+        socket.awaitFrame(f -> f.json().path("id").asText().equals(id), WAIT);
+      }
     }
-    byte[] trace = HexFormat.of().parseHex(traceId);
+    for (String part : List.of("send-function", "socket-node")) {
+      otlp.awaitSpans(HexFormat.of().parseHex(direct), part, WAIT);
+    }
     for (String part : List.of("send-function", "route-function", "socket-node")) {
-      otlp.awaitSpans(trace, part, WAIT);
+      otlp.awaitSpans(HexFormat.of().parseHex(routed), part, WAIT);
     }
   }
 }

@@ -14,12 +14,19 @@ import java.util.Optional;
  * @param sendApiKey when set, the send function wants it in the {@code X-Relay-Api-Key} header (local use;
  *     in the cloud IAM guards the functions)
  * @param corsOrigins origins that may call the send function from a browser (the demo page)
+ * @param directRoute the send function publishes a message for a user who holds sockets straight to
+ *     their nodes (one Pub/Sub hop); when false every message takes the route function's path
  */
-public record FunctionConfig(
-    GcpEndpoints endpoints, Topology topology, Optional<String> sendApiKey, List<String> corsOrigins) {
+public record FunctionConfig(GcpEndpoints endpoints, Topology topology, Optional<String> sendApiKey,
+    List<String> corsOrigins, boolean directRoute) {
 
   public FunctionConfig {
     corsOrigins = List.copyOf(corsOrigins);
+  }
+
+  public FunctionConfig(GcpEndpoints endpoints, Topology topology, Optional<String> sendApiKey,
+      List<String> corsOrigins) {
+    this(endpoints, topology, sendApiKey, corsOrigins, true);
   }
 
   public static FunctionConfig fromEnvironment(Map<String, String> environment) {
@@ -28,7 +35,8 @@ public record FunctionConfig(
     Topology topology = TopologySettings.read(env);
     Optional<String> apiKey = env.optional("RELAY_SEND_API_KEY");
     List<String> cors = env.list("RELAY_CORS_ORIGINS");
+    boolean directRoute = env.flag("RELAY_DIRECT_ROUTE", true);
     env.finish();
-    return new FunctionConfig(endpoints, topology, apiKey, cors);
+    return new FunctionConfig(endpoints, topology, apiKey, cors, directRoute);
   }
 }

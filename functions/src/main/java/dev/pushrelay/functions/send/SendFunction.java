@@ -50,6 +50,8 @@ public final class SendFunction implements HttpFunction {
   static final String PRESENCE_PREFIX = "/v1/users/";
   static final String PRESENCE_SUFFIX = "/presence";
   private static final long PUBLISH_TIMEOUT_SECONDS = 10;
+  /** How long the direct route waits for the registry before it takes the retry path instead. */
+  private static final long REGISTRY_TIMEOUT_MILLIS = 2000;
 
   private final FunctionConfig config;
   private final RelayPublisher publisher;
@@ -154,17 +156,18 @@ public final class SendFunction implements HttpFunction {
     // One trace per message (a fan-out's copies share its id and its trace), continuing the caller's.
     Span span = tracing.start("relay.send", SpanKind.PRODUCER, traceHeaders(request), messages.get(0).id());
     Map<String, String> trace = MessageTracing.attributes(span);
-    CompletableFuture<?>[] published = messages.stream()
-        .map(m -> publisher.request(m, trace))
-        .toArray(CompletableFuture[]::new);
+    CompletableFuture<Void> published = sendRequest.fanOut() || !config.directRoute()
+        ? CompletableFuture.allOf(messages.stream().map(m -> publisher.request(m, trace))
+            .toArray(CompletableFuture[]::new))
+        : publishDirect(messages.get(0), trace);
     try {
-      CompletableFuture.allOf(published).get(PUBLISH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      published.get(PUBLISH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
       span.end();
     } catch (ExecutionException | TimeoutException e) {
       span.setStatus(StatusCode.ERROR, "publish failed");
       span.end();
       try (var log = MessageTracing.logContext(span)) {
-        LOG.warn("publish to {} failed for message {} ({} recipients): {}", config.topology().requestsTopic(),
+        LOG.warn("Pub/Sub did not accept message {} ({} recipients): {}",
             messages.get(0).id(), messages.size(), e.toString());
       }
       response.appendHeader("Retry-After", "1");
@@ -186,6 +189,28 @@ public final class SendFunction implements HttpFunction {
       answer.put("recipients", messages.size());
     }
     JsonResponses.send(response, 202, answer);
+  }
+
+  /**
+   * The direct route: when the registry shows live nodes holding the user, the message goes straight
+   * to them (one Pub/Sub hop instead of two, no route function); otherwise, or when the registry does
+   * not answer in time, it takes the retry path through {@code relay-requests}. A node whose socket
+   * went meanwhile re-routes its copy to that path, so nothing accepted depends on this lookup.
+   */
+  private CompletableFuture<Void> publishDirect(RelayMessage m, Map<String, String> trace) {
+    return registry.liveNodesHolding(m.userId(), clock.instant())
+        .orTimeout(REGISTRY_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+        .exceptionally(e -> {
+          LOG.warn("registry lookup for message {} failed, taking the retry path: {}", m.id(), e.toString());
+          return Set.of();
+        })
+        .thenCompose(nodes -> {
+          if (nodes.isEmpty()) {
+            return publisher.request(m, trace).thenApply(id -> null);
+          }
+          return CompletableFuture.allOf(nodes.stream().map(node -> publisher.delivery(node, m, trace))
+              .toArray(CompletableFuture[]::new)).thenRun(() -> metrics.routeAttempts(1));
+        });
   }
 
   private void presence(String userId, HttpResponse response) throws IOException {

@@ -134,4 +134,60 @@ class SendFunctionTest {
   void unknownPathIs404() throws Exception {
     assertEquals(404, call(FakeHttp.request("POST", "/v2/whatever", "application/json", new byte[0])).status());
   }
+
+  @Test
+  void aUserWhoHoldsSocketsGetsTheMessageStraightFromItsNodesInOneHop() throws Exception {
+    registry.addConnection(new ConnectionRecord("c1", "u1", "node-a", clock.instant()));
+    registry.addConnection(new ConnectionRecord("c2", "u1", "node-b", clock.instant()));
+    registry.heartbeat("node-a", clock.instant(), clock.instant().plusSeconds(12));
+    registry.heartbeat("node-b", clock.instant(), clock.instant().plusSeconds(12));
+    FakeHttp.Response r = post("{\"userId\":\"u1\",\"event\":\"e\",\"data\":1}");
+    assertEquals(202, r.status());
+    assertTrue(pubsub.on(topology.requestsTopic()).isEmpty(), "no route function on the way");
+    List<RecordingPublisher.Published> deliveries = pubsub.on(topology.deliveriesTopic());
+    assertEquals(List.of("node-a", "node-b"), deliveries.stream()
+        .map(p -> p.message().attributes().get(MessageAttributes.NODE_ID)).sorted().toList());
+    RelayMessage m = RelayMessage.parse(deliveries.get(0).message().data().getBytes(StandardCharsets.UTF_8));
+    assertEquals(json(r).get("id").asText(), m.id());
+  }
+
+  @Test
+  void aNodeWhoseHeartbeatLapsedIsNotADirectRoute() throws Exception {
+    registry.addConnection(new ConnectionRecord("c1", "u1", "node-a", clock.instant()));
+    registry.heartbeat("node-a", clock.instant().minusSeconds(20), clock.instant().minusSeconds(8));
+    assertEquals(202, post("{\"userId\":\"u1\",\"event\":\"e\"}").status());
+    assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty());
+    assertEquals(1, pubsub.on(topology.requestsTopic()).size());
+  }
+
+  @Test
+  void withTheDirectRouteOffEveryMessageTakesTheRoutePath() throws Exception {
+    registry.addConnection(new ConnectionRecord("c1", "u1", "node-a", clock.instant()));
+    registry.heartbeat("node-a", clock.instant(), clock.instant().plusSeconds(12));
+    FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
+        Optional.empty(), List.of(), false);
+    FakeHttp.Response r = new FakeHttp.Response();
+    new SendFunction(config, new RelayPublisher(pubsub, topology), registry, clock, () -> "id-x")
+        .service(FakeHttp.request("POST", "/v1/messages", "application/json",
+            "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
+    assertEquals(202, r.status());
+    assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty());
+    assertEquals(1, pubsub.on(topology.requestsTopic()).size());
+  }
+
+  @Test
+  void aRegistryThatFailsSendsTheMessageDownTheRetryPath() throws Exception {
+    dev.pushrelay.registry.RegistryStore broken = (dev.pushrelay.registry.RegistryStore) java.lang.reflect.Proxy
+        .newProxyInstance(getClass().getClassLoader(), new Class<?>[] {dev.pushrelay.registry.RegistryStore.class},
+            (proxy, method, args) -> java.util.concurrent.CompletableFuture.failedFuture(
+                new IllegalStateException("firestore unavailable")));
+    FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
+        Optional.empty(), List.of());
+    FakeHttp.Response r = new FakeHttp.Response();
+    new SendFunction(config, new RelayPublisher(pubsub, topology), broken, clock, () -> "id-y")
+        .service(FakeHttp.request("POST", "/v1/messages", "application/json",
+            "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
+    assertEquals(202, r.status());
+    assertEquals(1, pubsub.on(topology.requestsTopic()).size());
+  }
 }

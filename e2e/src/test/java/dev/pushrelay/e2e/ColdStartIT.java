@@ -68,12 +68,8 @@ class ColdStartIT {
       assertTrue(gap < 250, "parked message arrived " + gap + " ms after connection_established");
       // Pub/Sub still holds the message until a retry finds the delivered tombstone and settles it;
       // after that the socket must have seen the message once only.
-      long deadline = System.nanoTime() + WAIT.toNanos();
-      while (stack.metric("ROUTE_PORT", SETTLED) <= settledBefore) {
-        assertTrue(System.nanoTime() < deadline, "the route function never settled the retry: mailbox "
-            + probe.mailboxState(user, id));
-        TimeUnit.MILLISECONDS.sleep(50);
-      }
+      stack.awaitMetricAbove("ROUTE_PORT", SETTLED, settledBefore, WAIT,
+          () -> "the route function never settled the retry: mailbox " + probe.mailboxState(user, id));
       assertTrue(probe.mailboxState(user, id).startsWith("delivered"), probe.mailboxState(user, id));
       assertEquals(1, socket.messages().stream().filter(f -> f.json().get("id").asText().equals(id)).count());
     }

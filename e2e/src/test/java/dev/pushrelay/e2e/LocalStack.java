@@ -22,6 +22,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
 
 /**
  * The whole local stack, started with the README's command {@code scripts/run-local.sh} on free
@@ -137,6 +139,19 @@ public final class LocalStack implements AutoCloseable {
         .filter(line -> line.startsWith(series + " ") || line.startsWith(series + "{"))
         .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
         .sum();
+  }
+
+  /** Waits until {@link #metric} rises above {@code floor}; {@code what} names the wait in the timeout. */
+  public void awaitMetricAbove(String portName, String series, double floor, Duration timeout,
+      Supplier<String> what) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (metric(portName, series) <= floor) {
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException(series + " on " + portName + " stayed at " + floor
+            + " for " + timeout + ": " + what.get());
+      }
+      TimeUnit.MILLISECONDS.sleep(50);
+    }
   }
 
   public static JsonNode json(HttpResponse<String> r) throws IOException {

@@ -154,33 +154,47 @@ class OperationsIT {
 
   /**
    * A message for a connected user takes the direct route (send function straight to the node); a
-   * fan-out request goes through the route function. Either way one trace reaches the socket write.
+   * fan-out request goes through the route function; a message parked for a user who connects later is
+   * written by the mailbox catch-up. Each way, one trace reaches the socket write.
    */
   @Test
   void oneMessagesTraceRunsThroughEveryPartOnItsWay() throws Exception {
     String user = "traced-" + UUID.randomUUID().toString().substring(0, 8);
     String direct = UUID.randomUUID().toString().replace("-", "");
     String routed = UUID.randomUUID().toString().replace("-", "");
+    String parked = UUID.randomUUID().toString().replace("-", "");
+    double parkedBefore = stack.metric("ROUTE_PORT", "relay_mailbox_parked_total");
+    String parkedId = traced(parked, "\"userId\":\"" + user + "\"");
+    stack.awaitMetricAbove("ROUTE_PORT", "relay_mailbox_parked_total", parkedBefore, WAIT,
+        () -> "the route function never parked " + parkedId);
     try (TestSocketClient socket = TestSocketClient.connect(stack.socket(2, stack.devToken(2, user)), Map.of(),
         WAIT)) {
       socket.awaitType("connection_established", WAIT);
+      socket.awaitFrame(f -> f.json().path("id").asText().equals(parkedId), WAIT);
       for (String[] send : List.of(new String[] {direct, "\"userId\":\"" + user + "\""},
           new String[] {routed, "\"userIds\":[\"" + user + "\"]"})) {
-        HttpResponse<String> accepted = HttpClient.newHttpClient().send(HttpRequest.newBuilder(stack.sendUrl())
-            .header("Content-Type", "application/json")
-            .header("traceparent", "00-" + send[0] + "-00f067aa0ba902b7-01")
-            .POST(HttpRequest.BodyPublishers.ofString("{" + send[1] + ",\"event\":\"traced\"}"))
-            .build(), HttpResponse.BodyHandlers.ofString());
-        assertEquals(202, accepted.statusCode(), accepted.body());
-        String id = LocalStack.json(accepted).get("id").asText();
+        String id = traced(send[0], send[1]);
         socket.awaitFrame(f -> f.json().path("id").asText().equals(id), WAIT);
       }
     }
     for (String part : List.of("send-function", "socket-node")) {
       otlp.awaitSpans(HexFormat.of().parseHex(direct), part, WAIT);
     }
-    for (String part : List.of("send-function", "route-function", "socket-node")) {
-      otlp.awaitSpans(HexFormat.of().parseHex(routed), part, WAIT);
+    for (String trace : List.of(routed, parked)) {
+      for (String part : List.of("send-function", "route-function", "socket-node")) {
+        otlp.awaitSpans(HexFormat.of().parseHex(trace), part, WAIT);
+      }
     }
+  }
+
+  /** Sends {@code recipient} (a JSON member) an event under trace {@code traceId}; its message id. */
+  private static String traced(String traceId, String recipient) throws Exception {
+    HttpResponse<String> accepted = HttpClient.newHttpClient().send(HttpRequest.newBuilder(stack.sendUrl())
+        .header("Content-Type", "application/json")
+        .header("traceparent", "00-" + traceId + "-00f067aa0ba902b7-01")
+        .POST(HttpRequest.BodyPublishers.ofString("{" + recipient + ",\"event\":\"traced\"}"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(202, accepted.statusCode(), accepted.body());
+    return LocalStack.json(accepted).get("id").asText();
   }
 }

@@ -59,8 +59,8 @@ public final class FirestoreMailbox implements Mailbox {
   }
 
   @Override
-  public CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, boolean exact, int maxAttempts,
-      Instant now) {
+  public CompletableFuture<ParkOutcome> park(RelayMessage m, Map<String, String> trace, int attemptHint,
+      boolean exact, int maxAttempts, Instant now) {
     DocumentReference ref = pending(m.userId()).document(m.id());
     metrics.firestoreReads(1);
     return Completions.of(db.runTransaction(tx -> {
@@ -97,6 +97,9 @@ public final class FirestoreMailbox implements Mailbox {
       entry.put("parkedAt", Timestamps.of(now));
       entry.put("attempts", attempt);
       entry.put("state", STATE_PENDING);
+      if (!trace.isEmpty()) {
+        entry.put("trace", trace);
+      }
       tx.set(ref, entry);
       return new Parked(ParkOutcome.PARKED, true);
     })).thenApply(parked -> {
@@ -115,12 +118,12 @@ public final class FirestoreMailbox implements Mailbox {
   }
 
   @Override
-  public CompletableFuture<List<RelayMessage>> claim(String userId, String connectionId, Instant now) {
+  public CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId, Instant now) {
     CollectionReference box = pending(userId);
     return Completions.of(db.runTransaction(tx -> {
       List<QueryDocumentSnapshot> docs = tx.get(box.orderBy("sentAt").limit(CLAIM_LIMIT)).get().getDocuments();
       metrics.firestoreReads(Math.max(1, docs.size()));
-      List<RelayMessage> claimed = new ArrayList<>();
+      List<ParkedMessage> claimed = new ArrayList<>();
       for (QueryDocumentSnapshot doc : docs) {
         String state = doc.getString("state");
         boolean claimable = STATE_PENDING.equals(state) || (STATE_CLAIMED.equals(state) && claimExpired(doc, now));
@@ -134,7 +137,7 @@ public final class FirestoreMailbox implements Mailbox {
         }
         tx.update(doc.getReference(), "state", STATE_CLAIMED, "claimedBy", connectionId, "claimedAt", Timestamps.of(now));
         metrics.firestoreWrites(1);
-        claimed.add(m);
+        claimed.add(new ParkedMessage(m, trace(doc)));
       }
       return claimed;
     }));
@@ -177,6 +180,18 @@ public final class FirestoreMailbox implements Mailbox {
   private static boolean claimExpired(DocumentSnapshot doc, Instant now) {
     Timestamp at = doc.getTimestamp("claimedAt");
     return at == null || at.toDate().toInstant().plus(CLAIM_TIMEOUT).isBefore(now);
+  }
+
+  private static Map<String, String> trace(DocumentSnapshot doc) {
+    Map<String, String> out = new HashMap<>();
+    if (doc.get("trace") instanceof Map<?, ?> stored) {
+      stored.forEach((k, v) -> {
+        if (k instanceof String key && v instanceof String value) {
+          out.put(key, value);
+        }
+      });
+    }
+    return out;
   }
 
   private static RelayMessage decode(DocumentSnapshot doc) {

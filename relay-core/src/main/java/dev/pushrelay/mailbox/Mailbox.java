@@ -3,6 +3,7 @@ package dev.pushrelay.mailbox;
 import dev.pushrelay.model.RelayMessage;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -16,15 +17,17 @@ public interface Mailbox {
    * Records an attempt that found no socket, or looks whether an earlier one was settled. {@code attempt}
    * is the attempt number known to the caller: when {@code exact} (Pub/Sub's own {@code deliveryAttempt})
    * it is the count and an entry that already waits is not written again; otherwise (a count of one
-   * function instance) the entry keeps the durable count, and the higher of the two wins.
+   * function instance) the entry keeps the durable count, and the higher of the two wins. {@code trace}
+   * is kept with a new entry for the socket write that drains it.
    */
-  CompletableFuture<ParkOutcome> park(RelayMessage message, int attempt, boolean exact, int maxAttempts, Instant now);
+  CompletableFuture<ParkOutcome> park(RelayMessage message, Map<String, String> trace, int attempt, boolean exact,
+      int maxAttempts, Instant now);
 
   /** Drops the entry of a message that was routed to a live socket after all; absent is fine. */
   CompletableFuture<Void> discard(String userId, String messageId);
 
   /** Claims the user's pending messages for one socket, oldest first. */
-  CompletableFuture<List<RelayMessage>> claim(String userId, String connectionId, Instant now);
+  CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId, Instant now);
 
   /** Marks claimed messages as written to the socket. */
   CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now);

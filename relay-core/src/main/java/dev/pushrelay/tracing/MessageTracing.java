@@ -30,6 +30,8 @@ public final class MessageTracing {
   public static final String TRACESTATE = "tracestate";
   public static final AttributeKey<String> MESSAGE_ID = AttributeKey.stringKey("messaging.message.id");
   public static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("relay.outcome");
+  /** How a socket write got its message: {@code live} (routed) or {@code mailbox} (drained on connect). */
+  public static final AttributeKey<String> PATH = AttributeKey.stringKey("relay.path");
   private static final Pattern TRACEPARENT_FORMAT = Pattern.compile("[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}");
   private static final TextMapPropagator W3C = W3CTraceContextPropagator.getInstance();
   private static final TextMapGetter<Map<String, String>> MAP_GETTER = new TextMapGetter<>() {

@@ -2,6 +2,7 @@ package dev.pushrelay.testing;
 
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkOutcome;
+import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.model.RelayMessage;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -14,7 +15,7 @@ import java.util.concurrent.CompletableFuture;
 /** In-memory mailbox seam for unit tests: the same states as the Firestore one, without claim expiry. */
 public final class InMemoryMailbox implements Mailbox {
   /** One entry: the message, its state and how many attempts found nobody. */
-  public record Entry(RelayMessage message, String state, int attempts) {}
+  public record Entry(RelayMessage message, String state, int attempts, Map<String, String> trace) {}
 
   private final Map<String, Entry> entries = new LinkedHashMap<>();
 
@@ -23,8 +24,8 @@ public final class InMemoryMailbox implements Mailbox {
   }
 
   @Override
-  public synchronized CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, boolean exact,
-      int maxAttempts, Instant now) {
+  public synchronized CompletableFuture<ParkOutcome> park(RelayMessage m, Map<String, String> trace,
+      int attemptHint, boolean exact, int maxAttempts, Instant now) {
     String key = key(m.userId(), m.id());
     Entry e = entries.get(key);
     if (e != null && e.state().equals("delivered")) {
@@ -40,11 +41,11 @@ public final class InMemoryMailbox implements Mailbox {
     }
     if (e != null) {
       if (!exact) {
-        entries.put(key, new Entry(m, e.state(), attempt));
+        entries.put(key, new Entry(m, e.state(), attempt, e.trace()));
       }
       return CompletableFuture.completedFuture(ParkOutcome.STILL_PARKED);
     }
-    entries.put(key, new Entry(m, "pending", attempt));
+    entries.put(key, new Entry(m, "pending", attempt, Map.copyOf(trace)));
     return CompletableFuture.completedFuture(ParkOutcome.PARKED);
   }
 
@@ -55,17 +56,18 @@ public final class InMemoryMailbox implements Mailbox {
   }
 
   @Override
-  public synchronized CompletableFuture<List<RelayMessage>> claim(String userId, String connectionId, Instant now) {
-    List<RelayMessage> out = new ArrayList<>();
+  public synchronized CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId,
+      Instant now) {
+    List<ParkedMessage> out = new ArrayList<>();
     for (Map.Entry<String, Entry> e : entries.entrySet()) {
       Entry entry = e.getValue();
       if (entry.message().userId().equals(userId) && entry.state().equals("pending")
           && entry.message().expiresAt().isAfter(now)) {
-        e.setValue(new Entry(entry.message(), "claimed", entry.attempts()));
-        out.add(entry.message());
+        e.setValue(new Entry(entry.message(), "claimed", entry.attempts(), entry.trace()));
+        out.add(new ParkedMessage(entry.message(), entry.trace()));
       }
     }
-    out.sort(Comparator.comparing(RelayMessage::sentAt));
+    out.sort(Comparator.comparing(p -> p.message().sentAt()));
     return CompletableFuture.completedFuture(out);
   }
 
@@ -83,7 +85,7 @@ public final class InMemoryMailbox implements Mailbox {
 
   private void setState(String userId, List<String> ids, String state) {
     for (String id : ids) {
-      entries.computeIfPresent(key(userId, id), (k, e) -> new Entry(e.message(), state, e.attempts()));
+      entries.computeIfPresent(key(userId, id), (k, e) -> new Entry(e.message(), state, e.attempts(), e.trace()));
     }
   }
 

@@ -97,7 +97,7 @@ public final class SocketNode implements AutoCloseable {
     this.rerouter = new Rerouter(publisher, mailbox, metrics);
     this.lifecycle = new ConnectionLifecycle(config.nodeId(), hub, registry, rerouter, clock,
         config.limits().outboundFrames(), metrics);
-    this.lifecycle.setCatchUp(new MailboxCatchUp(mailbox, clock, metrics));
+    this.lifecycle.setCatchUp(new MailboxCatchUp(mailbox, clock, metrics, new MessageTracing(telemetry)));
     this.subscription = new NodeSubscription(clients, config.topology(), config.nodeId());
     this.heartbeat = new NodeHeartbeat(config.nodeId(), registry, clock,
         config.topology().nodeHeartbeatSeconds(), config.topology().nodeLeaseSeconds());

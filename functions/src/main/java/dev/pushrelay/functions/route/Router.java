@@ -103,7 +103,8 @@ public final class Router {
   private CompletableFuture<RouteOutcome> park(RelayMessage message, PushEnvelope envelope, int attempt,
       boolean exact) {
     int max = topology.retry().maxDeliveryAttempts();
-    return mailbox.park(message, attempt, exact, max, clock.instant()).thenCompose(outcome -> switch (outcome) {
+    Map<String, String> trace = MessageTracing.carried(envelope.attributes());
+    return mailbox.park(message, trace, attempt, exact, max, clock.instant()).thenCompose(outcome -> switch (outcome) {
       case ALREADY_DELIVERED -> {
         metrics.routeAttempts(attempt); // settled by a socket's mailbox catch-up
         yield CompletableFuture.completedFuture(RouteOutcome.ALREADY_DELIVERED);
@@ -128,7 +129,7 @@ public final class Router {
         yield registry.liveNodesHolding(message.userId(), clock.instant())
             .thenCompose(nodes -> nodes.isEmpty()
                 ? CompletableFuture.completedFuture(RouteOutcome.PENDING)
-                : deliver(message, nodes, true, attempt, MessageTracing.carried(envelope.attributes())));
+                : deliver(message, nodes, true, attempt, trace));
       }
     });
   }

@@ -3,6 +3,7 @@ package dev.pushrelay.functions.route;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.model.DeadLetterReason;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
@@ -83,8 +84,8 @@ class RouterTest {
   @Test
   void aMessageDrainedFromTheMailboxIsNotRoutedOrDeadLetteredAgain() throws Exception {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
-    List<RelayMessage> claimed = mailbox.claim("u1", "c1", clock.instant()).get();
-    mailbox.delivered("u1", List.of(claimed.get(0).id()), clock.instant()).get();
+    List<ParkedMessage> claimed = mailbox.claim("u1", "c1", clock.instant()).get();
+    mailbox.delivered("u1", List.of(claimed.get(0).message().id()), clock.instant()).get();
     connect("u1", "node-a");
     assertEquals(RouteOutcome.ALREADY_DELIVERED,
         router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());

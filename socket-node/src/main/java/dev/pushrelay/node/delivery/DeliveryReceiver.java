@@ -90,6 +90,7 @@ public final class DeliveryReceiver implements MessageReceiver {
             reply.nack();
           } else {
             span.setAttribute(MessageTracing.OUTCOME, outcome.name().toLowerCase(Locale.ROOT));
+            span.setAttribute(MessageTracing.PATH, RelayMetrics.PATH_LIVE);
             reply.ack();
           }
           span.end();

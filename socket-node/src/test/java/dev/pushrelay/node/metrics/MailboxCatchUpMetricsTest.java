@@ -12,19 +12,25 @@ import dev.pushrelay.node.ws.OutboundQueue;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.MetricsProbe;
 import dev.pushrelay.testing.MutableClock;
+import dev.pushrelay.tracing.MessageTracing;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** Draining a mailbox on connect counts the drained messages and their latency on the mailbox path. */
+/**
+ * Draining a mailbox on connect counts the drained messages and their latency on the mailbox path, and
+ * traces each write under the trace it was parked with.
+ */
 class MailboxCatchUpMetricsTest {
   private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final InMemoryMailbox mailbox = new InMemoryMailbox();
   private final MetricsProbe probe = new MetricsProbe();
   private final List<String> frames = new ArrayList<>();
+  private static final String TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 
   @AfterEach
   void close() {
@@ -33,7 +39,8 @@ class MailboxCatchUpMetricsTest {
 
   private RelayMessage parked(String id) throws Exception {
     RelayMessage m = new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, Priority.NORMAL);
-    mailbox.park(m, 1, false, 10, clock.instant()).get();
+    mailbox.park(m, Map.of(MessageTracing.TRACEPARENT, "00-" + TRACE_ID + "-00f067aa0ba902b7-01"), 1, false, 10,
+        clock.instant()).get();
     return m;
   }
 
@@ -48,7 +55,8 @@ class MailboxCatchUpMetricsTest {
           written.run();
         }, 16), clock);
 
-    new MailboxCatchUp(mailbox, clock, probe.relayMetrics(Part.SOCKET_NODE)).run(connection).get();
+    new MailboxCatchUp(mailbox, clock, probe.relayMetrics(Part.SOCKET_NODE), new MessageTracing(probe.telemetry()))
+        .run(connection).get();
 
     assertEquals(2, frames.size());
     assertEquals(2, probe.value(RelayMetrics.MAILBOX_DRAINED));
@@ -56,5 +64,9 @@ class MailboxCatchUpMetricsTest {
     assertEquals(2, probe.count(RelayMetrics.DELIVERY_LATENCY, "path", "mailbox"));
     assertEquals(6.0, probe.sum(RelayMetrics.DELIVERY_LATENCY, "path", "mailbox"), 1e-9);
     assertEquals(0, probe.count(RelayMetrics.DELIVERY_LATENCY, "path", "live"));
+    // each socket write joins the trace its message was parked under
+    assertEquals(2, probe.spans().stream().filter(s -> s.getTraceId().equals(TRACE_ID)
+        && "mailbox".equals(s.getAttributes().get(MessageTracing.PATH))
+        && "delivered".equals(s.getAttributes().get(MessageTracing.OUTCOME))).count());
   }
 }

@@ -75,6 +75,24 @@ class ColdStartIT {
     }
   }
 
+  /** Two tabs coming back together (after a deploy, say), on two nodes: each gets the parked message once. */
+  @Test
+  void twoSocketsOfOneUserConnectingTogetherEachGetTheParkedMessageOnce() throws Exception {
+    String user = "tabs-" + UUID.randomUUID().toString().substring(0, 8);
+    String id = send(user, "{\"step\":2}");
+    probe.awaitParked(user, id, true, WAIT);
+    try (TestSocketClient one = TestSocketClient.connect(stack.socket(1, stack.devToken(1, user)), Map.of(), WAIT);
+        TestSocketClient two = TestSocketClient.connect(stack.socket(2, stack.devToken(2, user)), Map.of(), WAIT)) {
+      for (TestSocketClient socket : List.of(one, two)) {
+        socket.awaitFrame(f -> f.json().path("id").asText().equals(id), WAIT);
+      }
+      probe.awaitMailboxState(user, id, "delivered", WAIT);
+      for (TestSocketClient socket : List.of(one, two)) {
+        assertEquals(1, socket.messages().stream().filter(f -> f.json().get("id").asText().equals(id)).count());
+      }
+    }
+  }
+
   @Test
   void aUserWhoNeverConnectsEndsInTheDeadLetterTopicWithReasonAndAnEmptyMailbox() throws Exception {
     String user = "ghost-" + UUID.randomUUID().toString().substring(0, 8);

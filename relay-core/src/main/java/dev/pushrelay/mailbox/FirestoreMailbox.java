@@ -127,17 +127,22 @@ public final class FirestoreMailbox implements Mailbox {
       for (QueryDocumentSnapshot doc : docs) {
         String state = doc.getString("state");
         boolean claimable = STATE_PENDING.equals(state) || (STATE_CLAIMED.equals(state) && claimExpired(doc, now));
+        boolean shared = !claimable && claimedByAnotherSince(doc, connectionId, now.minus(SHARED_WINDOW));
         Timestamp expires = doc.getTimestamp("expiresAt");
-        if (!claimable || (expires != null && !expires.toDate().toInstant().isAfter(now))) {
+        if (!(claimable || shared) || (claimable && expires != null && !expires.toDate().toInstant().isAfter(now))) {
           continue;
         }
         RelayMessage m = decode(doc);
         if (m == null) {
           continue;
         }
+        if (shared) {
+          claimed.add(new ParkedMessage(m, trace(doc), false));
+          continue;
+        }
         tx.update(doc.getReference(), "state", STATE_CLAIMED, "claimedBy", connectionId, "claimedAt", Timestamps.of(now));
         metrics.firestoreWrites(1);
-        claimed.add(new ParkedMessage(m, trace(doc)));
+        claimed.add(new ParkedMessage(m, trace(doc), true));
       }
       return claimed;
     }));
@@ -175,6 +180,15 @@ public final class FirestoreMailbox implements Mailbox {
           "claimedAt", FieldValue.delete());
     }
     return Completions.of(batch.commit()).handle((r, e) -> null);
+  }
+
+  /** Claimed (or since delivered) by another socket at or after {@code since}. */
+  private static boolean claimedByAnotherSince(DocumentSnapshot doc, String connectionId, Instant since) {
+    Timestamp at = doc.getTimestamp("claimedAt");
+    String by = doc.getString("claimedBy");
+    String state = doc.getString("state");
+    return (STATE_CLAIMED.equals(state) || STATE_DELIVERED.equals(state)) && at != null && by != null
+        && !by.equals(connectionId) && !at.toDate().toInstant().isBefore(since);
   }
 
   private static boolean claimExpired(DocumentSnapshot doc, Instant now) {

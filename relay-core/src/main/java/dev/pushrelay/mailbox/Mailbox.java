@@ -13,6 +13,9 @@ import java.util.concurrent.CompletableFuture;
  * delivered or, on its last attempt, taken out for the dead-letter topic — never both.
  */
 public interface Mailbox {
+  /** How recent another socket's claim must be for a newly registered socket to get the message too. */
+  java.time.Duration SHARED_WINDOW = java.time.Duration.ofSeconds(10);
+
   /**
    * Records an attempt that found no socket, or looks whether an earlier one was settled. {@code attempt}
    * is the attempt number known to the caller: when {@code exact} (Pub/Sub's own {@code deliveryAttempt})
@@ -26,7 +29,12 @@ public interface Mailbox {
   /** Drops the entry of a message that was routed to a live socket after all; absent is fine. */
   CompletableFuture<Void> discard(String userId, String messageId);
 
-  /** Claims the user's pending messages for one socket, oldest first. */
+  /**
+   * Claims the user's pending messages for one socket, oldest first. Messages another socket of the
+   * same user claimed within {@link #SHARED_WINDOW} come along unclaimed: every socket the user holds
+   * when a message is written gets it, also when two of them register at the same moment (two tabs
+   * reconnecting after a deploy).
+   */
   CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId, Instant now);
 
   /** Marks claimed messages as written to the socket. */

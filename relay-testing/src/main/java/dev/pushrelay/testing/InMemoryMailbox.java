@@ -15,7 +15,12 @@ import java.util.concurrent.CompletableFuture;
 /** In-memory mailbox seam for unit tests: the same states as the Firestore one, without claim expiry. */
 public final class InMemoryMailbox implements Mailbox {
   /** One entry: the message, its state and how many attempts found nobody. */
-  public record Entry(RelayMessage message, String state, int attempts, Map<String, String> trace) {}
+  public record Entry(RelayMessage message, String state, int attempts, Map<String, String> trace, String claimedBy,
+      Instant claimedAt) {
+    Entry with(String newState, int newAttempts) {
+      return new Entry(message, newState, newAttempts, trace, claimedBy, claimedAt);
+    }
+  }
 
   private final Map<String, Entry> entries = new LinkedHashMap<>();
 
@@ -41,11 +46,11 @@ public final class InMemoryMailbox implements Mailbox {
     }
     if (e != null) {
       if (!exact) {
-        entries.put(key, new Entry(m, e.state(), attempt, e.trace()));
+        entries.put(key, e.with(e.state(), attempt));
       }
       return CompletableFuture.completedFuture(ParkOutcome.STILL_PARKED);
     }
-    entries.put(key, new Entry(m, "pending", attempt, Map.copyOf(trace)));
+    entries.put(key, new Entry(m, "pending", attempt, Map.copyOf(trace), null, null));
     return CompletableFuture.completedFuture(ParkOutcome.PARKED);
   }
 
@@ -59,12 +64,18 @@ public final class InMemoryMailbox implements Mailbox {
   public synchronized CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId,
       Instant now) {
     List<ParkedMessage> out = new ArrayList<>();
+    Instant sharedSince = now.minus(SHARED_WINDOW);
     for (Map.Entry<String, Entry> e : entries.entrySet()) {
       Entry entry = e.getValue();
-      if (entry.message().userId().equals(userId) && entry.state().equals("pending")
-          && entry.message().expiresAt().isAfter(now)) {
-        e.setValue(new Entry(entry.message(), "claimed", entry.attempts(), entry.trace()));
-        out.add(new ParkedMessage(entry.message(), entry.trace()));
+      if (!entry.message().userId().equals(userId)) {
+        continue;
+      }
+      if (entry.state().equals("pending") && entry.message().expiresAt().isAfter(now)) {
+        e.setValue(new Entry(entry.message(), "claimed", entry.attempts(), entry.trace(), connectionId, now));
+        out.add(new ParkedMessage(entry.message(), entry.trace(), true));
+      } else if (!entry.state().equals("pending") && entry.claimedBy() != null
+          && !entry.claimedBy().equals(connectionId) && !entry.claimedAt().isBefore(sharedSince)) {
+        out.add(new ParkedMessage(entry.message(), entry.trace(), false));
       }
     }
     out.sort(Comparator.comparing(p -> p.message().sentAt()));
@@ -85,7 +96,7 @@ public final class InMemoryMailbox implements Mailbox {
 
   private void setState(String userId, List<String> ids, String state) {
     for (String id : ids) {
-      entries.computeIfPresent(key(userId, id), (k, e) -> new Entry(e.message(), state, e.attempts(), e.trace()));
+      entries.computeIfPresent(key(userId, id), (k, e) -> e.with(state, e.attempts()));
     }
   }
 

@@ -68,7 +68,9 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
         List<String> written = new ArrayList<>();
         List<String> unwritten = new ArrayList<>();
         for (int i = 0; i < messages.size(); i++) {
-          (writes.get(i).join() == DeliveryOutcome.NO_SOCKET ? unwritten : written).add(messages.get(i).id());
+          if (parked.get(i).claimed()) {
+            (writes.get(i).join() == DeliveryOutcome.NO_SOCKET ? unwritten : written).add(messages.get(i).id());
+          }
         }
         metrics.drained(written.size());
         return CompletableFuture.allOf(mailbox.delivered(user, written, clock.instant()),

@@ -6,6 +6,7 @@ import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.DeadLetterReason;
 import dev.pushrelay.model.InvalidRequestException;
+import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.SendRequest;
 import dev.pushrelay.pubsub.RelayPublisher;
@@ -90,9 +91,11 @@ public final class Router {
           .thenApply(v -> deadLettered(DeadLetterReason.EXPIRED, RouteOutcome.DEAD_LETTERED_EXPIRED));
     }
     boolean exact = envelope.deliveryAttempt().isPresent();
-    if (attempt > 1) {
+    if (attempt > 1 || "true".equals(envelope.attributes().get(MessageAttributes.NO_LIVE_NODE))) {
       // A retry: its mailbox entry says first whether a socket's catch-up already wrote it, which
-      // settles it with one read instead of a registry read, a second delivery and a delete.
+      // settles it with one read instead of a registry read, a second delivery and a delete. A request
+      // whose sender just found no live node is parked at once too; the look after parking covers a
+      // socket that came meanwhile.
       return park(message, envelope, attempt, exact);
     }
     return registry.liveNodesHolding(message.userId(), now).thenCompose(nodes -> nodes.isEmpty()

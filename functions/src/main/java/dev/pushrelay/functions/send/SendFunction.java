@@ -19,6 +19,7 @@ import io.opentelemetry.api.trace.StatusCode;
 import dev.pushrelay.json.JsonCodec;
 import dev.pushrelay.model.InvalidRequestException;
 import dev.pushrelay.model.Limits;
+import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.SendRequest;
 import dev.pushrelay.pubsub.RelayPublisher;
@@ -27,6 +28,7 @@ import java.io.IOException;
 import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -200,17 +202,20 @@ public final class SendFunction implements HttpFunction {
   private CompletableFuture<Void> publishDirect(RelayMessage m, Map<String, String> trace) {
     return registry.liveNodesHolding(m.userId(), clock.instant())
         .orTimeout(REGISTRY_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
-        .exceptionally(e -> {
-          LOG.warn("registry lookup for message {} failed, taking the retry path: {}", m.id(), e.toString());
-          return Set.of();
-        })
-        .thenCompose(nodes -> {
+        .handle((nodes, e) -> {
+          if (e != null) {
+            LOG.warn("registry lookup for message {} failed, taking the retry path: {}", m.id(), e.toString());
+            return publisher.request(m, trace).thenApply(id -> (Void) null);
+          }
           if (nodes.isEmpty()) {
-            return publisher.request(m, trace).thenApply(id -> null);
+            Map<String, String> attributes = new HashMap<>(trace);
+            attributes.put(MessageAttributes.NO_LIVE_NODE, "true");
+            return publisher.request(m, attributes).thenApply(id -> (Void) null);
           }
           return CompletableFuture.allOf(nodes.stream().map(node -> publisher.delivery(node, m, trace))
               .toArray(CompletableFuture[]::new)).thenRun(() -> metrics.routeAttempts(1));
-        });
+        })
+        .thenCompose(published -> published);
   }
 
   private void presence(String userId, HttpResponse response) throws IOException {

@@ -165,4 +165,18 @@ class RouterTest {
         router.route(envelope("{\"userIds\":[\"a\",\"b\"],\"event\":\"e\"}")).get());
     assertEquals(2, pubsub.on(topology.requestsTopic()).size());
   }
+
+  @Test
+  void aRequestWhoseSenderFoundNoLiveNodeIsParkedAtOnceAndStillFindsASocketThatCameMeanwhile() throws Exception {
+    PushEnvelope hinted = new PushEnvelope("{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8),
+        Map.of(MessageAttributes.NO_LIVE_NODE, "true"), "ps-7", clock.instant(), Optional.empty());
+    assertEquals(RouteOutcome.PENDING, router.route(hinted).get());
+    assertEquals(1, mailbox.entries().size());
+    connect("u2", "node-a");
+    PushEnvelope meanwhile = new PushEnvelope("{\"userId\":\"u2\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8),
+        Map.of(MessageAttributes.NO_LIVE_NODE, "true"), "ps-8", clock.instant(), Optional.empty());
+    assertEquals(RouteOutcome.ROUTED, router.route(meanwhile).get());
+    assertEquals(1, pubsub.on(topology.deliveriesTopic()).size());
+    assertEquals(1, mailbox.entries().size(), "the routed one's entry is gone again");
+  }
 }

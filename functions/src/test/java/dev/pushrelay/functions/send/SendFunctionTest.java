@@ -59,6 +59,8 @@ class SendFunctionTest {
     List<RecordingPublisher.Published> sent = pubsub.on(topology.requestsTopic());
     assertEquals(1, sent.size());
     assertEquals("u1", sent.get(0).message().attributes().get(MessageAttributes.USER_ID));
+    assertEquals("true", sent.get(0).message().attributes().get(MessageAttributes.NO_LIVE_NODE),
+        "the route function may park it at once");
     RelayMessage m = RelayMessage.parse(sent.get(0).message().data().getBytes(StandardCharsets.UTF_8));
     assertEquals("id-1", m.id());
     assertEquals(clock.instant(), m.sentAt());
@@ -189,5 +191,7 @@ class SendFunctionTest {
             "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
     assertEquals(202, r.status());
     assertEquals(1, pubsub.on(topology.requestsTopic()).size());
+    assertEquals(null, pubsub.on(topology.requestsTopic()).get(0).message().attributes()
+        .get(MessageAttributes.NO_LIVE_NODE), "nobody looked: the route function must");
   }
 }

@@ -79,6 +79,7 @@ class ColdStartIT {
   @Test
   void twoSocketsOfOneUserConnectingTogetherEachGetTheParkedMessageOnce() throws Exception {
     String user = "tabs-" + UUID.randomUUID().toString().substring(0, 8);
+    double settledBefore = stack.metric("ROUTE_PORT", SETTLED);
     String id = send(user, "{\"step\":2}");
     probe.awaitParked(user, id, true, WAIT);
     try (TestSocketClient one = TestSocketClient.connect(stack.socket(1, stack.devToken(1, user)), Map.of(), WAIT);
@@ -86,7 +87,8 @@ class ColdStartIT {
       for (TestSocketClient socket : List.of(one, two)) {
         socket.awaitFrame(f -> f.json().path("id").asText().equals(id), WAIT);
       }
-      probe.awaitMailboxState(user, id, "delivered", WAIT);
+      stack.awaitMetricAbove("ROUTE_PORT", SETTLED, settledBefore, WAIT,
+          () -> "the route function never settled the retry: mailbox " + probe.mailboxState(user, id));
       for (TestSocketClient socket : List.of(one, two)) {
         assertEquals(1, socket.messages().stream().filter(f -> f.json().get("id").asText().equals(id)).count());
       }

@@ -58,18 +58,6 @@ final class StackProbe implements AutoCloseable {
     }
   }
 
-  /** Waits until the message's mailbox entry is in {@code state} (pending, claimed, delivered). */
-  void awaitMailboxState(String userId, String messageId, String state, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (!mailboxState(userId, messageId).startsWith(state + " ")) {
-      if (System.nanoTime() > deadline) {
-        throw new TimeoutException("mailbox entry " + userId + "/" + messageId + " never became " + state + ": "
-            + mailboxState(userId, messageId));
-      }
-      TimeUnit.MILLISECONDS.sleep(50);
-    }
-  }
-
   void awaitParked(String userId, String messageId, boolean expected, Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (parked(userId, messageId) != expected) {

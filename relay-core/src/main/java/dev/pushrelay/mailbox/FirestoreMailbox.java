@@ -84,11 +84,12 @@ public final class FirestoreMailbox implements Mailbox {
         return new Parked(ParkOutcome.FINAL, doc.exists());
       }
       if (doc.exists() && (freshClaim || STATE_PENDING.equals(state))) {
+        ParkOutcome outcome = freshClaim ? ParkOutcome.CLAIMED : ParkOutcome.STILL_PARKED;
         if (exact) {
-          return new Parked(ParkOutcome.STILL_PARKED, false);
+          return new Parked(outcome, false);
         }
         tx.update(ref, "attempts", attempt);
-        return new Parked(ParkOutcome.STILL_PARKED, true);
+        return new Parked(outcome, true);
       }
       Map<String, Object> entry = new HashMap<>();
       entry.put("message", m.toJson());

@@ -6,6 +6,8 @@ public enum ParkOutcome {
   PARKED,
   /** An earlier attempt parked it and it still waits: Pub/Sub retries it again. */
   STILL_PARKED,
+  /** A socket's catch-up is writing it right now: Pub/Sub retries it, and the retry finds it settled. */
+  CLAIMED,
   /** The last attempt: the entry is gone and the caller dead-letters the message. */
   FINAL,
   /** A socket's catch-up has already written it (its tombstone stays until its TTL): nothing more to do. */

@@ -48,7 +48,8 @@ public final class InMemoryMailbox implements Mailbox {
       if (!exact) {
         entries.put(key, e.with(e.state(), attempt));
       }
-      return CompletableFuture.completedFuture(ParkOutcome.STILL_PARKED);
+      return CompletableFuture.completedFuture(
+          e.state().equals("claimed") ? ParkOutcome.CLAIMED : ParkOutcome.STILL_PARKED);
     }
     entries.put(key, new Entry(m, "pending", attempt, Map.copyOf(trace), null, null));
     return CompletableFuture.completedFuture(ParkOutcome.PARKED);

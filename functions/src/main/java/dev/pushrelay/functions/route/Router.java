@@ -112,6 +112,8 @@ public final class Router {
         metrics.routeAttempts(attempt); // settled by a socket's mailbox catch-up
         yield CompletableFuture.completedFuture(RouteOutcome.ALREADY_DELIVERED);
       }
+      // a socket's catch-up is writing it: the next retry finds it settled, with no second copy
+      case CLAIMED -> CompletableFuture.completedFuture(RouteOutcome.PENDING);
       case FINAL -> {
         try (var log = MessageTracing.logContext(envelope.attributes())) {
           LOG.warn("dead letter: message {} for user {} found no connection in {} attempts", message.id(),

@@ -179,4 +179,14 @@ class RouterTest {
     assertEquals(1, pubsub.on(topology.deliveriesTopic()).size());
     assertEquals(1, mailbox.entries().size(), "the routed one's entry is gone again");
   }
+
+  @Test
+  void aRetryWhileASocketWritesTheMessageWaitsForItInsteadOfSendingASecondCopy() throws Exception {
+    assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    mailbox.claim("u1", "c1", clock.instant()).get();
+    connect("u1", "node-a");
+    assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty());
+    assertEquals("claimed", mailbox.entries().values().iterator().next().state());
+  }
 }

@@ -27,6 +27,8 @@ public final class LocalConnection {
   private final String userId;
   private final OutboundQueue queue;
   private final RecentIds written = new RecentIds(RECENT_IDS);
+  /** Written ids pushed out of {@code unacked} by newer ones: their acks are still owed, not abuse. */
+  private final RecentIds owed = new RecentIds(RECENT_IDS);
   private final List<Held> held = new ArrayList<>();
   /** Written but not acked by the client yet, oldest first: re-routed if the socket closes soon after. */
   private final LinkedHashMap<String, Unacked> unacked = new LinkedHashMap<>();
@@ -93,7 +95,7 @@ public final class LocalConnection {
 
   /** The client confirmed it received the message; true when it was written here and not acked yet. */
   public synchronized boolean acked(String messageId) {
-    return unacked.remove(messageId) != null;
+    return unacked.remove(messageId) != null || owed.remove(messageId);
   }
 
   /**
@@ -135,7 +137,9 @@ public final class LocalConnection {
     // Tracked from the moment it is handed to the socket, so a close racing the write still sees it.
     unacked.put(message.id(), new Unacked(message, clock.instant()));
     if (unacked.size() > UNACKED_LIMIT) {
-      unacked.remove(unacked.keySet().iterator().next());
+      String oldest = unacked.keySet().iterator().next();
+      unacked.remove(oldest);
+      owed.add(oldest);
     }
     return queue.offer(ServerFrames.message(message)).thenApply(v -> DeliveryOutcome.DELIVERED);
   }

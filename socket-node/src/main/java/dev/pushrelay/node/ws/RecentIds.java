@@ -24,4 +24,9 @@ final class RecentIds {
     }
     return true;
   }
+
+  /** Removes the id; false when it was not there. */
+  boolean remove(String id) {
+    return ids.remove(id);
+  }
 }

@@ -37,6 +37,7 @@ public final class PullLoop {
   private final int workers;
   private final AtomicBoolean running = new AtomicBoolean();
   private final Set<ApiFuture<PullResponse>> outstanding = ConcurrentHashMap.newKeySet();
+  private final AckBatcher acks;
   private volatile boolean healthy;
   private ExecutorService threads;
 
@@ -45,6 +46,10 @@ public final class PullLoop {
     this.subscription = clients.subscription(subscription).toString();
     this.receiver = receiver;
     this.workers = workers;
+    String sub = this.subscription;
+    this.acks = new AckBatcher(sub.substring(sub.lastIndexOf('/') + 1),
+        ids -> admin.acknowledgeCallable().futureCall(AcknowledgeRequest.newBuilder()
+            .setSubscription(sub).addAllAckIds(ids).build()));
   }
 
   public void start() {
@@ -77,6 +82,7 @@ public final class PullLoop {
         Thread.currentThread().interrupt();
       }
     }
+    acks.close();
     admin.close();
   }
 
@@ -130,8 +136,7 @@ public final class PullLoop {
 
     @Override
     public void ack() {
-      admin.acknowledgeCallable().futureCall(AcknowledgeRequest.newBuilder()
-          .setSubscription(subscription).addAckIds(ackId).build());
+      acks.add(ackId);
     }
 
     @Override

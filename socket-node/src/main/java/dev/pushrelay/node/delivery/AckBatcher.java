@@ -1,0 +1,79 @@
+package dev.pushrelay.node.delivery;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Gathers the ack ids of one subscription and sends them a batch at a time: one acknowledge call every
+ * few milliseconds instead of one per message. An ack is never on a user's path (the frame is already
+ * written), and one that is lost only brings the message back, which the socket drops as a repeat.
+ */
+final class AckBatcher implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AckBatcher.class);
+  /** Pub/Sub takes up to 2,500 ack ids per call; a batch stays well below. */
+  static final int MAX_BATCH = 1000;
+  static final long INTERVAL_MILLIS = 5;
+
+  private final ConcurrentLinkedQueue<String> pending = new ConcurrentLinkedQueue<>();
+  private final Consumer<List<String>> send;
+  private final ScheduledExecutorService timer;
+
+  /** {@code send} acknowledges one batch; it is called from one thread at a time. */
+  AckBatcher(String name, Consumer<List<String>> send) {
+    this.send = send;
+    this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "acks-" + name);
+      t.setDaemon(true);
+      return t;
+    });
+    timer.scheduleWithFixedDelay(this::flush, INTERVAL_MILLIS, INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
+  }
+
+  void add(String ackId) {
+    pending.add(ackId);
+  }
+
+  /** Sends what has gathered, in batches of at most {@link #MAX_BATCH}. */
+  void flush() {
+    List<String> batch = new ArrayList<>();
+    String id;
+    while ((id = pending.poll()) != null) {
+      batch.add(id);
+      if (batch.size() == MAX_BATCH) {
+        sendQuietly(batch);
+        batch = new ArrayList<>();
+      }
+    }
+    if (!batch.isEmpty()) {
+      sendQuietly(batch);
+    }
+  }
+
+  private void sendQuietly(List<String> batch) {
+    try {
+      send.accept(batch);
+    } catch (RuntimeException e) {
+      // the messages come back after their ack deadline and the sockets drop them as repeats
+      LOG.warn("acknowledging {} messages failed: {}", batch.size(), e.toString());
+    }
+  }
+
+  /** Stops the timer and sends what is left. */
+  @Override
+  public void close() {
+    timer.shutdown();
+    try {
+      timer.awaitTermination(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    flush();
+  }
+}

@@ -16,17 +16,22 @@ import java.util.function.BiConsumer;
  */
 final class BenchSocket implements AutoCloseable {
   private final WebSocket ws;
+  private final CompletableFuture<String> closed;
   final CompletableFuture<Long> established = new CompletableFuture<>();
 
-  private BenchSocket(WebSocket ws) {
+  private BenchSocket(WebSocket ws, CompletableFuture<String> closed) {
     this.ws = ws;
+    this.closed = closed;
   }
 
   static BenchSocket connect(HttpClient http, String wsUrl, String token, BiConsumer<JsonNode, Long> onMessage)
       throws Exception {
     CompletableFuture<Long> est = new CompletableFuture<>();
+    CompletableFuture<String> closedBy = new CompletableFuture<>();
     WebSocket.Listener listener = new WebSocket.Listener() {
       private final StringBuilder buf = new StringBuilder();
+      /** The JDK client allows one send in flight: each ack waits for the one before it. */
+      private CompletableFuture<?> lastAck = CompletableFuture.completedFuture(null);
 
       @Override
       public CompletionStage<?> onText(WebSocket w, CharSequence data, boolean last) {
@@ -42,7 +47,9 @@ final class BenchSocket implements AutoCloseable {
               est.complete(now);
             } else if ("message".equals(type)) {
               onMessage.accept(frame, now);
-              w.sendText("{\"type\":\"ack\",\"id\":" + JsonCodec.mapper().writeValueAsString(frame.path("id").asText()) + "}", true);
+              String ack = "{\"type\":\"ack\",\"id\":" + JsonCodec.mapper().writeValueAsString(frame.path("id").asText())
+                  + "}";
+              lastAck = lastAck.handle((v, e) -> null).thenCompose(v -> w.sendText(ack, true));
             }
           } catch (Exception e) {
             System.err.println("bad frame: " + e);
@@ -53,13 +60,21 @@ final class BenchSocket implements AutoCloseable {
       }
 
       @Override
+      public CompletionStage<?> onClose(WebSocket w, int statusCode, String reason) {
+        closedBy.complete(statusCode + " " + reason);
+        est.completeExceptionally(new IllegalStateException("closed before established: " + statusCode + " " + reason));
+        return null;
+      }
+
+      @Override
       public void onError(WebSocket w, Throwable error) {
+        closedBy.complete("error " + error);
         est.completeExceptionally(error);
       }
     };
     WebSocket ws = http.newWebSocketBuilder()
         .buildAsync(URI.create(wsUrl + "?access_token=" + token), listener).get(20, TimeUnit.SECONDS);
-    BenchSocket s = new BenchSocket(ws);
+    BenchSocket s = new BenchSocket(ws, closedBy);
     est.whenComplete((v, e) -> {
       if (e != null) {
         s.established.completeExceptionally(e);
@@ -68,6 +83,11 @@ final class BenchSocket implements AutoCloseable {
       }
     });
     return s;
+  }
+
+  /** Empty while open; the close code and reason (or the error) once the server closed it or it failed. */
+  java.util.Optional<String> closedBy() {
+    return java.util.Optional.ofNullable(closed.getNow(null));
   }
 
   long awaitEstablished() throws Exception {

@@ -1,0 +1,112 @@
+package dev.pushrelay.bench;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.eclipse.jetty.websocket.client.ClientUpgradeRequest;
+import org.eclipse.jetty.websocket.client.WebSocketClient;
+
+/** The load generator's sockets: one Jetty WebSocket client, connects with bounded concurrency. */
+final class PushClient implements AutoCloseable {
+  private final WebSocketClient client = new WebSocketClient();
+  private final TokenMint tokens;
+
+  PushClient(TokenMint tokens) throws Exception {
+    this.tokens = tokens;
+    // idle sockets stay open for the whole phase; the servers' pings keep them alive
+    client.setIdleTimeout(Duration.ofHours(1));
+    client.setConnectTimeout(30_000);
+    client.setMaxTextMessageSize(1 << 20);
+    client.getHttpClient().setMaxConnectionsPerDestination(4096);
+    client.getHttpClient().setMaxRequestsQueuedPerDestination(100_000);
+    client.start();
+  }
+
+  /**
+   * Opens one socket per user id, at most {@code concurrency} handshakes in flight, and returns once
+   * every one received {@code connection_established}; the first failure ends it, with its user.
+   */
+  List<ClientSocket> connect(PushServer server, List<String> userIds, int concurrency, ClientSocket.Sink sink,
+      Duration timeout) throws Exception {
+    Semaphore inFlight = new Semaphore(concurrency);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    List<ClientSocket> sockets = new ArrayList<>(userIds.size());
+    List<CompletableFuture<Void>> all = new ArrayList<>(userIds.size());
+    long deadline = System.nanoTime() + timeout.toNanos();
+    for (String user : userIds) {
+      while (!inFlight.tryAcquire(100, TimeUnit.MILLISECONDS)) {
+        checkProgress(server, failure, deadline, sockets.size(), userIds.size());
+      }
+      checkProgress(server, failure, deadline, sockets.size(), userIds.size());
+      String token = tokens.mint(user);
+      ClientSocket socket = new ClientSocket(server.contender().socketIo(), token, sink);
+      sockets.add(socket);
+      all.add(socket.established);
+      client.connect(socket, server.socketUri(token), new ClientUpgradeRequest())
+          .whenComplete((session, e) -> {
+            if (e != null) {
+              socket.established.completeExceptionally(e);
+            }
+          });
+      socket.established.whenComplete((v, e) -> {
+        inFlight.release();
+        if (e != null) {
+          failure.compareAndSet(null, new IllegalStateException("socket of user " + user + " to "
+              + server.contender().key() + " failed: " + e, e));
+        }
+      });
+    }
+    CompletableFuture<Void> done = CompletableFuture.allOf(all.toArray(CompletableFuture[]::new));
+    while (!done.isDone()) {
+      checkProgress(server, failure, deadline, sockets.size(), userIds.size());
+      try {
+        done.get(100, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.TimeoutException notYet) {
+        // keep checking
+      }
+    }
+    checkProgress(server, failure, deadline, sockets.size(), userIds.size());
+    return sockets;
+  }
+
+  private static void checkProgress(PushServer server, AtomicReference<Throwable> failure, long deadline, int started,
+      int total) throws Exception {
+    Throwable f = failure.get();
+    if (f != null) {
+      throw new IllegalStateException(f.getMessage() + "\nserver log tail:\n" + server.logTail(), f);
+    }
+    if (!server.alive()) {
+      throw new IllegalStateException(server.contender().key() + " exited while sockets connected; log tail:\n"
+          + server.logTail());
+    }
+    if (System.nanoTime() > deadline) {
+      throw new IllegalStateException("connecting " + total + " sockets to " + server.contender().key()
+          + " took too long (" + started + " started)");
+    }
+  }
+
+  /** Closes the sockets (close frames), waits up to {@code grace} for the closes, then drops the rest. */
+  static void closeAll(List<ClientSocket> sockets, Duration grace) throws InterruptedException {
+    for (ClientSocket s : sockets) {
+      s.close();
+    }
+    long deadline = System.nanoTime() + grace.toNanos();
+    for (ClientSocket s : sockets) {
+      long left = deadline - System.nanoTime();
+      try {
+        s.closed.get(Math.max(1, left), TimeUnit.NANOSECONDS);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        s.abort();
+      }
+    }
+  }
+
+  @Override
+  public void close() throws Exception {
+    client.stop();
+  }
+}

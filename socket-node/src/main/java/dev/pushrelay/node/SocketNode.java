@@ -32,6 +32,7 @@ import dev.pushrelay.registry.FirestoreRegistryStore;
 import dev.pushrelay.registry.RegistryStore;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -70,6 +71,11 @@ public final class SocketNode implements AutoCloseable {
   private final ScheduledThreadPoolExecutor socketTimers;
   private final SocketLiveness liveness;
   private final AtomicBoolean draining = new AtomicBoolean();
+  /**
+   * How long after leaving the registry a draining node still expects deliveries: the send and route
+   * functions give up on a registry read after 2 s, and their publish follows at once.
+   */
+  static final Duration IN_FLIGHT_ROUTES = Duration.ofSeconds(4);
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final Server server;
   private final Telemetry telemetry;
@@ -190,6 +196,7 @@ public final class SocketNode implements AutoCloseable {
     draining.set(true);
     heartbeat.stop();
     List<String> ids = hub.all().stream().map(LocalConnection::connectionId).toList();
+    Instant leaving = Instant.now();
     try {
       registry.removeNode(config.nodeId()).get(3, TimeUnit.SECONDS);
       registry.removeConnections(ids).get(3, TimeUnit.SECONDS);
@@ -201,10 +208,11 @@ public final class SocketNode implements AutoCloseable {
     }
     lifecycle.closeAll(StatusCode.SERVICE_RESTART, "node draining, reconnect");
     // Routes already in flight when the node left the registry still arrive: the sweep keeps pulling
-    // until it has found nothing for two rounds in a row, and re-routes them.
+    // until it has found nothing for two rounds in a row, and at least until every registry read that
+    // began before the node left has run out (the send and route functions bound theirs), and re-routes them.
     subscription.stop(2, TimeUnit.SECONDS);
     try {
-      int rerouted = sweeper.sweep(subscription.name(), config.nodeId());
+      int rerouted = sweeper.sweep(subscription.name(), config.nodeId(), leaving.plus(IN_FLIGHT_ROUTES));
       LOG.info("node {} re-routed {} deliveries left in its subscription", config.nodeId(), rerouted);
       subscription.delete();
     } catch (RuntimeException e) {

@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +39,8 @@ public final class Router {
   private final Topology topology;
   private final Clock clock;
   private final RelayMetrics metrics;
+  /** As the send function's direct route: within the draining node's sweep (SocketNode.IN_FLIGHT_ROUTES). */
+  static final long REGISTRY_TIMEOUT_MILLIS = 2000;
   private final AttemptCounter attempts = new AttemptCounter(100_000);
 
   public Router(RegistryStore registry, Mailbox mailbox, RelayPublisher publisher, Topology topology, Clock clock) {
@@ -98,7 +101,7 @@ public final class Router {
       // socket that came meanwhile.
       return park(message, envelope, attempt, exact);
     }
-    return registry.liveNodesHolding(message.userId(), now).thenCompose(nodes -> nodes.isEmpty()
+    return liveNodes(message.userId(), now).thenCompose(nodes -> nodes.isEmpty()
         ? park(message, envelope, attempt, exact)
         : deliver(message, nodes, false, attempt, MessageTracing.carried(envelope.attributes())));
   }
@@ -131,12 +134,20 @@ public final class Router {
         if (outcome == ParkOutcome.PARKED) {
           metrics.parked(); // counted once per message, when its entry is made
         }
-        yield registry.liveNodesHolding(message.userId(), clock.instant())
+        yield liveNodes(message.userId(), clock.instant())
             .thenCompose(nodes -> nodes.isEmpty()
                 ? CompletableFuture.completedFuture(RouteOutcome.PENDING)
                 : deliver(message, nodes, true, attempt, trace));
       }
     });
+  }
+
+  /**
+   * The registry lookup, bounded: a draining node sweeps its subscription only so long after leaving the
+   * registry, so a lookup that comes back later fails (Pub/Sub retries the message) rather than route to it.
+   */
+  private CompletableFuture<Set<String>> liveNodes(String userId, Instant now) {
+    return registry.liveNodesHolding(userId, now).orTimeout(REGISTRY_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   private CompletableFuture<RouteOutcome> deliver(RelayMessage message, Set<String> nodes, boolean mayBeParked,

@@ -50,11 +50,19 @@ public final class SubscriptionSweeper {
    * again). Rounds go on until two in a row find nothing.
    */
   public int sweep(String subscription, String nodeId) {
+    return sweep(subscription, nodeId, Instant.EPOCH);
+  }
+
+  /**
+   * As {@link #sweep(String, String)}, and not before {@code notBefore}: a draining node keeps sweeping
+   * until every route that read the registry before it left has had time to publish.
+   */
+  public int sweep(String subscription, String nodeId, Instant notBefore) {
     int rerouted = 0;
     try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
       String name = clients.subscription(subscription).toString();
       int empty = 0;
-      for (int round = 0; round < MAX_ROUNDS && empty < 2; round++) {
+      for (int round = 0; round < MAX_ROUNDS && (empty < 2 || Instant.now().isBefore(notBefore)); round++) {
         ApiFuture<PullResponse> waiting = admin.pullCallable().futureCall(
             PullRequest.newBuilder().setSubscription(name).setMaxMessages(BATCH).build());
         Instant since = Instant.now().minus(Duration.ofHours(1));

@@ -5,6 +5,7 @@
 #
 #   scripts/bench.sh                 # every phase, in the fixed order below
 #   scripts/bench.sh e2e cost        # only some of them (docs/BENCHMARKS.md keeps the others' last results)
+#   scripts/bench.sh docs            # no phase: only write docs/BENCHMARKS.md again from the last results
 #
 # Order, whatever the command line says: cost first, on a quiet stack (later phases leave router copies
 # retrying for minutes); then phases 1-3 (ceiling, idle, fanout: fanout writes the maximum that e2e
@@ -100,7 +101,7 @@ trap 'exit 143' TERM
 
 wait_for_quiet
 needs_stack=0
-for p in "${PHASES[@]}"; do [[ "$p" != jmh ]] && needs_stack=1; done
+for p in "${PHASES[@]}"; do [[ "$p" != jmh && "$p" != docs ]] && needs_stack=1; done
 
 export PUBSUB_PORT=$((BASE + 5)) FIRESTORE_PORT=$((BASE + 6)) SEND_PORT=$((BASE + 0)) ROUTE_PORT=$((BASE + 1)) \
   NODE1_PORT=$((BASE + 10)) NODE2_PORT=$((BASE + 11)) RELAY_LOG_DIR="$LOG_DIR"
@@ -188,7 +189,7 @@ run_socket_bench() {
 COLD_JAVAS="java17=$(command -v java)"
 [[ -x "$JAVA25" ]] && COLD_JAVAS+=",java25=$JAVA25"
 for p in "${PHASES[@]}"; do
-  case "$p" in cost|ceiling|idle|fanout|e2e|pending|coldstart|jmh) ;; *) log "unknown phase $p"; exit 2 ;; esac
+  case "$p" in cost|ceiling|idle|fanout|e2e|pending|coldstart|jmh|docs) ;; *) log "unknown phase $p"; exit 2 ;; esac
 done
 # The fixed order of the top; phases 1-3 (ceiling idle fanout) run between cost and e2e, which reads the
 # maximum that fanout writes to $OUT/fanout.json.
@@ -304,6 +305,12 @@ fi
   echo "as before, only slower. The node's rows \`java25 … AOT cache\` below are that configuration."
   echo
   echo "## Results"
+  echo
+  echo "When each phase's figures below were measured (a command with some phases keeps the others' last results):"
+  echo
+  for p in ceiling idle fanout e2e pending coldstart cost jmh; do
+    [[ -f "$OUT/$p.md" ]] && echo "- $p: $(date -u -r "$OUT/$p.md" '+%Y-%m-%d %H:%M UTC')"
+  done
   echo
   for p in ceiling idle fanout e2e pending coldstart cost jmh; do
     [[ -f "$OUT/$p.md" ]] && cat "$OUT/$p.md"

@@ -131,14 +131,19 @@ public final class LocalStack implements AutoCloseable {
 
   /** The sum of a part's Prometheus samples whose series starts with {@code series}, from its /metrics. */
   public double metric(String portName, String series) throws Exception {
+    return metricsText(portName).lines()
+        .filter(line -> line.startsWith(series + " ") || line.startsWith(series + "{"))
+        .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
+        .sum();
+  }
+
+  /** A part's /metrics, in Prometheus text; an answer other than 200 is an error. */
+  public String metricsText(String portName) throws Exception {
     HttpResponse<String> r = get(URI.create("http://127.0.0.1:" + port(portName) + "/metrics"));
     if (r.statusCode() != 200) {
       throw new IOException(portName + " /metrics answered " + r.statusCode());
     }
-    return r.body().lines()
-        .filter(line -> line.startsWith(series + " ") || line.startsWith(series + "{"))
-        .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
-        .sum();
+    return r.body();
   }
 
   /** Waits until {@link #metric} rises above {@code floor}; {@code what} names the wait in the timeout. */

@@ -112,12 +112,6 @@ class OperationsIT {
     }
   }
 
-  private static String metrics(String portName) throws IOException, InterruptedException, Exception {
-    HttpResponse<String> r = stack.get(java.net.URI.create("http://127.0.0.1:" + stack.port(portName) + "/metrics"));
-    assertEquals(200, r.statusCode(), portName + " /metrics");
-    return r.body();
-  }
-
   @Test
   void aDeadLetteredMessageIsListedThenReplayedToTheUserWhoConnectedSince() throws Exception {
     String user = "late-" + UUID.randomUUID().toString().substring(0, 8);
@@ -130,7 +124,8 @@ class OperationsIT {
     assertEquals(user, dead.get("userId").asText());
     assertEquals("no_connection_after_retries", dead.get("reason").asText());
     assertTrue(dead.get("ageSeconds").asLong() >= 0);
-    assertTrue(metrics("ROUTE_PORT").contains("relay_dead_letter_total{reason=\"no_connection_after_retries\"}"),
+    assertTrue(stack.metricsText("ROUTE_PORT")
+        .contains("relay_dead_letter_total{reason=\"no_connection_after_retries\"}"),
         "the route function counts the dead letter");
 
     try (TestSocketClient socket = TestSocketClient.connect(stack.socket(1, stack.devToken(1, user)), Map.of(),
@@ -147,9 +142,9 @@ class OperationsIT {
     }
     assertFalse(listed().stream().anyMatch(r -> r.get("messageId").asText().equals(id)),
         "a replayed message leaves the dead-letter subscription");
-    assertTrue(metrics("NODE1_PORT").contains("websocket_message_delivery_total{outcome=\"delivered\"}"),
+    assertTrue(stack.metricsText("NODE1_PORT").contains("websocket_message_delivery_total{outcome=\"delivered\"}"),
         "node 1 counts the delivery");
-    assertTrue(metrics("SEND_PORT").contains("relay_messages_accepted_total"), "the send function counts it");
+    assertTrue(stack.metricsText("SEND_PORT").contains("relay_messages_accepted_total"), "the send function counts it");
   }
 
   /**

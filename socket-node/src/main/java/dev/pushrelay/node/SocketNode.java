@@ -72,10 +72,10 @@ public final class SocketNode implements AutoCloseable {
   private final SocketLiveness liveness;
   private final AtomicBoolean draining = new AtomicBoolean();
   /**
-   * How long after leaving the registry a draining node still expects deliveries: the send and route
-   * functions give up on a registry read after 2 s, and their publish follows at once.
+   * How long after leaving the registry a draining node still expects deliveries: a route's registry
+   * read runs out after {@link RegistryStore#ROUTE_LOOKUP_TIMEOUT}, and its publish follows at once.
    */
-  static final Duration IN_FLIGHT_ROUTES = Duration.ofSeconds(4);
+  static final Duration IN_FLIGHT_ROUTES = RegistryStore.ROUTE_LOOKUP_TIMEOUT.plusSeconds(2);
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final Server server;
   private final Telemetry telemetry;

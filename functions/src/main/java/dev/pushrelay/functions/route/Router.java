@@ -39,8 +39,6 @@ public final class Router {
   private final Topology topology;
   private final Clock clock;
   private final RelayMetrics metrics;
-  /** As the send function's direct route: within the draining node's sweep (SocketNode.IN_FLIGHT_ROUTES). */
-  static final long REGISTRY_TIMEOUT_MILLIS = 2000;
   private final AttemptCounter attempts = new AttemptCounter(100_000);
 
   public Router(RegistryStore registry, Mailbox mailbox, RelayPublisher publisher, Topology topology, Clock clock) {
@@ -147,7 +145,8 @@ public final class Router {
    * registry, so a lookup that comes back later fails (Pub/Sub retries the message) rather than route to it.
    */
   private CompletableFuture<Set<String>> liveNodes(String userId, Instant now) {
-    return registry.liveNodesHolding(userId, now).orTimeout(REGISTRY_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+    return registry.liveNodesHolding(userId, now).orTimeout(RegistryStore.ROUTE_LOOKUP_TIMEOUT.toMillis(),
+        TimeUnit.MILLISECONDS);
   }
 
   private CompletableFuture<RouteOutcome> deliver(RelayMessage message, Set<String> nodes, boolean mayBeParked,

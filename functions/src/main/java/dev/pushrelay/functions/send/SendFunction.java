@@ -52,8 +52,6 @@ public final class SendFunction implements HttpFunction {
   static final String PRESENCE_PREFIX = "/v1/users/";
   static final String PRESENCE_SUFFIX = "/presence";
   private static final long PUBLISH_TIMEOUT_SECONDS = 10;
-  /** How long the direct route waits for the registry before it takes the retry path instead. */
-  private static final long REGISTRY_TIMEOUT_MILLIS = 2000;
 
   private final FunctionConfig config;
   private final RelayPublisher publisher;
@@ -201,7 +199,7 @@ public final class SendFunction implements HttpFunction {
    */
   private CompletableFuture<Void> publishDirect(RelayMessage m, Map<String, String> trace) {
     return registry.liveNodesHolding(m.userId(), clock.instant())
-        .orTimeout(REGISTRY_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS)
+        .orTimeout(RegistryStore.ROUTE_LOOKUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
         .handle((nodes, e) -> {
           if (e != null) {
             LOG.warn("registry lookup for message {} failed, taking the retry path: {}", m.id(), e.toString());

@@ -39,17 +39,33 @@ resource "google_service_account" "functions_build" {
 
 # --- socket node -------------------------------------------------------------------------------
 
-# Each node creates its own filtered subscription on the deliveries topic when it starts and
-# deletes it when it stops, so it needs these subscription permissions on the project.
+# Each node incarnation creates its own delivery topic and its own (unfiltered) subscription on
+# it when it starts, both named <prefix><nodeId> with the prefixes deliveriesTopicPrefix and
+# deliveriesSubscriptionPrefix of config/topology.json. On drain, or when a surviving node cleans
+# up after a crashed one, it deletes the topic first (so late publishes fail with NOT_FOUND and
+# the route function retries them), then sweeps the subscription until it is empty (pull, seek,
+# acknowledge, republish to the requests topic) and deletes it.
+#
+# These names only exist at run time, and Pub/Sub IAM has no IAM Conditions on resource names
+# (only Pub/Sub Lite does: https://cloud.google.com/iam/docs/conditions-resource-attributes),
+# so the grant cannot be narrowed to the prefix: it is a custom role on the project, and as such
+# it would reach the project's other topics and subscriptions too. The node code only ever
+# creates, reads, consumes and deletes topics and subscriptions whose names start with those
+# prefixes from config/topology.json. It never publishes to a delivery topic (it publishes to the
+# requests topic only, granted below), so the role holds no pubsub.topics.publish.
 resource "google_project_iam_custom_role" "socket_node_subscriptions" {
   role_id     = "pushRelaySocketNodeSubscriptions"
-  title       = "push relay socket node: own delivery subscription"
-  description = "Create, read, consume and delete the node's own subscription on the deliveries topic."
+  title       = "push relay socket node: own delivery topic and subscription"
+  description = "Create, read and delete the node's own delivery topic; create, read, consume and delete its own subscription on it."
   permissions = [
     "pubsub.subscriptions.consume",
     "pubsub.subscriptions.create",
     "pubsub.subscriptions.delete",
     "pubsub.subscriptions.get",
+    "pubsub.topics.attachSubscription",
+    "pubsub.topics.create",
+    "pubsub.topics.delete",
+    "pubsub.topics.get",
   ]
 
   depends_on = [google_project_service.required]
@@ -59,13 +75,6 @@ resource "google_project_iam_member" "socket_node_subscriptions" {
   project = var.project_id
   role    = google_project_iam_custom_role.socket_node_subscriptions.id
   member  = google_service_account.socket_node.member
-}
-
-# Attaching a subscription to a topic is checked on the topic (pubsub.topics.attachSubscription).
-resource "google_pubsub_topic_iam_member" "deliveries_attach_socket_node" {
-  topic  = google_pubsub_topic.deliveries.name
-  role   = "roles/pubsub.subscriber"
-  member = google_service_account.socket_node.member
 }
 
 # A delivery whose socket is gone goes back to the requests topic to be routed again.
@@ -98,11 +107,15 @@ resource "google_pubsub_topic_iam_member" "requests_publisher_send" {
   member = google_service_account.send_function.member
 }
 
-# The direct route: a message for a user who holds sockets goes straight to their nodes.
-resource "google_pubsub_topic_iam_member" "deliveries_publisher_send" {
-  topic  = google_pubsub_topic.deliveries.name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.send_function.member
+# The direct route: a message for a user who holds sockets goes straight to their nodes' own
+# delivery topics (deliveriesTopicPrefix + nodeId in config/topology.json). Those topics are
+# created and deleted at run time by the nodes, and Pub/Sub has no IAM Conditions on resource
+# names, so publishing to them can only be granted on the project. roles/pubsub.publisher holds
+# pubsub.topics.publish alone: the function can publish, never read or change a topic.
+resource "google_project_iam_member" "send_pubsub_publisher" {
+  project = var.project_id
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.send_function.member
 }
 
 # Presence (is user U online?) and the direct route read the registry; it never writes.
@@ -114,10 +127,14 @@ resource "google_project_iam_member" "send_datastore_viewer" {
 
 # --- route function ----------------------------------------------------------------------------
 
-resource "google_pubsub_topic_iam_member" "deliveries_publisher_route" {
-  topic  = google_pubsub_topic.deliveries.name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.route_function.member
+# A routed request goes to the delivery topic of each node holding the user. Those topics are
+# created and deleted at run time by the nodes (deliveriesTopicPrefix + nodeId), and Pub/Sub has
+# no IAM Conditions on resource names, so publishing to them is granted on the project; a publish
+# to a node that has just drained fails with NOT_FOUND and the request is retried.
+resource "google_project_iam_member" "route_pubsub_publisher" {
+  project = var.project_id
+  role    = "roles/pubsub.publisher"
+  member  = google_service_account.route_function.member
 }
 
 # Invalid messages go straight to the dead-letter topic with a reason.

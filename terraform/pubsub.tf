@@ -1,15 +1,13 @@
 # Every name, backoff bound and attempt count below comes from local.topology
 # (config/topology.json), the file the Java code and the local stack read too.
+#
+# There is no shared deliveries topic: each socket node incarnation creates its own topic
+# <deliveriesTopicPrefix><nodeId> and an unfiltered subscription of the same name when it starts,
+# and deletes both when it drains (or a surviving node does, after a crash). Terraform does not
+# manage them; iam.tf grants what creating, deleting and publishing to them takes.
 
 resource "google_pubsub_topic" "requests" {
   name   = local.topology.requestsTopic
-  labels = local.labels
-
-  depends_on = [google_project_service.required]
-}
-
-resource "google_pubsub_topic" "deliveries" {
-  name   = local.topology.deliveriesTopic
   labels = local.labels
 
   depends_on = [google_project_service.required]

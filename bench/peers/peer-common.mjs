@@ -62,15 +62,19 @@ export function establishedFrame(connectionId, userId, nodeId) {
 }
 
 /**
- * Creates this peer's own subscription on the deliveries topic and hands every message addressed to
- * this node id to `deliver(message, done)`; Pub/Sub is acked once `done` is called. Messages for other
- * node ids are acked away (the emulator ignores subscription filters), unreadable ones too.
+ * Creates this peer's own delivery topic and subscription, as a relay node does, and hands every
+ * message addressed to this node id to `deliver(message, done)`; Pub/Sub is acked once `done` is
+ * called. Messages for other node ids are acked away, unreadable ones too.
  */
 export async function subscribeDeliveries(settings, deliver, counters) {
   const pubsub = new PubSub({ projectId: settings.projectId });
-  const [subscription] = await pubsub.topic(settings.topic).createSubscription(settings.subscription, {
+  const topic = pubsub.topic(settings.topic);
+  const [exists] = await topic.exists();
+  if (!exists) {
+    await topic.create();
+  }
+  const [subscription] = await topic.createSubscription(settings.subscription, {
     ackDeadlineSeconds: settings.ackDeadlineSeconds,
-    filter: `attributes.node_id = "${settings.nodeId}"`,
   });
   subscription.on('message', (m) => {
     if (m.attributes.node_id !== settings.nodeId) {

@@ -40,8 +40,7 @@ final class FanoutEmulator implements AutoCloseable {
       p.awaitPort(port, Duration.ofSeconds(60));
       clients = new GcpClients(GcpEndpoints.emulators(s.project(), host, s.firestoreHost()));
       try (TopicAdminClient topics = clients.topicAdmin()) {
-        topics.createTopic(clients.topic(s.topology().deliveriesTopic()));
-        // a node re-routes deliveries whose socket is gone to the requests topic
+        // each node creates its own delivery topic; a node re-routes deliveries whose socket is gone to the requests topic
         topics.createTopic(clients.topic(s.topology().requestsTopic()));
       }
       return new FanoutEmulator(p, clients, host);

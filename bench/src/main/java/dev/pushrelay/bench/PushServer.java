@@ -73,7 +73,7 @@ final class PushServer implements AutoCloseable {
       // a graceful stop unregisters every socket and deletes the subscription: give it time
       stopGrace = Duration.ofSeconds(90);
     } else {
-      env.put("RELAY_DELIVERIES_TOPIC", s.topology().deliveriesTopic());
+      env.put("RELAY_DELIVERIES_TOPIC", s.topology().deliveriesTopicFor(nodeId));
       env.put("RELAY_DELIVERIES_SUBSCRIPTION", s.topology().deliveriesSubscriptionFor(nodeId));
       env.put("RELAY_ACK_DEADLINE_SECONDS", Integer.toString(s.topology().deliveriesAckDeadlineSeconds()));
       String script = contender == Contender.WS ? "ws-relay.mjs" : "socketio-relay.mjs";

@@ -178,8 +178,55 @@ public final class LocalStack implements AutoCloseable {
 
   /** The process of socket node {@code n}, from the pid file the script writes. */
   public ProcessHandle nodeProcess(int n) throws IOException {
-    long pid = Long.parseLong(Files.readString(logDir.resolve("socket-node-" + n + ".pid")).trim());
-    return ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException("node " + n + " is not running"));
+    return process("socket-node-" + n);
+  }
+
+  /**
+   * A process the script started ({@code pubsub-emulator}, {@code firestore-emulator}, {@code send-function},
+   * {@code route-function}, {@code socket-node-N}), from its pid file.
+   */
+  public ProcessHandle process(String name) throws IOException {
+    long pid = Long.parseLong(Files.readString(logDir.resolve(name + ".pid")).trim());
+    return ProcessHandle.of(pid).orElseThrow(() -> new IllegalStateException(name + " is not running"));
+  }
+
+  /**
+   * Starts one more socket node beside the script's two, as Cloud Run scales out: same classpath and
+   * environment as theirs, on a free port. The caller stops it by its process id.
+   */
+  public Process startNode(String nodeId, int port) throws IOException {
+    Path root = Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
+    Path target = root.resolve("socket-node/target");
+    String jar;
+    try (var files = Files.list(target)) {
+      jar = files.map(Path::toString).filter(f -> f.matches(".*/socket-node-[^/]*\\.jar")).findFirst()
+          .orElseThrow(() -> new IllegalStateException("no socket-node jar in " + target));
+    }
+    ProcessBuilder pb = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp",
+        jar + java.io.File.pathSeparator + target.resolve("lib") + "/*", "dev.pushrelay.node.SocketNodeMain")
+        .redirectErrorStream(true)
+        .redirectOutput(logDir.resolve("socket-node-" + nodeId + ".log").toFile());
+    Map<String, String> env = pb.environment();
+    env.put("GOOGLE_CLOUD_PROJECT", "relay-local");
+    env.put("PUBSUB_EMULATOR_HOST", "127.0.0.1:" + port("PUBSUB_PORT"));
+    env.put("FIRESTORE_EMULATOR_HOST", "127.0.0.1:" + port("FIRESTORE_PORT"));
+    env.put("PORT", Integer.toString(port));
+    env.put("RELAY_NODE_ID", nodeId);
+    env.put("RELAY_LOCAL_MODE", "true");
+    env.put("RELAY_SEND_URL", "http://127.0.0.1:" + port("SEND_PORT"));
+    env.putIfAbsent("RELAY_JWT_SECRET", DEV_SECRET);
+    return pb.start();
+  }
+
+  /** The secret {@code scripts/run-local.sh} signs dev tokens with unless told otherwise. */
+  static final String DEV_SECRET = "local-dev-secret-change-me-0123456789abcdef";
+
+  /** Sends a signal ({@code STOP}, {@code CONT}, {@code KILL}, {@code TERM}) to one process, by its id. */
+  public static void signal(ProcessHandle process, String signal) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(process.pid())).inheritIO().start();
+    if (kill.waitFor() != 0) {
+      throw new IOException("kill -" + signal + " " + process.pid() + " failed");
+    }
   }
 
   public Path logDir() {

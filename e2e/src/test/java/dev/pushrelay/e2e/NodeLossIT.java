@@ -30,7 +30,9 @@ class NodeLossIT {
 
   @BeforeEach
   void start() throws Exception {
-    stack = LocalStack.start(FastRetry.ENV);
+    Map<String, String> env = new java.util.HashMap<>(FastRetry.ENV);
+    env.put("RELAY_LOG_LEVEL", "DEBUG"); // message ids (never data) in the logs kept under target/
+    stack = LocalStack.start(env);
     sender = Executors.newSingleThreadScheduledExecutor();
   }
 

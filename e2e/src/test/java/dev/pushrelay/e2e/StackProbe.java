@@ -6,6 +6,7 @@ import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.gcp.GcpEndpoints;
 import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.registry.FirestoreRegistryStore;
 import dev.pushrelay.testing.CollectingSubscription;
 import dev.pushrelay.topology.Topology;
 import java.time.Duration;
@@ -35,6 +36,49 @@ final class StackProbe implements AutoCloseable {
         .map(m -> m.getAttributesOrDefault(MessageAttributes.USER_ID, "") + "/"
             + m.getAttributesOrDefault(MessageAttributes.MESSAGE_ID, ""))
         .collect(Collectors.toSet());
+  }
+
+  /** Every dead letter seen so far. */
+  java.util.List<PubsubMessage> deadLetters() {
+    return deadLetters.received();
+  }
+
+  /**
+   * The node a connection is registered under, if that node's lease is live now: what a route would
+   * find for it. Empty when the registry does not list the connection, or lists it under a lapsed node.
+   */
+  java.util.Optional<String> liveRegistration(String connectionId) throws Exception {
+    DocumentSnapshot c = clients.firestore().collection(FirestoreRegistryStore.CONNECTIONS).document(connectionId)
+        .get().get(5, TimeUnit.SECONDS);
+    String node = c.exists() ? c.getString("nodeId") : null;
+    if (node == null) {
+      return java.util.Optional.empty();
+    }
+    DocumentSnapshot n = clients.firestore().collection(FirestoreRegistryStore.NODES).document(node).get()
+        .get(5, TimeUnit.SECONDS);
+    com.google.cloud.Timestamp expires = n.exists() ? n.getTimestamp("expiresAt") : null;
+    return expires != null && expires.toDate().toInstant().isAfter(java.time.Instant.now())
+        ? java.util.Optional.of(node) : java.util.Optional.empty();
+  }
+
+  /** The names of every topic and subscription on the emulator that belongs to a node's deliveries. */
+  java.util.List<String> deliveryChannels() {
+    java.util.List<String> names = new java.util.ArrayList<>();
+    String prefix = Topology.standard().deliveriesTopicPrefix();
+    try (var topics = clients.topicAdmin(); var subscriptions = clients.subscriptionAdmin()) {
+      topics.listTopics("projects/relay-local").iterateAll().forEach(t -> {
+        if (t.getName().substring(t.getName().lastIndexOf('/') + 1).startsWith(prefix)) {
+          names.add(t.getName());
+        }
+      });
+      subscriptions.listSubscriptions("projects/relay-local").iterateAll().forEach(sub -> {
+        if (sub.getName().substring(sub.getName().lastIndexOf('/') + 1)
+            .startsWith(Topology.standard().deliveriesSubscriptionPrefix())) {
+          names.add(sub.getName());
+        }
+      });
+    }
+    return names;
   }
 
   PubsubMessage awaitDeadLetter(String messageId, Duration timeout) throws Exception {

@@ -10,6 +10,7 @@ import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.metrics.Telemetry;
 import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
+import dev.pushrelay.topology.Topology;
 import dev.pushrelay.registry.FirestoreRegistryStore;
 import dev.pushrelay.registry.RegistryStore;
 import java.util.UUID;
@@ -37,8 +38,9 @@ public final class FunctionRuntime {
         System.getenv());
     this.metrics = new RelayMetrics(telemetry.meter(), part);
     this.clients = new GcpClients(config.endpoints());
-    this.publisher = new RelayPublisher(new CountingPublisher(new PubSubMessagePublisher(clients), metrics),
-        config.topology());
+    Topology topology = config.topology();
+    this.publisher = new RelayPublisher(new CountingPublisher(
+        new PubSubMessagePublisher(clients, topology::isDeliveriesTopic), metrics, topology::topicLabel), topology);
     this.registry = new FirestoreRegistryStore(clients.firestore(), metrics);
     this.mailbox = new FirestoreMailbox(clients.firestore(), metrics);
     // An instance ends with SIGTERM: flush what the exporters have not sent yet.

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Invariants of terraform/ that must hold whatever else changes: the shared topology is the only
  * source of names and retry settings, Pub/Sub can dead-letter, pushes are authenticated, nothing
- * that runs code is public or shares an identity.
+ * that runs code is public or shares an identity, and the per-node delivery topics (made by the
+ * nodes at run time, so granted on the project: Pub/Sub has no IAM Conditions on resource names)
+ * are not managed by Terraform.
  */
 class TerraformInvariantsTest {
   private static final Set<String> PUBLIC = Set.of("allUsers", "allAuthenticatedUsers");
@@ -75,10 +77,130 @@ class TerraformInvariantsTest {
   void topicsAndSubscriptionsTakeTheirNamesFromTheTopology() {
     assertAll(
         () -> topicNamed("requestsTopic"),
-        () -> topicNamed("deliveriesTopic"),
         () -> topicNamed("deadLetterTopic"),
         () -> subscriptionNamed("routerSubscription"),
         () -> subscriptionNamed("deadLetterHoldSubscription"));
+  }
+
+  @Test
+  void deliveryTopicsAndSubscriptionsAreTheNodesOwnNotTerraforms() {
+    String topicPrefix = topology.path("deliveriesTopicPrefix").asText();
+    String subscriptionPrefix = topology.path("deliveriesSubscriptionPrefix").asText();
+    assertAll(
+        () -> assertTrue(topology.path("deliveriesTopic").isMissingNode(),
+            "there is no shared deliveries topic: config/topology.json has deliveriesTopicPrefix instead"),
+        () -> assertFalse(topicPrefix.isBlank(), "config/topology.json: deliveriesTopicPrefix"),
+        () -> assertFalse(subscriptionPrefix.isBlank(), "config/topology.json: deliveriesSubscriptionPrefix"),
+        // Pub/Sub names start with a letter, never with "goog", and leave room for the node id.
+        () -> assertTrue(topicPrefix.matches("(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{0,199}"), "topic prefix " + topicPrefix),
+        () -> assertTrue(subscriptionPrefix.matches("(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{0,199}"),
+            "subscription prefix " + subscriptionPrefix));
+    // Terraform manages exactly the requests and dead-letter topics; every node makes its own
+    // delivery topic and subscription at run time and deletes them when it goes.
+    Set<String> topics = new TreeSet<>();
+    List<String> problems = new ArrayList<>();
+    for (Block topic : tf.resources("google_pubsub_topic")) {
+      String name = topic.text("name");
+      topics.add(name);
+      if (name == null || name.contains("deliveries") || tf.resolveText(name).startsWith(topicPrefix)) {
+        problems.add(topic.address() + " looks like a shared deliveries topic: " + name);
+      }
+    }
+    for (Block subscription : tf.resources("google_pubsub_subscription")) {
+      String name = subscription.text("name");
+      if (name == null || name.contains("deliveries") || tf.resolveText(name).startsWith(subscriptionPrefix)) {
+        problems.add(subscription.address() + " looks like a node's delivery subscription: " + name);
+      }
+    }
+    assertEquals(List.of(), problems);
+    assertEquals(new TreeSet<>(List.of("${local.topology.requestsTopic}", "${local.topology.deadLetterTopic}")), topics);
+    assertTrue(tf.resource("google_pubsub_topic", "deliveries").isEmpty(), "google_pubsub_topic.deliveries is gone");
+  }
+
+  @Test
+  void socketNodeMayManageItsOwnDeliveryTopicAndSubscriptionOnTheProject() {
+    Block node = tf.resources("google_cloud_run_v2_service").get(0);
+    String account = serviceAccountOf(node.text("template", "service_account"));
+    List<Block> customRoleGrants = new ArrayList<>();
+    for (Block grant : tf.resources("google_project_iam_member")) {
+      if (grantsTo(grant, account) && String.valueOf(grant.text("role")).startsWith("${google_project_iam_custom_role.")) {
+        customRoleGrants.add(grant);
+      }
+    }
+    assertEquals(1, customRoleGrants.size(), "one custom role on the project for the socket node: " + customRoleGrants);
+    Block grant = customRoleGrants.get(0);
+    Matcher roleRef = Pattern.compile("^\\$\\{google_project_iam_custom_role\\.([A-Za-z0-9_-]+)\\.(id|name)}$")
+        .matcher(grant.text("role"));
+    assertTrue(roleRef.matches(), grant.address() + " role: " + grant.text("role"));
+    Block role = tf.resource("google_project_iam_custom_role", roleRef.group(1))
+        .orElseGet(() -> fail("missing google_project_iam_custom_role." + roleRef.group(1)));
+    Set<String> permissions = new TreeSet<>();
+    role.get("permissions").forEach(p -> permissions.add(p.asText()));
+    assertAll(
+        () -> assertEquals("${var.project_id}", grant.text("project"), grant.address() + " is granted on the project"),
+        () -> assertEquals(new TreeSet<>(List.of(
+            "pubsub.topics.create", "pubsub.topics.delete", "pubsub.topics.get", "pubsub.topics.attachSubscription",
+            "pubsub.subscriptions.create", "pubsub.subscriptions.delete", "pubsub.subscriptions.get",
+            "pubsub.subscriptions.consume")), permissions,
+            role.address() + ": the node's own delivery topic and subscription, nothing more (no publish)"),
+        () -> assertTrue(TerraformConfig.at(node.body(), "depends_on").toString().contains(grant.address()),
+            node.address() + " starts only once " + grant.address() + " is in place (a node creates its topic at start)"));
+    // Everything else the node has on Pub/Sub is publishing to the requests topic.
+    Block requests = topicNamed("requestsTopic");
+    List<String> others = new ArrayList<>();
+    for (Block iam : iamResources()) {
+      if (iam.address().equals(grant.address()) || !grantsTo(iam, account) || !iam.type().startsWith("google_pubsub_")
+          && !String.valueOf(iam.text("role")).startsWith("roles/pubsub.")) {
+        continue;
+      }
+      boolean requestsPublisher = iam.type().equals("google_pubsub_topic_iam_member")
+          && "roles/pubsub.publisher".equals(iam.text("role")) && refersTo(iam.text("topic"), requests);
+      if (!requestsPublisher) {
+        others.add(iam.address() + " grants " + iam.text("role"));
+      }
+    }
+    assertEquals(List.of(), others, "the socket node publishes to the requests topic only");
+  }
+
+  @Test
+  void functionsMayPublishToTheNodesDeliveryTopicsOnTheProject() {
+    Map<String, List<Block>> topicGrants = Map.of(
+        "dev.pushrelay.functions.send.SendFunction", List.of(topicNamed("requestsTopic")),
+        "dev.pushrelay.functions.route.RouteFunction", List.of(topicNamed("requestsTopic"), topicNamed("deadLetterTopic")));
+    Set<String> functionAccounts = new TreeSet<>();
+    topicGrants.forEach((entryPoint, topics) -> {
+      Block f = function(entryPoint);
+      String account = serviceAccountOf(f.text("service_config", "service_account_email"));
+      functionAccounts.add(account);
+      List<Block> publisher = tf.resources("google_project_iam_member").stream()
+          .filter(g -> grantsTo(g, account) && "roles/pubsub.publisher".equals(g.text("role")))
+          .toList();
+      assertEquals(1, publisher.size(), f.address() + ": roles/pubsub.publisher on the project (the delivery topics"
+          + " exist only at run time), found " + publisher);
+      assertAll(
+          () -> assertEquals("${var.project_id}", publisher.get(0).text("project")),
+          () -> assertTrue(TerraformConfig.at(f.body(), "depends_on").toString().contains(publisher.get(0).address()),
+              f.address() + " is deployed only once " + publisher.get(0).address() + " is in place"));
+      // The topic-level grants on the relay's own topics stay.
+      for (Block topic : topics) {
+        boolean granted = tf.resources("google_pubsub_topic_iam_member").stream().anyMatch(g -> grantsTo(g, account)
+            && "roles/pubsub.publisher".equals(g.text("role")) && refersTo(g.text("topic"), topic));
+        assertTrue(granted, f.address() + " keeps roles/pubsub.publisher on " + topic.address());
+      }
+    });
+    // Nobody else publishes project-wide, and no Pub/Sub role but publisher is granted project-wide.
+    List<String> problems = new ArrayList<>();
+    for (Block g : tf.resources("google_project_iam_member")) {
+      String role = String.valueOf(g.text("role"));
+      String forEach = String.valueOf(g.text("for_each"));
+      if (forEach.contains("roles/pubsub.") || role.startsWith("roles/pubsub.") && !role.equals("roles/pubsub.publisher")) {
+        problems.add(g.address() + " grants " + role + " on the project");
+      }
+      if (role.equals("roles/pubsub.publisher") && functionAccounts.stream().noneMatch(a -> grantsTo(g, a))) {
+        problems.add(g.address() + " grants roles/pubsub.publisher on the project to " + members(g));
+      }
+    }
+    assertEquals(List.of(), problems);
   }
 
   @Test
@@ -389,6 +511,12 @@ class TerraformInvariantsTest {
     Matcher m = SERVICE_ACCOUNT_REF.matcher(ref);
     assertTrue(m.matches(), ref);
     return m.group(1);
+  }
+
+  /** Whether an IAM resource grants to the service account {@code account} of this configuration. */
+  private static boolean grantsTo(Block iam, String account) {
+    return members(iam).stream().anyMatch(m -> m.equals("${google_service_account." + account + ".member}")
+        || m.equals("serviceAccount:${google_service_account." + account + ".email}"));
   }
 
   private static List<Block> iamResources() {

@@ -8,8 +8,9 @@ import com.google.cloud.firestore.DocumentSnapshot;
 import com.google.cloud.firestore.FieldValue;
 import com.google.cloud.firestore.Firestore;
 import com.google.cloud.firestore.QueryDocumentSnapshot;
-import com.google.cloud.firestore.WriteBatch;
+import com.google.cloud.firestore.Precondition;
 import dev.pushrelay.gcp.Completions;
+import dev.pushrelay.gcp.Preconditions;
 import dev.pushrelay.gcp.Timestamps;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
@@ -40,6 +41,8 @@ public final class FirestoreMailbox implements Mailbox {
   /** How long a delivered tombstone stays for the route function to see. */
   static final Duration TOMBSTONE_TTL = Duration.ofHours(1);
   private static final int CLAIM_LIMIT = 500;
+  /** Times an entry that changed under a claim is read and decided again. */
+  private static final int CLAIM_RETRIES = 3;
 
   private final Firestore db;
   private final RelayMetrics metrics;
@@ -118,69 +121,105 @@ public final class FirestoreMailbox implements Mailbox {
     return Completions.of(pending(userId).document(messageId).delete()).thenApply(r -> null);
   }
 
+  /**
+   * Claims without a transaction: one query for the user's entries, then one write per claimable entry,
+   * conditional on the entry being unchanged since the query (its update time). A transaction over the
+   * query would hold the whole mailbox against the route function's parking of new messages, and both
+   * sides then abort each other under churn; here an entry that changed meanwhile is read again and
+   * decided again, and nothing else waits.
+   */
   @Override
   public CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId, Instant now) {
     CollectionReference box = pending(userId);
-    return Completions.of(db.runTransaction(tx -> {
-      List<QueryDocumentSnapshot> docs = tx.get(box.orderBy("sentAt").limit(CLAIM_LIMIT)).get().getDocuments();
+    return Completions.of(box.orderBy("sentAt").limit(CLAIM_LIMIT).get()).thenCompose(snapshot -> {
+      List<QueryDocumentSnapshot> docs = snapshot.getDocuments();
       metrics.firestoreReads(Math.max(1, docs.size()));
-      List<ParkedMessage> claimed = new ArrayList<>();
+      List<CompletableFuture<ParkedMessage>> each = new ArrayList<>(docs.size());
       for (QueryDocumentSnapshot doc : docs) {
-        String state = doc.getString("state");
-        boolean claimable = STATE_PENDING.equals(state) || (STATE_CLAIMED.equals(state) && claimExpired(doc, now));
-        boolean shared = !claimable && claimedByAnotherSince(doc, connectionId, now.minus(SHARED_WINDOW));
-        Timestamp expires = doc.getTimestamp("expiresAt");
-        if (!(claimable || shared) || (claimable && expires != null && !expires.toDate().toInstant().isAfter(now))) {
-          continue;
-        }
-        RelayMessage m = decode(doc);
-        if (m == null) {
-          continue;
-        }
-        if (shared) {
-          claimed.add(new ParkedMessage(m, trace(doc), false));
-          continue;
-        }
-        tx.update(doc.getReference(), "state", STATE_CLAIMED, "claimedBy", connectionId, "claimedAt", Timestamps.of(now));
-        metrics.firestoreWrites(1);
-        claimed.add(new ParkedMessage(m, trace(doc), true));
+        each.add(claimOne(doc, connectionId, now, CLAIM_RETRIES));
       }
-      return claimed;
-    }));
+      return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> {
+        List<ParkedMessage> claimed = new ArrayList<>();
+        for (CompletableFuture<ParkedMessage> f : each) {
+          if (f.join() != null) {
+            claimed.add(f.join());
+          }
+        }
+        return claimed;
+      });
+    });
+  }
+
+  /** Claims one entry if it is claimable, or shares it; null when it is neither. */
+  private CompletableFuture<ParkedMessage> claimOne(DocumentSnapshot doc, String connectionId, Instant now,
+      int retries) {
+    if (!doc.exists()) {
+      return CompletableFuture.completedFuture(null);
+    }
+    String state = doc.getString("state");
+    boolean claimable = STATE_PENDING.equals(state) || (STATE_CLAIMED.equals(state) && claimExpired(doc, now));
+    boolean shared = !claimable && claimedByAnotherSince(doc, connectionId, now.minus(SHARED_WINDOW));
+    Timestamp expires = doc.getTimestamp("expiresAt");
+    if (!(claimable || shared) || (claimable && expires != null && !expires.toDate().toInstant().isAfter(now))) {
+      return CompletableFuture.completedFuture(null);
+    }
+    RelayMessage m = decode(doc);
+    if (m == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    if (shared) {
+      return CompletableFuture.completedFuture(new ParkedMessage(m, trace(doc), false));
+    }
+    metrics.firestoreWrites(1);
+    Map<String, Object> claim = Map.of("state", STATE_CLAIMED, "claimedBy", connectionId,
+        "claimedAt", Timestamps.of(now));
+    return Completions.of(doc.getReference().update(claim, Precondition.updatedAt(doc.getUpdateTime())))
+        .thenApply(r -> new ParkedMessage(m, trace(doc), true))
+        .exceptionallyCompose(e -> {
+          if (!changedMeanwhile(e) || retries == 0) {
+            return CompletableFuture.failedFuture(e);
+          }
+          // the route function counted an attempt, or another socket claimed it: read it and decide again
+          metrics.firestoreReads(1);
+          return Completions.of(doc.getReference().get())
+              .thenCompose(fresh -> claimOne(fresh, connectionId, now, retries - 1));
+        });
+  }
+
+  /** The conditional write lost: the entry changed (or went) since it was read. */
+  private static boolean changedMeanwhile(Throwable e) {
+    return Preconditions.lost(e);
   }
 
   @Override
   public CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now) {
-    if (messageIds.isEmpty()) {
-      return CompletableFuture.completedFuture(null);
-    }
     metrics.firestoreWrites(messageIds.size());
-    WriteBatch batch = db.batch();
-    for (String id : messageIds) {
-      batch.update(pending(userId).document(id), "state", STATE_DELIVERED, "deliveredAt", Timestamps.of(now),
-          "expiresAt", Timestamps.of(now.plus(TOMBSTONE_TTL)));
-    }
-    return Completions.of(batch.commit()).handle((r, e) -> {
-      if (e != null && !(unwrap(e) instanceof NotFoundException)) {
-        throw new CompletionException(e);
-      }
-      // NOT_FOUND: the route function already routed it live and discarded the entry.
-      return null;
-    });
+    return eachEntry(userId, messageIds, ref -> ref.update("state", STATE_DELIVERED, "deliveredAt",
+        Timestamps.of(now), "expiresAt", Timestamps.of(now.plus(TOMBSTONE_TTL))));
   }
 
   @Override
   public CompletableFuture<Void> release(String userId, List<String> messageIds) {
-    if (messageIds.isEmpty()) {
-      return CompletableFuture.completedFuture(null);
-    }
     metrics.firestoreWrites(messageIds.size());
-    WriteBatch batch = db.batch();
-    for (String id : messageIds) {
-      batch.update(pending(userId).document(id), "state", STATE_PENDING, "claimedBy", FieldValue.delete(),
-          "claimedAt", FieldValue.delete());
-    }
-    return Completions.of(batch.commit()).handle((r, e) -> null);
+    return eachEntry(userId, messageIds, ref -> ref.update("state", STATE_PENDING, "claimedBy", FieldValue.delete(),
+        "claimedAt", FieldValue.delete()));
+  }
+
+  /**
+   * One write per entry, so that one entry the route function has already removed (routed live and
+   * discarded) does not fail the others; a missing entry is fine.
+   */
+  private CompletableFuture<Void> eachEntry(String userId, List<String> messageIds,
+      java.util.function.Function<DocumentReference, com.google.api.core.ApiFuture<?>> write) {
+    CompletableFuture<?>[] each = messageIds.stream()
+        .map(id -> Completions.of(write.apply(pending(userId).document(id))).handle((r, e) -> {
+          if (e != null && !(unwrap(e) instanceof NotFoundException) && !changedMeanwhile(e)) {
+            throw new CompletionException(e);
+          }
+          return null;
+        }))
+        .toArray(CompletableFuture[]::new);
+    return CompletableFuture.allOf(each);
   }
 
   /** Claimed (or since delivered) by another socket at or after {@code since}. */

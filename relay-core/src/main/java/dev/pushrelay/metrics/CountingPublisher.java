@@ -3,20 +3,28 @@ package dev.pushrelay.metrics;
 import dev.pushrelay.pubsub.MessagePublisher;
 import dev.pushrelay.pubsub.OutboundMessage;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.UnaryOperator;
 
 /** Counts every publish, by topic and outcome, on its way to the real publisher. */
 public final class CountingPublisher implements MessagePublisher {
   private final MessagePublisher delegate;
   private final RelayMetrics metrics;
+  private final UnaryOperator<String> label;
 
   public CountingPublisher(MessagePublisher delegate, RelayMetrics metrics) {
+    this(delegate, metrics, UnaryOperator.identity());
+  }
+
+  /** {@code label} names a topic in the metrics (the nodes' delivery topics share one label). */
+  public CountingPublisher(MessagePublisher delegate, RelayMetrics metrics, UnaryOperator<String> label) {
     this.delegate = delegate;
     this.metrics = metrics;
+    this.label = label;
   }
 
   @Override
   public CompletableFuture<String> publish(String topic, OutboundMessage message) {
-    return delegate.publish(topic, message).whenComplete((id, error) -> metrics.published(topic, error == null));
+    return delegate.publish(topic, message).whenComplete((id, error) -> metrics.published(label.apply(topic), error == null));
   }
 
   @Override

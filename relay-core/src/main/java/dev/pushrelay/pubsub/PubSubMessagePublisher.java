@@ -1,7 +1,9 @@
 package dev.pushrelay.pubsub;
 
 import com.google.cloud.pubsub.v1.Publisher;
+import com.google.cloud.pubsub.v1.TopicAdminClient;
 import com.google.protobuf.ByteString;
+import com.google.pubsub.v1.PublishRequest;
 import com.google.pubsub.v1.PubsubMessage;
 import dev.pushrelay.gcp.Completions;
 import dev.pushrelay.gcp.GcpClients;
@@ -9,24 +11,56 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
-/** Publishes through one long-lived Google {@link Publisher} per topic. */
+/**
+ * Publishes through one long-lived Google {@link Publisher} per fixed topic (batching, its own
+ * threads), and to short-lived topics (one per node incarnation) with plain publish calls on one
+ * shared admin client, so a fleet of nodes costs a function no thread or channel per node.
+ */
 public final class PubSubMessagePublisher implements MessagePublisher {
   private final GcpClients clients;
+  private final Predicate<String> shortLived;
   private final Map<String, Publisher> publishers = new ConcurrentHashMap<>();
+  private volatile TopicAdminClient unary;
 
+  /** Every topic is long-lived. */
   public PubSubMessagePublisher(GcpClients clients) {
+    this(clients, topic -> false);
+  }
+
+  /** {@code shortLived} names the topics that come and go (the nodes' delivery topics). */
+  public PubSubMessagePublisher(GcpClients clients, Predicate<String> shortLived) {
     this.clients = clients;
+    this.shortLived = shortLived;
   }
 
   @Override
   public CompletableFuture<String> publish(String topic, OutboundMessage message) {
-    Publisher publisher = publishers.computeIfAbsent(topic, clients::publisher);
     PubsubMessage m = PubsubMessage.newBuilder()
         .setData(ByteString.copyFromUtf8(message.data()))
         .putAllAttributes(message.attributes())
         .build();
+    if (shortLived.test(topic)) {
+      PublishRequest request = PublishRequest.newBuilder().setTopic(clients.topic(topic).toString())
+          .addMessages(m).build();
+      return Completions.of(unary().publishCallable().futureCall(request)).thenApply(r -> r.getMessageIds(0));
+    }
+    Publisher publisher = publishers.computeIfAbsent(topic, clients::publisher);
     return Completions.of(publisher.publish(m));
+  }
+
+  private TopicAdminClient unary() {
+    TopicAdminClient c = unary;
+    if (c == null) {
+      synchronized (this) {
+        if (unary == null) {
+          unary = clients.topicAdmin();
+        }
+        c = unary;
+      }
+    }
+    return c;
   }
 
   @Override
@@ -40,6 +74,10 @@ public final class PubSubMessagePublisher implements MessagePublisher {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+    }
+    TopicAdminClient c = unary;
+    if (c != null) {
+      c.close();
     }
   }
 }

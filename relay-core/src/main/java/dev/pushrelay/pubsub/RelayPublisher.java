@@ -26,7 +26,7 @@ public final class RelayPublisher {
     return publisher.publish(topology.requestsTopic(), new OutboundMessage(m.toJson(), attributes));
   }
 
-  /** A delivery on {@code relay-deliveries} for the node that holds the user. */
+  /** A delivery on the delivery topic of the node that holds the user. */
   public CompletableFuture<String> delivery(String nodeId, RelayMessage m) {
     return delivery(nodeId, m, Map.of());
   }
@@ -37,7 +37,7 @@ public final class RelayPublisher {
     attributes.put(MessageAttributes.NODE_ID, nodeId);
     attributes.put(MessageAttributes.MESSAGE_ID, m.id());
     attributes.put(MessageAttributes.USER_ID, m.userId());
-    return publisher.publish(topology.deliveriesTopic(), new OutboundMessage(m.toJson(), attributes));
+    return publisher.publish(topology.deliveriesTopicFor(nodeId), new OutboundMessage(m.toJson(), attributes));
   }
 
   /**

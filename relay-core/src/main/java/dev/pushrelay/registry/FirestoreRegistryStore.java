@@ -4,7 +4,9 @@ import com.google.cloud.Timestamp;
 import com.google.cloud.firestore.DocumentReference;
 import com.google.cloud.firestore.DocumentSnapshot;
 import com.google.cloud.firestore.Firestore;
+import com.google.cloud.firestore.Precondition;
 import com.google.cloud.firestore.QueryDocumentSnapshot;
+import dev.pushrelay.gcp.Preconditions;
 import com.google.cloud.firestore.WriteBatch;
 import dev.pushrelay.gcp.Completions;
 import dev.pushrelay.gcp.Timestamps;
@@ -35,6 +37,8 @@ public final class FirestoreRegistryStore implements RegistryStore {
   private final Firestore db;
   private final RelayMetrics metrics;
   private final Map<String, CachedLease> leases = new ConcurrentHashMap<>();
+  /** The update time of each lease this process last wrote: its renewals are conditional on it. */
+  private final Map<String, Timestamp> leaseVersions = new ConcurrentHashMap<>();
 
   private record CachedLease(Instant expiresAt, Instant checkedAt) {}
 
@@ -81,7 +85,63 @@ public final class FirestoreRegistryStore implements RegistryStore {
   public CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt) {
     Map<String, Object> doc = Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt));
     metrics.firestoreWrites(1);
-    return Completions.of(db.collection(NODES).document(nodeId).set(doc)).thenApply(r -> null);
+    return Completions.of(db.collection(NODES).document(nodeId).set(doc)).thenApply(r -> {
+      leaseVersions.put(nodeId, r.getUpdateTime());
+      return null;
+    });
+  }
+
+  /**
+   * A write conditional on the node document being exactly as this node last wrote it (its update
+   * time), not a transaction: a node killed in the middle of a transaction would leave a lock on its
+   * own document that the cleanup then waits on. When the condition fails the document is read: gone
+   * or claimed for cleanup means the lease is lost; otherwise (an earlier renewal that timed out here
+   * but landed) the renewal is tried once more on the fresh version.
+   */
+  @Override
+  public CompletableFuture<Boolean> renewLease(String nodeId, Instant now, Instant expiresAt) {
+    Timestamp version = leaseVersions.get(nodeId);
+    if (version == null) {
+      return readLease(nodeId).thenCompose(v -> v == null ? CompletableFuture.completedFuture(false)
+          : renewAt(nodeId, v, now, expiresAt, true));
+    }
+    return renewAt(nodeId, version, now, expiresAt, true);
+  }
+
+  private CompletableFuture<Boolean> renewAt(String nodeId, Timestamp version, Instant now, Instant expiresAt,
+      boolean mayRetry) {
+    metrics.firestoreWrites(1);
+    DocumentReference ref = db.collection(NODES).document(nodeId);
+    return Completions.of(ref.update(Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt)),
+            Precondition.updatedAt(version)))
+        .thenApply(r -> {
+          leaseVersions.put(nodeId, r.getUpdateTime());
+          return true;
+        })
+        .exceptionallyCompose(e -> {
+          if (!Preconditions.lost(e) || !mayRetry) {
+            return CompletableFuture.failedFuture(e);
+          }
+          return readLease(nodeId).thenCompose(v -> v == null ? CompletableFuture.completedFuture(false)
+              : renewAt(nodeId, v, now, expiresAt, false));
+        });
+  }
+
+  /** The node document's version if it is still the node's own (present, not claimed for cleanup); else null. */
+  private CompletableFuture<Timestamp> readLease(String nodeId) {
+    metrics.firestoreReads(1);
+    return Completions.of(db.collection(NODES).document(nodeId).get())
+        .thenApply(doc -> doc.exists() && doc.get("cleanupBy") == null ? doc.getUpdateTime() : null);
+  }
+
+  @Override
+  public CompletableFuture<Void> retire(String nodeId, Instant now) {
+    leases.remove(nodeId);
+    metrics.firestoreWrites(1);
+    // the drain's own claim holds RETIRE_HOLD, not CLEANUP_CLAIM: a drain cut short is finished soon
+    Instant claimedAt = now.minus(CLEANUP_CLAIM).plus(RETIRE_HOLD);
+    return Completions.of(db.collection(NODES).document(nodeId).update("expiresAt", Timestamps.of(now),
+        "cleanupBy", nodeId, "cleanupAt", Timestamps.of(claimedAt))).thenApply(r -> null);
   }
 
   @Override
@@ -100,23 +160,32 @@ public final class FirestoreRegistryStore implements RegistryStore {
         });
   }
 
+  /** Read, then a write conditional on the version read: no transaction, so no lock a dead claimer leaves. */
   @Override
-  public CompletableFuture<Boolean> claimCleanup(String nodeId, String byNodeId, Instant now) {
+  public CompletableFuture<Boolean> claimCleanup(String nodeId, String byNodeId, Instant now,
+      Instant lapsedBefore) {
     DocumentReference ref = db.collection(NODES).document(nodeId);
-    return Completions.of(db.runTransaction(tx -> {
-      DocumentSnapshot doc = tx.get(ref).get();
-      metrics.firestoreReads(1);
+    metrics.firestoreReads(1);
+    return Completions.of(ref.get()).thenCompose(doc -> {
       if (!doc.exists()) {
-        return false;
+        return CompletableFuture.completedFuture(false);
+      }
+      Timestamp expires = doc.getTimestamp("expiresAt");
+      if (expires != null && !Timestamps.instant(expires).isBefore(lapsedBefore)) {
+        return CompletableFuture.completedFuture(false); // it renewed since the query saw it lapsed
       }
       Timestamp claimedAt = doc.getTimestamp("cleanupAt");
-      if (claimedAt != null && Timestamps.instant(claimedAt).plusSeconds(60).isAfter(now)) {
-        return false;
+      if (claimedAt != null && Timestamps.instant(claimedAt).plus(CLEANUP_CLAIM).isAfter(now)
+          && !byNodeId.equals(doc.getString("cleanupBy"))) {
+        return CompletableFuture.completedFuture(false);
       }
-      tx.update(ref, "cleanupBy", byNodeId, "cleanupAt", Timestamps.of(now));
       metrics.firestoreWrites(1);
-      return true;
-    }));
+      return Completions.of(ref.update(Map.of("cleanupBy", byNodeId, "cleanupAt", Timestamps.of(now)),
+              Precondition.updatedAt(doc.getUpdateTime())))
+          .thenApply(r -> true)
+          .exceptionallyCompose(e -> Preconditions.lost(e) ? CompletableFuture.completedFuture(false)
+              : CompletableFuture.failedFuture(e));
+    });
   }
 
   @Override

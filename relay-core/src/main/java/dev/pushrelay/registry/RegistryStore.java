@@ -23,8 +23,23 @@ public interface RegistryStore {
 
   CompletableFuture<Void> removeConnections(Collection<String> connectionIds);
 
-  /** Records that the node is alive until {@code expiresAt}. */
+  /** Records that the node is alive until {@code expiresAt}: the first lease of a new node incarnation. */
   CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt);
+
+  /**
+   * Extends the node's lease to {@code expiresAt}, in one transaction with the check that the lease is
+   * still the node's: true when extended; false when the node document is gone, retired, or claimed for
+   * cleanup by another node. A node that gets false has been declared dead and must stop serving
+   * under this id.
+   */
+  CompletableFuture<Boolean> renewLease(String nodeId, Instant now, Instant expiresAt);
+
+  /**
+   * A node leaves routing on purpose (a drain): its lease ends now, and it holds the cleanup claim on
+   * itself for {@link #RETIRE_HOLD}, so no other node cleans it up while it drains; if the drain does
+   * not finish, the claim runs out and the crash cleanup finishes the job.
+   */
+  CompletableFuture<Void> retire(String nodeId, Instant now);
 
   CompletableFuture<Void> removeNode(String nodeId);
 
@@ -32,10 +47,17 @@ public interface RegistryStore {
   CompletableFuture<List<String>> lapsedNodes(Instant before);
 
   /**
-   * Takes the job of cleaning up after a lapsed node; true for exactly one caller, unless that
-   * caller's claim is itself older than a minute.
+   * Takes the job of cleaning up after a node whose lease ran out before {@code lapsedBefore}, checked
+   * again inside the claim's transaction (a node that renewed meanwhile is not claimed); true for
+   * exactly one caller, unless that caller's claim is older than {@link #CLEANUP_CLAIM}.
    */
-  CompletableFuture<Boolean> claimCleanup(String nodeId, String byNodeId, Instant now);
+  CompletableFuture<Boolean> claimCleanup(String nodeId, String byNodeId, Instant now, Instant lapsedBefore);
+
+  /** How long a cleanup claim holds before another node may take the job over; its holder may renew it. */
+  java.time.Duration CLEANUP_CLAIM = java.time.Duration.ofSeconds(60);
+
+  /** How long a draining node's claim on itself holds (Cloud Run gives a drain 10 s). */
+  java.time.Duration RETIRE_HOLD = java.time.Duration.ofSeconds(15);
 
   /** Deletes a node and every connection registered under it. */
   CompletableFuture<Void> removeNodeAndConnections(String nodeId);

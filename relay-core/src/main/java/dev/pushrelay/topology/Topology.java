@@ -13,7 +13,7 @@ import java.io.UncheckedIOException;
 public record Topology(
     String requestsTopic,
     String routerSubscription,
-    String deliveriesTopic,
+    String deliveriesTopicPrefix,
     String deliveriesSubscriptionPrefix,
     String deadLetterTopic,
     String deadLetterHoldSubscription,
@@ -50,7 +50,7 @@ public record Topology(
     return new Topology(
         n.required("requestsTopic").asText(),
         n.required("routerSubscription").asText(),
-        n.required("deliveriesTopic").asText(),
+        n.required("deliveriesTopicPrefix").asText(),
         n.required("deliveriesSubscriptionPrefix").asText(),
         n.required("deadLetterTopic").asText(),
         n.required("deadLetterHoldSubscription").asText(),
@@ -68,10 +68,29 @@ public record Topology(
 
   /** The same topology with other retry settings (local stack and tests tune these). */
   public Topology withRetry(RetrySettings settings) {
-    return new Topology(requestsTopic, routerSubscription, deliveriesTopic, deliveriesSubscriptionPrefix,
+    return new Topology(requestsTopic, routerSubscription, deliveriesTopicPrefix, deliveriesSubscriptionPrefix,
         deadLetterTopic, deadLetterHoldSubscription, settings, routerAckDeadlineSeconds,
         deliveriesAckDeadlineSeconds, nodeHeartbeatSeconds, nodeLeaseSeconds, messageRetentionSeconds,
         defaultTtlSeconds);
+  }
+
+  /**
+   * The delivery topic of one node incarnation, created by the node at start and deleted by its drain
+   * or by the crash cleanup: a delivery costs one Pub/Sub delivery whatever the fleet size, and a route
+   * that publishes to a node already cleaned up fails (NOT_FOUND) and is retried instead of vanishing.
+   */
+  public String deliveriesTopicFor(String nodeId) {
+    return deliveriesTopicPrefix + nodeId;
+  }
+
+  /** True for a node's delivery topic: one that comes and goes with its node. */
+  public boolean isDeliveriesTopic(String topic) {
+    return topic.startsWith(deliveriesTopicPrefix);
+  }
+
+  /** The topic as a metric label: every node's delivery topic counts under one name. */
+  public String topicLabel(String topic) {
+    return isDeliveriesTopic(topic) ? deliveriesTopicPrefix + "*" : topic;
   }
 
   public String deliveriesSubscriptionFor(String nodeId) {

@@ -36,7 +36,7 @@ public final class TopologyBootstrap {
     try (TopicAdminClient topics = clients.topicAdmin();
         SubscriptionAdminClient subscriptions = clients.subscriptionAdmin()) {
       for (String topic : new String[] {
-          topology.requestsTopic(), topology.deliveriesTopic(), topology.deadLetterTopic()}) {
+          topology.requestsTopic(), topology.deadLetterTopic()}) {
         try {
           topics.createTopic(clients.topic(topic));
         } catch (AlreadyExistsException e) {

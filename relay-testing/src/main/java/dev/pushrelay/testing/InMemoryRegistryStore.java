@@ -35,6 +35,22 @@ public final class InMemoryRegistryStore implements RegistryStore {
   }
 
   @Override
+  public synchronized CompletableFuture<Boolean> renewLease(String nodeId, Instant now, Instant expiresAt) {
+    if (!leases.containsKey(nodeId) || cleanups.containsKey(nodeId)) {
+      return CompletableFuture.completedFuture(false);
+    }
+    leases.put(nodeId, expiresAt);
+    return CompletableFuture.completedFuture(true);
+  }
+
+  @Override
+  public synchronized CompletableFuture<Void> retire(String nodeId, Instant now) {
+    leases.computeIfPresent(nodeId, (n, e) -> now);
+    cleanups.put(nodeId, nodeId);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
   public CompletableFuture<Void> removeNode(String nodeId) {
     leases.remove(nodeId);
     return CompletableFuture.completedFuture(null);
@@ -47,14 +63,21 @@ public final class InMemoryRegistryStore implements RegistryStore {
   }
 
   @Override
-  public CompletableFuture<Boolean> claimCleanup(String nodeId, String byNodeId, Instant now) {
-    return CompletableFuture.completedFuture(cleanups.putIfAbsent(nodeId, byNodeId) == null && leases.containsKey(nodeId));
+  public synchronized CompletableFuture<Boolean> claimCleanup(String nodeId, String byNodeId, Instant now,
+      Instant lapsedBefore) {
+    Instant lease = leases.get(nodeId);
+    if (lease == null || !lease.isBefore(lapsedBefore)) {
+      return CompletableFuture.completedFuture(false);
+    }
+    String holder = cleanups.putIfAbsent(nodeId, byNodeId);
+    return CompletableFuture.completedFuture(holder == null || holder.equals(byNodeId));
   }
 
   @Override
   public CompletableFuture<Void> removeNodeAndConnections(String nodeId) {
     connections.values().removeIf(c -> c.nodeId().equals(nodeId));
     leases.remove(nodeId);
+    cleanups.remove(nodeId);
     return CompletableFuture.completedFuture(null);
   }
 

@@ -34,6 +34,11 @@ public final class RecordingPublisher implements MessagePublisher {
     return List.copyOf(published);
   }
 
+  /** What went to every topic whose name starts with {@code prefix} (the nodes' delivery topics). */
+  public synchronized List<Published> onTopicsStartingWith(String prefix) {
+    return published.stream().filter(p -> p.topic().startsWith(prefix)).toList();
+  }
+
   public synchronized List<Published> on(String topic) {
     return published.stream().filter(p -> p.topic().equals(topic)).toList();
   }

@@ -148,6 +148,11 @@ public final class TestSocketClient implements AutoCloseable {
     return listener.closed.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** Completes with the close code once the socket has closed, whoever closed it. */
+  public CompletableFuture<Integer> closed() {
+    return listener.closed;
+  }
+
   public boolean isOpen() {
     return listener.session != null && listener.session.isOpen();
   }

@@ -1,24 +1,24 @@
 package dev.pushrelay.node;
 
 import dev.pushrelay.gcp.GcpClients;
-import dev.pushrelay.node.config.NodeConfig;
 import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.metrics.CountingPublisher;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.metrics.Telemetry;
-import dev.pushrelay.tracing.MessageTracing;
-import io.opentelemetry.api.metrics.ObservableLongGauge;
+import dev.pushrelay.node.auth.TokenVerifier;
+import dev.pushrelay.node.config.NodeConfig;
+import dev.pushrelay.node.delivery.DeliveryChannels;
 import dev.pushrelay.node.delivery.DeliveryReceiver;
 import dev.pushrelay.node.delivery.MailboxCatchUp;
+import dev.pushrelay.node.delivery.NodeSubscription;
 import dev.pushrelay.node.delivery.Rerouter;
 import dev.pushrelay.node.delivery.SubscriptionSweeper;
-import dev.pushrelay.node.registry.LapsedNodeCleaner;
-import dev.pushrelay.node.delivery.NodeSubscription;
 import dev.pushrelay.node.http.NodeHttpHandler;
 import dev.pushrelay.node.http.Readiness;
+import dev.pushrelay.node.registry.LapsedNodeCleaner;
 import dev.pushrelay.node.registry.NodeHeartbeat;
-import dev.pushrelay.node.auth.TokenVerifier;
+import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.ws.ConnectionHub;
 import dev.pushrelay.node.ws.ConnectionLifecycle;
 import dev.pushrelay.node.ws.LocalConnection;
@@ -30,12 +30,14 @@ import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.FirestoreRegistryStore;
 import dev.pushrelay.registry.RegistryStore;
+import dev.pushrelay.topology.Topology;
+import dev.pushrelay.tracing.MessageTracing;
+import io.opentelemetry.api.metrics.ObservableLongGauge;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -47,40 +49,51 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The composition root of a socket node: builds every part once, starts them, and drains them at stop. */
+/**
+ * The composition root of a socket node: builds every part once, starts them, and drains them at stop.
+ *
+ * <p>The node serves under a lease ({@link NodeIdentity}): when its heartbeat loses the lease, or its
+ * subscription turns out deleted, it fences itself: it stops taking sockets, closes every socket with
+ * 1012 (the clients reconnect, register again and catch up from the mailbox), stops pulling, and comes
+ * back as a new incarnation with a new id, delivery channel and lease. The old incarnation is cleaned
+ * up like a crashed node, by whichever live node gets there first, this one included.
+ */
 public final class SocketNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SocketNode.class);
   /** Largest client frame accepted; larger closes the socket with 1009. */
   public static final int MAX_INBOUND_FRAME_BYTES = 16 * 1024;
   private static final Duration IDLE_TIMEOUT = Duration.ofMinutes(5);
+  /** The whole drain fits in Cloud Run's 10 s between SIGTERM and SIGKILL, with room for the exit. */
+  static final Duration DRAIN_BUDGET = Duration.ofSeconds(8);
+  private static final Duration RESTART_PAUSE = Duration.ofSeconds(1);
+  /** A draining node stops pulling once nothing has come for this long (its topic is gone by then). */
+  static final Duration DRAIN_QUIET = Duration.ofMillis(1500);
+
+  /** One incarnation's lease and deliveries. */
+  private record Incarnation(String nodeId, NodeHeartbeat heartbeat, NodeSubscription subscription) {}
 
   private final NodeConfig config;
   private final Clock clock;
   private final GcpClients clients;
   private final MessagePublisher messagePublisher;
-  private final RelayPublisher publisher;
   private final RegistryStore registry;
+  private final NodeIdentity identity;
   private final ConnectionHub hub;
   private final ConnectionLifecycle lifecycle;
-  private final NodeSubscription subscription;
-  private final NodeHeartbeat heartbeat;
   private final Rerouter rerouter;
-  private final SubscriptionSweeper sweeper;
+  private final DeliveryChannels channels;
   private final LapsedNodeCleaner cleaner;
-  private final ScheduledExecutorService scheduler;
   private final ScheduledThreadPoolExecutor socketTimers;
+  private final ExecutorService fencing;
   private final SocketLiveness liveness;
   private final AtomicBoolean draining = new AtomicBoolean();
-  /**
-   * How long after leaving the registry a draining node still expects deliveries: a route's registry
-   * read runs out after {@link RegistryStore#ROUTE_LOOKUP_TIMEOUT}, and its publish follows at once.
-   */
-  static final Duration IN_FLIGHT_ROUTES = RegistryStore.ROUTE_LOOKUP_TIMEOUT.plusSeconds(2);
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final Server server;
   private final Telemetry telemetry;
   private final RelayMetrics metrics;
+  private final MessageTracing tracing;
   private final ObservableLongGauge activeConnections;
+  private volatile Incarnation current;
 
   /** A node whose metrics are served at {@code /metrics} only (tests, embedded use). */
   public SocketNode(NodeConfig config, Clock clock) {
@@ -93,29 +106,20 @@ public final class SocketNode implements AutoCloseable {
     this.clock = clock;
     this.telemetry = telemetry;
     this.metrics = new RelayMetrics(telemetry.meter(), Part.SOCKET_NODE);
+    this.tracing = new MessageTracing(telemetry);
+    Topology topology = config.topology();
     this.clients = new GcpClients(config.endpoints());
-    this.messagePublisher = new CountingPublisher(new PubSubMessagePublisher(clients), metrics);
-    this.publisher = new RelayPublisher(messagePublisher, config.topology());
+    this.messagePublisher = new CountingPublisher(new PubSubMessagePublisher(clients, topology::isDeliveriesTopic),
+        metrics, topology::topicLabel);
+    RelayPublisher publisher = new RelayPublisher(messagePublisher, topology);
     this.registry = new FirestoreRegistryStore(clients.firestore(), metrics);
+    this.identity = new NodeIdentity(config.nodeId());
     this.hub = new ConnectionHub(config.maxConnections(), config.limits().maxConnectionsPerUser());
     this.activeConnections = metrics.observeActiveConnections(hub::size);
     FirestoreMailbox mailbox = new FirestoreMailbox(clients.firestore(), metrics);
-    this.rerouter = new Rerouter(publisher, mailbox, metrics);
-    this.lifecycle = new ConnectionLifecycle(config.nodeId(), hub, registry, rerouter, clock,
-        config.limits().outboundFrames(), metrics);
-    this.lifecycle.setCatchUp(new MailboxCatchUp(mailbox, clock, metrics, new MessageTracing(telemetry)));
-    this.subscription = new NodeSubscription(clients, config.topology(), config.nodeId());
-    this.heartbeat = new NodeHeartbeat(config.nodeId(), registry, clock,
-        config.topology().nodeHeartbeatSeconds(), config.topology().nodeLeaseSeconds());
-    this.sweeper = new SubscriptionSweeper(clients, rerouter);
-    this.cleaner = new LapsedNodeCleaner(config.nodeId(), registry, clients, sweeper, config.topology(), clock);
-    this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "node-scheduler");
-      t.setDaemon(true);
-      return t;
-    });
-    // per-socket timers (open deadline, token expiry, liveness sweep) on a thread of their own, so they
-    // never wait behind the registry and Pub/Sub calls of the node scheduler; cancelled ones leave at once
+    this.rerouter = new Rerouter(publisher, metrics);
+    // per-socket timers (open deadline, token expiry, liveness sweep, unacked window, catch-up retries)
+    // on a thread of their own, so they never wait behind registry or Pub/Sub calls
     ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "socket-timers");
       t.setDaemon(true);
@@ -123,19 +127,30 @@ public final class SocketNode implements AutoCloseable {
     });
     timers.setRemoveOnCancelPolicy(true);
     this.socketTimers = timers;
+    this.lifecycle = new ConnectionLifecycle(identity, hub, registry,
+        new MailboxCatchUp(mailbox, clock, metrics, tracing), clock, config.limits().outboundFrames(), socketTimers,
+        metrics);
+    this.channels = new DeliveryChannels(clients, topology, new SubscriptionSweeper(clients, rerouter));
+    this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels, clock);
+    this.fencing = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "node-fencing");
+      t.setDaemon(true);
+      return t;
+    });
     this.liveness = new SocketLiveness(config.limits().deadAfter());
     this.server = new Server();
   }
 
-  /** Binds the port, creates the subscription, beats once, and starts pulling. */
+  /** Binds the port, opens the delivery channel, takes the lease, and starts pulling. */
   public SocketNode start() throws Exception {
     ServerConnector connector = new ServerConnector(server);
     connector.setPort(config.port());
     server.addConnector(connector);
     Readiness readiness = new Readiness()
         .check("not_draining", () -> !draining.get())
-        .check("subscription_pulling", subscription::pulling)
-        .check("registry_reachable", heartbeat::healthy);
+        .check("lease_held", identity::serving)
+        .check("subscription_pulling", () -> current != null && current.subscription().pulling())
+        .check("registry_reachable", this::leaseHealthy);
     ContextHandler context = new ContextHandler("/");
     TokenVerifier verifier = new TokenVerifier(config.tokens());
     verifier.warmUp().ifPresent(problem -> LOG.warn("the token signing keys at {} could not be fetched at start ({}); "
@@ -146,32 +161,93 @@ public final class SocketNode implements AutoCloseable {
       container.setMaxTextMessageSize(MAX_INBOUND_FRAME_BYTES);
       container.setMaxBinaryMessageSize(MAX_INBOUND_FRAME_BYTES);
       container.addMapping("/ws", new SocketCreator(verifier, lifecycle, hub, clock, config.allowedOrigins(),
-          draining::get, metrics, policy));
+          () -> draining.get() || !identity.serving(), metrics, policy));
     });
-    ws.setHandler(new NodeHttpHandler(config, readiness, clock, telemetry));
+    ws.setHandler(new NodeHttpHandler(config, identity::id, readiness, clock, telemetry));
     context.setHandler(ws);
     server.setHandler(context);
     server.setStopTimeout(2000);
     server.start();
-    subscription.create();
-    heartbeat.start(scheduler).get(10, TimeUnit.SECONDS);
-    subscription.start(new DeliveryReceiver(config.nodeId(), hub, rerouter, metrics, clock,
-        new MessageTracing(telemetry)));
-    int period = config.topology().nodeHeartbeatSeconds();
-    scheduler.scheduleWithFixedDelay(cleaner::runOnce, period, period, TimeUnit.SECONDS);
+    current = begin(identity.id());
+    cleaner.start(Duration.ofSeconds(config.topology().nodeHeartbeatSeconds()));
     long ping = config.limits().pingInterval().toMillis();
     socketTimers.scheduleWithFixedDelay(() -> liveness.sweep(System.nanoTime()), ping, ping, TimeUnit.MILLISECONDS);
-    LOG.info("socket node {} listening on port {} with subscription {}", config.nodeId(), port(),
-        subscription.name());
+    socketTimers.scheduleWithFixedDelay(lifecycle::expireUnacked, 1, 1, TimeUnit.SECONDS);
+    LOG.info("socket node {} listening on port {} with subscription {}", identity.id(), port(),
+        current.subscription().name());
     return this;
+  }
+
+  /** Opens the incarnation's channel, takes its lease, starts its pulls, and serves under it. */
+  private Incarnation begin(String nodeId) throws Exception {
+    NodeSubscription subscription = channels.open(nodeId);
+    Topology topology = config.topology();
+    NodeHeartbeat heartbeat = new NodeHeartbeat(nodeId, registry, clock, topology.nodeHeartbeatSeconds(),
+        topology.nodeLeaseSeconds(), () -> fence(nodeId, "lease lost"));
+    try {
+      heartbeat.start().get(10, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      heartbeat.close();
+      throw e;
+    }
+    subscription.start(new DeliveryReceiver(nodeId, hub, rerouter, metrics, clock, tracing),
+        () -> fence(nodeId, "subscription deleted"));
+    identity.serve();
+    return new Incarnation(nodeId, heartbeat, subscription);
+  }
+
+  private boolean leaseHealthy() {
+    Incarnation c = current;
+    return c != null && c.heartbeat().healthy();
+  }
+
+  /**
+   * The incarnation {@code nodeId} may have been declared dead: stop serving under it and come back as
+   * the next one. Runs once per incarnation, on the fencing thread.
+   */
+  private void fence(String nodeId, String why) {
+    fencing.execute(() -> {
+      Incarnation old = current;
+      if (stopped.get() || old == null || !old.nodeId().equals(nodeId) || !nodeId.equals(identity.id())) {
+        return;
+      }
+      long started = System.nanoTime();
+      identity.fence();
+      old.heartbeat().close();
+      int sockets = hub.size();
+      for (LocalConnection c : hub.all()) {
+        lifecycle.release(c);
+      }
+      lifecycle.closeAll(StatusCode.SERVICE_RESTART, "node lost its lease, reconnect");
+      old.subscription().stop(2, TimeUnit.SECONDS);
+      String next = identity.next();
+      LOG.warn("node {} fenced ({}): closed {} sockets, coming back as {}", nodeId, why, sockets, next);
+      while (!stopped.get()) {
+        try {
+          current = begin(next);
+          LOG.info("node {} serving as {} after {} ms", nodeId, next,
+              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+          return;
+        } catch (Exception e) {
+          LOG.warn("node incarnation {} could not start yet, trying again: {}", next, e.toString());
+          try {
+            TimeUnit.MILLISECONDS.sleep(RESTART_PAUSE.toMillis());
+          } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
+      }
+    });
   }
 
   public int port() {
     return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
   }
 
+  /** The id of the incarnation serving now. */
   public String nodeId() {
-    return config.nodeId();
+    return identity.id();
   }
 
   public ConnectionLifecycle lifecycle() {
@@ -183,9 +259,13 @@ public final class SocketNode implements AutoCloseable {
   }
 
   /**
-   * The graceful drain (SIGTERM on Cloud Run, 10 s to go): turn unready and refuse new sockets,
-   * leave the registry, close sockets with 1012 so clients reconnect elsewhere, re-route what still
-   * arrives, then delete the subscription and stop.
+   * The graceful drain (SIGTERM on Cloud Run, 10 s to go): turn unready and refuse new sockets, end
+   * the lease, close sockets with 1012 so clients reconnect elsewhere (what they had not acked is routed
+   * again), delete the delivery topic (routes in flight fail and are retried), and keep pulling until
+   * the subscription has been quiet for a moment and every pulled delivery is re-routed. The
+   * subscription itself, and the node's registry entry, are left to a live node's cleanup: only a
+   * quiet period longer than the ack deadline proves the subscription empty, and that does not fit in
+   * a drain.
    */
   @Override
   public void close() {
@@ -193,43 +273,48 @@ public final class SocketNode implements AutoCloseable {
       return;
     }
     long started = System.nanoTime();
+    Instant deadline = Instant.now().plus(DRAIN_BUDGET);
     draining.set(true);
-    heartbeat.stop();
-    List<String> ids = hub.all().stream().map(LocalConnection::connectionId).toList();
-    Instant leaving = Instant.now();
-    try {
-      registry.removeNode(config.nodeId()).get(3, TimeUnit.SECONDS);
-      registry.removeConnections(ids).get(3, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      LOG.warn("node {} could not leave the registry cleanly: {}", config.nodeId(), e.toString());
+    fencing.shutdownNow();
+    cleaner.close();
+    Incarnation inc = current;
+    String nodeId = identity.id();
+    identity.fence();
+    int sockets = hub.size();
+    if (inc != null) {
+      inc.heartbeat().close();
+      try {
+        registry.retire(nodeId, clock.instant()).get(3, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.warn("node {} could not end its lease: {}", nodeId, e.toString());
+      }
     }
     for (LocalConnection c : hub.all()) {
       lifecycle.release(c);
     }
     lifecycle.closeAll(StatusCode.SERVICE_RESTART, "node draining, reconnect");
-    // Routes already in flight when the node left the registry still arrive: the sweep keeps pulling
-    // until it has found nothing for two rounds in a row, and at least until every registry read that
-    // began before the node left has run out (the send and route functions bound theirs), and re-routes them.
-    subscription.stop(2, TimeUnit.SECONDS);
-    try {
-      int rerouted = sweeper.sweep(subscription.name(), config.nodeId(), leaving.plus(IN_FLIGHT_ROUTES));
-      LOG.info("node {} re-routed {} deliveries left in its subscription", config.nodeId(), rerouted);
-      subscription.delete();
-    } catch (RuntimeException e) {
-      LOG.warn("subscription {} could not be swept and deleted: {}", subscription.name(), e.toString());
+    if (inc != null) {
+      try {
+        channels.closeTopic(nodeId);
+        if (!inc.subscription().awaitQuiet(DRAIN_QUIET, deadline)) {
+          LOG.warn("node {} still had deliveries in hand at the end of its drain", nodeId);
+        }
+      } catch (Exception e) {
+        LOG.warn("node {} could not finish its drain: {}", nodeId, e.toString());
+      }
+      inc.subscription().stop(1, TimeUnit.SECONDS);
     }
     try {
       server.stop();
     } catch (Exception e) {
       LOG.warn("server stop failed: {}", e.toString());
     }
-    scheduler.shutdownNow();
     socketTimers.shutdownNow();
     messagePublisher.close();
     clients.close();
     activeConnections.close();
     telemetry.close();
-    LOG.info("socket node {} drained {} sockets in {} ms", config.nodeId(), ids.size(),
+    LOG.info("socket node {} drained {} sockets in {} ms", nodeId, sockets,
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
   }
 }

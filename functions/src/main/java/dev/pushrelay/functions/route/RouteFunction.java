@@ -96,6 +96,8 @@ public final class RouteFunction implements HttpFunction {
       try {
         RouteOutcome outcome = router.route(envelope).get(ROUTE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         span.setAttribute(MessageTracing.OUTCOME, outcome.name().toLowerCase(java.util.Locale.ROOT));
+        LOG.debug("pubsub message {} (message {}) routed: {}", envelope.messageId(),
+            envelope.attributes().get(dev.pushrelay.model.MessageAttributes.MESSAGE_ID), outcome);
         response.setStatusCode(outcome.retry() ? 503 : 204);
         if (outcome.retry()) {
           response.appendHeader("Retry-After", "1");

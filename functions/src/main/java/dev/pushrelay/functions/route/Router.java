@@ -151,6 +151,7 @@ public final class Router {
 
   private CompletableFuture<RouteOutcome> deliver(RelayMessage message, Set<String> nodes, boolean mayBeParked,
       int attempt, Map<String, String> trace) {
+    LOG.debug("message {} for user {} goes to nodes {}", message.id(), message.userId(), nodes);
     CompletableFuture<?>[] each = nodes.stream()
         .map(node -> publisher.delivery(node, message, trace))
         .toArray(CompletableFuture[]::new);

@@ -210,8 +210,14 @@ public final class SendFunction implements HttpFunction {
             attributes.put(MessageAttributes.NO_LIVE_NODE, "true");
             return publisher.request(m, attributes).thenApply(id -> (Void) null);
           }
+          LOG.debug("message {} for user {} goes straight to nodes {}", m.id(), m.userId(), nodes);
           return CompletableFuture.allOf(nodes.stream().map(node -> publisher.delivery(node, m, trace))
-              .toArray(CompletableFuture[]::new)).thenRun(() -> metrics.routeAttempts(1));
+              .toArray(CompletableFuture[]::new)).thenRun(() -> metrics.routeAttempts(1))
+              .exceptionallyCompose(failed -> {
+                // a node retired between the lookup and the publish (its topic is gone): the retry path
+                LOG.info("direct route of message {} failed, taking the retry path: {}", m.id(), failed.toString());
+                return publisher.request(m, trace).thenApply(id -> (Void) null);
+              });
         })
         .thenCompose(published -> published);
   }

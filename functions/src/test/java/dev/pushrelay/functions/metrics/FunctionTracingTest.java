@@ -82,7 +82,7 @@ class FunctionTracingTest {
         envelope(request, "ps-1").getBytes(StandardCharsets.UTF_8)), routed);
     assertEquals(204, routed.status());
 
-    OutboundMessage delivery = pubsub.on(topology.deliveriesTopic()).get(0).message();
+    OutboundMessage delivery = pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).get(0).message();
     assertEquals(Optional.of(CALLER_TRACE), MessageTracing.traceId(delivery.attributes()),
         "the delivery carries the same trace to the node");
     List<SpanData> spans = probe.spans();

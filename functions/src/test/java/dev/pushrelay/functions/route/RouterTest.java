@@ -45,9 +45,11 @@ class RouterTest {
     connect("u1", "node-b");
     connect("u2", "node-c");
     assertEquals(RouteOutcome.ROUTED, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
-    List<RecordingPublisher.Published> deliveries = pubsub.on(topology.deliveriesTopic());
+    List<RecordingPublisher.Published> deliveries = pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix());
     assertEquals(List.of("node-a", "node-b"), deliveries.stream()
         .map(p -> p.message().attributes().get(MessageAttributes.NODE_ID)).sorted().toList());
+    assertEquals(List.of("relay-deliveries-node-a", "relay-deliveries-node-b"),
+        deliveries.stream().map(RecordingPublisher.Published::topic).sorted().toList(), "each node's own topic");
     RelayMessage m = RelayMessage.parse(deliveries.get(0).message().data().getBytes(StandardCharsets.UTF_8));
     assertEquals("ps-1", m.id(), "a request without id takes the Pub/Sub message id");
   }
@@ -55,7 +57,7 @@ class RouterTest {
   @Test
   void nobodyHoldingTheUserParksTheMessageAndAsksForRetry() throws Exception {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
-    assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty());
+    assertTrue(pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).isEmpty());
     assertEquals(1, mailbox.entries().size());
     assertEquals(1, mailbox.entries().values().iterator().next().attempts());
   }
@@ -93,7 +95,7 @@ class RouterTest {
     assertEquals(RouteOutcome.ALREADY_DELIVERED,
         router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
     assertTrue(pubsub.on(topology.deadLetterTopic()).isEmpty());
-    assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty(), "no second copy for the socket that has it");
+    assertTrue(pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).isEmpty(), "no second copy for the socket that has it");
     assertEquals("delivered", mailbox.entries().values().iterator().next().state(),
         "the tombstone stays until its TTL");
   }
@@ -118,7 +120,7 @@ class RouterTest {
     mailbox.discard("u1", "ps-1").get();
     connect("u1", "node-a");
     assertEquals(RouteOutcome.ROUTED, router.route(exactAttempt(json, 2)).get());
-    assertEquals(1, pubsub.on(topology.deliveriesTopic()).size());
+    assertEquals(1, pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).size());
   }
 
   private PushEnvelope exactAttempt(String json, int attempt) {
@@ -131,7 +133,7 @@ class RouterTest {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
     connect("u1", "node-a");
     assertEquals(RouteOutcome.ROUTED, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
-    assertEquals(1, pubsub.on(topology.deliveriesTopic()).size());
+    assertEquals(1, pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).size());
     assertTrue(mailbox.entries().isEmpty());
   }
 
@@ -176,7 +178,7 @@ class RouterTest {
     PushEnvelope meanwhile = new PushEnvelope("{\"userId\":\"u2\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8),
         Map.of(MessageAttributes.NO_LIVE_NODE, "true"), "ps-8", clock.instant(), Optional.empty());
     assertEquals(RouteOutcome.ROUTED, router.route(meanwhile).get());
-    assertEquals(1, pubsub.on(topology.deliveriesTopic()).size());
+    assertEquals(1, pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).size());
     assertEquals(1, mailbox.entries().size(), "the routed one's entry is gone again");
   }
 
@@ -186,7 +188,7 @@ class RouterTest {
     mailbox.claim("u1", "c1", clock.instant()).get();
     connect("u1", "node-a");
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
-    assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty());
+    assertTrue(pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).isEmpty());
     assertEquals("claimed", mailbox.entries().values().iterator().next().state());
   }
 }

@@ -146,7 +146,7 @@ class SendFunctionTest {
     FakeHttp.Response r = post("{\"userId\":\"u1\",\"event\":\"e\",\"data\":1}");
     assertEquals(202, r.status());
     assertTrue(pubsub.on(topology.requestsTopic()).isEmpty(), "no route function on the way");
-    List<RecordingPublisher.Published> deliveries = pubsub.on(topology.deliveriesTopic());
+    List<RecordingPublisher.Published> deliveries = pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix());
     assertEquals(List.of("node-a", "node-b"), deliveries.stream()
         .map(p -> p.message().attributes().get(MessageAttributes.NODE_ID)).sorted().toList());
     RelayMessage m = RelayMessage.parse(deliveries.get(0).message().data().getBytes(StandardCharsets.UTF_8));
@@ -158,7 +158,7 @@ class SendFunctionTest {
     registry.addConnection(new ConnectionRecord("c1", "u1", "node-a", clock.instant()));
     registry.heartbeat("node-a", clock.instant().minusSeconds(20), clock.instant().minusSeconds(8));
     assertEquals(202, post("{\"userId\":\"u1\",\"event\":\"e\"}").status());
-    assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty());
+    assertTrue(pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).isEmpty());
     assertEquals(1, pubsub.on(topology.requestsTopic()).size());
   }
 
@@ -173,7 +173,7 @@ class SendFunctionTest {
         .service(FakeHttp.request("POST", "/v1/messages", "application/json",
             "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
     assertEquals(202, r.status());
-    assertTrue(pubsub.on(topology.deliveriesTopic()).isEmpty());
+    assertTrue(pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).isEmpty());
     assertEquals(1, pubsub.on(topology.requestsTopic()).size());
   }
 
@@ -193,5 +193,23 @@ class SendFunctionTest {
     assertEquals(1, pubsub.on(topology.requestsTopic()).size());
     assertEquals(null, pubsub.on(topology.requestsTopic()).get(0).message().attributes()
         .get(MessageAttributes.NO_LIVE_NODE), "nobody looked: the route function must");
+  }
+
+  /** A node retired between the lookup and the publish: its topic is gone, so the message takes the retry path. */
+  @Test
+  void aDirectRouteToARetiredNodeFallsBackToTheRetryPath() throws Exception {
+    registry.addConnection(new ConnectionRecord("c1", "u1", "node-a", clock.instant()));
+    registry.heartbeat("node-a", clock.instant(), clock.instant().plusSeconds(12));
+    dev.pushrelay.pubsub.MessagePublisher retired = (topic, message) -> topic.startsWith(topology.deliveriesTopicPrefix())
+        ? java.util.concurrent.CompletableFuture.failedFuture(new IllegalStateException("NOT_FOUND: topic deleted"))
+        : pubsub.publish(topic, message);
+    FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
+        Optional.empty(), List.of());
+    FakeHttp.Response r = new FakeHttp.Response();
+    new SendFunction(config, new RelayPublisher(retired, topology), registry, clock, () -> "id-z")
+        .service(FakeHttp.request("POST", "/v1/messages", "application/json",
+            "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
+    assertEquals(202, r.status());
+    assertEquals(1, pubsub.on(topology.requestsTopic()).size(), "accepted through the retry path");
   }
 }

@@ -4,10 +4,8 @@ import com.google.cloud.pubsub.v1.AckReplyConsumer;
 import com.google.cloud.pubsub.v1.MessageReceiver;
 import com.google.pubsub.v1.PubsubMessage;
 import dev.pushrelay.metrics.DeliveryResult;
-import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.InvalidRequestException;
-import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.ws.ConnectionHub;
 import dev.pushrelay.node.ws.DeliveryOutcome;
@@ -24,10 +22,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Takes deliveries from this node's subscription: writes them to the user's sockets and acks once
- * written; a delivery whose user holds no socket here goes back to {@code relay-requests}, and is
- * acked only once that publish succeeded. Deliveries for other nodes are acked away (the emulator
- * ignores subscription filters).
+ * Takes deliveries from this node's subscription: writes them to the user's sockets and acks them to
+ * Pub/Sub once settled (the client acked, see {@link dev.pushrelay.node.ws.LocalConnection}); a
+ * delivery whose user holds no socket here, or whose socket closed before the client acked it, goes
+ * back to {@code relay-requests}, and is acked only once that publish succeeded. Until then Pub/Sub
+ * keeps its copy, so a node that dies mid-write loses nothing.
  */
 public final class DeliveryReceiver implements MessageReceiver {
   private static final Logger LOG = LoggerFactory.getLogger(DeliveryReceiver.class);
@@ -39,16 +38,11 @@ public final class DeliveryReceiver implements MessageReceiver {
   private final Clock clock;
   private final MessageTracing tracing;
 
-  public DeliveryReceiver(String nodeId, ConnectionHub hub, Rerouter rerouter) {
-    this(nodeId, hub, rerouter, RelayMetrics.noop(Part.SOCKET_NODE), Clock.systemUTC());
-  }
-
-  /** {@code metrics} counts each delivery's outcome and its latency from {@code sentAt}. */
-  public DeliveryReceiver(String nodeId, ConnectionHub hub, Rerouter rerouter, RelayMetrics metrics, Clock clock) {
-    this(nodeId, hub, rerouter, metrics, clock, MessageTracing.noop());
-  }
-
-  /** {@code tracing} adds the socket write to the message's trace. */
+  /**
+   * {@code nodeId}: the incarnation whose subscription this receiver drains; {@code metrics} counts each
+   * delivery's outcome and its latency from {@code sentAt}; {@code tracing} adds the socket write to the
+   * message's trace.
+   */
   public DeliveryReceiver(String nodeId, ConnectionHub hub, Rerouter rerouter, RelayMetrics metrics, Clock clock,
       MessageTracing tracing) {
     this.tracing = tracing;
@@ -61,10 +55,6 @@ public final class DeliveryReceiver implements MessageReceiver {
 
   @Override
   public void receiveMessage(PubsubMessage message, AckReplyConsumer reply) {
-    if (!nodeId.equals(message.getAttributesOrDefault(MessageAttributes.NODE_ID, ""))) {
-      reply.ack();
-      return;
-    }
     RelayMessage relayMessage;
     try {
       relayMessage = RelayMessage.parse(message.getData().toByteArray());
@@ -89,6 +79,7 @@ public final class DeliveryReceiver implements MessageReceiver {
             metrics.delivery(DeliveryResult.FAILED);
             reply.nack();
           } else {
+            LOG.debug("delivery of message {} to node {} settled: {}", relayMessage.id(), nodeId, outcome);
             span.setAttribute(MessageTracing.OUTCOME, outcome.name().toLowerCase(Locale.ROOT));
             span.setAttribute(MessageTracing.PATH, RelayMetrics.PATH_LIVE);
             reply.ack();
@@ -104,12 +95,7 @@ public final class DeliveryReceiver implements MessageReceiver {
   /** {@code trace}: the trace context a re-route carries on. */
   CompletableFuture<DeliveryOutcome> handle(RelayMessage m, Map<String, String> trace) {
     return hub.deliver(m).thenCompose(outcome -> {
-      if (outcome == DeliveryOutcome.DELIVERED) {
-        metrics.delivery(DeliveryResult.DELIVERED);
-        metrics.deliveryLatency(Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_LIVE);
-      } else if (outcome == DeliveryOutcome.DUPLICATE_SUPPRESSED) {
-        metrics.delivery(DeliveryResult.DUPLICATE_SUPPRESSED);
-      }
+      OutcomeMetrics.record(metrics, outcome, Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_LIVE);
       if (outcome != DeliveryOutcome.NO_SOCKET) {
         return CompletableFuture.completedFuture(outcome);
       }

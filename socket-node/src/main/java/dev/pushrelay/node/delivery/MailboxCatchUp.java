@@ -2,7 +2,6 @@ package dev.pushrelay.node.delivery;
 
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkedMessage;
-import dev.pushrelay.metrics.DeliveryResult;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.ws.ConnectionLifecycle;
@@ -17,12 +16,19 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Right after {@code connection_established}: claims the user's parked messages, writes them in
- * publish order, then marks them delivered; what could not be written goes back to pending.
+ * Right after {@code connection_established}: claims the user's parked messages and writes them in
+ * publish order; the catch-up is done (the socket goes live) once they are written. Each claimed entry
+ * is then settled as the client acks: marked delivered when acked (or taken as delivered once its
+ * unacked window ran out), put back to pending when the socket closed first, so the next socket, or the
+ * route function's next retry, takes it.
  */
 public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
+  private static final Logger LOG = LoggerFactory.getLogger(MailboxCatchUp.class);
+
   private final Mailbox mailbox;
   private final Clock clock;
   private final RelayMetrics metrics;
@@ -42,40 +48,41 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
   @Override
   public CompletableFuture<Void> run(LocalConnection connection) {
     String user = connection.userId();
-    return mailbox.claim(user, connection.connectionId(), clock.instant()).thenCompose(parked -> {
-      if (parked.isEmpty()) {
-        return CompletableFuture.completedFuture(null);
+    return mailbox.claim(user, connection.connectionId(), clock.instant()).thenApply(parked -> {
+      if (!parked.isEmpty()) {
+        LOG.debug("connection {} catches up on {}", connection.connectionId(),
+            parked.stream().map(p -> p.message().id() + (p.claimed() ? "" : " (shared)")).toList());
       }
-      List<RelayMessage> messages = parked.stream().map(ParkedMessage::message).toList();
-      List<CompletableFuture<DeliveryOutcome>> writes = new ArrayList<>(messages.size());
+      List<CompletableFuture<DeliveryOutcome>> written = new ArrayList<>(parked.size());
       for (ParkedMessage p : parked) {
         RelayMessage m = p.message();
         Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, p.trace(), m.id());
-        writes.add(connection.catchUp(m).exceptionally(e -> DeliveryOutcome.NO_SOCKET).thenApply(o -> {
+        LocalConnection.Write w = connection.catchUp(m);
+        written.add(w.written());
+        w.settled().exceptionally(e -> DeliveryOutcome.NO_SOCKET).thenAccept(o -> {
           span.setAttribute(MessageTracing.OUTCOME, o.name().toLowerCase(Locale.ROOT));
           span.setAttribute(MessageTracing.PATH, RelayMetrics.PATH_MAILBOX);
           span.end();
-          if (o == DeliveryOutcome.DELIVERED) {
-            metrics.delivery(DeliveryResult.DELIVERED);
-            metrics.deliveryLatency(Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_MAILBOX);
-          } else if (o == DeliveryOutcome.DUPLICATE_SUPPRESSED) {
-            metrics.delivery(DeliveryResult.DUPLICATE_SUPPRESSED);
+          OutcomeMetrics.record(metrics, o, Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_MAILBOX);
+          if (p.claimed()) {
+            settle(user, m.id(), o);
           }
-          return o;
-        }));
+        });
       }
-      return CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).thenCompose(v -> {
-        List<String> written = new ArrayList<>();
-        List<String> unwritten = new ArrayList<>();
-        for (int i = 0; i < messages.size(); i++) {
-          if (parked.get(i).claimed()) {
-            (writes.get(i).join() == DeliveryOutcome.NO_SOCKET ? unwritten : written).add(messages.get(i).id());
-          }
-        }
-        metrics.drained(written.size());
-        return CompletableFuture.allOf(mailbox.delivered(user, written, clock.instant()),
-            mailbox.release(user, unwritten));
-      });
+      return written;
+    }).thenCompose(written -> CompletableFuture.allOf(written.toArray(CompletableFuture[]::new))
+        .exceptionally(e -> null));
+  }
+
+  private void settle(String user, String messageId, DeliveryOutcome outcome) {
+    LOG.debug("mailbox entry {} of user {} settled: {}", messageId, user, outcome);
+    CompletableFuture<Void> marked = outcome == DeliveryOutcome.NO_SOCKET
+        ? mailbox.release(user, List.of(messageId))
+        : mailbox.delivered(user, List.of(messageId), clock.instant()).thenRun(() -> metrics.drained(1));
+    marked.exceptionally(e -> {
+      // the claim runs out and the route function's next retry settles the entry instead
+      LOG.warn("mailbox entry {} of user {} could not be settled: {}", messageId, user, e.toString());
+      return null;
     });
   }
 }

@@ -1,57 +1,31 @@
 package dev.pushrelay.node.delivery;
 
-import com.google.api.gax.rpc.AlreadyExistsException;
-import com.google.api.gax.rpc.NotFoundException;
 import com.google.cloud.pubsub.v1.MessageReceiver;
-import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
-import com.google.protobuf.Duration;
-import com.google.pubsub.v1.ExpirationPolicy;
-import com.google.pubsub.v1.Subscription;
 import dev.pushrelay.gcp.GcpClients;
-import dev.pushrelay.model.MessageAttributes;
-import dev.pushrelay.topology.Topology;
 import java.util.concurrent.TimeUnit;
 
-/**
- * This node's own subscription on {@code relay-deliveries}, filtered on its node id, created at
- * start and deleted at a graceful stop; a crashed node's one expires after a day unused.
- */
+/** The pulls on one node incarnation's delivery subscription (see {@link DeliveryChannels}). */
 public final class NodeSubscription {
   /** Long-polling pulls kept open at once. */
   private static final int PULLERS = 2;
   private final GcpClients clients;
-  private final Topology topology;
-  private final String nodeId;
   private final String name;
+  private final int ackDeadlineSeconds;
   private PullLoop pulls;
 
-  public NodeSubscription(GcpClients clients, Topology topology, String nodeId) {
+  NodeSubscription(GcpClients clients, String name, int ackDeadlineSeconds) {
     this.clients = clients;
-    this.topology = topology;
-    this.nodeId = nodeId;
-    this.name = topology.deliveriesSubscriptionFor(nodeId);
+    this.name = name;
+    this.ackDeadlineSeconds = ackDeadlineSeconds;
   }
 
   public String name() {
     return name;
   }
 
-  public void create() {
-    try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
-      admin.createSubscription(Subscription.newBuilder()
-          .setName(clients.subscription(name).toString())
-          .setTopic(clients.topic(topology.deliveriesTopic()).toString())
-          .setFilter("attributes." + MessageAttributes.NODE_ID + " = \"" + nodeId + "\"")
-          .setAckDeadlineSeconds(topology.deliveriesAckDeadlineSeconds())
-          .setExpirationPolicy(ExpirationPolicy.newBuilder().setTtl(Duration.newBuilder().setSeconds(86_400)))
-          .build());
-    } catch (AlreadyExistsException e) {
-      // a restart with the same node id reuses it
-    }
-  }
-
-  public void start(MessageReceiver receiver) {
-    pulls = new PullLoop(clients, name, receiver, PULLERS);
+  /** Starts pulling; {@code gone} runs once if the subscription turns out to have been deleted. */
+  public void start(MessageReceiver receiver, Runnable gone) {
+    pulls = new PullLoop(clients, name, receiver, PULLERS, ackDeadlineSeconds, gone);
     pulls.start();
   }
 
@@ -59,17 +33,14 @@ public final class NodeSubscription {
     return pulls != null && pulls.pulling();
   }
 
+  /** See {@link PullLoop#awaitQuiet}. */
+  public boolean awaitQuiet(java.time.Duration quiet, java.time.Instant deadline) throws InterruptedException {
+    return pulls != null && pulls.awaitQuiet(quiet, deadline);
+  }
+
   public void stop(long timeout, TimeUnit unit) {
     if (pulls != null) {
       pulls.stop(timeout, unit);
-    }
-  }
-
-  public void delete() {
-    try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
-      admin.deleteSubscription(clients.subscription(name));
-    } catch (NotFoundException e) {
-      // already gone
     }
   }
 }

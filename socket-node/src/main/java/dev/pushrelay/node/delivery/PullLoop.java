@@ -10,7 +10,10 @@ import com.google.pubsub.v1.PullRequest;
 import com.google.pubsub.v1.PullResponse;
 import com.google.pubsub.v1.ReceivedMessage;
 import dev.pushrelay.gcp.GcpClients;
+import com.google.api.gax.rpc.NotFoundException;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * Pulls a subscription with plain long-polling pulls, a few at a time, and hands each message to a
  * receiver. Chosen over a streaming pull for the node's deliveries: a message pulled by a process
  * that dies comes back after the ack deadline, with no stream that the service (or the emulator)
- * may go on treating as alive.
+ * may go on treating as alive. A message the receiver holds (its socket has not acked it yet) has its
+ * ack deadline extended every third of the deadline until it is acked or nacked; the extension stops
+ * with the process, so a node that dies gives its messages back within one deadline.
  */
 public final class PullLoop {
   private static final Logger LOG = LoggerFactory.getLogger(PullLoop.class);
@@ -38,15 +43,34 @@ public final class PullLoop {
   private final AtomicBoolean running = new AtomicBoolean();
   private final Set<ApiFuture<PullResponse>> outstanding = ConcurrentHashMap.newKeySet();
   private final AckBatcher acks;
+  /** Messages handed to the receiver and not yet acked or nacked, by ack id, with when they were pulled. */
+  private final Map<String, Long> held = new ConcurrentHashMap<>();
+  private final int ackDeadlineSeconds;
+  private final Runnable gone;
+  private final AtomicBoolean goneReported = new AtomicBoolean();
+  private final ScheduledExecutorService extender;
   private volatile boolean healthy;
+  private volatile long lastReceivedNanos = System.nanoTime();
   private ExecutorService threads;
 
-  public PullLoop(GcpClients clients, String subscription, MessageReceiver receiver, int workers) {
+  /**
+   * {@code ackDeadlineSeconds} is the subscription's; {@code gone} runs once if a pull finds the
+   * subscription deleted (another node's cleanup took it: the node must fence itself).
+   */
+  public PullLoop(GcpClients clients, String subscription, MessageReceiver receiver, int workers,
+      int ackDeadlineSeconds, Runnable gone) {
     this.admin = clients.subscriptionAdmin();
     this.subscription = clients.subscription(subscription).toString();
     this.receiver = receiver;
     this.workers = workers;
+    this.ackDeadlineSeconds = ackDeadlineSeconds;
+    this.gone = gone;
     String sub = this.subscription;
+    this.extender = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "leases-" + sub.substring(sub.lastIndexOf('/') + 1));
+      t.setDaemon(true);
+      return t;
+    });
     this.acks = new AckBatcher(sub.substring(sub.lastIndexOf('/') + 1),
         ids -> admin.acknowledgeCallable().futureCall(AcknowledgeRequest.newBuilder()
             .setSubscription(sub).addAllAckIds(ids).build()));
@@ -63,6 +87,44 @@ public final class PullLoop {
     for (int i = 0; i < workers; i++) {
       threads.execute(this::loop);
     }
+    long every = Math.max(1000, ackDeadlineSeconds * 1000L / 3);
+    extender.scheduleWithFixedDelay(this::extend, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** Extends the deadline of every message held longer than a third of it. */
+  void extend() {
+    long olderThan = System.nanoTime() - TimeUnit.SECONDS.toNanos(ackDeadlineSeconds) / 3;
+    List<String> due = held.entrySet().stream().filter(e -> e.getValue() < olderThan).map(Map.Entry::getKey)
+        .toList();
+    for (int from = 0; from < due.size(); from += AckBatcher.MAX_BATCH) {
+      List<String> batch = due.subList(from, Math.min(due.size(), from + AckBatcher.MAX_BATCH));
+      try {
+        admin.modifyAckDeadlineCallable().futureCall(ModifyAckDeadlineRequest.newBuilder()
+            .setSubscription(subscription).addAllAckIds(batch).setAckDeadlineSeconds(ackDeadlineSeconds).build());
+      } catch (RuntimeException e) {
+        LOG.warn("extending {} ack deadlines on {} failed: {}", batch.size(), subscription, e.toString());
+      }
+    }
+  }
+
+  /**
+   * Waits until no message has come for {@code quiet} and every message handed out is settled (acked
+   * or nacked), or until {@code deadline}; true when quiet. A draining node keeps pulling until then,
+   * so what its subscription still holds is re-routed by its own receiver.
+   */
+  public boolean awaitQuiet(java.time.Duration quiet, java.time.Instant deadline) throws InterruptedException {
+    while (java.time.Instant.now().isBefore(deadline)) {
+      if (held.isEmpty() && System.nanoTime() - lastReceivedNanos >= quiet.toNanos()) {
+        return true;
+      }
+      TimeUnit.MILLISECONDS.sleep(50);
+    }
+    return false;
+  }
+
+  /** Messages handed out and not settled yet. */
+  public int held() {
+    return held.size();
   }
 
   /** True while running and the last pull did not fail. */
@@ -82,6 +144,7 @@ public final class PullLoop {
         Thread.currentThread().interrupt();
       }
     }
+    extender.shutdownNow();
     acks.close();
     admin.close();
   }
@@ -94,7 +157,11 @@ public final class PullLoop {
       try {
         List<ReceivedMessage> messages = pull.get().getReceivedMessagesList();
         healthy = true;
+        if (!messages.isEmpty()) {
+          lastReceivedNanos = System.nanoTime();
+        }
         for (ReceivedMessage m : messages) {
+          held.put(m.getAckId(), System.nanoTime());
           receiver.receiveMessage(m.getMessage(), new Reply(m.getAckId()));
         }
       } catch (CancellationException e) {
@@ -103,7 +170,14 @@ public final class PullLoop {
         Thread.currentThread().interrupt();
         return;
       } catch (Exception e) {
-        if (running.get() && !isDeadline(e)) {
+        if (running.get() && isNotFound(e)) {
+          healthy = false;
+          if (goneReported.compareAndSet(false, true)) {
+            LOG.warn("subscription {} is gone", subscription);
+            gone.run();
+          }
+          pause();
+        } else if (running.get() && !isDeadline(e)) {
           healthy = false;
           LOG.warn("pull from {} failed, pulling again: {}", subscription, e.toString());
           pause();
@@ -112,6 +186,15 @@ public final class PullLoop {
         outstanding.remove(pull);
       }
     }
+  }
+
+  private static boolean isNotFound(Exception e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof NotFoundException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean isDeadline(Exception e) {
@@ -136,11 +219,13 @@ public final class PullLoop {
 
     @Override
     public void ack() {
+      held.remove(ackId);
       acks.add(ackId);
     }
 
     @Override
     public void nack() {
+      held.remove(ackId);
       admin.modifyAckDeadlineCallable().futureCall(ModifyAckDeadlineRequest.newBuilder()
           .setSubscription(subscription).addAckIds(ackId).setAckDeadlineSeconds(0).build());
     }

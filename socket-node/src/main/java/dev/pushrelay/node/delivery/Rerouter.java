@@ -1,39 +1,28 @@
 package dev.pushrelay.node.delivery;
 
-import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.metrics.DeliveryResult;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.pubsub.RelayPublisher;
+import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
 /** Sends a message that this node cannot write back to {@code relay-requests}, to be routed again. */
 public final class Rerouter {
   private final RelayPublisher publisher;
-  private final Mailbox mailbox;
   private final RelayMetrics metrics;
 
-  public Rerouter(RelayPublisher publisher, Mailbox mailbox) {
-    this(publisher, mailbox, RelayMetrics.noop(Part.SOCKET_NODE));
+  public Rerouter(RelayPublisher publisher) {
+    this(publisher, RelayMetrics.noop(Part.SOCKET_NODE));
   }
 
   /** {@code metrics} counts each re-route as a {@code rerouted} delivery outcome. */
-  public Rerouter(RelayPublisher publisher, Mailbox mailbox, RelayMetrics metrics) {
+  public Rerouter(RelayPublisher publisher, RelayMetrics metrics) {
     this.publisher = publisher;
-    this.mailbox = mailbox;
     this.metrics = metrics;
-  }
-
-  /**
-   * Routes again a message that was written to a socket which then closed before the client acked
-   * it. Its mailbox entry, if a catch-up marked it delivered, goes first: the route function would
-   * otherwise take that mark for the user having it.
-   */
-  public CompletableFuture<Void> redeliver(RelayMessage m, String fromNode) {
-    return mailbox.discard(m.userId(), m.id()).thenCompose(v -> reroute(m, fromNode));
   }
 
   /** Completes once Pub/Sub accepted it; {@code fromNode} is the node that held it. */
@@ -43,7 +32,7 @@ public final class Rerouter {
 
   /** Same, carrying more attributes: the message's trace context, so the re-route stays in its trace. */
   public CompletableFuture<Void> reroute(RelayMessage m, String fromNode, Map<String, String> extraAttributes) {
-    Map<String, String> attributes = new java.util.HashMap<>(extraAttributes);
+    Map<String, String> attributes = new HashMap<>(extraAttributes);
     attributes.put(MessageAttributes.REROUTED_FROM, fromNode);
     return publisher.request(m, attributes).thenApply(id -> {
       metrics.delivery(DeliveryResult.REROUTED);

@@ -1,37 +1,45 @@
 package dev.pushrelay.node.delivery;
 
-import com.google.api.core.ApiFuture;
+import com.google.api.gax.rpc.ApiException;
 import com.google.api.gax.rpc.NotFoundException;
 import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
+import com.google.protobuf.Timestamp;
 import com.google.pubsub.v1.PullRequest;
 import com.google.pubsub.v1.PullResponse;
 import com.google.pubsub.v1.ReceivedMessage;
 import com.google.pubsub.v1.SeekRequest;
-import com.google.protobuf.Timestamp;
-import java.time.Duration;
-import java.time.Instant;
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.model.InvalidRequestException;
-import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.tracing.MessageTracing;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Empties a node's delivery subscription before it is deleted: every delivery addressed to that
- * node goes back to {@code relay-requests} to be routed again, and is acked only once republished.
- * Used by a draining node on its own subscription and by a live node on a crashed node's.
+ * Empties a node's delivery subscription before it is deleted: every delivery in it goes back to
+ * {@code relay-requests} to be routed again, and is acked only once republished. Used by the crash
+ * cleanup on a lapsed, fenced or drained node's subscription, after its topic was deleted, so nothing
+ * new can arrive. The sweep has no bound of its own, only the caller's deadline, and it calls the
+ * subscription empty only after it found nothing for a whole quiet period that is longer than the ack
+ * deadline: a message leased to a puller that died or gave up (a cancelled pull, a killed node) is
+ * invisible until its lease runs out, so only a quiet period that long proves that none is left. A
+ * sweep that did not end empty says so, and the caller keeps the subscription.
  */
 public final class SubscriptionSweeper {
   private static final Logger LOG = LoggerFactory.getLogger(SubscriptionSweeper.class);
   private static final int BATCH = 500;
-  private static final int MAX_ROUNDS = 20;
-  private static final Duration ROUND_WAIT = Duration.ofMillis(1000);
+  /** Between two pulls that found nothing. */
+  private static final Duration IDLE_PAUSE = Duration.ofMillis(250);
+  private static final Duration REPUBLISH_TIMEOUT = Duration.ofSeconds(10);
+
+  /** What a sweep did: how many deliveries it re-routed, and whether it left the subscription empty. */
+  public record Sweep(int rerouted, boolean empty) {}
 
   private final GcpClients clients;
   private final Rerouter rerouter;
@@ -42,51 +50,57 @@ public final class SubscriptionSweeper {
   }
 
   /**
-   * Re-routes what is left in the subscription; returns how many deliveries were re-routed.
-   *
-   * <p>Each round keeps a pull waiting, then seeks the subscription back an hour: that makes every
-   * unacked message deliverable again at once, including those leased to a streaming pull that died
-   * (which would otherwise wait out their lease, and which the emulator may hand to that dead stream
-   * again). Rounds go on until two in a row find nothing.
+   * Re-routes what is left in the subscription, until nothing has come for {@code quiet} or
+   * {@code deadline} passes. It first seeks the subscription back an hour, which makes unacked
+   * messages deliverable at once where the service honours that for leased ones; the quiet period
+   * covers the rest. Pulls return at once (no waiting pull to cancel, which would lease messages to
+   * nobody). A subscription that does not exist is empty.
    */
-  public int sweep(String subscription, String nodeId) {
-    return sweep(subscription, nodeId, Instant.EPOCH);
-  }
-
-  /**
-   * As {@link #sweep(String, String)}, and not before {@code notBefore}: a draining node keeps sweeping
-   * until every route that read the registry before it left has had time to publish.
-   */
-  public int sweep(String subscription, String nodeId, Instant notBefore) {
+  public Sweep sweep(String subscription, String nodeId, Duration quiet, Instant deadline) {
     int rerouted = 0;
     try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
       String name = clients.subscription(subscription).toString();
-      int empty = 0;
-      for (int round = 0; round < MAX_ROUNDS && (empty < 2 || Instant.now().isBefore(notBefore)); round++) {
-        ApiFuture<PullResponse> waiting = admin.pullCallable().futureCall(
-            PullRequest.newBuilder().setSubscription(name).setMaxMessages(BATCH).build());
-        Instant since = Instant.now().minus(Duration.ofHours(1));
-        admin.seek(SeekRequest.newBuilder().setSubscription(name)
-            .setTime(Timestamp.newBuilder().setSeconds(since.getEpochSecond())).build());
-        PullResponse pulled;
-        try {
-          pulled = waiting.get(ROUND_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException nothingCame) {
-          waiting.cancel(true);
-          pulled = PullResponse.getDefaultInstance();
+      seekBack(admin, name);
+      long quietSince = System.nanoTime();
+      while (System.nanoTime() - quietSince < quiet.toNanos()) {
+        if (!Instant.now().isBefore(deadline)) {
+          return new Sweep(rerouted, false);
         }
+        @SuppressWarnings("deprecation") // the sweep wants an answer now, not a waiting pull
+        PullResponse pulled = admin.pull(PullRequest.newBuilder().setSubscription(name).setMaxMessages(BATCH)
+            .setReturnImmediately(true).build());
         if (pulled.getReceivedMessagesCount() == 0) {
-          empty++;
+          TimeUnit.MILLISECONDS.sleep(IDLE_PAUSE.toMillis());
           continue;
         }
-        empty = 0;
         rerouted += reroute(admin, name, nodeId, pulled);
+        quietSince = System.nanoTime();
       }
-      return rerouted;
+      return new Sweep(rerouted, true);
     } catch (NotFoundException e) {
-      return rerouted;
+      return new Sweep(rerouted, true);
     } catch (Exception e) {
-      throw new IllegalStateException("sweeping " + subscription + " failed after " + rerouted + " re-routes", e);
+      if (e.getCause() instanceof NotFoundException) {
+        return new Sweep(rerouted, true);
+      }
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      LOG.warn("sweeping {} stopped after {} re-routes: {}", subscription, rerouted, e.toString());
+      return new Sweep(rerouted, false);
+    }
+  }
+
+  private static void seekBack(SubscriptionAdminClient admin, String name) {
+    Instant since = Instant.now().minus(Duration.ofHours(1));
+    try {
+      admin.seek(SeekRequest.newBuilder().setSubscription(name)
+          .setTime(Timestamp.newBuilder().setSeconds(since.getEpochSecond())).build());
+    } catch (NotFoundException e) {
+      throw e;
+    } catch (ApiException e) {
+      LOG.info("seek on {} refused ({}); leased messages come back at their deadline", name,
+          e.getStatusCode().getCode());
     }
   }
 
@@ -96,17 +110,16 @@ public final class SubscriptionSweeper {
     List<CompletableFuture<Void>> republished = new ArrayList<>();
     for (ReceivedMessage r : pulled.getReceivedMessagesList()) {
       ackIds.add(r.getAckId());
-      if (!nodeId.equals(r.getMessage().getAttributesOrDefault(MessageAttributes.NODE_ID, ""))) {
-        continue; // the emulator ignores filters: another node's copy
-      }
       try {
         RelayMessage m = RelayMessage.parse(r.getMessage().getData().toByteArray());
-        republished.add(rerouter.reroute(m, nodeId));
+        LOG.debug("sweep of {} re-routes message {}", name, m.id());
+        republished.add(rerouter.reroute(m, nodeId, MessageTracing.carried(r.getMessage().getAttributesMap())));
       } catch (InvalidRequestException e) {
         LOG.error("delivery {} in {} is not a relay message; dropping it", r.getMessage().getMessageId(), name);
       }
     }
-    CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new)).get(10, TimeUnit.SECONDS);
+    CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new))
+        .get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     admin.acknowledge(name, ackIds);
     return republished.size();
   }

@@ -12,6 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.function.Supplier;
 import java.time.Duration;
 import java.util.Map;
 import org.eclipse.jetty.http.HttpHeader;
@@ -27,6 +28,7 @@ import org.eclipse.jetty.util.Callback;
  */
 public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
   private final NodeConfig config;
+  private final Supplier<String> nodeId;
   private final Readiness readiness;
   private final DevTokens devTokens;
   private final Clock clock;
@@ -34,14 +36,12 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
   private final byte[] clientScript;
   private final Telemetry telemetry;
 
-  public NodeHttpHandler(NodeConfig config, Readiness readiness, Clock clock) {
-    this(config, readiness, clock, Telemetry.local("socket-node"));
-  }
-
-  /** {@code telemetry} answers {@code GET /metrics}. */
-  public NodeHttpHandler(NodeConfig config, Readiness readiness, Clock clock, Telemetry telemetry) {
+  /** {@code nodeId}: the incarnation serving now; {@code telemetry} answers {@code GET /metrics}. */
+  public NodeHttpHandler(NodeConfig config, Supplier<String> nodeId, Readiness readiness, Clock clock,
+      Telemetry telemetry) {
     this.telemetry = telemetry;
     this.config = config;
+    this.nodeId = nodeId;
     this.readiness = readiness;
     this.devTokens = new DevTokens(config.jwtSecret());
     this.clock = clock;
@@ -77,7 +77,7 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
     ObjectNode body = status(ok ? "ready" : "not_ready");
     ObjectNode c = body.putObject("checks");
     checks.forEach(c::put);
-    body.put("nodeId", config.nodeId());
+    body.put("nodeId", nodeId.get());
     json(response, callback, ok ? 200 : 503, body);
   }
 
@@ -98,7 +98,7 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
 
   private ObjectNode demoConfig() {
     ObjectNode body = JsonCodec.object();
-    body.put("nodeId", config.nodeId());
+    body.put("nodeId", nodeId.get());
     body.put("localMode", config.localMode());
     config.sendUrl().ifPresent(u -> body.put("sendUrl", u.toString()));
     return body;

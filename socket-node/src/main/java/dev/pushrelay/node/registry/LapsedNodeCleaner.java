@@ -1,57 +1,81 @@
 package dev.pushrelay.node.registry;
 
-import com.google.api.gax.rpc.NotFoundException;
-import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
-import dev.pushrelay.gcp.GcpClients;
+import dev.pushrelay.node.delivery.DeliveryChannels;
 import dev.pushrelay.node.delivery.SubscriptionSweeper;
 import dev.pushrelay.registry.RegistryStore;
-import dev.pushrelay.topology.Topology;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Cleans up after nodes that died without draining (kill -9, a crashed instance): once a node's
- * lease and the delivery ack deadline have both run out, one live node re-routes what is left in the
- * dead node's subscription, deletes the subscription, and removes the node and its connections.
- * Routes stop going to a dead node when its lease lapses; what it held is routed again a few
- * seconds later.
+ * Cleans up after node incarnations that died without draining (kill -9, a crashed instance, a node
+ * that stalled past its lease and fenced itself): once a node's lease has run out, one live node
+ * claims it, retires its delivery channel (topic deleted, subscription swept until empty, then
+ * deleted) and removes the node and its connections. A sweep that could not finish keeps the
+ * subscription and the node, and a later pass goes on. Runs on a thread of its own, never beside the
+ * heartbeat, and only while this node's own lease is healthy: a node that may itself be the one
+ * declared dead cleans up nobody.
  */
-public final class LapsedNodeCleaner {
+public final class LapsedNodeCleaner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LapsedNodeCleaner.class);
   /** How long after its lease lapsed a node is cleaned up. */
   static final Duration GRACE = Duration.ofSeconds(3);
+  private static final Duration CALL_DEADLINE = Duration.ofSeconds(10);
 
-  private final String nodeId;
+  private final NodeIdentity identity;
+  private final BooleanSupplier leaseHealthy;
   private final RegistryStore registry;
-  private final GcpClients clients;
-  private final SubscriptionSweeper sweeper;
-  private final Topology topology;
+  private final DeliveryChannels channels;
   private final Clock clock;
+  private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "node-cleanup");
+    t.setDaemon(true);
+    return t;
+  });
 
-  public LapsedNodeCleaner(String nodeId, RegistryStore registry, GcpClients clients, SubscriptionSweeper sweeper,
-      Topology topology, Clock clock) {
-    this.nodeId = nodeId;
+  public LapsedNodeCleaner(NodeIdentity identity, BooleanSupplier leaseHealthy, RegistryStore registry,
+      DeliveryChannels channels, Clock clock) {
+    this.identity = identity;
+    this.leaseHealthy = leaseHealthy;
     this.registry = registry;
-    this.clients = clients;
-    this.sweeper = sweeper;
-    this.topology = topology;
+    this.channels = channels;
     this.clock = clock;
+  }
+
+  /** Runs a pass every {@code period}. */
+  public void start(Duration period) {
+    thread.scheduleWithFixedDelay(this::runOnce, period.toMillis(), period.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void close() {
+    thread.shutdownNow();
   }
 
   /** One pass; safe to run on every node at once. */
   public void runOnce() {
+    if (!identity.serving() || !leaseHealthy.getAsBoolean()) {
+      return;
+    }
     Instant now = clock.instant();
-    // A little after the lease: route functions that read the node as alive have published by then.
+    // A little after the lease: routes that read the node as alive have published (or failed) by then.
     Instant before = now.minus(GRACE);
+    String self = identity.id();
     try {
-      List<String> lapsed = registry.lapsedNodes(before).get(10, TimeUnit.SECONDS);
+      List<String> lapsed = registry.lapsedNodes(before).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
       for (String dead : lapsed) {
-        if (!dead.equals(nodeId) && registry.claimCleanup(dead, nodeId, now).get(10, TimeUnit.SECONDS)) {
+        if (dead.equals(self) || !identity.serves(self) || !leaseHealthy.getAsBoolean()) {
+          continue;
+        }
+        if (registry.claimCleanup(dead, self, clock.instant(), before)
+            .get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)) {
           clean(dead);
         }
       }
@@ -61,14 +85,15 @@ public final class LapsedNodeCleaner {
   }
 
   private void clean(String dead) throws Exception {
-    String subscription = topology.deliveriesSubscriptionFor(dead);
-    int rerouted = sweeper.sweep(subscription, dead);
-    try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
-      admin.deleteSubscription(clients.subscription(subscription));
-    } catch (NotFoundException e) {
-      // deleted already
+    // the claim holds for CLEANUP_CLAIM: finish well inside it, or leave the rest to the next pass
+    Instant deadline = clock.instant().plus(RegistryStore.CLEANUP_CLAIM).minus(CALL_DEADLINE);
+    SubscriptionSweeper.Sweep sweep = channels.retire(dead, deadline);
+    if (!sweep.empty()) {
+      LOG.warn("node {} lapsed without draining: re-routed {} deliveries so far, its subscription is not empty yet",
+          dead, sweep.rerouted());
+      return;
     }
-    registry.removeNodeAndConnections(dead).get(10, TimeUnit.SECONDS);
-    LOG.warn("node {} lapsed without draining: re-routed {} deliveries and removed it", dead, rerouted);
+    registry.removeNodeAndConnections(dead).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+    LOG.warn("node {} lapsed without draining: re-routed {} deliveries and removed it", dead, sweep.rerouted());
   }
 }

@@ -2,63 +2,140 @@ package dev.pushrelay.node.registry;
 
 import dev.pushrelay.registry.RegistryStore;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps {@code nodes/{nodeId}} alive: one write every heartbeat period, each extending the lease. A
- * node that stops beating (crash, kill -9) drops out of routing once its lease runs out.
+ * Keeps the lease of one node incarnation on {@code nodes/{nodeId}}: one conditional renewal every
+ * heartbeat period, on a thread of its own that nothing else runs on. The lease is lost, once, when a
+ * renewal finds the node document gone or claimed for cleanup, or when no renewal has succeeded for a
+ * whole lease (by the monotonic clock, so a process stalled past its lease sees it the moment it
+ * resumes); {@code lost} then runs on this thread, and the node fences itself.
  */
-public final class NodeHeartbeat {
+public final class NodeHeartbeat implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NodeHeartbeat.class);
+  /** How often the lease's age is checked between beats. */
+  static final Duration CHECK = Duration.ofMillis(500);
 
   private final String nodeId;
   private final RegistryStore registry;
   private final Clock clock;
-  private final int periodSeconds;
-  private final int leaseSeconds;
-  private volatile Instant lastSuccess = Instant.EPOCH;
+  private final LongSupplier nanos;
+  private final Duration period;
+  private final Duration lease;
+  private final Runnable lost;
+  private final ScheduledExecutorService thread;
+  private final AtomicBoolean ended = new AtomicBoolean();
+  private volatile long lastSuccessNanos;
+  private volatile long lastBeatNanos;
+  private volatile boolean beating;
   private ScheduledFuture<?> task;
 
-  public NodeHeartbeat(String nodeId, RegistryStore registry, Clock clock, int periodSeconds, int leaseSeconds) {
+  public NodeHeartbeat(String nodeId, RegistryStore registry, Clock clock, int periodSeconds, int leaseSeconds,
+      Runnable lost) {
+    this(nodeId, registry, clock, System::nanoTime, Duration.ofSeconds(periodSeconds), Duration.ofSeconds(leaseSeconds),
+        lost, Executors.newSingleThreadScheduledExecutor(r -> {
+          Thread t = new Thread(r, "heartbeat-" + nodeId);
+          t.setDaemon(true);
+          return t;
+        }));
+  }
+
+  /** For tests: {@code nanos} is the monotonic clock, {@code thread} runs every beat and check. */
+  NodeHeartbeat(String nodeId, RegistryStore registry, Clock clock, LongSupplier nanos, Duration period,
+      Duration lease, Runnable lost, ScheduledExecutorService thread) {
     this.nodeId = nodeId;
     this.registry = registry;
     this.clock = clock;
-    this.periodSeconds = periodSeconds;
-    this.leaseSeconds = leaseSeconds;
+    this.nanos = nanos;
+    this.period = period;
+    this.lease = lease;
+    this.lost = lost;
+    this.thread = thread;
   }
 
-  /** Beats once now (the returned future completes with it), then every period. */
-  public CompletableFuture<Void> start(ScheduledExecutorService scheduler) {
-    CompletableFuture<Void> first = beat();
-    task = scheduler.scheduleAtFixedRate(this::beat, periodSeconds, periodSeconds, TimeUnit.SECONDS);
-    return first;
+  /**
+   * Takes the first lease (completes with it; a failure means the node cannot serve yet), then keeps
+   * renewing it.
+   */
+  public CompletableFuture<Void> start() {
+    long started = nanos.getAsLong();
+    Instant now = clock.instant();
+    return registry.heartbeat(nodeId, now, now.plus(lease)).orTimeout(period.toMillis(), TimeUnit.MILLISECONDS)
+        .thenRun(() -> {
+          lastSuccessNanos = started;
+          lastBeatNanos = started;
+          task = thread.scheduleWithFixedDelay(this::tick, CHECK.toMillis(), CHECK.toMillis(), TimeUnit.MILLISECONDS);
+        });
   }
 
-  public void stop() {
+  /** Stops renewing (a drain, or after the lease was lost); the lease then runs out on its own. */
+  @Override
+  public void close() {
+    ended.set(true);
     if (task != null) {
       task.cancel(false);
     }
+    thread.shutdown();
   }
 
-  /** True while the last successful beat is within the lease. */
+  /** True while the last successful renewal is within the lease. */
   public boolean healthy() {
-    return lastSuccess.plusSeconds(leaseSeconds).isAfter(clock.instant());
+    return !ended.get() && nanos.getAsLong() - lastSuccessNanos < lease.toNanos();
   }
 
-  CompletableFuture<Void> beat() {
-    Instant now = clock.instant();
-    return registry.heartbeat(nodeId, now, now.plusSeconds(leaseSeconds)).whenComplete((v, e) -> {
-      if (e == null) {
-        lastSuccess = now;
-      } else {
-        LOG.warn("heartbeat of node {} failed: {}", nodeId, e.toString());
+  public String nodeId() {
+    return nodeId;
+  }
+
+  void tick() {
+    if (ended.get()) {
+      return;
+    }
+    long now = nanos.getAsLong();
+    if (now - lastSuccessNanos >= lease.toNanos()) {
+      lose("no renewal succeeded for " + Duration.ofNanos(now - lastSuccessNanos).toMillis() + " ms");
+      return;
+    }
+    if (!beating && now - lastBeatNanos >= period.toNanos()) {
+      beat(now);
+    }
+  }
+
+  private void beat(long started) {
+    beating = true;
+    lastBeatNanos = started;
+    Instant at = clock.instant();
+    registry.renewLease(nodeId, at, at.plus(lease)).orTimeout(period.toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete((held, error) -> {
+          beating = false;
+          if (error != null) {
+            LOG.warn("lease renewal of node {} failed: {}", nodeId, error.toString());
+          } else if (!held) {
+            lose("its node entry is gone or claimed for cleanup");
+          } else {
+            lastSuccessNanos = Math.max(lastSuccessNanos, started);
+          }
+        });
+  }
+
+  private void lose(String why) {
+    if (ended.compareAndSet(false, true)) {
+      LOG.warn("node {} lost its lease ({}): fencing", nodeId, why);
+      if (task != null) {
+        task.cancel(false);
       }
-    });
+      thread.execute(lost);
+      thread.shutdown();
+    }
   }
 }

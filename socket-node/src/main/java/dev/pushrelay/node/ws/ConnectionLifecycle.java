@@ -1,22 +1,22 @@
 package dev.pushrelay.node.ws;
 
 import dev.pushrelay.metrics.ConnectionOutcome;
-import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.ClientFrame;
-import dev.pushrelay.model.RelayMessage;
-import dev.pushrelay.node.delivery.Rerouter;
-import java.time.Duration;
 import dev.pushrelay.model.ServerFrames;
 import dev.pushrelay.node.auth.VerifiedToken;
+import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.registry.ConnectionRecord;
 import dev.pushrelay.registry.RegistryStore;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.StatusCode;
@@ -26,49 +26,50 @@ import org.slf4j.LoggerFactory;
 /**
  * Connect path of a socket: register in the registry and wait for the commit, send
  * {@code connection_established}, write the user's mailbox, then go live. Also answers client frames
- * and cleans up on close.
+ * and cleans up on close. A catch-up that fails is tried again while the socket is open; one that
+ * still fails closes the socket with 1011, so that the client reconnects and its next socket catches
+ * up, rather than leave parked messages waiting for a retry while the user is connected.
  */
 public final class ConnectionLifecycle {
   private static final Logger LOG = LoggerFactory.getLogger(ConnectionLifecycle.class);
   /** Unacked messages written this recently before a close are routed again. */
-  static final Duration UNACKED_WINDOW = Duration.ofSeconds(10);
+  public static final Duration UNACKED_WINDOW = Duration.ofSeconds(10);
+  /** Every Firestore call on the connect path gives up after this long. */
+  static final Duration REGISTRY_DEADLINE = Duration.ofSeconds(5);
+  /** Pauses between catch-up attempts; after the last one fails the socket is closed with 1011. */
+  static final List<Duration> CATCH_UP_RETRIES = List.of(Duration.ofMillis(200), Duration.ofMillis(500),
+      Duration.ofSeconds(1), Duration.ofSeconds(2));
 
   /** Writes the parked messages of a user to a socket that has just been established. */
   public interface CatchUp {
+    /** Completes once every parked message is written (not yet acked) to the socket. */
     CompletableFuture<Void> run(LocalConnection connection);
-
-    CatchUp NONE = c -> CompletableFuture.completedFuture(null);
   }
 
-  private final String nodeId;
+  private final NodeIdentity identity;
   private final ConnectionHub hub;
   private final RegistryStore registry;
   private final Clock clock;
   private final int outboundCapacity;
-  private final Rerouter rerouter;
+  private final CatchUp catchUp;
+  private final ScheduledExecutorService timers;
   private final RelayMetrics metrics;
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
-  private volatile CatchUp catchUp = CatchUp.NONE;
 
-  public ConnectionLifecycle(String nodeId, ConnectionHub hub, RegistryStore registry, Rerouter rerouter,
-      Clock clock, int outboundCapacity) {
-    this(nodeId, hub, registry, rerouter, clock, outboundCapacity, RelayMetrics.noop(Part.SOCKET_NODE));
-  }
-
-  /** {@code metrics} counts accepted and failed connections and times the connect path. */
-  public ConnectionLifecycle(String nodeId, ConnectionHub hub, RegistryStore registry, Rerouter rerouter,
-      Clock clock, int outboundCapacity, RelayMetrics metrics) {
-    this.metrics = metrics;
-    this.nodeId = nodeId;
-    this.rerouter = rerouter;
+  /**
+   * {@code metrics} counts accepted and failed connections and times the connect path; {@code timers}
+   * runs the catch-up's retries.
+   */
+  public ConnectionLifecycle(NodeIdentity identity, ConnectionHub hub, RegistryStore registry, CatchUp catchUp,
+      Clock clock, int outboundCapacity, ScheduledExecutorService timers, RelayMetrics metrics) {
+    this.identity = identity;
     this.hub = hub;
     this.registry = registry;
+    this.catchUp = catchUp;
     this.clock = clock;
     this.outboundCapacity = outboundCapacity;
-  }
-
-  public void setCatchUp(CatchUp catchUp) {
-    this.catchUp = catchUp;
+    this.timers = timers;
+    this.metrics = metrics;
   }
 
   Clock clock() {
@@ -79,14 +80,12 @@ public final class ConnectionLifecycle {
     return outboundCapacity;
   }
 
-  void opened(LocalConnection c, VerifiedToken token, Session session) {
-    opened(c, token, session, clock.instant());
-  }
-
   /** {@code handshakeStart}: when the upgrade request arrived, the start of {@code websocket.connection.time}. */
   void opened(LocalConnection c, VerifiedToken token, Session session, Instant handshakeStart) {
     sessions.put(c.connectionId(), session);
+    String nodeId = identity.id();
     registry.addConnection(new ConnectionRecord(c.connectionId(), c.userId(), nodeId, clock.instant()))
+        .orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete((v, error) -> {
           if (error != null) {
             LOG.warn("connection {} could not be registered: {}", c.connectionId(), error.toString());
@@ -100,20 +99,40 @@ public final class ConnectionLifecycle {
             unregister(c);
             return;
           }
+          if (!identity.serves(nodeId)) {
+            // registered under an incarnation that lost its lease meanwhile: the client registers again
+            session.close(StatusCode.SERVICE_RESTART, "node lost its lease, reconnect", Callback.NOOP);
+            return;
+          }
           LOG.info("connection {} open for user {}", c.connectionId(), c.userId());
           c.sendControl(ServerFrames.connectionEstablished(c.connectionId(), c.userId(), nodeId, clock.instant()))
               .thenRun(() -> {
                 metrics.connectionAttempt(ConnectionOutcome.ACCEPTED);
                 metrics.connectionTime(Duration.between(handshakeStart, clock.instant()));
               });
-          catchUp.run(c).whenComplete((done, failed) -> {
-            if (failed != null) {
-              // The socket stays: what the mailbox holds reaches it with the next retry instead.
-              LOG.warn("mailbox catch-up of connection {} failed: {}", c.connectionId(), failed.toString());
-            }
-            c.goLive();
-          });
+          catchUp(c, session, 0);
         });
+  }
+
+  private void catchUp(LocalConnection c, Session session, int attempt) {
+    catchUp.run(c).orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).whenComplete((done, failed) -> {
+      if (failed == null) {
+        c.goLive();
+        return;
+      }
+      if (c.isClosed() || !session.isOpen()) {
+        return;
+      }
+      if (attempt >= CATCH_UP_RETRIES.size()) {
+        LOG.warn("mailbox catch-up of connection {} failed {} times, closing it so the client reconnects: {}",
+            c.connectionId(), attempt + 1, failed.toString());
+        session.close(StatusCode.SERVER_ERROR, "mailbox unavailable, reconnect", Callback.NOOP);
+        return;
+      }
+      LOG.info("mailbox catch-up of connection {} failed, trying again: {}", c.connectionId(), failed.toString());
+      timers.schedule(() -> catchUp(c, session, attempt + 1), CATCH_UP_RETRIES.get(attempt).toMillis(),
+          TimeUnit.MILLISECONDS);
+    });
   }
 
   /**
@@ -152,24 +171,27 @@ public final class ConnectionLifecycle {
 
   private void unregister(LocalConnection c) {
     hub.remove(c);
-    registry.removeConnections(List.of(c.connectionId())).exceptionally(e -> {
-      LOG.warn("connection {} could not be removed from the registry: {}", c.connectionId(), e.toString());
-      return null;
-    });
+    registry.removeConnections(List.of(c.connectionId()))
+        .orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionally(e -> {
+          LOG.warn("connection {} could not be removed from the registry: {}", c.connectionId(), e.toString());
+          return null;
+        });
   }
 
-  /** Marks the socket closed and routes again what it may not have handed to the app. */
+  /** Marks the socket closed: what it may not have handed to the app settles as not delivered. */
   public void release(LocalConnection c) {
-    for (RelayMessage m : c.closed(UNACKED_WINDOW)) {
-      rerouter.redeliver(m, nodeId).exceptionally(e -> {
-        LOG.warn("message {} written just before connection {} closed could not be re-routed: {}", m.id(),
-            c.connectionId(), e.toString());
-        return null;
-      });
+    c.closed(UNACKED_WINDOW);
+  }
+
+  /** Settles what every socket's client has left unacked for the whole window; run once a second. */
+  public void expireUnacked() {
+    for (LocalConnection c : hub.all()) {
+      c.expireUnacked(UNACKED_WINDOW);
     }
   }
 
-  /** Closes every socket with the given code; for the drain at shutdown. */
+  /** Closes every socket with the given code; for the drain at shutdown and for fencing. */
   public void closeAll(int code, String reason) {
     for (Session s : sessions.values()) {
       s.close(code, reason, Callback.NOOP);

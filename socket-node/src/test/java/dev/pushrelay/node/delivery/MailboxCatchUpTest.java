@@ -51,9 +51,12 @@ class MailboxCatchUpTest {
     park("m2");
     List<String> first = new ArrayList<>();
     List<String> second = new ArrayList<>();
-    catchUp.run(socket("c1", first)).get();
+    LocalConnection c1 = socket("c1", first);
+    catchUp.run(c1).get();
     clock.advance(Duration.ofSeconds(1));
     catchUp.run(socket("c2", second)).get();
+    c1.acked("m1");
+    c1.acked("m2");
     for (String id : List.of("m1", "m2")) {
       assertEquals(1, count(first, id), id + " on the first socket");
       assertEquals(1, count(second, id), id + " on the second socket");
@@ -62,10 +65,48 @@ class MailboxCatchUpTest {
         && e.claimedBy().equals("c1")), "the first socket's claim stands: " + mailbox.entries());
   }
 
+  /** End-to-end acknowledgement: an entry is marked delivered only once the client acked the message. */
+  @Test
+  void anEntryIsDeliveredOnlyOnceTheClientAcksIt() throws Exception {
+    park("m1");
+    LocalConnection c1 = socket("c1", new ArrayList<>());
+    catchUp.run(c1).get();
+    assertEquals("claimed", mailbox.entries().values().iterator().next().state(), "written, not acked yet");
+    c1.acked("m1");
+    assertEquals("delivered", mailbox.entries().values().iterator().next().state());
+  }
+
+  /** A socket that closes before the client acked puts the entry back: the next socket gets it. */
+  @Test
+  void aSocketThatClosesBeforeTheAckGivesTheEntryBack() throws Exception {
+    park("m1");
+    LocalConnection c1 = socket("c1", new ArrayList<>());
+    catchUp.run(c1).get();
+    c1.closed(Duration.ofSeconds(10));
+    assertEquals("pending", mailbox.entries().values().iterator().next().state());
+    clock.advance(Mailbox.SHARED_WINDOW.plusSeconds(1));
+    List<String> next = new ArrayList<>();
+    catchUp.run(socket("c2", next)).get();
+    assertEquals(1, count(next, "m1"));
+  }
+
+  /** A client that never acks: once the unacked window runs out the entry counts as delivered. */
+  @Test
+  void aClientThatNeverAcksSettlesAtTheEndOfTheWindow() throws Exception {
+    park("m1");
+    LocalConnection c1 = socket("c1", new ArrayList<>());
+    catchUp.run(c1).get();
+    clock.advance(Duration.ofSeconds(11));
+    c1.expireUnacked(Duration.ofSeconds(10));
+    assertEquals("delivered", mailbox.entries().values().iterator().next().state());
+  }
+
   @Test
   void aSocketThatComesLongAfterTheDrainGetsNothingAgain() throws Exception {
     park("m1");
-    catchUp.run(socket("c1", new ArrayList<>())).get();
+    LocalConnection c1 = socket("c1", new ArrayList<>());
+    catchUp.run(c1).get();
+    c1.acked("m1");
     clock.advance(Mailbox.SHARED_WINDOW.plusSeconds(1));
     List<String> late = new ArrayList<>();
     catchUp.run(socket("c2", late)).get();

@@ -57,6 +57,8 @@ class MailboxCatchUpMetricsTest {
 
     new MailboxCatchUp(mailbox, clock, probe.relayMetrics(Part.SOCKET_NODE), new MessageTracing(probe.telemetry()))
         .run(connection).get();
+    connection.acked("m1");
+    connection.acked("m2");
 
     assertEquals(2, frames.size());
     assertEquals(2, probe.value(RelayMetrics.MAILBOX_DRAINED));

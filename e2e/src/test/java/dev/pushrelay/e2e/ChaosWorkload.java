@@ -1,0 +1,380 @@
+package dev.pushrelay.e2e;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.pubsub.OutboundMessage;
+import dev.pushrelay.pubsub.PubSubMessagePublisher;
+import com.nimbusds.jwt.JWTClaimsSet;
+import dev.pushrelay.testing.TestSocketClient;
+import dev.pushrelay.testing.TestTokens;
+import dev.pushrelay.topology.Topology;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The traffic of a chaos run: users who connect to a random live node, stay a few seconds, leave and
+ * come back (at once when the node closed them, as the JS client does on 1012), while a sender sends
+ * to them at a steady rate, half through the send API and half straight into {@code relay-requests}
+ * with the Pub/Sub client library, as a backend service does. Every accepted message goes into the
+ * ledger with the user it is addressed to, and its data names that user, so a delivery to someone else
+ * is seen.
+ */
+final class ChaosWorkload implements AutoCloseable {
+  private static final Duration CONNECT = Duration.ofSeconds(5);
+
+  /** One socket of one user, and when it was established and closed. */
+  static final class Socket {
+    final String user;
+    final int port;
+    final TestSocketClient client;
+    final Instant establishedAt;
+    final String connectionId;
+    volatile Instant closedAt;
+
+    Socket(String user, int port, TestSocketClient client, Instant establishedAt, String connectionId) {
+      this.user = user;
+      this.port = port;
+      this.client = client;
+      this.establishedAt = establishedAt;
+      this.connectionId = connectionId;
+    }
+
+    boolean heldAt(Instant t) {
+      Instant closed = closedAt;
+      return !establishedAt.isAfter(t) && (closed == null || closed.isAfter(t));
+    }
+  }
+
+  private final LocalStack stack;
+  private final Ledger ledger;
+  private final List<String> users = new CopyOnWriteArrayList<>();
+  private final Map<String, String> tokens = new ConcurrentHashMap<>();
+  /** Users who stay on one node (reconnecting to it when closed) instead of churning. */
+  private final Map<String, Integer> stayers = new ConcurrentHashMap<>();
+  private final List<Integer> nodes = new CopyOnWriteArrayList<>();
+  private final List<Socket> sockets = new CopyOnWriteArrayList<>();
+  private final ScheduledExecutorService pool = Executors.newScheduledThreadPool(32);
+  private final AtomicBoolean churning = new AtomicBoolean(true);
+  private final AtomicBoolean sending = new AtomicBoolean(true);
+  private final Map<String, AtomicBoolean> crowdSenders = new ConcurrentHashMap<>();
+  private final AtomicInteger refused = new AtomicInteger();
+  private final AtomicInteger sent = new AtomicInteger();
+  private final PubSubMessagePublisher publisher;
+  private final String requestsTopic = Topology.standard().requestsTopic();
+  private final double perSecond;
+  private Thread sender;
+
+  ChaosWorkload(LocalStack stack, Ledger ledger, double perSecond) {
+    this.stack = stack;
+    this.ledger = ledger;
+    this.perSecond = perSecond;
+    this.publisher = new PubSubMessagePublisher(stack.probe().clients());
+  }
+
+  /** A node the users may connect to. */
+  void nodeUp(int port) {
+    nodes.add(port);
+  }
+
+  /** A node the users stop connecting to (killed). */
+  void nodeDown(int port) {
+    nodes.remove(Integer.valueOf(port));
+  }
+
+  List<Integer> nodes() {
+    return List.copyOf(nodes);
+  }
+
+  /** Adds churning users and starts their lives. */
+  void churners(String prefix, int count) throws Exception {
+    for (int i = 0; i < count; i++) {
+      String user = prefix + "-" + i;
+      addUser(user);
+      pool.schedule(() -> cycle(user), ThreadLocalRandom.current().nextInt(1000), TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Adds users who connect to {@code port} and stay; returns their sockets once established. */
+  List<Socket> stayers(String prefix, int count, int port) throws Exception {
+    List<Socket> out = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      String user = prefix + "-" + i;
+      addUser(user);
+      stayers.put(user, port);
+      out.add(connectUntilEstablished(user, port, Duration.ofSeconds(30)));
+    }
+    return out;
+  }
+
+  private void addUser(String user) {
+    tokens.put(user, token(user));
+    users.add(user);
+  }
+
+  /** A dev token as the local stack's nodes sign them, made here so no node has to be up for it. */
+  private static String token(String user) {
+    return TestTokens.hs256(LocalStack.DEV_SECRET, new JWTClaimsSet.Builder().subject(user)
+        .expirationTime(Date.from(Instant.now().plus(Duration.ofHours(1)))).build());
+  }
+
+  /**
+   * A crowd of {@code count} users, one socket each on {@code port}, connected concurrently; they
+   * neither churn nor come back by themselves, and get no traffic until {@link #sendTo}.
+   */
+  List<Socket> crowd(String prefix, int count, int port) throws Exception {
+    List<CompletableFuture<Socket>> each = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      String user = prefix + "-" + i;
+      tokens.put(user, token(user));
+      each.add(connectAsync(user, port, Duration.ofSeconds(60)));
+    }
+    CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).get(180, TimeUnit.SECONDS);
+    return each.stream().map(CompletableFuture::join).toList();
+  }
+
+  /** Connects {@code user} to {@code port}, trying again until established (a reconnect after a close). */
+  CompletableFuture<Socket> reconnect(String user, int port) {
+    return connectAsync(user, port, Duration.ofSeconds(60));
+  }
+
+  private CompletableFuture<Socket> connectAsync(String user, int port, Duration timeout) {
+    CompletableFuture<Socket> out = new CompletableFuture<>();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    Runnable attempt = new Runnable() {
+      @Override
+      public void run() {
+        Socket s = tryConnect(user, port);
+        if (s != null) {
+          out.complete(s);
+        } else if (System.nanoTime() > deadline) {
+          out.completeExceptionally(new TimeoutException(user + " could not connect to port " + port));
+        } else {
+          pool.schedule(this, 200, TimeUnit.MILLISECONDS);
+        }
+      }
+    };
+    pool.execute(attempt);
+    return out;
+  }
+
+  /** A second sender, to the users whose names start with {@code prefix}, at {@code perSecond}. */
+  void sendTo(String prefix, double perSecond) {
+    List<String> crowd = tokens.keySet().stream().filter(u -> u.startsWith(prefix + "-")).sorted().toList();
+    AtomicBoolean on = new AtomicBoolean(true);
+    crowdSenders.put(prefix, on);
+    long periodNanos = (long) (1e9 / perSecond);
+    pool.scheduleAtFixedRate(() -> {
+      if (on.get()) {
+        String user = crowd.get(ThreadLocalRandom.current().nextInt(crowd.size()));
+        if (!((sent.getAndIncrement() & 1) == 1 ? publishDirect(user) : sendHttp(user))) {
+          refused.incrementAndGet();
+        }
+      }
+    }, 0, periodNanos, TimeUnit.NANOSECONDS);
+  }
+
+  void stopSendingTo(String prefix) {
+    AtomicBoolean on = crowdSenders.remove(prefix);
+    if (on != null) {
+      on.set(false);
+    }
+  }
+
+  /** Starts the sender. */
+  void startSending() {
+    sender = new Thread(() -> {
+      long periodNanos = (long) (1e9 / perSecond);
+      long next = System.nanoTime();
+      while (sending.get()) {
+        String user = users.get(ThreadLocalRandom.current().nextInt(users.size()));
+        boolean direct = (sent.getAndIncrement() & 1) == 1;
+        if (!(direct ? publishDirect(user) : sendHttp(user))) {
+          refused.incrementAndGet();
+        }
+        next += periodNanos;
+        long wait = next - System.nanoTime();
+        if (wait > 0) {
+          try {
+            TimeUnit.NANOSECONDS.sleep(wait); // pacing of the load, not a wait for a result
+          } catch (InterruptedException e) {
+            return;
+          }
+        } else {
+          next = System.nanoTime();
+        }
+      }
+    }, "chaos-sender");
+    sender.setDaemon(true);
+    sender.start();
+  }
+
+  void stopSending() throws InterruptedException {
+    sending.set(false);
+    if (sender != null) {
+      sender.join(30_000);
+    }
+  }
+
+  private static String body(String user, String id) {
+    ObjectNode b = JsonCodec.object();
+    b.put("userId", user).put("event", "chaos").put("id", id);
+    b.putObject("data").put("to", user);
+    return JsonCodec.write(b);
+  }
+
+  private boolean sendHttp(String user) {
+    try {
+      HttpResponse<String> r = stack.send("application/json", body(user, UUID.randomUUID().toString()));
+      if (r.statusCode() != 202) {
+        return false;
+      }
+      ledger.accepted(user, LocalStack.json(r).get("id").asText());
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  /** As another GCP service does: publish the send request to relay-requests with its own id. */
+  private boolean publishDirect(String user) {
+    String id = UUID.randomUUID().toString();
+    try {
+      publisher.publish(requestsTopic, new OutboundMessage(body(user, id),
+          Map.of(MessageAttributes.USER_ID, user, MessageAttributes.MESSAGE_ID, id))).get(10, TimeUnit.SECONDS);
+      ledger.accepted(user, id);
+      return true;
+    } catch (Exception e) {
+      return false;
+    }
+  }
+
+  /** One churning user's life: connect to a random live node, stay 1-4 s, leave, come back within 1 s. */
+  private void cycle(String user) {
+    if (!churning.get()) {
+      return;
+    }
+    List<Integer> live = nodes();
+    if (live.isEmpty()) {
+      pool.schedule(() -> cycle(user), 200, TimeUnit.MILLISECONDS);
+      return;
+    }
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    Socket s = tryConnect(user, live.get(random.nextInt(live.size())));
+    if (s == null) {
+      pool.schedule(() -> cycle(user), 200, TimeUnit.MILLISECONDS);
+      return;
+    }
+    long stay = 1000 + random.nextInt(3000);
+    s.client.closed().thenRun(() -> {
+      if (churning.get()) {
+        pool.schedule(() -> cycle(user), random.nextInt(1000), TimeUnit.MILLISECONDS);
+      }
+    });
+    pool.schedule(s.client::close, stay, TimeUnit.MILLISECONDS);
+  }
+
+  /** Connects and waits for {@code connection_established}; null when the node refused or did not answer. */
+  private Socket tryConnect(String user, int port) {
+    TestSocketClient c = null;
+    try {
+      c = TestSocketClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws?access_token=" + tokens.get(user)),
+          Map.of(), CONNECT);
+      TestSocketClient.Frame established = c.awaitType("connection_established", CONNECT);
+      Socket s = new Socket(user, port, c, established.receivedAt(), established.json().get("connectionId").asText());
+      sockets.add(s);
+      c.closed().thenRun(() -> s.closedAt = Instant.now());
+      if (stayers.containsKey(user)) {
+        // a stayer comes back to its node when closed (a fenced or draining node's 1012)
+        c.closed().thenRun(() -> pool.execute(() -> reconnectStayer(user)));
+      }
+      return s;
+    } catch (Exception e) {
+      if (c != null) {
+        c.close();
+      }
+      return null;
+    }
+  }
+
+  private void reconnectStayer(String user) {
+    if (!sending.get() && !churning.get()) {
+      return;
+    }
+    Integer port = stayers.get(user);
+    List<Integer> live = nodes();
+    int target = port != null && live.contains(port) ? port : live.get(ThreadLocalRandom.current().nextInt(live.size()));
+    if (tryConnect(user, target) == null) {
+      pool.schedule(() -> reconnectStayer(user), 200, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  private Socket connectUntilEstablished(String user, int port, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      Socket s = tryConnect(user, port);
+      if (s != null) {
+        return s;
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("user " + user + " could not connect to port " + port);
+      }
+      TimeUnit.MILLISECONDS.sleep(200);
+    }
+  }
+
+  /** Churn stops; every user connects once more, to a random live node, and stays. */
+  void settle() throws Exception {
+    churning.set(false);
+    stayers.clear();
+    List<Integer> live = nodes();
+    for (String user : users) {
+      boolean open = sockets.stream().anyMatch(s -> s.user.equals(user) && s.client.isOpen());
+      if (!open) {
+        connectUntilEstablished(user, live.get(ThreadLocalRandom.current().nextInt(live.size())),
+            Duration.ofSeconds(60));
+      }
+    }
+  }
+
+  List<Socket> sockets() {
+    return List.copyOf(sockets);
+  }
+
+  /** The sockets as the ledger reads them. */
+  List<Map.Entry<String, TestSocketClient>> entries() {
+    return sockets.stream().map(s -> Map.entry(s.user, s.client)).toList();
+  }
+
+  int refused() {
+    return refused.get();
+  }
+
+  @Override
+  public void close() {
+    churning.set(false);
+    sending.set(false);
+    pool.shutdownNow();
+    for (Socket s : sockets) {
+      s.client.close();
+    }
+    publisher.close();
+  }
+}

@@ -1,0 +1,140 @@
+package dev.pushrelay.e2e;
+
+import dev.pushrelay.testing.EmulatorProcess;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The faults of a chaos run, each done to a real process of the local stack by its process id:
+ * SIGKILL, SIGSTOP for a while then SIGCONT (a faithful stall: a GC pause, a starved CPU, a frozen
+ * emulator), SIGTERM (a drain), and nodes that join. Each fault is recorded as a window in time, so
+ * the messages accepted during it can be followed to their delivery.
+ */
+final class Nemesis implements AutoCloseable {
+  /** One fault: what it was, and when it began and ended. */
+  record Window(String fault, Instant start, Instant end) {
+    boolean covers(Instant t) {
+      return !t.isBefore(start) && !t.isAfter(end);
+    }
+  }
+
+  /** A socket node this run can reach: the script's, or one that joined. */
+  record Node(String name, int port, ProcessHandle process) {}
+
+  private final LocalStack stack;
+  private final ChaosWorkload workload;
+  private final List<Window> windows = new CopyOnWriteArrayList<>();
+  private final List<Process> joined = new CopyOnWriteArrayList<>();
+  private final List<Node> nodes = new CopyOnWriteArrayList<>();
+  private int joins;
+
+  Nemesis(LocalStack stack, ChaosWorkload workload) throws Exception {
+    this.stack = stack;
+    this.workload = workload;
+    for (int n = 1; n <= 2; n++) {
+      Node node = new Node("socket-node-" + n, stack.port("NODE" + n + "_PORT"), stack.nodeProcess(n));
+      nodes.add(node);
+      workload.nodeUp(node.port());
+    }
+  }
+
+  List<Node> nodes() {
+    return List.copyOf(nodes);
+  }
+
+  List<Window> windows() {
+    return List.copyOf(windows);
+  }
+
+  /** SIGKILL: the node vanishes without a drain; its users reconnect elsewhere. */
+  Window kill(Node node) throws Exception {
+    Instant start = Instant.now();
+    workload.nodeDown(node.port());
+    LocalStack.signal(node.process(), "KILL");
+    node.process().onExit().get(10, TimeUnit.SECONDS);
+    nodes.remove(node);
+    return record("sigkill-node", start, Instant.now());
+  }
+
+  /** SIGTERM: the graceful drain; the node exits and its users reconnect elsewhere. */
+  Window drain(Node node) throws Exception {
+    Instant start = Instant.now();
+    workload.nodeDown(node.port());
+    LocalStack.signal(node.process(), "TERM");
+    node.process().onExit().get(15, TimeUnit.SECONDS);
+    nodes.remove(node);
+    return record("sigterm-drain", start, Instant.now());
+  }
+
+  /** SIGSTOP, then SIGCONT after {@code length}. */
+  Window stall(String fault, ProcessHandle process, Duration length) throws Exception {
+    Instant start = Instant.now();
+    LocalStack.signal(process, "STOP");
+    try {
+      TimeUnit.MILLISECONDS.sleep(length.toMillis()); // the length of the fault, not a wait for a result
+    } finally {
+      LocalStack.signal(process, "CONT");
+    }
+    return record(fault, start, Instant.now());
+  }
+
+  /** A new node starts and becomes ready; users may connect to it from then on. */
+  Window join() throws Exception {
+    Instant start = Instant.now();
+    String id = "node-j" + (++joins);
+    int port = EmulatorProcess.freePort();
+    Process p = stack.startNode(id, port);
+    joined.add(p);
+    awaitReady(port, Duration.ofSeconds(60));
+    Node node = new Node(id, port, p.toHandle());
+    nodes.add(node);
+    workload.nodeUp(port);
+    return record("node-joins", start, Instant.now());
+  }
+
+  private void awaitReady(int port, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    URI ready = URI.create("http://127.0.0.1:" + port + "/readyz");
+    while (true) {
+      try {
+        HttpResponse<String> r = stack.get(ready);
+        if (r.statusCode() == 200) {
+          return;
+        }
+      } catch (Exception notYet) {
+        // not listening yet
+      }
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException("node on port " + port + " not ready within " + timeout);
+      }
+      TimeUnit.MILLISECONDS.sleep(100);
+    }
+  }
+
+  private Window record(String fault, Instant start, Instant end) {
+    Window w = new Window(fault, start, end);
+    windows.add(w);
+    return w;
+  }
+
+  /** Stops the nodes this run started, by their process ids. */
+  @Override
+  public void close() throws Exception {
+    List<Process> all = new ArrayList<>(joined);
+    for (Process p : all) {
+      p.destroy();
+    }
+    for (Process p : all) {
+      if (!p.waitFor(15, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    }
+  }
+}

@@ -1,0 +1,159 @@
+package dev.pushrelay.e2e;
+
+import com.google.pubsub.v1.PubsubMessage;
+import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.testing.TestSocketClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The figures of chaos runs, per fault and in total: what was accepted while the fault lasted, what of
+ * it was delivered or dead-lettered, what was lost, delivered to the wrong user, or written twice to
+ * one socket, and how long after the fault's end the messages sent during it arrived (p99).
+ */
+final class ReliabilityReport {
+  /** What one row counts. */
+  static final class Row {
+    int runs;
+    int accepted;
+    int delivered;
+    int deadLettered;
+    int lost;
+    int wrongUser;
+    int duplicates;
+    int deadLetteredWhileConnected;
+    final List<Long> recoveryMillis = new ArrayList<>();
+
+    long recoveryP99() {
+      if (recoveryMillis.isEmpty()) {
+        return 0;
+      }
+      List<Long> sorted = recoveryMillis.stream().sorted().toList();
+      return sorted.get((int) Math.min(sorted.size() - 1, Math.ceil(sorted.size() * 0.99) - 1));
+    }
+  }
+
+  private final Map<String, Row> rows = new LinkedHashMap<>();
+  private final Row total = new Row();
+  private final List<String> notes = new ArrayList<>();
+  private final List<String> problems = new ArrayList<>();
+
+  /** Adds one run: its fault windows, its ledger, the sockets that took part and the dead letters. */
+  void add(List<Nemesis.Window> windows, Ledger ledger, List<ChaosWorkload.Socket> sockets,
+      List<PubsubMessage> deadLetterMessages) {
+    List<Map.Entry<String, TestSocketClient>> entries = sockets.stream()
+        .map(s -> Map.entry(s.user, s.client)).toList();
+    for (Map.Entry<String, TestSocketClient> e : entries) {
+      ledger.received(e.getKey(), e.getValue());
+    }
+    Set<String> dead = new HashSet<>();
+    for (PubsubMessage m : deadLetterMessages) {
+      dead.add(m.getAttributesOrDefault(MessageAttributes.USER_ID, "") + "/"
+          + m.getAttributesOrDefault(MessageAttributes.MESSAGE_ID, ""));
+    }
+    Set<String> lost = ledger.lost(dead);
+    List<String> wrong = Ledger.wrongUser(entries);
+    List<String> repeats = Ledger.duplicatesOnASocket(entries);
+    List<String> whileConnected = Ledger.deadLetteredWhileConnected(deadLetterMessages, sockets, Duration.ofSeconds(3));
+    total.runs++;
+    Set<String> all = ledger.acceptedWhere(t -> true);
+    count(total, all, ledger, dead, lost, wrong, repeats, whileConnected, null);
+    Map<String, Boolean> seen = new LinkedHashMap<>();
+    for (Nemesis.Window w : windows) {
+      Row row = rows.computeIfAbsent(w.fault(), f -> new Row());
+      if (seen.putIfAbsent(w.fault(), true) == null) {
+        row.runs++;
+      }
+      Set<String> during = ledger.acceptedWhere(w::covers);
+      count(row, during, ledger, dead, lost, wrong, repeats, whileConnected, w.end());
+    }
+    lost.stream().limit(20).forEach(k -> problems.add("lost " + k));
+    wrong.stream().limit(20).forEach(k -> problems.add("wrong user: " + k));
+    repeats.stream().limit(20).forEach(k -> problems.add("twice on one socket: " + k));
+    whileConnected.stream().limit(20).forEach(k -> problems.add("dead-lettered while connected: " + k));
+  }
+
+  private static void count(Row row, Set<String> keys, Ledger ledger, Set<String> dead, Set<String> lost,
+      List<String> wrong, List<String> repeats, List<String> whileConnected, Instant faultEnd) {
+    for (String key : keys) {
+      row.accepted++;
+      Instant first = ledger.firstReceived(key);
+      if (first != null) {
+        row.delivered++;
+        Instant from = faultEnd != null ? faultEnd : ledger.acceptedAt(key);
+        row.recoveryMillis.add(Math.max(0, Duration.between(from, first).toMillis()));
+      } else if (dead.contains(key)) {
+        row.deadLettered++;
+      }
+      if (lost.contains(key)) {
+        row.lost++;
+      }
+      String id = key.substring(key.indexOf('/') + 1);
+      row.wrongUser += (int) wrong.stream().filter(w -> w.contains(" got " + id + " ")).count();
+      row.duplicates += (int) repeats.stream().filter(r -> r.endsWith("/" + id)).count();
+      row.deadLetteredWhileConnected += (int) whileConnected.stream().filter(w -> w.contains("/" + id + " ")).count();
+    }
+  }
+
+  void note(String line) {
+    notes.add(line);
+  }
+
+  Row total() {
+    return total;
+  }
+
+  List<String> problems() {
+    return List.copyOf(problems);
+  }
+
+  String markdown(String title, String command) {
+    StringBuilder b = new StringBuilder();
+    b.append("# ").append(title).append("\n\n");
+    b.append("Written by `").append(command).append("` on ").append(Instant.now()).append(" (")
+        .append(total.runs).append(total.runs == 1 ? " run" : " runs").append("). Each run is a fresh local stack ")
+        .append("with users churning across the nodes while messages flow over HTTP and straight into ")
+        .append("`relay-requests`; the faults hit real processes by their pid. A fault's row counts the messages ")
+        .append("accepted while it lasted; recovery p99 is the time from the fault's end until those messages ")
+        .append("reached a socket of their user (0 when they arrived before it ended).\n\n");
+    b.append("| fault | runs | accepted | delivered | dead-lettered | lost | wrong user | twice on a socket "
+        + "| dead-lettered while connected | recovery p99 |\n");
+    b.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    rows.forEach((fault, row) -> line(b, fault, row));
+    line(b, "**all messages of the runs**", total);
+    if (!notes.isEmpty()) {
+      b.append("\n");
+      for (String n : notes) {
+        b.append("- ").append(n).append("\n");
+      }
+    }
+    if (!problems.isEmpty()) {
+      b.append("\nProblems seen:\n\n");
+      for (String p : problems) {
+        b.append("- ").append(p).append("\n");
+      }
+    }
+    return b.toString();
+  }
+
+  private static void line(StringBuilder b, String name, Row r) {
+    b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %.1f s |%n", name, r.runs,
+        r.accepted, r.delivered, r.deadLettered, r.lost, r.wrongUser, r.duplicates, r.deadLetteredWhileConnected,
+        r.recoveryP99() / 1000.0));
+  }
+
+  void write(Path file, String title, String command) throws IOException {
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    Files.writeString(file, markdown(title, command));
+  }
+}

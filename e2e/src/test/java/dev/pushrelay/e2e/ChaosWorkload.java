@@ -22,7 +22,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -80,7 +82,10 @@ final class ChaosWorkload implements AutoCloseable {
   private final PubSubMessagePublisher publisher;
   private final String requestsTopic = Topology.standard().requestsTopic();
   private final double perSecond;
-  private Thread sender;
+  private final ScheduledExecutorService senderTimer = Executors.newSingleThreadScheduledExecutor();
+  private final ExecutorService senders = Executors.newFixedThreadPool(16);
+  /** The pending end of each churning socket's stay, cancelled when the churn stops. */
+  private final Map<Socket, ScheduledFuture<?>> leaving = new ConcurrentHashMap<>();
 
   ChaosWorkload(LocalStack stack, Ledger ledger, double perSecond) {
     this.stack = stack;
@@ -198,39 +203,33 @@ final class ChaosWorkload implements AutoCloseable {
     }
   }
 
-  /** Starts the sender. */
+  /**
+   * Starts the sender: a steady rate, each send on a thread of its own pool, so that a send held up by
+   * a fault (a stalled emulator) does not hold back the ones after it.
+   */
   void startSending() {
-    sender = new Thread(() -> {
-      long periodNanos = (long) (1e9 / perSecond);
-      long next = System.nanoTime();
-      while (sending.get()) {
-        String user = users.get(ThreadLocalRandom.current().nextInt(users.size()));
-        boolean direct = (sent.getAndIncrement() & 1) == 1;
+    long periodNanos = (long) (1e9 / perSecond);
+    senderTimer.scheduleAtFixedRate(() -> {
+      if (!sending.get()) {
+        return;
+      }
+      String user = users.get(ThreadLocalRandom.current().nextInt(users.size()));
+      boolean direct = (sent.getAndIncrement() & 1) == 1;
+      senders.execute(() -> {
         if (!(direct ? publishDirect(user) : sendHttp(user))) {
           refused.incrementAndGet();
         }
-        next += periodNanos;
-        long wait = next - System.nanoTime();
-        if (wait > 0) {
-          try {
-            TimeUnit.NANOSECONDS.sleep(wait); // pacing of the load, not a wait for a result
-          } catch (InterruptedException e) {
-            return;
-          }
-        } else {
-          next = System.nanoTime();
-        }
-      }
-    }, "chaos-sender");
-    sender.setDaemon(true);
-    sender.start();
+      });
+    }, 0, periodNanos, TimeUnit.NANOSECONDS);
   }
 
+  /** Stops sending, and waits for the sends in flight to be answered. */
   void stopSending() throws InterruptedException {
     sending.set(false);
-    if (sender != null) {
-      sender.join(30_000);
-    }
+    senderTimer.shutdown();
+    senderTimer.awaitTermination(10, TimeUnit.SECONDS);
+    senders.shutdown();
+    senders.awaitTermination(60, TimeUnit.SECONDS);
   }
 
   private static String body(String user, String id) {
@@ -283,12 +282,16 @@ final class ChaosWorkload implements AutoCloseable {
       return;
     }
     long stay = 1000 + random.nextInt(3000);
+    long back = random.nextInt(1000);
     s.client.closed().thenRun(() -> {
+      leaving.remove(s);
       if (churning.get()) {
-        pool.schedule(() -> cycle(user), random.nextInt(1000), TimeUnit.MILLISECONDS);
+        pool.schedule(() -> cycle(user), back, TimeUnit.MILLISECONDS);
       }
     });
-    pool.schedule(s.client::close, stay, TimeUnit.MILLISECONDS);
+    if (churning.get()) {
+      leaving.put(s, pool.schedule(s.client::close, stay, TimeUnit.MILLISECONDS));
+    }
   }
 
   /** Connects and waits for {@code connection_established}; null when the node refused or did not answer. */
@@ -340,10 +343,16 @@ final class ChaosWorkload implements AutoCloseable {
     }
   }
 
-  /** Churn stops; every user connects once more, to a random live node, and stays. */
+  /**
+   * Churn stops: a user who holds a socket keeps it, and every other user connects once more, to a
+   * random live node; all stay.
+   */
   void settle() throws Exception {
     churning.set(false);
     stayers.clear();
+    leaving.values().forEach(f -> f.cancel(false));
+    leaving.clear();
+    TimeUnit.MILLISECONDS.sleep(2 * CONNECT.toMillis()); // connects in flight end (or time out) meanwhile
     List<Integer> live = nodes();
     for (String user : users) {
       boolean open = sockets.stream().anyMatch(s -> s.user.equals(user) && s.client.isOpen());
@@ -371,6 +380,8 @@ final class ChaosWorkload implements AutoCloseable {
   public void close() {
     churning.set(false);
     sending.set(false);
+    senderTimer.shutdownNow();
+    senders.shutdownNow();
     pool.shutdownNow();
     for (Socket s : sockets) {
       s.client.close();

@@ -53,6 +53,12 @@ final class Nemesis implements AutoCloseable {
     return List.copyOf(windows);
   }
 
+  /**
+   * A killed node's window: until its lease has lapsed and the cleanup may start (lease 12 s + grace
+   * 3 s); a message sent to it meanwhile is in its subscription or parked.
+   */
+  static final Duration KILLED_UNTIL_CLEANUP = Duration.ofSeconds(15);
+
   /** SIGKILL: the node vanishes without a drain; its users reconnect elsewhere. */
   Window kill(Node node) throws Exception {
     Instant start = Instant.now();
@@ -60,7 +66,7 @@ final class Nemesis implements AutoCloseable {
     LocalStack.signal(node.process(), "KILL");
     node.process().onExit().get(10, TimeUnit.SECONDS);
     nodes.remove(node);
-    return record("sigkill-node", start, Instant.now());
+    return record("sigkill-node", start, start.plus(KILLED_UNTIL_CLEANUP));
   }
 
   /** SIGTERM: the graceful drain; the node exits and its users reconnect elsewhere. */

@@ -57,7 +57,7 @@ final class StackProbe implements AutoCloseable {
     DocumentSnapshot n = clients.firestore().collection(FirestoreRegistryStore.NODES).document(node).get()
         .get(5, TimeUnit.SECONDS);
     com.google.cloud.Timestamp expires = n.exists() ? n.getTimestamp("expiresAt") : null;
-    return expires != null && expires.toDate().toInstant().isAfter(java.time.Instant.now())
+    return expires != null && dev.pushrelay.gcp.Timestamps.instant(expires).isAfter(java.time.Instant.now())
         ? java.util.Optional.of(node) : java.util.Optional.empty();
   }
 

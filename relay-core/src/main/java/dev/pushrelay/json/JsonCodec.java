@@ -124,4 +124,20 @@ public final class JsonCodec {
       throw new UncheckedIOException(e);
     }
   }
+
+  /**
+   * The relay's error answer, on the HTTP API and at the socket handshake alike:
+   * {@code {"error": {"code": …, "message": …, "field": …}}}; {@code field} may be null. It never repeats
+   * anything of the request.
+   */
+  public static ObjectNode error(String code, String message, String field) {
+    ObjectNode body = object();
+    ObjectNode error = body.putObject("error");
+    error.put("code", code);
+    error.put("message", message);
+    if (field != null) {
+      error.put("field", field);
+    }
+    return body;
+  }
 }

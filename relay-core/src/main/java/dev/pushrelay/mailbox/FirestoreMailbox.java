@@ -160,7 +160,7 @@ public final class FirestoreMailbox implements Mailbox {
     boolean claimable = STATE_PENDING.equals(state) || (STATE_CLAIMED.equals(state) && claimExpired(doc, now));
     boolean shared = !claimable && claimedByAnotherSince(doc, connectionId, now.minus(SHARED_WINDOW));
     Timestamp expires = doc.getTimestamp("expiresAt");
-    if (!(claimable || shared) || (claimable && expires != null && !expires.toDate().toInstant().isAfter(now))) {
+    if (!(claimable || shared) || (claimable && expires != null && !Timestamps.instant(expires).isAfter(now))) {
       return CompletableFuture.completedFuture(null);
     }
     RelayMessage m = decode(doc);
@@ -228,12 +228,12 @@ public final class FirestoreMailbox implements Mailbox {
     String by = doc.getString("claimedBy");
     String state = doc.getString("state");
     return (STATE_CLAIMED.equals(state) || STATE_DELIVERED.equals(state)) && at != null && by != null
-        && !by.equals(connectionId) && !at.toDate().toInstant().isBefore(since);
+        && !by.equals(connectionId) && !Timestamps.instant(at).isBefore(since);
   }
 
   private static boolean claimExpired(DocumentSnapshot doc, Instant now) {
     Timestamp at = doc.getTimestamp("claimedAt");
-    return at == null || at.toDate().toInstant().plus(CLAIM_TIMEOUT).isBefore(now);
+    return at == null || Timestamps.instant(at).plus(CLAIM_TIMEOUT).isBefore(now);
   }
 
   private static Map<String, String> trace(DocumentSnapshot doc) {

@@ -235,7 +235,7 @@ public final class FirestoreRegistryStore implements RegistryStore {
     return Completions.of(db.getAll(unknown.toArray(DocumentReference[]::new))).thenApply(docs -> {
       for (DocumentSnapshot d : docs) {
         Timestamp expires = d.exists() ? d.getTimestamp("expiresAt") : null;
-        Instant expiresAt = expires == null ? Instant.EPOCH : expires.toDate().toInstant();
+        Instant expiresAt = expires == null ? Instant.EPOCH : Timestamps.instant(expires);
         leases.put(d.getId(), new CachedLease(expiresAt, now));
         if (expiresAt.isAfter(now)) {
           live.add(d.getId());

@@ -25,13 +25,6 @@ public final class JsonResponses {
   /** {@code {"error": {"code": …, "message": …, "field": …}}}; {@code field} may be null. */
   public static void error(HttpResponse response, int status, String code, String message, String field)
       throws IOException {
-    ObjectNode body = JsonCodec.object();
-    ObjectNode error = body.putObject("error");
-    error.put("code", code);
-    error.put("message", message);
-    if (field != null) {
-      error.put("field", field);
-    }
-    send(response, status, body);
+    send(response, status, JsonCodec.error(code, message, field));
   }
 }

@@ -5,7 +5,6 @@ import com.google.cloud.pubsub.v1.MessageReceiver;
 import com.google.pubsub.v1.PubsubMessage;
 import dev.pushrelay.metrics.DeliveryResult;
 import dev.pushrelay.metrics.RelayMetrics;
-import dev.pushrelay.model.InvalidRequestException;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.ws.ConnectionHub;
 import dev.pushrelay.node.ws.DeliveryOutcome;
@@ -15,6 +14,7 @@ import io.opentelemetry.api.trace.SpanKind;
 import io.opentelemetry.api.trace.StatusCode;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -55,16 +55,12 @@ public final class DeliveryReceiver implements MessageReceiver {
 
   @Override
   public void receiveMessage(PubsubMessage message, AckReplyConsumer reply) {
-    RelayMessage relayMessage;
-    try {
-      relayMessage = RelayMessage.parse(message.getData().toByteArray());
-    } catch (InvalidRequestException e) {
-      // The route function only publishes valid messages: this is a bug or a foreign publisher.
-      LOG.error("delivery {} is not a relay message ({}: {}); dropping it", message.getMessageId(), e.field(),
-          e.getMessage());
+    Optional<RelayMessage> parsed = Deliveries.parse(message, "the subscription of " + nodeId);
+    if (parsed.isEmpty()) {
       reply.ack();
       return;
     }
+    RelayMessage relayMessage = parsed.get();
     Map<String, String> attributes = message.getAttributesMap();
     Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, attributes, relayMessage.id());
     Map<String, String> trace = MessageTracing.attributes(span);

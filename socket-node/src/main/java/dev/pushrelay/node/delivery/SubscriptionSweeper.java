@@ -9,8 +9,6 @@ import com.google.pubsub.v1.PullResponse;
 import com.google.pubsub.v1.ReceivedMessage;
 import com.google.pubsub.v1.SeekRequest;
 import dev.pushrelay.gcp.GcpClients;
-import dev.pushrelay.model.InvalidRequestException;
-import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.tracing.MessageTracing;
 import java.time.Duration;
 import java.time.Instant;
@@ -110,13 +108,10 @@ public final class SubscriptionSweeper {
     List<CompletableFuture<Void>> republished = new ArrayList<>();
     for (ReceivedMessage r : pulled.getReceivedMessagesList()) {
       ackIds.add(r.getAckId());
-      try {
-        RelayMessage m = RelayMessage.parse(r.getMessage().getData().toByteArray());
+      Deliveries.parse(r.getMessage(), name).ifPresent(m -> {
         LOG.debug("sweep of {} re-routes message {}", name, m.id());
         republished.add(rerouter.reroute(m, nodeId, MessageTracing.carried(r.getMessage().getAttributesMap())));
-      } catch (InvalidRequestException e) {
-        LOG.error("delivery {} in {} is not a relay message; dropping it", r.getMessage().getMessageId(), name);
-      }
+      });
     }
     CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new))
         .get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);

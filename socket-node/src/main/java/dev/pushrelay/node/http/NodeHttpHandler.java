@@ -111,11 +111,7 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
   }
 
   private static ObjectNode error(String code, String message) {
-    ObjectNode body = JsonCodec.object();
-    ObjectNode e = body.putObject("error");
-    e.put("code", code);
-    e.put("message", message);
-    return body;
+    return JsonCodec.error(code, message, null);
   }
 
   private static void json(Response response, Callback callback, int status, ObjectNode body) {

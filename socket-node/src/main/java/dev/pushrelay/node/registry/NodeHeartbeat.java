@@ -25,6 +25,7 @@ public final class NodeHeartbeat implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NodeHeartbeat.class);
   /** How often the lease's age is checked between beats. */
   static final Duration CHECK = Duration.ofMillis(500);
+  private final Duration check;
 
   private final String nodeId;
   private final RegistryStore registry;
@@ -47,12 +48,16 @@ public final class NodeHeartbeat implements AutoCloseable {
           Thread t = new Thread(r, "heartbeat-" + nodeId);
           t.setDaemon(true);
           return t;
-        }));
+        }), CHECK);
   }
 
-  /** For tests: {@code nanos} is the monotonic clock, {@code thread} runs every beat and check. */
+  /**
+   * For tests: {@code nanos} is the monotonic clock, {@code thread} runs a check of the lease every
+   * {@code check} (and a renewal when one is due).
+   */
   NodeHeartbeat(String nodeId, RegistryStore registry, Clock clock, LongSupplier nanos, Duration period,
-      Duration lease, Runnable lost, ScheduledExecutorService thread) {
+      Duration lease, Runnable lost, ScheduledExecutorService thread, Duration check) {
+    this.check = check;
     this.nodeId = nodeId;
     this.registry = registry;
     this.clock = clock;
@@ -74,7 +79,7 @@ public final class NodeHeartbeat implements AutoCloseable {
         .thenRun(() -> {
           lastSuccessNanos = started;
           lastBeatNanos = started;
-          task = thread.scheduleWithFixedDelay(this::tick, CHECK.toMillis(), CHECK.toMillis(), TimeUnit.MILLISECONDS);
+          task = thread.scheduleWithFixedDelay(this::tick, check.toMillis(), check.toMillis(), TimeUnit.MILLISECONDS);
         });
   }
 

@@ -144,8 +144,7 @@ public final class SocketCreator implements WebSocketCreator {
    */
   private static void refuse(ServerUpgradeResponse response, Callback callback, int status, String code,
       String message) {
-    ObjectNode body = JsonCodec.object();
-    body.putObject("error").put("code", code).put("message", message);
+    ObjectNode body = JsonCodec.error(code, message, null);
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json; charset=utf-8");
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-store");

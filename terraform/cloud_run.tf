@@ -110,11 +110,13 @@ resource "google_cloud_run_v2_service" "socket_node" {
     }
   }
 
+  # The revision needs its grants in effect, not just made (iam.tf, time_sleep.iam_propagation).
   depends_on = [
     google_project_iam_member.socket_node_datastore,
     google_project_iam_member.socket_node_subscriptions,
     google_pubsub_topic_iam_member.requests_publisher_socket_node,
     google_secret_manager_secret_iam_member.jwt_secret_socket_node,
+    time_sleep.iam_propagation,
   ]
 }
 

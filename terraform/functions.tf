@@ -83,8 +83,10 @@ resource "google_cloudfunctions2_function" "send" {
 
   depends_on = [
     google_project_iam_member.functions_build,
+    google_project_iam_member.functions_build_storage,
     google_project_iam_member.send_pubsub_publisher,
     google_pubsub_topic_iam_member.requests_publisher_send,
+    time_sleep.iam_propagation,
   ]
 }
 
@@ -123,8 +125,10 @@ resource "google_cloudfunctions2_function" "route" {
 
   depends_on = [
     google_project_iam_member.functions_build,
+    google_project_iam_member.functions_build_storage,
     google_project_iam_member.route_datastore_user,
     google_project_iam_member.route_pubsub_publisher,
+    time_sleep.iam_propagation,
   ]
 }
 

@@ -41,10 +41,11 @@ resource "google_service_account" "functions_build" {
 
 # Each node incarnation creates its own delivery topic and its own (unfiltered) subscription on
 # it when it starts, both named <prefix><nodeId> with the prefixes deliveriesTopicPrefix and
-# deliveriesSubscriptionPrefix of config/topology.json. On drain, or when a surviving node cleans
-# up after a crashed one, it deletes the topic first (so late publishes fail with NOT_FOUND and
-# the route function retries them), then sweeps the subscription until it is empty (pull, seek,
-# acknowledge, republish to the requests topic) and deletes it.
+# deliveriesSubscriptionPrefix of config/topology.json. A draining node deletes its topic first (so
+# late publishes fail with NOT_FOUND and are retried); a live node's cleanup then takes the drained,
+# crashed or fenced node: it deletes the topic if it is still there, sweeps the subscription until it
+# has been empty for longer than the ack deadline (pull, republish to the requests topic, acknowledge)
+# and only then deletes it.
 #
 # These names only exist at run time, and Pub/Sub IAM has no IAM Conditions on resource names
 # (only Pub/Sub Lite does: https://cloud.google.com/iam/docs/conditions-resource-attributes),
@@ -165,9 +166,7 @@ resource "google_project_iam_member" "route_datastore_user" {
 resource "google_service_account_iam_member" "router_push_token_creator_pubsub_agent" {
   service_account_id = google_service_account.router_push.name
   role               = "roles/iam.serviceAccountTokenCreator"
-  member             = "serviceAccount:${local.pubsub_service_agent}"
-
-  depends_on = [google_project_service.required]
+  member             = local.pubsub_service_agent
 }
 
 # --- functions build ---------------------------------------------------------------------------
@@ -176,10 +175,89 @@ resource "google_project_iam_member" "functions_build" {
   for_each = toset([
     "roles/artifactregistry.writer",
     "roles/logging.logWriter",
-    "roles/storage.objectAdmin",
   ])
 
   project = var.project_id
   role    = each.value
   member  = google_service_account.functions_build.member
+}
+
+# The build reads the functions' source: from the bucket functions.tf uploads it to, and from the
+# buckets Cloud Run functions copies sources to (gcf-v2-sources-<project number>-<region>, and
+# gcf-v2-uploads-… for gcloud deploys), which it creates itself on the first deploy and so cannot be
+# named in a bucket-level grant beforehand. The condition keeps every other bucket out of reach, the
+# Terraform state bucket among them.
+resource "google_project_iam_member" "functions_build_storage" {
+  project = var.project_id
+  role    = "roles/storage.objectAdmin"
+  member  = google_service_account.functions_build.member
+
+  condition {
+    title       = "functions source buckets only"
+    description = "The relay's functions source bucket and the gcf-v2-* buckets of Cloud Run functions."
+    expression = join(" || ", [
+      "resource.name == \"projects/_/buckets/${google_storage_bucket.functions_source.name}\"",
+      "resource.name.startsWith(\"projects/_/buckets/${google_storage_bucket.functions_source.name}/\")",
+      "resource.name.startsWith(\"projects/_/buckets/gcf-v2-\")",
+    ])
+  }
+}
+
+# --- first-apply waits ---------------------------------------------------------------------------
+
+# The Pub/Sub service agent exists in a project only once something asked for it, and right after
+# pubsub.googleapis.com is enabled it may not exist yet: grants to it then fail with "Service account
+# … does not exist". Ask for it explicitly (google_project_service_identity is in the google-beta
+# provider only, in 6.50) and grant to it only through the wait below (local.pubsub_service_agent).
+resource "google_project_service_identity" "pubsub" {
+  provider = google-beta
+
+  project = var.project_id
+  service = "pubsub.googleapis.com"
+
+  depends_on = [google_project_service.required]
+}
+
+# A new service agent takes a little while before IAM accepts grants to it.
+resource "time_sleep" "pubsub_service_agent" {
+  create_duration = "30s"
+
+  triggers = {
+    member = google_project_service_identity.pubsub.member
+  }
+}
+
+# IAM grants take effect within about a minute, occasionally longer, and the first apply uses them at
+# once: Cloud Run checks the node's secret access when it deploys a revision, whose node then creates its
+# delivery topic and subscription at start; the functions build runs as relay-functions-build; pushes
+# carry tokens the Pub/Sub service agent mints. The node, the functions and the retry subscription wait
+# for this, which waits again (on a later apply) only when one of these grants changes. A grant that is
+# still not seen after the wait fails the apply, and a rerun picks up where it stopped (docs/DEPLOY.md).
+resource "time_sleep" "iam_propagation" {
+  create_duration = "60s"
+
+  triggers = {
+    socket_node = join(",", [
+      google_project_iam_member.socket_node_subscriptions.id,
+      google_project_iam_member.socket_node_datastore.id,
+      google_pubsub_topic_iam_member.requests_publisher_socket_node.id,
+      google_secret_manager_secret_iam_member.jwt_secret_socket_node.id,
+    ])
+    send_function = join(",", [
+      google_project_iam_member.send_pubsub_publisher.id,
+      google_project_iam_member.send_datastore_viewer.id,
+      google_pubsub_topic_iam_member.requests_publisher_send.id,
+    ])
+    route_function = join(",", [
+      google_project_iam_member.route_pubsub_publisher.id,
+      google_project_iam_member.route_datastore_user.id,
+      google_pubsub_topic_iam_member.dead_letter_publisher_route.id,
+      google_pubsub_topic_iam_member.requests_publisher_route.id,
+    ])
+    functions_build = join(",", concat(
+      [for g in google_project_iam_member.functions_build : g.id],
+      [google_project_iam_member.functions_build_storage.id],
+    ))
+    push_tokens = google_service_account_iam_member.router_push_token_creator_pubsub_agent.id
+  }
 }

@@ -1,6 +1,10 @@
 # A dead letter is a message the relay gave up on (no socket after every retry, invalid, or
-# expired): someone should look. The alert fires on any message published to the dead-letter
-# topic, whether Pub/Sub moved it there or the route function put it there directly.
+# expired): someone should look. The alert fires on any publish to the dead-letter topic, whether
+# Pub/Sub forwarded the message there or the route function put it there directly. It counts
+# topic/send_request_count, the current publish metric (topic/send_message_operation_count is
+# deprecated): a request carries at least one message, so "more than zero requests" is "more than zero
+# messages". Pub/Sub's own guide compares this metric with subscription/dead_letter_message_count to
+# confirm its forwarding (https://cloud.google.com/pubsub/docs/monitoring).
 
 resource "google_monitoring_alert_policy" "dead_letter" {
   display_name          = "push relay: message dead-lettered"
@@ -12,7 +16,7 @@ resource "google_monitoring_alert_policy" "dead_letter" {
     display_name = "Messages published to the dead-letter topic"
 
     condition_threshold {
-      filter          = "resource.type = \"pubsub_topic\" AND resource.labels.topic_id = \"${google_pubsub_topic.dead_letter.name}\" AND metric.type = \"pubsub.googleapis.com/topic/send_message_operation_count\""
+      filter          = "resource.type = \"pubsub_topic\" AND resource.labels.topic_id = \"${google_pubsub_topic.dead_letter.name}\" AND metric.type = \"pubsub.googleapis.com/topic/send_request_count\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0
       duration        = "0s"
@@ -58,6 +62,11 @@ resource "google_monitoring_alert_policy" "dead_letter" {
 # googlemanagedprometheus exporter they land in Google Cloud Managed Service for Prometheus under the
 # same names that GET /metrics shows locally, so the PromQL below also runs against a local
 # Prometheus. The queries are the README's "Metrics" section.
+#
+# Cloud Monitoring refuses a PromQL alert policy whose metrics do not exist yet, and in a new project
+# (or one without otel_environment) they do not: every PromQL condition sets disable_metric_validation,
+# so the policies are created on the first apply and start evaluating once the metrics arrive. Without
+# metrics export they never fire (no data is not a breach); docs/DEPLOY.md says so.
 
 locals {
   alert_channels = concat(var.alert_notification_channels,
@@ -139,6 +148,8 @@ resource "google_monitoring_alert_policy" "relay" {
       query               = each.value.query
       duration            = each.value.duration
       evaluation_interval = "60s"
+      # The metrics exist only once the relay exports them (see above).
+      disable_metric_validation = true
     }
   }
 

@@ -3,7 +3,7 @@
 #
 # There is no shared deliveries topic: each socket node incarnation creates its own topic
 # <deliveriesTopicPrefix><nodeId> and an unfiltered subscription of the same name when it starts,
-# and deletes both when it drains (or a surviving node does, after a crash). Terraform does not
+# and a live node's cleanup deletes both once that node drained or died. Terraform does not
 # manage them; iam.tf grants what creating, deleting and publishing to them takes.
 
 resource "google_pubsub_topic" "requests" {
@@ -54,8 +54,12 @@ resource "google_pubsub_subscription" "router" {
     }
   }
 
-  # Pushes start as soon as the subscription exists: let them be accepted from the first one.
-  depends_on = [google_cloud_run_v2_service_iam_member.route_invoker_router_push]
+  # Pushes start as soon as the subscription exists: let them be accepted from the first one (the
+  # invoker grant, and the wait for the push identity's token grant to the Pub/Sub service agent).
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.route_invoker_router_push,
+    time_sleep.iam_propagation,
+  ]
 }
 
 # Keeps dead letters for inspection and replay (seek or pull). It never expires; acknowledged
@@ -79,11 +83,11 @@ resource "google_pubsub_subscription" "dead_letter_hold" {
 resource "google_pubsub_topic_iam_member" "dead_letter_publisher_pubsub_agent" {
   topic  = google_pubsub_topic.dead_letter.name
   role   = "roles/pubsub.publisher"
-  member = "serviceAccount:${local.pubsub_service_agent}"
+  member = local.pubsub_service_agent
 }
 
 resource "google_pubsub_subscription_iam_member" "router_subscriber_pubsub_agent" {
   subscription = google_pubsub_subscription.router.name
   role         = "roles/pubsub.subscriber"
-  member       = "serviceAccount:${local.pubsub_service_agent}"
+  member       = local.pubsub_service_agent
 }

@@ -34,8 +34,15 @@ variable "jwt_secret_id" {
 
 variable "allowed_origins" {
   type        = list(string)
-  description = "Browser origins allowed to open sockets (and to call the send function from the demo page). Empty allows any origin."
+  description = "Browser origins allowed to open sockets (and to call the send function from the demo page), each exactly as a browser sends it: scheme://host[:port], no path, no trailing slash, no wildcard. Empty allows any origin."
   default     = []
+
+  # The same rule the socket node applies at start (NodeConfig.ORIGIN): an origin it refuses would
+  # leave the apply waiting on a revision that never becomes ready.
+  validation {
+    condition     = alltrue([for o in var.allowed_origins : can(regex("^https?://([A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\])(:[0-9]{1,5})?$", o))])
+    error_message = "allowed_origins entries must be origins like https://app.example.com or http://localhost:8080 (scheme http or https, host, optional port; no path, no trailing slash, no wildcard)."
+  }
 }
 
 variable "socket_node_concurrency" {
@@ -58,6 +65,11 @@ variable "socket_node_min_instances" {
     condition     = var.socket_node_min_instances >= 0
     error_message = "socket_node_min_instances must not be negative."
   }
+
+  validation {
+    condition     = var.socket_node_min_instances <= var.socket_node_max_instances
+    error_message = "socket_node_min_instances must not be more than socket_node_max_instances."
+  }
 }
 
 variable "socket_node_max_instances" {
@@ -73,8 +85,18 @@ variable "socket_node_max_instances" {
 
 variable "socket_node_cpu" {
   type        = string
-  description = "vCPUs per socket node instance."
+  description = "vCPUs per socket node instance (\"1\", \"2\", … or millicores such as \"1000m\"). Cloud Run needs at least 1 when an instance serves more than one request at a time."
   default     = "1"
+
+  validation {
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", var.socket_node_cpu))
+    error_message = "socket_node_cpu is a number of vCPUs such as \"1\" or \"2\", or millicores such as \"2000m\"."
+  }
+
+  validation {
+    condition     = var.socket_node_concurrency <= 1 || try((endswith(var.socket_node_cpu, "m") ? tonumber(trimsuffix(var.socket_node_cpu, "m")) / 1000 : tonumber(var.socket_node_cpu)) >= 1, false)
+    error_message = "Cloud Run needs at least 1 vCPU per instance that serves more than one request at a time: set socket_node_cpu to 1 or more (or socket_node_concurrency to 1)."
+  }
 }
 
 variable "socket_node_memory" {
@@ -106,6 +128,11 @@ variable "send_function_invokers" {
     ])
     error_message = "The send function is IAM-only: allUsers and allAuthenticatedUsers are not allowed."
   }
+
+  validation {
+    condition     = alltrue([for m in var.send_function_invokers : can(regex("^(user|serviceAccount|group):[^@\\s]+@[^@\\s]+\\.[^@\\s]+$|^domain:[^\\s]+\\.[^\\s]+$|^principal(Set)?://[^\\s]+$", m))])
+    error_message = "send_function_invokers entries are IAM members with an identity, such as serviceAccount:backend@PROJECT.iam.gserviceaccount.com, user:name@example.com or group:team@example.com."
+  }
 }
 
 variable "smoke_test_invoker" {
@@ -117,12 +144,24 @@ variable "smoke_test_invoker" {
     condition     = !contains(["allUsers", "allAuthenticatedUsers"], var.smoke_test_invoker)
     error_message = "The send function is IAM-only: allUsers and allAuthenticatedUsers are not allowed."
   }
+
+  # Cloud Build passes serviceAccount:<the build's account>; an empty account must stop here rather
+  # than become the member "serviceAccount:", which IAM refuses halfway through the apply.
+  validation {
+    condition     = var.smoke_test_invoker == "" || can(regex("^(user|serviceAccount|group):[^@\\s]+@[^@\\s]+\\.[^@\\s]+$|^domain:[^\\s]+\\.[^\\s]+$|^principal(Set)?://[^\\s]+$", var.smoke_test_invoker))
+    error_message = "smoke_test_invoker is empty or an IAM member with an identity, such as serviceAccount:relay-deployer@PROJECT.iam.gserviceaccount.com (not a bare \"serviceAccount:\")."
+  }
 }
 
 variable "function_max_instances" {
   type        = number
   description = "Upper bound on instances of each function."
   default     = 50
+
+  validation {
+    condition     = var.function_max_instances >= 1
+    error_message = "function_max_instances must be at least 1."
+  }
 }
 
 variable "function_memory" {
@@ -133,14 +172,29 @@ variable "function_memory" {
 
 variable "function_cpu" {
   type        = string
-  description = "vCPUs per function instance. More than one concurrent request needs at least 1."
+  description = "vCPUs per function instance (\"1\", \"2\", \"0.583\", …). More than one concurrent request needs at least 1."
   default     = "1"
+
+  validation {
+    condition     = can(regex("^([0-9]+(\\.[0-9]+)?|[0-9]+m)$", var.function_cpu))
+    error_message = "function_cpu is a number of vCPUs such as \"1\" or \"2\", or millicores such as \"1000m\"."
+  }
+
+  validation {
+    condition     = var.function_concurrency <= 1 || try((endswith(var.function_cpu, "m") ? tonumber(trimsuffix(var.function_cpu, "m")) / 1000 : tonumber(var.function_cpu)) >= 1, false)
+    error_message = "A function instance that serves more than one request at a time needs at least 1 vCPU: set function_cpu to 1 or more (or function_concurrency to 1)."
+  }
 }
 
 variable "function_concurrency" {
   type        = number
   description = "Concurrent requests per function instance."
   default     = 40
+
+  validation {
+    condition     = var.function_concurrency >= 1 && var.function_concurrency <= 1000
+    error_message = "function_concurrency must be between 1 and 1000."
+  }
 }
 
 variable "labels" {
@@ -153,12 +207,22 @@ variable "alert_notification_channels" {
   type        = list(string)
   description = "Cloud Monitoring notification channel ids (projects/PROJECT/notificationChannels/ID) told when a message is dead-lettered."
   default     = []
+
+  validation {
+    condition     = alltrue([for c in var.alert_notification_channels : can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))])
+    error_message = "alert_notification_channels entries are channel ids: projects/PROJECT/notificationChannels/ID."
+  }
 }
 
 variable "alert_email" {
   type        = string
   description = "Email address told about every relay alert (dead letters and the service-level alerts). Empty for none; alert_notification_channels can name other channels."
   default     = ""
+
+  validation {
+    condition     = var.alert_email == "" || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alert_email))
+    error_message = "alert_email is empty or one email address."
+  }
 }
 
 variable "otel_environment" {

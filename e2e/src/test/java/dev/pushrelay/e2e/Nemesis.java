@@ -61,22 +61,24 @@ final class Nemesis implements AutoCloseable {
 
   /** SIGKILL: the node vanishes without a drain; its users reconnect elsewhere. */
   Window kill(Node node) throws Exception {
-    Instant start = Instant.now();
-    workload.nodeDown(node.port());
-    LocalStack.signal(node.process(), "KILL");
-    node.process().onExit().get(10, TimeUnit.SECONDS);
-    nodes.remove(node);
+    Instant start = end(node, "KILL", Duration.ofSeconds(10));
     return record("sigkill-node", start, start.plus(KILLED_UNTIL_CLEANUP));
   }
 
   /** SIGTERM: the graceful drain; the node exits and its users reconnect elsewhere. */
   Window drain(Node node) throws Exception {
+    Instant start = end(node, "TERM", Duration.ofSeconds(15));
+    return record("sigterm-drain", start, Instant.now());
+  }
+
+  /** Takes the node out of the users' choice, signals it and waits for it to exit; returns when it was signalled. */
+  private Instant end(Node node, String signal, Duration exit) throws Exception {
     Instant start = Instant.now();
     workload.nodeDown(node.port());
-    LocalStack.signal(node.process(), "TERM");
-    node.process().onExit().get(15, TimeUnit.SECONDS);
+    LocalStack.signal(node.process(), signal);
+    node.process().onExit().get(exit.toMillis(), TimeUnit.MILLISECONDS);
     nodes.remove(node);
-    return record("sigterm-drain", start, Instant.now());
+    return start;
   }
 
   /** SIGSTOP, then SIGCONT after {@code length}. */

@@ -66,6 +66,8 @@ public final class SocketNode implements AutoCloseable {
   /** The whole drain fits in Cloud Run's 10 s between SIGTERM and SIGKILL, with room for the exit. */
   static final Duration DRAIN_BUDGET = Duration.ofSeconds(8);
   private static final Duration RESTART_PAUSE = Duration.ofSeconds(1);
+  /** How long a starting node keeps trying to reach Pub/Sub and Firestore before it gives up (and exits). */
+  private static final Duration START_PATIENCE = Duration.ofSeconds(60);
   /** A draining node stops pulling once nothing has come for this long (its topic is gone by then). */
   static final Duration DRAIN_QUIET = Duration.ofMillis(1500);
 
@@ -168,7 +170,7 @@ public final class SocketNode implements AutoCloseable {
     server.setHandler(context);
     server.setStopTimeout(2000);
     server.start();
-    current = begin(identity.id());
+    current = beginWhenPossible(identity.id(), START_PATIENCE);
     cleaner.start(Duration.ofSeconds(config.topology().nodeHeartbeatSeconds()));
     long ping = config.limits().pingInterval().toMillis();
     socketTimers.scheduleWithFixedDelay(() -> liveness.sweep(System.nanoTime()), ping, ping, TimeUnit.MILLISECONDS);
@@ -206,6 +208,9 @@ public final class SocketNode implements AutoCloseable {
    * the next one. Runs once per incarnation, on the fencing thread.
    */
   private void fence(String nodeId, String why) {
+    if (stopped.get()) {
+      return; // draining: the drain ends this incarnation itself
+    }
     fencing.execute(() -> {
       Incarnation old = current;
       if (stopped.get() || old == null || !old.nodeId().equals(nodeId) || !nodeId.equals(identity.id())) {
@@ -222,23 +227,33 @@ public final class SocketNode implements AutoCloseable {
       old.subscription().stop(2, TimeUnit.SECONDS);
       String next = identity.next();
       LOG.warn("node {} fenced ({}): closed {} sockets, coming back as {}", nodeId, why, sockets, next);
-      while (!stopped.get()) {
-        try {
-          current = begin(next);
-          LOG.info("node {} serving as {} after {} ms", nodeId, next,
-              TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
-          return;
-        } catch (Exception e) {
-          LOG.warn("node incarnation {} could not start yet, trying again: {}", next, e.toString());
-          try {
-            TimeUnit.MILLISECONDS.sleep(RESTART_PAUSE.toMillis());
-          } catch (InterruptedException interrupted) {
-            Thread.currentThread().interrupt();
-            return;
-          }
-        }
+      try {
+        current = beginWhenPossible(next, Duration.ofDays(365));
+        LOG.info("node {} serving as {} after {} ms", nodeId, next,
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+      } catch (Exception e) {
+        LOG.warn("node incarnation {} did not start: {}", next, e.toString());
       }
     });
+  }
+
+  /**
+   * {@link #begin}, tried again every second while Pub/Sub or Firestore cannot be reached yet (an
+   * emulator still starting, an outage), until {@code patience} runs out or the node stops.
+   */
+  private Incarnation beginWhenPossible(String nodeId, Duration patience) throws Exception {
+    long deadline = System.nanoTime() + patience.toNanos();
+    while (true) {
+      try {
+        return begin(nodeId);
+      } catch (Exception e) {
+        if (stopped.get() || System.nanoTime() > deadline) {
+          throw e;
+        }
+        LOG.warn("node incarnation {} could not start yet, trying again: {}", nodeId, e.toString());
+        TimeUnit.MILLISECONDS.sleep(RESTART_PAUSE.toMillis());
+      }
+    }
   }
 
   public int port() {

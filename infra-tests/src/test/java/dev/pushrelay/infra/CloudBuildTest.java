@@ -57,13 +57,9 @@ class CloudBuildTest {
       words.addAll(words(step.path("script").asText("")));
       for (int i = 0; i < words.size(); i++) {
         String word = words.get(i);
-        if (word.equals("-pl") && i + 1 < words.size()) {
-          for (String module : words.get(i + 1).split(",")) {
-            if (!module.startsWith("!") && !module.startsWith("?")
-                && !Files.isRegularFile(root.resolve(module).resolve("pom.xml"))) {
-              missing.add(id + ": Maven module " + module);
-            }
-          }
+        if ((word.equals("-pl") || word.equals("--projects")) && i + 1 < words.size()) {
+          missing.addAll(projectListProblems(id, words.get(i + 1)));
+          i++;
           continue;
         }
         if (word.startsWith("-chdir=")) {
@@ -148,6 +144,32 @@ class CloudBuildTest {
     unused.removeAll(used);
     assertEquals(Set.of(), unused, "declared but unused substitutions fail the build");
     declared.forEach(d -> assertTrue(d.startsWith("_"), "user substitutions start with _: " + d));
+  }
+
+  @Test
+  void theProjectListCheckRefusesWhatMaven3Refuses() {
+    assertEquals(List.of("test: -pl !?infra-tests (the ? form needs Maven 4; the image runs Maven 3.9)"),
+        projectListProblems("test", "!?infra-tests"));
+    assertEquals(List.of("test: Maven module no-such-module"), projectListProblems("test", "!no-such-module"));
+    assertEquals(List.of(), projectListProblems("test", "!infra-tests,!clients/js,socket-node,:functions"));
+  }
+
+  /** What Maven 3.8 and 3.9 would refuse in a -pl list: module, !module and :artifactId are fine. */
+  static List<String> projectListProblems(String id, String list) {
+    List<String> problems = new ArrayList<>();
+    for (String entry : list.split(",")) {
+      // The optional forms ?module and !?module are Maven 4 only: 3.x stops with "Could not find the
+      // selected project in the reactor".
+      if (entry.contains("?")) {
+        problems.add(id + ": -pl " + entry + " (the ? form needs Maven 4; the image runs Maven 3.9)");
+        continue;
+      }
+      String module = entry.startsWith("!") ? entry.substring(1) : entry;
+      if (!module.startsWith(":") && !Files.isRegularFile(Repo.root().resolve(module).resolve("pom.xml"))) {
+        problems.add(id + ": Maven module " + module);
+      }
+    }
+    return problems;
   }
 
   private static List<String> words(String text) {

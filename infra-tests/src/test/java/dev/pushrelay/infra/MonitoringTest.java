@@ -44,6 +44,45 @@ class MonitoringTest {
     }
   }
 
+  /** Pub/Sub metrics Cloud Monitoring lists as deprecated, with what replaces them. */
+  private static final List<String> DEPRECATED_PUBSUB = List.of("topic/send_message_operation_count",
+      "subscription/pull_ack_message_operation_count", "subscription/pull_message_operation_count",
+      "subscription/streaming_pull_message_operation_count", "subscription/streaming_pull_ack_message_operation_count",
+      "subscription/streaming_pull_mod_ack_deadline_message_operation_count",
+      "subscription/mod_ack_deadline_message_operation_count");
+
+  @Test
+  void theDeadLetterAlertCountsPublishesWithTheCurrentMetric() throws IOException {
+    TerraformConfig tf = TerraformConfig.load();
+    Block deadLetter = tf.resource("google_monitoring_alert_policy", "dead_letter").orElseThrow();
+    String filter = deadLetter.text("conditions", "condition_threshold", "filter");
+    assertTrue(filter.contains("metric.type = \"pubsub.googleapis.com/topic/send_request_count\""), filter);
+    assertTrue(filter.contains("resource.type = \"pubsub_topic\""), filter);
+    assertTrue(filter.contains("${google_pubsub_topic.dead_letter.name}"), filter);
+    String monitoring = Files.readString(Repo.root().resolve("terraform/monitoring.tf"));
+    for (String deprecated : DEPRECATED_PUBSUB) {
+      assertTrue(!monitoring.contains("pubsub.googleapis.com/" + deprecated), "deprecated metric " + deprecated);
+    }
+  }
+
+  @Test
+  void promQlAlertsCanBeCreatedBeforeTheirMetricsExist() {
+    // Cloud Monitoring refuses a PromQL policy on metrics it has not seen, unless the condition says
+    // disable_metric_validation; a new project has none of the relay's metrics yet.
+    TerraformConfig tf = TerraformConfig.load();
+    int promql = 0;
+    for (Block p : tf.resources("google_monitoring_alert_policy")) {
+      for (com.fasterxml.jackson.databind.JsonNode condition : p.body().path("conditions")) {
+        for (com.fasterxml.jackson.databind.JsonNode q : condition.path("condition_prometheus_query_language")) {
+          promql++;
+          assertEquals("true", q.path("disable_metric_validation").asText(),
+              p.address() + ": condition_prometheus_query_language needs disable_metric_validation = true");
+        }
+      }
+    }
+    assertTrue(promql >= 1, "PromQL conditions found: " + promql);
+  }
+
   @Test
   void everyQueriedMetricIsOneTheRelayExports() throws IOException {
     Set<String> exported = new TreeSet<>();

@@ -33,8 +33,8 @@ class TerraformInvariantsTest {
   private static final Set<String> PUBLIC = Set.of("allUsers", "allAuthenticatedUsers");
   private static final Pattern SERVICE_ACCOUNT_REF =
       Pattern.compile("^\\$\\{google_service_account\\.([A-Za-z0-9_-]+)\\.(email|id|name|member)}$");
-  private static final Pattern PUBSUB_AGENT = Pattern.compile(
-      "^serviceAccount:service-\\$\\{data\\.google_project\\.[A-Za-z0-9_]+\\.number}@gcp-sa-pubsub\\.iam\\.gserviceaccount\\.com$");
+  /** The Pub/Sub service agent, read through the wait that follows its creation (iam.tf). */
+  private static final Pattern PUBSUB_AGENT = Pattern.compile("^\\$\\{time_sleep\\.([A-Za-z0-9_]+)\\.triggers\\[\"member\"]}$");
 
   private static TerraformConfig tf;
   private static JsonNode topology;
@@ -249,6 +249,120 @@ class TerraformInvariantsTest {
   }
 
   @Test
+  void pubSubServiceAgentIsMadeFirstAndGrantedToOnlyAfterAWait() {
+    List<String> members = new ArrayList<>();
+    for (Block iam : iamResources()) {
+      for (String m : members(iam)) {
+        if (m.contains("gcp-sa-pubsub") || m.contains("pubsub_service_agent") || PUBSUB_AGENT.matcher(m).matches()) {
+          members.add(iam.address() + " -> " + m);
+          assertTrue(PUBSUB_AGENT.matcher(m).matches(), iam.address() + " grants to the Pub/Sub agent through the wait, not " + m);
+          Matcher wait = PUBSUB_AGENT.matcher(m);
+          assertTrue(wait.matches());
+          Block sleep = tf.resource("time_sleep", wait.group(1)).orElseGet(() -> fail("no time_sleep." + wait.group(1)));
+          Matcher identity = Pattern.compile("^\\$\\{google_project_service_identity\\.([A-Za-z0-9_]+)\\.member}$")
+              .matcher(String.valueOf(TerraformConfig.at(sleep.body(), "triggers").path("member").asText()));
+          assertTrue(identity.matches(), sleep.address() + " waits after the service identity is made: " + sleep.body());
+          Block agent = tf.resource("google_project_service_identity", identity.group(1)).orElseThrow();
+          assertEquals("pubsub.googleapis.com", agent.text("service"));
+          assertEquals("${google-beta}", agent.text("provider"), "google_project_service_identity is in google-beta (6.50)");
+          assertTrue(durationSeconds(sleep.text("create_duration")) >= 30, sleep.address() + " waits at least 30 s");
+        }
+      }
+    }
+    assertEquals(3, members.size(), "dead-letter publisher, router subscriber, push token creator: " + members);
+  }
+
+  @Test
+  void whatRunsCodeStartsOnlyAfterItsGrantsHadTimeToPropagate() {
+    Map<Block, List<String>> identities = new LinkedHashMap<>();
+    Block node = tf.resources("google_cloud_run_v2_service").get(0);
+    identities.put(node, List.of(serviceAccountOf(node.text("template", "service_account"))));
+    for (Block f : tf.resources("google_cloudfunctions2_function")) {
+      identities.put(f, List.of(serviceAccountOf(f.text("service_config", "service_account_email")),
+          serviceAccountOf(f.text("build_config", "service_account"))));
+    }
+    List<String> problems = new ArrayList<>();
+    identities.forEach((runner, accounts) -> {
+      String dependsOn = TerraformConfig.at(runner.body(), "depends_on").toString();
+      List<Block> waits = tf.resources("time_sleep").stream().filter(w -> dependsOn.contains(w.address())).toList();
+      if (waits.isEmpty()) {
+        problems.add(runner.address() + " does not depend on a time_sleep after its grants");
+        return;
+      }
+      String triggers = waits.stream().map(w -> TerraformConfig.at(w.body(), "triggers").toString()).reduce("", String::concat);
+      for (Block iam : iamResources()) {
+        boolean ownGrant = accounts.stream().anyMatch(a -> grantsTo(iam, a));
+        if (ownGrant && !triggers.contains(iam.address() + ".") && !triggers.contains(iam.address() + " :")) {
+          problems.add(runner.address() + ": " + iam.address() + " is not in the triggers of " + waits.get(0).address());
+        }
+      }
+      waits.forEach(w -> {
+        if (durationSeconds(w.text("create_duration")) < 60) {
+          problems.add(w.address() + ": IAM needs about a minute; wait at least 60 s");
+        }
+      });
+    });
+    Block router = subscriptionNamed("routerSubscription");
+    if (!TerraformConfig.at(router.body(), "depends_on").toString().contains("time_sleep.")) {
+      problems.add(router.address() + " pushes at once: it must wait for the push identity's grants too");
+    }
+    assertEquals(List.of(), problems);
+  }
+
+  @Test
+  void noProjectWideStorageRoleReachesTheStateBucket() {
+    // docs/DEPLOY.md: the state bucket is <project>-relay-tfstate; functions.tf: <project>-relay-functions-source.
+    String state = "projects/_/buckets/p-relay-tfstate/objects/push-relay/default.tfstate";
+    List<String> problems = new ArrayList<>();
+    for (Block g : tf.resources("google_project_iam_member")) {
+      String roles = String.valueOf(g.text("for_each")) + " " + g.text("role");
+      if (!roles.contains("roles/storage.")) {
+        continue;
+      }
+      String expression = g.text("condition", "expression");
+      if (expression == null) {
+        problems.add(g.address() + " grants " + roles.trim() + " on the whole project, the state bucket included");
+        continue;
+      }
+      String bucket = tf.resource("google_storage_bucket", "functions_source").orElseThrow().text("name")
+          .replace("${var.project_id}", "p");
+      String resolved = expression.replace("${google_storage_bucket.functions_source.name}", bucket);
+      if (conditionMatches(resolved, state)) {
+        problems.add(g.address() + ": its condition reaches the state bucket: " + expression);
+      }
+      for (String needed : List.of("projects/_/buckets/" + bucket, "projects/_/buckets/" + bucket + "/objects/functions-1.zip",
+          "projects/_/buckets/gcf-v2-sources-123-us-central1/objects/relay-send/function-source.zip")) {
+        if (!conditionMatches(resolved, needed)) {
+          problems.add(g.address() + ": its condition leaves out " + needed);
+        }
+      }
+    }
+    assertEquals(List.of(), problems);
+  }
+
+  /** resource.name terms of an IAM condition (== and startsWith, joined by ||), against one name. */
+  private static boolean conditionMatches(String expression, String name) {
+    String text = expression.replaceAll("^\\$\\{join\\(\" \\|\\| \", \\[|]\\)}$", "");
+    Matcher term = Pattern.compile("resource\\.name(?:\\s*==\\s*|\\.startsWith\\()\\\\?\"([^\"\\\\]*)\\\\?\"").matcher(text);
+    boolean any = false;
+    while (term.find()) {
+      any = true;
+      boolean prefix = text.startsWith(".startsWith(", term.start() + "resource.name".length());
+      if (prefix ? name.startsWith(term.group(1)) : name.equals(term.group(1))) {
+        return true;
+      }
+    }
+    assertTrue(any, "cannot read the condition " + expression);
+    return false;
+  }
+
+  private static int durationSeconds(String duration) {
+    Matcher m = Pattern.compile("^(\\d+)(s|m)$").matcher(String.valueOf(duration));
+    assertTrue(m.matches(), "a duration in s or m: " + duration);
+    return Integer.parseInt(m.group(1)) * (m.group(2).equals("m") ? 60 : 1);
+  }
+
+  @Test
   void deadLetterTopicHasASubscriptionThatKeepsMessages() {
     Block hold = subscriptionNamed("deadLetterHoldSubscription");
     assertAll(
@@ -302,8 +416,9 @@ class TerraformInvariantsTest {
     String concurrencyExpr = node.text("template", "max_instance_request_concurrency");
     if (concurrencyExpr.startsWith("${var.")) {
       String variable = concurrencyExpr.substring("${var.".length(), concurrencyExpr.length() - 1);
-      String condition = TerraformConfig.at(tf.variables().get(variable), "validation", "condition").asText();
-      assertTrue(condition.contains("<= 1000"), "variable " + variable + " must be validated to at most 1000");
+      StringBuilder condition = new StringBuilder();
+      tf.variables().get(variable).path("validation").forEach(v -> condition.append(v.path("condition").asText()));
+      assertTrue(condition.toString().contains("<= 1000"), "variable " + variable + " must be validated to at most 1000");
     }
     TerraformConfig.at(container, "env").forEach(e -> {
       if (e.path("name").asText().equals("RELAY_JWT_SECRET")) {
@@ -344,8 +459,12 @@ class TerraformInvariantsTest {
           Matcher vars = Pattern.compile("var\\.([A-Za-z0-9_]+)").matcher(forEach);
           while (vars.find()) {
             JsonNode variable = tf.variables().get(vars.group(1));
-            String condition = TerraformConfig.at(variable, "validation", "condition").asText();
-            if (!(condition.contains("allUsers") && condition.contains("allAuthenticatedUsers"))) {
+            boolean rejectsPublic = false;
+            for (JsonNode validation : variable.path("validation")) {
+              String condition = validation.path("condition").asText();
+              rejectsPublic |= condition.contains("allUsers") && condition.contains("allAuthenticatedUsers");
+            }
+            if (!rejectsPublic) {
               problems.add(iam.address() + " takes members from var." + vars.group(1)
                   + ", whose validation does not reject allUsers and allAuthenticatedUsers");
             }
@@ -443,8 +562,9 @@ class TerraformInvariantsTest {
         }
       }
     }
-    if (googleVersion == null || !googleVersion.contains(">=") || !googleVersion.contains("<")) {
-      problems.add("the google provider needs a version range with a lower and an upper bound: " + googleVersion);
+    // Pinned to the patch releases of the one minor release the schema check is of (ProviderSchemaTest).
+    if (googleVersion == null || !googleVersion.matches("~> \\d+\\.\\d+\\.\\d+")) {
+      problems.add("the google provider must be pinned as ~> X.Y.Z: " + googleVersion);
     }
     tf.variables().forEach((name, v) -> {
       if (v.path("type").isMissingNode()) {

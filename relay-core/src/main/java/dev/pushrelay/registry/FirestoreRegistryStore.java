@@ -82,6 +82,17 @@ public final class FirestoreRegistryStore implements RegistryStore {
   }
 
   @Override
+  public CompletableFuture<Void> removeStaleConnections(String userId, String nodeId, Set<String> open) {
+    return Completions.of(db.collection(CONNECTIONS).whereEqualTo("userId", userId).get()).thenCompose(s -> {
+      metrics.firestoreReads(Math.max(1, s.size()));
+      List<String> stale = s.getDocuments().stream()
+          .filter(d -> nodeId.equals(d.getString("nodeId")) && !open.contains(d.getId()))
+          .map(DocumentSnapshot::getId).toList();
+      return removeConnections(stale);
+    });
+  }
+
+  @Override
   public CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt) {
     Map<String, Object> doc = Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt));
     metrics.firestoreWrites(1);

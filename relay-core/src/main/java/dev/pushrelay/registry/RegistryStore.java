@@ -23,6 +23,13 @@ public interface RegistryStore {
 
   CompletableFuture<Void> removeConnections(Collection<String> connectionIds);
 
+  /**
+   * Removes the connections of {@code userId} registered under {@code nodeId} whose ids are not in
+   * {@code open}: entries the node left behind (a removal that failed), which would otherwise keep
+   * routing the user's messages to a node that no longer holds a socket of theirs.
+   */
+  CompletableFuture<Void> removeStaleConnections(String userId, String nodeId, Set<String> open);
+
   /** Records that the node is alive until {@code expiresAt}: the first lease of a new node incarnation. */
   CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt);
 

@@ -29,6 +29,13 @@ public final class InMemoryRegistryStore implements RegistryStore {
   }
 
   @Override
+  public CompletableFuture<Void> removeStaleConnections(String userId, String nodeId, Set<String> open) {
+    connections.values().removeIf(c -> c.userId().equals(userId) && c.nodeId().equals(nodeId)
+        && !open.contains(c.connectionId()));
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
   public CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt) {
     leases.put(nodeId, expiresAt);
     return CompletableFuture.completedFuture(null);

@@ -192,7 +192,7 @@ public final class SocketNode implements AutoCloseable {
       heartbeat.close();
       throw e;
     }
-    subscription.start(new DeliveryReceiver(nodeId, hub, rerouter, metrics, clock, tracing),
+    subscription.start(new DeliveryReceiver(nodeId, hub, rerouter, metrics, clock, tracing, lifecycle::noSocketFor),
         () -> fence(nodeId, "subscription deleted"));
     identity.serve();
     return new Incarnation(nodeId, heartbeat, subscription);

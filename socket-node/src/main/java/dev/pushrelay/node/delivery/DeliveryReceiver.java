@@ -15,6 +15,7 @@ import io.opentelemetry.api.trace.StatusCode;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -37,6 +38,8 @@ public final class DeliveryReceiver implements MessageReceiver {
   private final RelayMetrics metrics;
   private final Clock clock;
   private final MessageTracing tracing;
+  /** Told of each user a delivery found no socket for: the registry may list one here that is gone. */
+  private final Consumer<String> noSocketFor;
 
   /**
    * {@code nodeId}: the incarnation whose subscription this receiver drains; {@code metrics} counts each
@@ -44,7 +47,8 @@ public final class DeliveryReceiver implements MessageReceiver {
    * message's trace.
    */
   public DeliveryReceiver(String nodeId, ConnectionHub hub, Rerouter rerouter, RelayMetrics metrics, Clock clock,
-      MessageTracing tracing) {
+      MessageTracing tracing, Consumer<String> noSocketFor) {
+    this.noSocketFor = noSocketFor;
     this.tracing = tracing;
     this.nodeId = nodeId;
     this.hub = hub;
@@ -95,6 +99,7 @@ public final class DeliveryReceiver implements MessageReceiver {
       if (outcome != DeliveryOutcome.NO_SOCKET) {
         return CompletableFuture.completedFuture(outcome);
       }
+      noSocketFor.accept(m.userId());
       return rerouter.reroute(m, nodeId, trace).thenApply(v -> DeliveryOutcome.NO_SOCKET);
     });
   }

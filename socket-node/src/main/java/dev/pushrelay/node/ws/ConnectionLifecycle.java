@@ -39,6 +39,19 @@ public final class ConnectionLifecycle {
   /** Pauses between catch-up attempts; after the last one fails the socket is closed with 1011. */
   static final List<Duration> CATCH_UP_RETRIES = List.of(Duration.ofMillis(200), Duration.ofMillis(500),
       Duration.ofSeconds(1), Duration.ofSeconds(2));
+  /**
+   * A live socket looks at its mailbox once more this long after its catch-up. A message parked just
+   * after the catch-up's read is normally routed live by the route function's look after parking; this
+   * second look covers a route whose registry read did not see the socket yet (a registry slow to
+   * answer after an outage), so the message does not wait for a retry while its user is connected. One
+   * more read per connection, nothing when the mailbox is empty.
+   */
+  static final Duration SECOND_LOOK = Duration.ofSeconds(2);
+  /** Pauses between attempts to remove a closed socket's registry entry. */
+  static final List<Duration> REMOVAL_RETRIES = List.of(Duration.ofSeconds(1), Duration.ofSeconds(3),
+      Duration.ofSeconds(10), Duration.ofSeconds(30));
+  /** A user's stale registry entries on this node are looked for at most this often. */
+  static final Duration REPAIR_EVERY = Duration.ofSeconds(5);
 
   /** Writes the parked messages of a user to a socket that has just been established. */
   public interface CatchUp {
@@ -55,6 +68,7 @@ public final class ConnectionLifecycle {
   private final ScheduledExecutorService timers;
   private final RelayMetrics metrics;
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+  private final Map<String, Long> repaired = new ConcurrentHashMap<>();
 
   /**
    * {@code metrics} counts accepted and failed connections and times the connect path; {@code timers}
@@ -118,6 +132,7 @@ public final class ConnectionLifecycle {
     catchUp.run(c).orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).whenComplete((done, failed) -> {
       if (failed == null) {
         c.goLive();
+        timers.schedule(() -> secondLook(c, session), SECOND_LOOK.toMillis(), TimeUnit.MILLISECONDS);
         return;
       }
       if (c.isClosed() || !session.isOpen()) {
@@ -132,6 +147,17 @@ public final class ConnectionLifecycle {
       LOG.info("mailbox catch-up of connection {} failed, trying again: {}", c.connectionId(), failed.toString());
       timers.schedule(() -> catchUp(c, session, attempt + 1), CATCH_UP_RETRIES.get(attempt).toMillis(),
           TimeUnit.MILLISECONDS);
+    });
+  }
+
+  private void secondLook(LocalConnection c, Session session) {
+    if (c.isClosed() || !session.isOpen()) {
+      return;
+    }
+    catchUp.run(c).orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).exceptionally(e -> {
+      // the route function's retries still hold whatever this look would have found
+      LOG.info("second mailbox look of connection {} failed: {}", c.connectionId(), e.toString());
+      return null;
     });
   }
 
@@ -171,10 +197,43 @@ public final class ConnectionLifecycle {
 
   private void unregister(LocalConnection c) {
     hub.remove(c);
-    registry.removeConnections(List.of(c.connectionId()))
+    unregister(c.connectionId(), 0);
+  }
+
+  /** Removes the connection from the registry, trying again while the registry does not answer. */
+  private void unregister(String connectionId, int attempt) {
+    registry.removeConnections(List.of(connectionId))
         .orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
         .exceptionally(e -> {
-          LOG.warn("connection {} could not be removed from the registry: {}", c.connectionId(), e.toString());
+          if (attempt < REMOVAL_RETRIES.size()) {
+            timers.schedule(() -> unregister(connectionId, attempt + 1), REMOVAL_RETRIES.get(attempt).toMillis(),
+                TimeUnit.MILLISECONDS);
+          } else {
+            LOG.warn("connection {} could not be removed from the registry: {}", connectionId, e.toString());
+          }
+          return null;
+        });
+  }
+
+  /**
+   * A delivery found no socket of {@code userId} here: whatever the registry still lists for the user
+   * under this node, beyond the sockets open or registering now, is stale and goes, so routes stop
+   * sending the user's messages here. At most once per user per {@link #REPAIR_EVERY}.
+   */
+  public void noSocketFor(String userId) {
+    long now = System.nanoTime();
+    Long last = repaired.get(userId);
+    if (last != null && now - last < REPAIR_EVERY.toNanos()) {
+      return;
+    }
+    repaired.put(userId, now);
+    if (repaired.size() > 10_000) {
+      repaired.clear();
+    }
+    registry.removeStaleConnections(userId, identity.id(), java.util.Set.copyOf(sessions.keySet()))
+        .orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionally(e -> {
+          LOG.info("stale registry entries of user {} could not be removed: {}", userId, e.toString());
           return null;
         });
   }

@@ -1,0 +1,109 @@
+package dev.pushrelay.node.ws;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.node.auth.VerifiedToken;
+import dev.pushrelay.node.registry.NodeIdentity;
+import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.testing.InMemoryRegistryStore;
+import dev.pushrelay.testing.MutableClock;
+import java.lang.reflect.Proxy;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.websocket.api.Session;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The connect path and the registry's upkeep, with an in-memory registry and a recording session. */
+class ConnectionLifecycleTest {
+  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private final InMemoryRegistryStore registry = new InMemoryRegistryStore();
+  private final NodeIdentity identity = new NodeIdentity("n1");
+  private final ConnectionHub hub = new ConnectionHub(10);
+  private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
+  private final AtomicInteger catchUps = new AtomicInteger();
+  private final List<Integer> closes = new ArrayList<>();
+  private final ConnectionLifecycle lifecycle = new ConnectionLifecycle(identity, hub, registry, c -> {
+    catchUps.incrementAndGet();
+    return CompletableFuture.completedFuture(null);
+  }, clock, 16, timers, RelayMetrics.noop(Part.SOCKET_NODE));
+
+  @AfterEach
+  void stop() {
+    timers.shutdownNow();
+  }
+
+  /** A Jetty session that is open and records the close codes it is asked for. */
+  private Session session() {
+    return (Session) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Session.class},
+        (proxy, method, args) -> switch (method.getName()) {
+          case "isOpen" -> true;
+          case "close" -> {
+            if (args != null && args.length == 3 && args[0] instanceof Integer code) {
+              closes.add(code);
+            }
+            yield null;
+          }
+          case "hashCode" -> System.identityHashCode(proxy);
+          case "equals" -> proxy == args[0];
+          default -> null;
+        });
+  }
+
+  private LocalConnection open(String id, String user) {
+    LocalConnection c = new LocalConnection(id, user, new OutboundQueue((text, written, failed) -> written.run(), 16),
+        clock);
+    lifecycle.opened(c, new VerifiedToken(user, clock.instant().plusSeconds(3600)), session(), clock.instant());
+    return c;
+  }
+
+  @Test
+  void aSocketIsRegisteredCaughtUpAndListed() {
+    identity.serve();
+    open("c1", "u1");
+    assertEquals(Set.of("c1"), registry.connections().keySet());
+    assertEquals("n1", registry.connections().get("c1").nodeId());
+    assertEquals(1, catchUps.get());
+    assertEquals(1, hub.size());
+  }
+
+  /** Registered under an incarnation that lost its lease meanwhile: closed with 1012 so the client registers again. */
+  @Test
+  void aSocketRegisteredUnderAFencedIncarnationIsClosedWith1012() {
+    // not serving: the incarnation was fenced while the registry write was in flight
+    open("c1", "u1");
+    assertEquals(List.of(1012), closes);
+    assertEquals(0, catchUps.get());
+  }
+
+  /** A delivery found no socket of the user: entries under this node for sockets it no longer has go. */
+  @Test
+  void staleEntriesOfAUserOnThisNodeAreRemovedAndOpenOnesKept() {
+    identity.serve();
+    open("c-open", "u1");
+    registry.addConnection(new ConnectionRecord("c-stale", "u1", "n1", clock.instant()));
+    registry.addConnection(new ConnectionRecord("c-elsewhere", "u1", "n2", clock.instant()));
+    registry.addConnection(new ConnectionRecord("c-other-user", "u2", "n1", clock.instant()));
+    lifecycle.noSocketFor("u1");
+    assertEquals(Set.of("c-open", "c-elsewhere", "c-other-user"), registry.connections().keySet());
+  }
+
+  /** A closed socket leaves the hub and the registry. */
+  @Test
+  void aClosedSocketIsUnregistered() {
+    identity.serve();
+    LocalConnection c = open("c1", "u1");
+    lifecycle.closed(c, 1000);
+    assertTrue(registry.connections().isEmpty());
+    assertEquals(0, hub.size());
+  }
+}

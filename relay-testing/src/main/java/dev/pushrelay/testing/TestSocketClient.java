@@ -172,6 +172,9 @@ public final class TestSocketClient implements AutoCloseable {
         if (client == null) {
           WebSocketClient started = new WebSocketClient();
           started.setMaxTextMessageSize(1 << 20);
+          // as a browser: a socket that hears nothing for a while stays open (Jetty's client would close
+          // it with 1001 after 30 s of silence, which is no fault of the relay's)
+          started.setIdleTimeout(java.time.Duration.ofMinutes(10));
           started.start();
           client = started;
         }

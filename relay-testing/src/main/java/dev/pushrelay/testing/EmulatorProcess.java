@@ -10,8 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -116,13 +119,35 @@ public final class EmulatorProcess implements AutoCloseable {
     throw new IllegalStateException(name + " did not listen on " + port + " within " + timeout + "; see " + log);
   }
 
-  public static int freePort() {
-    try (ServerSocket s = new ServerSocket(0, 0, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+  /**
+   * A port for a process this test run starts, below the kernel's ephemeral range (32768 and up
+   * here), so that no outgoing connection can take it between now and the moment the process
+   * binds it: a port the kernel handed out as free was taken by a client socket of the stack itself
+   * in CI, and a node exited with "Address already in use". Each port is handed out once per JVM
+   * and checked bindable on every interface, as the processes bind.
+   */
+  public static synchronized int freePort() {
+    for (int tries = 0; tries < 2_000; tries++) {
+      int port = FIRST_PORT + RANDOM.nextInt(LAST_PORT - FIRST_PORT);
+      if (HANDED_OUT.contains(port)) {
+        continue;
+      }
+      try (ServerSocket s = new ServerSocket()) {
+        s.setReuseAddress(false);
+        s.bind(new InetSocketAddress(port));
+        HANDED_OUT.add(port);
+        return port;
+      } catch (IOException taken) {
+        // another process holds it; try the next
+      }
     }
+    throw new IllegalStateException("no free port in " + FIRST_PORT + ".." + LAST_PORT);
   }
+
+  private static final int FIRST_PORT = 20_000;
+  private static final int LAST_PORT = 32_000;
+  private static final Random RANDOM = new Random();
+  private static final Set<Integer> HANDED_OUT = new HashSet<>();
 
   private static String java() {
     return ProcessHandle.current().info().command().orElse("java");

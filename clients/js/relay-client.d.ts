@@ -115,8 +115,13 @@ export interface RelayMessage<T = unknown> {
   id: string;
   event: string;
   data: T;
-  /** When the relay accepted the message (ISO 8601). */
+  /**
+   * The relay's accept stamp: ISO 8601 in UTC with six fraction digits, so two stamps compare as strings.
+   * A user's messages are handed out in this order.
+   */
   sentAt: string;
+  /** True for a message older than one already handed out: it came late, after a fault (handed out, never dropped). */
+  late: boolean;
 }
 
 export interface StateChange {
@@ -148,6 +153,8 @@ export interface RelayClientStats {
   received: number;
   /** Repeated ids dropped. */
   duplicates: number;
+  /** Messages handed out with late: true. */
+  late: number;
   /** Connections that reached ready. */
   connects: number;
   rememberedIds: number;

@@ -123,7 +123,8 @@ export class RelayClient {
   #handlers = new Map();
   #stateHandlers = new Set();
   #errorHandlers = new Set();
-  #stats = { received: 0, duplicates: 0, connects: 0 };
+  #stats = { received: 0, duplicates: 0, late: 0, connects: 0 };
+  #newestStamp = ''; // the newest accept stamp handed out, across reconnects
 
   /**
    * @param {object} options see relay-client.d.ts
@@ -173,7 +174,7 @@ export class RelayClient {
     return this.#urls[this.#urlIndex];
   }
 
-  /** Counters: messages received, repeats dropped, connections established. */
+  /** Counters: messages received, repeats dropped, messages that came after a newer one, connections established. */
   get stats() {
     return { ...this.#stats, rememberedIds: this.#recent.size };
   }
@@ -199,7 +200,8 @@ export class RelayClient {
 
   /**
    * Handlers for message frames: on('agent_update', fn) for one event name, on('*', fn) for all.
-   * Each gets the message { id, event, data, sentAt }, once per id. Returns a function that removes it.
+   * Each gets the message { id, event, data, sentAt, late }, once per id, in the order the relay accepted them
+   * (late: true marks one that came after a newer message, which only a fault causes). Returns a function that removes it.
    */
   on(event, handler) {
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
@@ -333,7 +335,14 @@ export class RelayClient {
     const fresh = this.#recent.add(frame.id);
     if (fresh) {
       this.#stats.received += 1;
-      const message = Object.freeze({ id: frame.id, event: frame.event, data: frame.data, sentAt: frame.sentAt });
+      // sentAt is the relay's accept stamp, six fraction digits in UTC: stamps compare as strings. The
+      // node writes a user's messages in accept order; one older than a message already handed out
+      // came late (a retry after a fault) and is handed out anyway, marked, never dropped.
+      const stamp = typeof frame.sentAt === 'string' ? frame.sentAt : '';
+      const late = stamp !== '' && this.#newestStamp !== '' && stamp < this.#newestStamp;
+      if (late) this.#stats.late += 1;
+      else if (stamp > this.#newestStamp) this.#newestStamp = stamp;
+      const message = Object.freeze({ id: frame.id, event: frame.event, data: frame.data, sentAt: frame.sentAt, late });
       for (const handler of [...(this.#handlers.get(frame.event) ?? []), ...(this.#handlers.get(ALL_EVENTS) ?? [])]) {
         try {
           handler(message);

@@ -129,8 +129,8 @@ export class FakeRelay {
         return this;
       }
 
-      message(id, event = 'agent_update', data = { n: 1 }) {
-        return this.push({ type: 'message', id, event, data, sentAt: new Date(0).toISOString() });
+      message(id, event = 'agent_update', data = { n: 1 }, sentAt = '1970-01-01T00:00:00.000000Z') {
+        return this.push({ type: 'message', id, event, data, sentAt });
       }
 
       /** The server closes the socket (or, before accept, the handshake fails: 1006). */

@@ -105,7 +105,7 @@ describe('messages', () => {
     client.on('*', (m) => all.push(m.id));
     relay.last.message('m1', 'agent_update', { step: 3 });
     relay.last.message('m2', 'chat', { text: 'hi' });
-    assert.deepEqual(named, [{ id: 'm1', event: 'agent_update', data: { step: 3 }, sentAt: new Date(0).toISOString() }]);
+    assert.deepEqual(named, [{ id: 'm1', event: 'agent_update', data: { step: 3 }, sentAt: '1970-01-01T00:00:00.000000Z', late: false }]);
     assert.deepEqual(all, ['m1', 'm2']);
     assert.deepEqual(relay.last.sentOf('ack'), [{ type: 'ack', id: 'm1' }, { type: 'ack', id: 'm2' }]);
   });
@@ -130,6 +130,20 @@ describe('messages', () => {
     await timers.advance(0);
     relay.last.establish({ nodeId: 'node-2' }).message('parked-1').message('live-2');
     assert.deepEqual(seen, ['parked-1', 'live-2']);
+  });
+
+  test('a message older than one handed out, across a reconnect too, is handed out marked late, never dropped', async () => {
+    const { client, relay, timers } = await ready();
+    const seen = [];
+    client.on('*', (m) => seen.push(`${m.id}${m.late ? ' late' : ''}`));
+    const at = (n) => `2026-12-01T10:00:00.00000${n}Z`;
+    relay.last.message('m1', 'e', 1, at(1)).message('m3', 'e', 3, at(3));
+    relay.last.serverClose(1012);
+    await timers.advance(0);
+    relay.last.establish({ nodeId: 'node-2' }).message('m2', 'e', 2, at(2)).message('m4', 'e', 4, at(4))
+      .message('m4b', 'e', 4, at(4));
+    assert.deepEqual(seen, ['m1', 'm3', 'm2 late', 'm4', 'm4b']);
+    assert.equal(client.stats.late, 1);
   });
 
   test('dedupe memory is bounded: the oldest ids are forgotten first', async () => {

@@ -240,12 +240,13 @@ final class ChaosWorkload implements AutoCloseable {
   }
 
   private boolean sendHttp(String user) {
+    Instant started = Instant.now();
     try {
       HttpResponse<String> r = stack.send("application/json", body(user, UUID.randomUUID().toString()));
       if (r.statusCode() != 202) {
         return false;
       }
-      ledger.accepted(user, LocalStack.json(r).get("id").asText());
+      ledger.accepted(user, LocalStack.json(r).get("id").asText(), started);
       return true;
     } catch (Exception e) {
       return false;
@@ -255,10 +256,11 @@ final class ChaosWorkload implements AutoCloseable {
   /** As another GCP service does: publish the send request to relay-requests with its own id. */
   private boolean publishDirect(String user) {
     String id = UUID.randomUUID().toString();
+    Instant started = Instant.now();
     try {
       publisher.publish(requestsTopic, new OutboundMessage(body(user, id),
           Map.of(MessageAttributes.USER_ID, user, MessageAttributes.MESSAGE_ID, id))).get(10, TimeUnit.SECONDS);
-      ledger.accepted(user, id);
+      ledger.accepted(user, id, started);
       return true;
     } catch (Exception e) {
       return false;

@@ -24,12 +24,42 @@ import java.util.function.Supplier;
 final class Ledger {
   private final Map<String, Set<String>> accepted = new HashMap<>();
   private final Map<String, Instant> acceptedAt = new HashMap<>();
+  private final Map<String, Instant> sendStarted = new HashMap<>();
   private final Map<String, Set<String>> received = new HashMap<>();
   private final Map<String, Instant> firstReceived = new HashMap<>();
 
-  synchronized void accepted(String user, String id) {
+  /** {@code started}: when its send began; the ledger takes now as the moment it was accepted. */
+  synchronized void accepted(String user, String id, Instant started) {
     accepted.computeIfAbsent(user, u -> new HashSet<>()).add(id);
     acceptedAt.put(user + "/" + id, Instant.now());
+    sendStarted.put(user + "/" + id, started);
+  }
+
+  /**
+   * user/id of messages written to a socket after a message of the same user whose send began only
+   * after this one had been accepted: sent one after the other, they came the other way round (the
+   * order guarantee). Messages whose sends overlapped are not promised an order and never count.
+   */
+  synchronized Set<String> inversions(List<Map.Entry<String, TestSocketClient>> sockets) {
+    Set<String> out = new HashSet<>();
+    for (Map.Entry<String, TestSocketClient> s : sockets) {
+      List<String> written = new ArrayList<>();
+      for (TestSocketClient.Frame f : s.getValue().messages()) {
+        String key = s.getKey() + "/" + f.json().get("id").asText();
+        Instant accepted = acceptedAt.get(key);
+        if (accepted != null) {
+          for (String before : written) {
+            Instant started = sendStarted.get(before);
+            if (started != null && accepted.isBefore(started)) {
+              out.add(key);
+              break;
+            }
+          }
+        }
+        written.add(key);
+      }
+    }
+    return out;
   }
 
   /** Adds what a socket of the user received so far (call again with the same socket as it grows). */

@@ -243,13 +243,14 @@ public final class LocalStack implements AutoCloseable {
 
   /** Sends one message to the user and records it in the ledger when accepted; false when refused. */
   public boolean sendRecorded(String user, String event, Ledger ledger) {
+    java.time.Instant started = java.time.Instant.now();
     try {
       HttpResponse<String> r = send("application/json",
           "{\"userId\":\"" + user + "\",\"event\":\"" + event + "\",\"data\":{}}");
       if (r.statusCode() != 202) {
         return false;
       }
-      ledger.accepted(user, json(r).get("id").asText());
+      ledger.accepted(user, json(r).get("id").asText(), started);
       return true;
     } catch (Exception e) {
       return false;

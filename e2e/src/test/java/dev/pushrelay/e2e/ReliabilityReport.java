@@ -31,6 +31,7 @@ final class ReliabilityReport {
     int lost;
     int wrongUser;
     int duplicates;
+    int inversions;
     int deadLetteredWhileConnected;
     final List<Long> recoveryMillis = new ArrayList<>();
 
@@ -64,10 +65,11 @@ final class ReliabilityReport {
     Set<String> lost = ledger.lost(dead);
     List<String> wrong = Ledger.wrongUser(entries);
     List<String> repeats = Ledger.duplicatesOnASocket(entries);
+    Set<String> inverted = ledger.inversions(entries);
     List<String> whileConnected = Ledger.deadLetteredWhileConnected(deadLetterMessages, sockets, Duration.ofSeconds(3));
     total.runs++;
     Set<String> all = ledger.acceptedWhere(t -> true);
-    count(total, all, ledger, dead, lost, wrong, repeats, whileConnected, null);
+    count(total, all, ledger, dead, lost, wrong, repeats, inverted, whileConnected, null);
     Map<String, Boolean> seen = new LinkedHashMap<>();
     for (Nemesis.Window w : windows) {
       Row row = rows.computeIfAbsent(w.fault(), f -> new Row());
@@ -75,16 +77,17 @@ final class ReliabilityReport {
         row.runs++;
       }
       Set<String> during = ledger.acceptedWhere(w::covers);
-      count(row, during, ledger, dead, lost, wrong, repeats, whileConnected, w.end());
+      count(row, during, ledger, dead, lost, wrong, repeats, inverted, whileConnected, w.end());
     }
     lost.stream().limit(20).forEach(k -> problems.add("lost " + k));
     wrong.stream().limit(20).forEach(k -> problems.add("wrong user: " + k));
     repeats.stream().limit(20).forEach(k -> problems.add("twice on one socket: " + k));
+    inverted.stream().limit(20).forEach(k -> problems.add("after a message sent later: " + k));
     whileConnected.stream().limit(20).forEach(k -> problems.add("dead-lettered while connected: " + k));
   }
 
   private static void count(Row row, Set<String> keys, Ledger ledger, Set<String> dead, Set<String> lost,
-      List<String> wrong, List<String> repeats, List<String> whileConnected, Instant faultEnd) {
+      List<String> wrong, List<String> repeats, Set<String> inverted, List<String> whileConnected, Instant faultEnd) {
     for (String key : keys) {
       row.accepted++;
       Instant first = ledger.firstReceived(key);
@@ -97,6 +100,9 @@ final class ReliabilityReport {
       }
       if (lost.contains(key)) {
         row.lost++;
+      }
+      if (inverted.contains(key)) {
+        row.inversions++;
       }
       String id = key.substring(key.indexOf('/') + 1);
       row.wrongUser += (int) wrong.stream().filter(w -> w.contains(" got " + id + " ")).count();
@@ -125,10 +131,12 @@ final class ReliabilityReport {
         .append("with users churning across the nodes while messages flow over HTTP and straight into ")
         .append("`relay-requests`; the faults hit real processes by their pid. A fault's row counts the messages ")
         .append("accepted while it lasted; recovery p99 is the time from the fault's end until those messages ")
-        .append("reached a socket of their user (0 when they arrived before it ended).\n\n");
+        .append("reached a socket of their user (0 when they arrived before it ended). Inversions counts messages ")
+        .append("written to a socket after a message of the same user whose send began only after they were accepted ")
+        .append("(sends that overlapped are not promised an order).\n\n");
     b.append("| fault | runs | accepted | delivered | dead-lettered | lost | wrong user | twice on a socket "
-        + "| dead-lettered while connected | recovery p99 |\n");
-    b.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        + "| inversions | dead-lettered while connected | recovery p99 |\n");
+    b.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     rows.forEach((fault, row) -> line(b, fault, row));
     line(b, "**all messages of the runs**", total);
     if (!notes.isEmpty()) {
@@ -147,8 +155,9 @@ final class ReliabilityReport {
   }
 
   private static void line(StringBuilder b, String name, Row r) {
-    b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %.1f s |%n", name, r.runs,
-        r.accepted, r.delivered, r.deadLettered, r.lost, r.wrongUser, r.duplicates, r.deadLetteredWhileConnected,
+    b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %.1f s |%n", name,
+        r.runs, r.accepted, r.delivered, r.deadLettered, r.lost, r.wrongUser, r.duplicates, r.inversions,
+        r.deadLetteredWhileConnected,
         r.recoveryP99() / 1000.0));
   }
 

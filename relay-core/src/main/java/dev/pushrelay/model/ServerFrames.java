@@ -6,10 +6,24 @@ import java.io.IOException;
 import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 
 /** Builds the text frames the server sends; one JSON object per frame. */
 public final class ServerFrames {
+  /** Always six fraction digits in UTC: two stamps compare as text as they do as instants. */
+  private static final DateTimeFormatter ACCEPT_STAMP =
+      DateTimeFormatter.ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSS'Z'").withZone(ZoneOffset.UTC);
+
   private ServerFrames() {}
+
+  /**
+   * A message's {@code sentAt} as a frame carries it: the relay's stamp at acceptance, to the
+   * microsecond. A client compares two as strings to see a message older than one it already has.
+   */
+  public static String acceptStamp(Instant sentAt) {
+    return ACCEPT_STAMP.format(sentAt);
+  }
 
   public static String connectionEstablished(String connectionId, String userId, String nodeId, Instant serverTime) {
     return build(g -> {
@@ -33,7 +47,7 @@ public final class ServerFrames {
       } else {
         g.writeRawValue(m.dataJson());
       }
-      g.writeStringField("sentAt", m.sentAt().toString());
+      g.writeStringField("sentAt", acceptStamp(m.sentAt()));
     }, 96 + (m.dataJson() == null ? 0 : m.dataJson().length()));
   }
 

@@ -16,7 +16,9 @@ import java.util.function.Predicate;
 /**
  * Publishes through one long-lived Google {@link Publisher} per fixed topic (batching, its own
  * threads), and to short-lived topics (one per node incarnation) with plain publish calls on one
- * shared admin client, so a fleet of nodes costs a function no thread or channel per node.
+ * shared admin client, so a fleet of nodes costs a function no thread or channel per node. A message
+ * with an ordering key goes the plain way too: one message per call keeps its key's order with no
+ * client-side sequencing.
  */
 public final class PubSubMessagePublisher implements MessagePublisher {
   private final GcpClients clients;
@@ -37,17 +39,17 @@ public final class PubSubMessagePublisher implements MessagePublisher {
 
   @Override
   public CompletableFuture<String> publish(String topic, OutboundMessage message) {
-    PubsubMessage m = PubsubMessage.newBuilder()
+    PubsubMessage.Builder m = PubsubMessage.newBuilder()
         .setData(ByteString.copyFromUtf8(message.data()))
-        .putAllAttributes(message.attributes())
-        .build();
-    if (shortLived.test(topic)) {
+        .putAllAttributes(message.attributes());
+    if (shortLived.test(topic) || !message.orderingKey().isEmpty()) {
+      // one message per request: an ordering key needs no client-side sequencing this way
       PublishRequest request = PublishRequest.newBuilder().setTopic(clients.topic(topic).toString())
-          .addMessages(m).build();
+          .addMessages(m.setOrderingKey(message.orderingKey())).build();
       return Completions.of(unary().publishCallable().futureCall(request)).thenApply(r -> r.getMessageIds(0));
     }
     Publisher publisher = publishers.computeIfAbsent(topic, clients::publisher);
-    return Completions.of(publisher.publish(m));
+    return Completions.of(publisher.publish(m.build()));
   }
 
   private TopicAdminClient unary() {

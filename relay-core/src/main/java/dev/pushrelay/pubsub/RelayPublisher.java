@@ -37,7 +37,9 @@ public final class RelayPublisher {
     attributes.put(MessageAttributes.NODE_ID, nodeId);
     attributes.put(MessageAttributes.MESSAGE_ID, m.id());
     attributes.put(MessageAttributes.USER_ID, m.userId());
-    return publisher.publish(topology.deliveriesTopicFor(nodeId), new OutboundMessage(m.toJson(), attributes));
+    // keyed by user: the node's ordered subscription hands one user's deliveries over in publish order
+    return publisher.publish(topology.deliveriesTopicFor(nodeId),
+        new OutboundMessage(m.toJson(), attributes, m.userId()));
   }
 
   /**

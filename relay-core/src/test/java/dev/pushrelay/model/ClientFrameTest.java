@@ -27,6 +27,6 @@ class ClientFrameTest {
   void messageFrameCarriesIdEventDataAndSentAt() throws Exception {
     RelayMessage m = new RelayMessage("id-9", "u", "ev", "{\"k\":1}", java.time.Instant.EPOCH, 10, Priority.NORMAL);
     assertEquals("{\"type\":\"message\",\"id\":\"id-9\",\"event\":\"ev\",\"data\":{\"k\":1},"
-        + "\"sentAt\":\"1970-01-01T00:00:00Z\"}", ServerFrames.message(m));
+        + "\"sentAt\":\"1970-01-01T00:00:00.000000Z\"}", ServerFrames.message(m));
   }
 }

@@ -2,6 +2,7 @@ package dev.pushrelay.node;
 
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.mailbox.FirestoreMailbox;
+import dev.pushrelay.mailbox.ParkFirst;
 import dev.pushrelay.metrics.CountingPublisher;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
@@ -119,7 +120,8 @@ public final class SocketNode implements AutoCloseable {
     this.hub = new ConnectionHub(config.maxConnections(), config.limits().maxConnectionsPerUser());
     this.activeConnections = metrics.observeActiveConnections(hub::size);
     FirestoreMailbox mailbox = new FirestoreMailbox(clients.firestore(), metrics);
-    this.rerouter = new Rerouter(publisher, metrics);
+    this.rerouter = new Rerouter(
+        new ParkFirst(mailbox, publisher, topology.retry().maxDeliveryAttempts(), clock), metrics);
     // per-socket timers (open deadline, token expiry, liveness sweep, unacked window, catch-up retries)
     // on a thread of their own, so they never wait behind registry or Pub/Sub calls
     ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {

@@ -11,8 +11,9 @@
  *     ({@code RelayEndpoint}: open, text, close), {@code /healthz}, {@code /readyz}</td><td>no</td></tr>
  * <tr><td>gRPC / Firestore callbacks</td><td>continuations of registry and mailbox calls: the
  *     registry commit on connect, the catch-up's writes, mailbox settlements</td><td>no</td></tr>
- * <tr><td>{@code pull-<subscription>} (2)</td><td>long-polling pulls of the incarnation's subscription;
- *     each delivery goes to {@code DeliveryReceiver}, which hands it to the sockets without waiting</td>
+ * <tr><td>{@code pull-<subscription>} (1)</td><td>long-polling pulls of the incarnation's ordered
+ *     subscription, one at a time; each delivery goes to {@code DeliveryReceiver}, which hands it to the
+ *     sockets without waiting, in the order of the answer (a user's messages keep their order)</td>
  *     <td>only on the pull</td></tr>
  * <tr><td>{@code acks-<subscription>}</td><td>acks to Pub/Sub, a batch every 5 ms</td><td>no</td></tr>
  * <tr><td>{@code leases-<subscription>}</td><td>extends the ack deadline of deliveries whose client has
@@ -44,6 +45,9 @@
  *     finishes what the drain left.</li>
  * <li>Registry calls on the connect path give up after 5 s ({@code ConnectionLifecycle.REGISTRY_DEADLINE});
  *     a route's registry read after 2 s ({@code RegistryStore.ROUTE_LOOKUP_TIMEOUT}).</li>
+ * <li>Settling window 1 s ({@code ConnectionLifecycle.SECOND_LOOK}): after its catch-up a socket holds
+ *     what comes for it, looks at the mailbox again, then writes the held messages in accept order; it
+ *     covers a route that read the registry just before the socket was in it.</li>
  * <li>Mailbox claims older than 30 s belong to a socket that died ({@code FirestoreMailbox}); longer than
  *     the unacked window, so a live socket's claim is settled before it can expire.</li>
  * </ul>

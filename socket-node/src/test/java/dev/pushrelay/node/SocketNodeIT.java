@@ -109,6 +109,26 @@ class SocketNodeIT {
     }
   }
 
+  /**
+   * Order on one socket: deliveries of one user, published one after another (each after Pub/Sub took
+   * the previous one), are written in that order: keyed by user on an ordered subscription, handed
+   * over by one pull in the order of its answer, written in the order handed over. The first ones come
+   * while the socket settles, are held and written in accept order; the rest are written as they come.
+   */
+  @Test
+  void oneUsersDeliveriesAreWrittenInTheOrderTheyWerePublished() throws Exception {
+    try (TestSocketClient c = connect("olivia")) {
+      int count = 300;
+      for (int n = 1; n <= count; n++) {
+        publisher.delivery("node-it", new RelayMessage("olivia-" + n, "olivia", "step", "{\"n\":" + n + "}",
+            Instant.now(), 3600, Priority.NORMAL)).get(5, TimeUnit.SECONDS);
+      }
+      c.awaitFrame(f -> "message".equals(f.type()) && f.json().at("/data/n").asInt() == count, WAIT);
+      List<Integer> order = c.messages().stream().map(f -> f.json().at("/data/n").asInt()).toList();
+      assertEquals(java.util.stream.IntStream.rangeClosed(1, count).boxed().toList(), order);
+    }
+  }
+
   @Test
   void aUserNeverReceivesAnotherUsersMessages() throws Exception {
     try (TestSocketClient bob = connect("bob"); TestSocketClient carol = connect("carol")) {

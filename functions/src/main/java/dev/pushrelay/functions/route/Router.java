@@ -95,8 +95,8 @@ public final class Router {
     if (attempt > 1 || "true".equals(envelope.attributes().get(MessageAttributes.NO_LIVE_NODE))) {
       // A retry: its mailbox entry says first whether a socket's catch-up already wrote it, which
       // settles it with one read instead of a registry read, a second delivery and a delete. A request
-      // whose sender just found no live node is parked at once too; the look after parking covers a
-      // socket that came meanwhile.
+      // whose sender found no live node (and parked it already) or whose socket closed unacked is
+      // parked at once too: a socket that came meanwhile has it from the mailbox.
       return park(message, envelope, attempt, exact);
     }
     return liveNodes(message.userId(), now).thenCompose(nodes -> nodes.isEmpty()
@@ -125,12 +125,16 @@ public final class Router {
             .thenApply(id -> deadLettered(DeadLetterReason.NO_CONNECTION_AFTER_RETRIES,
                 RouteOutcome.DEAD_LETTERED_NO_CONNECTION));
       }
-      // Parked now, or still waiting from an earlier attempt: look (again) for a socket. A socket that
-      // registered while we parked may have drained before the entry existed; one that registered
-      // since the last attempt gets it now rather than at the next backoff.
+      // Parked at its first attempt: a socket that came meanwhile finds it in its catch-up, or in its
+      // second look a second later, in accept order with what it holds; routed live from here it could
+      // land behind newer messages. Still waiting at a retry: look for a socket and route it there.
       case PARKED, STILL_PARKED -> {
-        if (outcome == ParkOutcome.PARKED) {
-          metrics.parked(); // counted once per message, when its entry is made
+        if (outcome == ParkOutcome.PARKED || (outcome == ParkOutcome.STILL_PARKED && attempt == 1
+            && "true".equals(envelope.attributes().get(MessageAttributes.NO_LIVE_NODE)))) {
+          metrics.parked(); // counted once per message: its entry was made now, or by its sender just before
+        }
+        if (attempt == 1) {
+          yield CompletableFuture.completedFuture(RouteOutcome.PENDING);
         }
         yield liveNodes(message.userId(), clock.instant())
             .thenCompose(nodes -> nodes.isEmpty()

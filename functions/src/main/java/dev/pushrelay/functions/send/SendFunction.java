@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.cloud.functions.HttpFunction;
 import com.google.cloud.functions.HttpRequest;
 import com.google.cloud.functions.HttpResponse;
+import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.mailbox.ParkFirst;
 import dev.pushrelay.functions.FunctionConfig;
 import dev.pushrelay.functions.FunctionRuntime;
 import dev.pushrelay.functions.http.BodyReader;
@@ -19,7 +21,6 @@ import io.opentelemetry.api.trace.StatusCode;
 import dev.pushrelay.json.JsonCodec;
 import dev.pushrelay.model.InvalidRequestException;
 import dev.pushrelay.model.Limits;
-import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.SendRequest;
 import dev.pushrelay.pubsub.RelayPublisher;
@@ -28,7 +29,6 @@ import java.io.IOException;
 import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -58,6 +58,7 @@ public final class SendFunction implements HttpFunction {
   private final RegistryStore registry;
   private final Clock clock;
   private final Supplier<String> ids;
+  private final ParkFirst parkFirst;
   private final Telemetry telemetry;
   private final RelayMetrics metrics;
   private final MessageTracing tracing;
@@ -68,18 +69,19 @@ public final class SendFunction implements HttpFunction {
   }
 
   private SendFunction(FunctionRuntime runtime) {
-    this(runtime.config(), runtime.publisher(), runtime.registry(), Clock.systemUTC(),
+    this(runtime.config(), runtime.publisher(), runtime.registry(), runtime.mailbox(), Clock.systemUTC(),
         () -> UUID.randomUUID().toString(), runtime.telemetry());
   }
 
-  public SendFunction(
-      FunctionConfig config, RelayPublisher publisher, RegistryStore registry, Clock clock, Supplier<String> ids) {
-    this(config, publisher, registry, clock, ids, Telemetry.local("send-function"));
+  public SendFunction(FunctionConfig config, RelayPublisher publisher, RegistryStore registry, Mailbox mailbox,
+      Clock clock, Supplier<String> ids) {
+    this(config, publisher, registry, mailbox, clock, ids, Telemetry.local("send-function"));
   }
 
   /** {@code telemetry} holds this function's instruments and answers {@code GET /metrics}. */
-  public SendFunction(FunctionConfig config, RelayPublisher publisher, RegistryStore registry, Clock clock,
-      Supplier<String> ids, Telemetry telemetry) {
+  public SendFunction(FunctionConfig config, RelayPublisher publisher, RegistryStore registry, Mailbox mailbox,
+      Clock clock, Supplier<String> ids, Telemetry telemetry) {
+    this.parkFirst = new ParkFirst(mailbox, publisher, config.topology().retry().maxDeliveryAttempts(), clock);
     this.config = config;
     this.publisher = publisher;
     this.registry = registry;
@@ -152,6 +154,12 @@ public final class SendFunction implements HttpFunction {
       JsonResponses.error(response, 400, "invalid_request", e.getMessage(), e.field());
       return;
     }
+    if (sendRequest.sentAt().isPresent()) {
+      // the accept stamp orders a user's messages: only the relay sets it
+      JsonResponses.error(response, 400, "invalid_request",
+          "is set by the relay when it accepts the message", "sentAt");
+      return;
+    }
     List<RelayMessage> messages = sendRequest.toMessages(ids, clock.instant(), config.topology().defaultTtlSeconds());
     // One trace per message (a fan-out's copies share its id and its trace), continuing the caller's.
     Span span = tracing.start("relay.send", SpanKind.PRODUCER, traceHeaders(request), messages.get(0).id());
@@ -194,8 +202,9 @@ public final class SendFunction implements HttpFunction {
   /**
    * The direct route: when the registry shows live nodes holding the user, the message goes straight
    * to them (one Pub/Sub hop instead of two, no route function); otherwise, or when the registry does
-   * not answer in time, it takes the retry path through {@code relay-requests}. A node whose socket
-   * went meanwhile re-routes its copy to that path, so nothing accepted depends on this lookup.
+   * not answer in time, it takes the retry path through {@code relay-requests}, parked first when the
+   * registry shows no live node ({@link ParkFirst}). A node whose socket went meanwhile re-routes its
+   * copy to that path, so nothing accepted depends on this lookup.
    */
   private CompletableFuture<Void> publishDirect(RelayMessage m, Map<String, String> trace) {
     return registry.liveNodesHolding(m.userId(), clock.instant())
@@ -206,9 +215,7 @@ public final class SendFunction implements HttpFunction {
             return publisher.request(m, trace).thenApply(id -> (Void) null);
           }
           if (nodes.isEmpty()) {
-            Map<String, String> attributes = new HashMap<>(trace);
-            attributes.put(MessageAttributes.NO_LIVE_NODE, "true");
-            return publisher.request(m, attributes).thenApply(id -> (Void) null);
+            return parkFirst.park(m, trace, Map.of());
           }
           LOG.debug("message {} for user {} goes straight to nodes {}", m.id(), m.userId(), nodes);
           return CompletableFuture.allOf(nodes.stream().map(node -> publisher.delivery(node, m, trace))

@@ -94,7 +94,7 @@ class FunctionMetricsTest {
     AtomicInteger ids = new AtomicInteger();
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology, Optional.empty(),
         List.of());
-    SendFunction send = new SendFunction(config, new RelayPublisher(pubsub, topology), registry, clock,
+    SendFunction send = new SendFunction(config, new RelayPublisher(pubsub, topology), registry, new InMemoryMailbox(), clock,
         () -> "id-" + ids.incrementAndGet(), probe.telemetry());
     FakeHttp.Response accepted = new FakeHttp.Response();
     send.service(FakeHttp.request("POST", "/v1/messages", "application/json",

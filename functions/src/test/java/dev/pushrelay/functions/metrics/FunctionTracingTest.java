@@ -58,7 +58,7 @@ class FunctionTracingTest {
   void theCallersTraceRunsFromTheSendThroughEveryRouteAttemptToTheDelivery() throws Exception {
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology, Optional.empty(),
         List.of());
-    SendFunction send = new SendFunction(config, new RelayPublisher(pubsub, topology), registry, clock, () -> "m-1",
+    SendFunction send = new SendFunction(config, new RelayPublisher(pubsub, topology), registry, new InMemoryMailbox(), clock, () -> "m-1",
         probe.telemetry());
     FakeHttp.Response accepted = new FakeHttp.Response();
     send.service(FakeHttp.request("POST", "/v1/messages", "application/json",

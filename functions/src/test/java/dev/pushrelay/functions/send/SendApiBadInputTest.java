@@ -46,7 +46,7 @@ class SendApiBadInputTest {
     AtomicInteger ids = new AtomicInteger();
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), TOPOLOGY, Optional.of(KEY),
         List.of());
-    function = new SendFunction(config, new RelayPublisher(PUBSUB, TOPOLOGY), new InMemoryRegistryStore(),
+    function = new SendFunction(config, new RelayPublisher(PUBSUB, TOPOLOGY), new InMemoryRegistryStore(), new dev.pushrelay.testing.InMemoryMailbox(),
         new MutableClock(Instant.parse("2026-01-01T00:00:00Z")), () -> "id-" + ids.incrementAndGet());
   }
 
@@ -184,7 +184,9 @@ class SendApiBadInputTest {
         body("priority unknown", "{" + ok + ",\"priority\":\"urgent\"}", invalid("priority")),
         body("priority in other case", "{" + ok + ",\"priority\":\"HIGH\"}", invalid("priority")),
         body("priority a number", "{" + ok + ",\"priority\":1}", invalid("priority")),
-        body("sentAt not a time", "{" + ok + ",\"sentAt\":\"yesterday\"}", invalid("sentAt")));
+        body("sentAt not a time", "{" + ok + ",\"sentAt\":\"yesterday\"}", invalid("sentAt")),
+        // the accept stamp that orders a user's messages is the relay's own
+        body("sentAt set by the sender", "{" + ok + ",\"sentAt\":\"2026-01-01T00:00:00Z\"}", invalid("sentAt")));
   }
 
   @ParameterizedTest(name = "{0} -> {2}")

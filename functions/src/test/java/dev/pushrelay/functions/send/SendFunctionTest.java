@@ -12,6 +12,7 @@ import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.gcp.GcpEndpoints;
 import dev.pushrelay.pubsub.RelayPublisher;
+import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.InMemoryRegistryStore;
 import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.testing.RecordingPublisher;
@@ -30,10 +31,11 @@ class SendFunctionTest {
   private final InMemoryRegistryStore registry = new InMemoryRegistryStore();
   private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final AtomicInteger ids = new AtomicInteger();
+  private final InMemoryMailbox mailbox = new InMemoryMailbox();
 
   private SendFunction function(Optional<String> apiKey) {
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology, apiKey, List.of());
-    return new SendFunction(config, new RelayPublisher(pubsub, topology), registry, clock,
+    return new SendFunction(config, new RelayPublisher(pubsub, topology), registry, mailbox, clock,
         () -> "id-" + ids.incrementAndGet());
   }
 
@@ -61,6 +63,7 @@ class SendFunctionTest {
     assertEquals("u1", sent.get(0).message().attributes().get(MessageAttributes.USER_ID));
     assertEquals("true", sent.get(0).message().attributes().get(MessageAttributes.NO_LIVE_NODE),
         "the route function may park it at once");
+    assertEquals(1, mailbox.entries().size(), "parked before the 202: the user's next socket catches up on it");
     RelayMessage m = RelayMessage.parse(sent.get(0).message().data().getBytes(StandardCharsets.UTF_8));
     assertEquals("id-1", m.id());
     assertEquals(clock.instant(), m.sentAt());
@@ -169,7 +172,7 @@ class SendFunctionTest {
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
         Optional.empty(), List.of(), false);
     FakeHttp.Response r = new FakeHttp.Response();
-    new SendFunction(config, new RelayPublisher(pubsub, topology), registry, clock, () -> "id-x")
+    new SendFunction(config, new RelayPublisher(pubsub, topology), registry, new InMemoryMailbox(), clock, () -> "id-x")
         .service(FakeHttp.request("POST", "/v1/messages", "application/json",
             "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
     assertEquals(202, r.status());
@@ -186,7 +189,7 @@ class SendFunctionTest {
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
         Optional.empty(), List.of());
     FakeHttp.Response r = new FakeHttp.Response();
-    new SendFunction(config, new RelayPublisher(pubsub, topology), broken, clock, () -> "id-y")
+    new SendFunction(config, new RelayPublisher(pubsub, topology), broken, new InMemoryMailbox(), clock, () -> "id-y")
         .service(FakeHttp.request("POST", "/v1/messages", "application/json",
             "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
     assertEquals(202, r.status());
@@ -206,7 +209,7 @@ class SendFunctionTest {
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
         Optional.empty(), List.of());
     FakeHttp.Response r = new FakeHttp.Response();
-    new SendFunction(config, new RelayPublisher(retired, topology), registry, clock, () -> "id-z")
+    new SendFunction(config, new RelayPublisher(retired, topology), registry, new InMemoryMailbox(), clock, () -> "id-z")
         .service(FakeHttp.request("POST", "/v1/messages", "application/json",
             "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
     assertEquals(202, r.status());

@@ -48,6 +48,8 @@ public final class DeliveryChannels {
           .setName(clients.subscription(subscription).toString())
           .setTopic(topic)
           .setAckDeadlineSeconds(topology.deliveriesAckDeadlineSeconds())
+          // one user's deliveries in the order Pub/Sub received them (they are keyed by user)
+          .setEnableMessageOrdering(true)
           // never expires: only a sweep that proved it empty deletes it
           .setExpirationPolicy(ExpirationPolicy.getDefaultInstance())
           .build());

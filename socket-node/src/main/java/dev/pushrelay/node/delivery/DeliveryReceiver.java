@@ -65,6 +65,7 @@ public final class DeliveryReceiver implements MessageReceiver {
       return;
     }
     RelayMessage relayMessage = parsed.get();
+    LOG.debug("delivery of message {} to node {} pulled", relayMessage.id(), nodeId);
     Map<String, String> attributes = message.getAttributesMap();
     Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, attributes, relayMessage.id());
     Map<String, String> trace = MessageTracing.attributes(span);

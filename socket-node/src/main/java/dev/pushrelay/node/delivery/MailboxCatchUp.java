@@ -20,8 +20,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Right after {@code connection_established}: claims the user's parked messages and writes them in
- * publish order; the catch-up is done (the socket goes live) once they are written. Each claimed entry
+ * Right after {@code connection_established}: claims the user's parked messages and hands them to the
+ * socket oldest {@code sentAt} first; the catch-up is done once they are handed over. Each claimed entry
  * is then settled as the client acks: marked delivered when acked (or taken as delivered once its
  * unacked window ran out), put back to pending when the socket closed first, so the next socket, or the
  * route function's next retry, takes it.
@@ -53,12 +53,10 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
         LOG.debug("connection {} catches up on {}", connection.connectionId(),
             parked.stream().map(p -> p.message().id() + (p.claimed() ? "" : " (shared)")).toList());
       }
-      List<CompletableFuture<DeliveryOutcome>> written = new ArrayList<>(parked.size());
       for (ParkedMessage p : parked) {
         RelayMessage m = p.message();
         Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, p.trace(), m.id());
         LocalConnection.Write w = connection.catchUp(m);
-        written.add(w.written());
         w.settled().exceptionally(e -> DeliveryOutcome.NO_SOCKET).thenAccept(o -> {
           span.setAttribute(MessageTracing.OUTCOME, o.name().toLowerCase(Locale.ROOT));
           span.setAttribute(MessageTracing.PATH, RelayMetrics.PATH_MAILBOX);
@@ -69,9 +67,8 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
           }
         });
       }
-      return written;
-    }).thenCompose(written -> CompletableFuture.allOf(written.toArray(CompletableFuture[]::new))
-        .exceptionally(e -> null));
+      return null;
+    });
   }
 
   private void settle(String user, String messageId, DeliveryOutcome outcome) {

@@ -6,8 +6,11 @@ import java.util.concurrent.TimeUnit;
 
 /** The pulls on one node incarnation's delivery subscription (see {@link DeliveryChannels}). */
 public final class NodeSubscription {
-  /** Long-polling pulls kept open at once. */
-  private static final int PULLERS = 2;
+  /**
+   * Long-polling pulls kept open at once: one, so the user's deliveries are handed to the sockets in
+   * the order the ordered subscription returns them (two pulls' answers could be handled crosswise).
+   */
+  private static final int PULLERS = 1;
   private final GcpClients clients;
   private final String name;
   private final int ackDeadlineSeconds;

@@ -25,8 +25,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Pulls a subscription with plain long-polling pulls, a few at a time, and hands each message to a
- * receiver. Chosen over a streaming pull for the node's deliveries: a message pulled by a process
+ * Pulls a subscription with plain long-polling pulls and hands each message to a receiver, in the
+ * order of the answer. Chosen over a streaming pull for the node's deliveries: a message pulled by a process
  * that dies comes back after the ack deadline, with no stream that the service (or the emulator)
  * may go on treating as alive. A message the receiver holds (its socket has not acked it yet) has its
  * ack deadline extended every third of the deadline until it is acked or nacked; the extension stops
@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class PullLoop {
   private static final Logger LOG = LoggerFactory.getLogger(PullLoop.class);
-  private static final int MAX_MESSAGES = 100;
+  private static final int MAX_MESSAGES = 1000;
 
   private final SubscriptionAdminClient admin;
   private final String subscription;
@@ -120,11 +120,6 @@ public final class PullLoop {
       TimeUnit.MILLISECONDS.sleep(50);
     }
     return false;
-  }
-
-  /** Messages handed out and not settled yet. */
-  public int held() {
-    return held.size();
   }
 
   /** True while running and the last pull did not fail. */

@@ -1,27 +1,25 @@
 package dev.pushrelay.node.delivery;
 
 import dev.pushrelay.metrics.DeliveryResult;
-import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
-import dev.pushrelay.pubsub.RelayPublisher;
-import java.util.HashMap;
+import dev.pushrelay.mailbox.ParkFirst;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
-/** Sends a message that this node cannot write back to {@code relay-requests}, to be routed again. */
+/**
+ * Sends a message that this node cannot write back the way of a message with no socket: parked in the
+ * user's mailbox first, then onto {@code relay-requests} ({@link ParkFirst}). The user's next socket
+ * finds it in its catch-up, in accept order ahead of live traffic.
+ */
 public final class Rerouter {
-  private final RelayPublisher publisher;
+  private final ParkFirst parkFirst;
   private final RelayMetrics metrics;
 
-  public Rerouter(RelayPublisher publisher) {
-    this(publisher, RelayMetrics.noop(Part.SOCKET_NODE));
-  }
-
   /** {@code metrics} counts each re-route as a {@code rerouted} delivery outcome. */
-  public Rerouter(RelayPublisher publisher, RelayMetrics metrics) {
-    this.publisher = publisher;
+  public Rerouter(ParkFirst parkFirst, RelayMetrics metrics) {
+    this.parkFirst = parkFirst;
     this.metrics = metrics;
   }
 
@@ -30,13 +28,9 @@ public final class Rerouter {
     return reroute(m, fromNode, Map.of());
   }
 
-  /** Same, carrying more attributes: the message's trace context, so the re-route stays in its trace. */
-  public CompletableFuture<Void> reroute(RelayMessage m, String fromNode, Map<String, String> extraAttributes) {
-    Map<String, String> attributes = new HashMap<>(extraAttributes);
-    attributes.put(MessageAttributes.REROUTED_FROM, fromNode);
-    return publisher.request(m, attributes).thenApply(id -> {
-      metrics.delivery(DeliveryResult.REROUTED);
-      return null;
-    });
+  /** Same, with the message's trace context, so the re-route stays in its trace. */
+  public CompletableFuture<Void> reroute(RelayMessage m, String fromNode, Map<String, String> trace) {
+    return parkFirst.park(m, trace, Map.of(MessageAttributes.REROUTED_FROM, fromNode)).thenRun(() ->
+        metrics.delivery(DeliveryResult.REROUTED));
   }
 }

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Connect path of a socket: register in the registry and wait for the commit, send
- * {@code connection_established}, write the user's mailbox, then go live. Also answers client frames
+ * {@code connection_established}, write the user's mailbox, settle for {@link #SECOND_LOOK} and look
+ * at the mailbox again, then go live. Also answers client frames
  * and cleans up on close. A catch-up that fails is tried again while the socket is open; one that
  * still fails closes the socket with 1011, so that the client reconnects and its next socket catches
  * up, rather than leave parked messages waiting for a retry while the user is connected.
@@ -40,13 +41,14 @@ public final class ConnectionLifecycle {
   static final List<Duration> CATCH_UP_RETRIES = List.of(Duration.ofMillis(200), Duration.ofMillis(500),
       Duration.ofSeconds(1), Duration.ofSeconds(2));
   /**
-   * A live socket looks at its mailbox once more this long after its catch-up. A message parked just
-   * after the catch-up's read is normally routed live by the route function's look after parking; this
-   * second look covers a route whose registry read did not see the socket yet (a registry slow to
-   * answer after an outage), so the message does not wait for a retry while its user is connected. One
-   * more read per connection, nothing when the mailbox is empty.
+   * The settling window: a socket looks at its mailbox once more this long after its catch-up, and
+   * only then goes live. A message parked just after the catch-up's read (its route looked at the
+   * registry before the socket was in it) is normally routed live by the route function's look after
+   * parking, or else found by this second look; either way it is held with the live messages that came
+   * meanwhile, and all are written in accept order, so no live message overtakes an older parked one.
+   * Live messages in a socket's first second wait for it; one more mailbox read per connection.
    */
-  static final Duration SECOND_LOOK = Duration.ofSeconds(2);
+  static final Duration SECOND_LOOK = Duration.ofSeconds(1);
   /** Pauses between attempts to remove a closed socket's registry entry. */
   static final List<Duration> REMOVAL_RETRIES = List.of(Duration.ofSeconds(1), Duration.ofSeconds(3),
       Duration.ofSeconds(10), Duration.ofSeconds(30));
@@ -55,7 +57,10 @@ public final class ConnectionLifecycle {
 
   /** Writes the parked messages of a user to a socket that has just been established. */
   public interface CatchUp {
-    /** Completes once every parked message is written (not yet acked) to the socket. */
+    /**
+     * Completes once every parked message is handed to the socket (written, or held while settling);
+     * the socket writes them in that order, ahead of what it is handed later.
+     */
     CompletableFuture<Void> run(LocalConnection connection);
   }
 
@@ -131,7 +136,7 @@ public final class ConnectionLifecycle {
   private void catchUp(LocalConnection c, Session session, int attempt) {
     catchUp.run(c).orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).whenComplete((done, failed) -> {
       if (failed == null) {
-        c.goLive();
+        c.settle();
         timers.schedule(() -> secondLook(c, session), SECOND_LOOK.toMillis(), TimeUnit.MILLISECONDS);
         return;
       }
@@ -154,10 +159,12 @@ public final class ConnectionLifecycle {
     if (c.isClosed() || !session.isOpen()) {
       return;
     }
-    catchUp.run(c).orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).exceptionally(e -> {
-      // the route function's retries still hold whatever this look would have found
-      LOG.info("second mailbox look of connection {} failed: {}", c.connectionId(), e.toString());
-      return null;
+    catchUp.run(c).orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).whenComplete((done, failed) -> {
+      if (failed != null) {
+        // the route function's retries still hold whatever this look would have found
+        LOG.info("second mailbox look of connection {} failed: {}", c.connectionId(), failed.toString());
+      }
+      c.goLive();
     });
   }
 

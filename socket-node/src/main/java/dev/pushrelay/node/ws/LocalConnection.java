@@ -6,6 +6,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,8 +14,17 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * One socket on this node. Until it is live (registered, {@code connection_established} sent, mailbox
- * written) routed messages are held back, so the user sees the mailbox first and then live traffic,
- * each message id at most once.
+ * written, and the settling window over) routed messages are held back, so the user sees the mailbox
+ * first and then live traffic, each message id at most once, all in accept order:
+ * <ol>
+ *   <li>catching up: the mailbox's messages are written at once, oldest {@code sentAt} first; routed
+ *       ones are held;</li>
+ *   <li>settling: a message parked while the catch-up read (its route looked at the registry before
+ *       the socket was in it) still turns up, by the mailbox's second look or routed live; routed and
+ *       parked ones alike are held;</li>
+ *   <li>live: what was held is written in accept order ({@code sentAt}, then id), then each routed
+ *       message as it comes, which for one user is the order of the ordered subscription.</li>
+ * </ol>
  *
  * <p>Acknowledgement is end to end: a message written here is <em>settled</em> only when the client
  * acks its id ({@link DeliveryOutcome#DELIVERED}), or, for a client that does not ack, once it has been
@@ -27,7 +37,11 @@ public final class LocalConnection {
   private static final int RECENT_IDS = 2048;
   static final int UNACKED_LIMIT = 256;
 
-  private enum State { CATCHING_UP, LIVE, CLOSED }
+  private enum State { CATCHING_UP, SETTLING, LIVE, CLOSED }
+
+  /** Accept order: {@code sentAt}, the relay's stamp at acceptance, then id for messages of one instant. */
+  static final Comparator<RelayMessage> ACCEPT_ORDER =
+      Comparator.comparing(RelayMessage::sentAt).thenComparing(RelayMessage::id);
 
   /** A message handed to the socket: {@code written} once the frame is out, {@code settled} as above. */
   public record Write(CompletableFuture<DeliveryOutcome> written, CompletableFuture<DeliveryOutcome> settled) {
@@ -37,7 +51,17 @@ public final class LocalConnection {
     }
   }
 
-  private record Held(RelayMessage message, CompletableFuture<DeliveryOutcome> settled) {}
+  /** A message waiting for the socket to go live; its futures complete once it is written. */
+  private record Held(RelayMessage message, CompletableFuture<DeliveryOutcome> written,
+      CompletableFuture<DeliveryOutcome> settled) {
+    Held(RelayMessage message) {
+      this(message, new CompletableFuture<>(), new CompletableFuture<>());
+    }
+
+    Write write() {
+      return new Write(written, settled);
+    }
+  }
 
   private record Unacked(Instant writtenAt, CompletableFuture<DeliveryOutcome> settled) {}
 
@@ -85,26 +109,34 @@ public final class LocalConnection {
     return queue.offer(frame);
   }
 
-  /** A message from the mailbox: written now, ahead of anything routed meanwhile. */
+  /**
+   * A message from the mailbox: written now while catching up, ahead of anything routed meanwhile;
+   * while settling, held with the routed ones and written in accept order when the socket goes live.
+   */
   public Write catchUp(RelayMessage message) {
     List<Settle> settles = new ArrayList<>();
     Write w;
     synchronized (this) {
+      if (state == State.SETTLING) {
+        Held h = new Held(message);
+        held.add(h);
+        return h.write();
+      }
       w = write(message, settles);
     }
     Settle.all(settles);
     return w;
   }
 
-  /** A routed message: written now when live, else after the catch-up; completes when settled. */
+  /** A routed message: written now when live, else once it is; completes when settled. */
   public CompletableFuture<DeliveryOutcome> deliver(RelayMessage message) {
     List<Settle> settles = new ArrayList<>();
     CompletableFuture<DeliveryOutcome> settled;
     synchronized (this) {
-      if (state == State.CATCHING_UP) {
-        settled = new CompletableFuture<>();
-        held.add(new Held(message, settled));
-        return settled;
+      if (state == State.CATCHING_UP || state == State.SETTLING) {
+        Held h = new Held(message);
+        held.add(h);
+        return h.settled();
       }
       settled = write(message, settles).settled();
     }
@@ -112,33 +144,46 @@ public final class LocalConnection {
     return settled;
   }
 
-  /** Ends the catch-up and writes what was held back, in arrival order. */
+  /** The catch-up is written: from now on mailbox messages are held too, until {@link #goLive}. */
+  public synchronized void settle() {
+    if (state == State.CATCHING_UP) {
+      state = State.SETTLING;
+    }
+  }
+
+  /** Ends the settling window and writes what was held back, in accept order. */
   public void goLive() {
     List<Settle> settles = new ArrayList<>();
     List<Held> released;
     List<Write> writes = new ArrayList<>();
     synchronized (this) {
-      if (state != State.CATCHING_UP) {
+      if (state != State.CATCHING_UP && state != State.SETTLING) {
         return;
       }
       state = State.LIVE;
-      released = List.copyOf(held);
+      released = new ArrayList<>(held);
       held.clear();
+      released.sort(Comparator.comparing(Held::message, ACCEPT_ORDER));
       for (Held h : released) {
         writes.add(write(h.message(), settles));
       }
     }
     Settle.all(settles);
     for (int i = 0; i < released.size(); i++) {
-      CompletableFuture<DeliveryOutcome> target = released.get(i).settled();
-      writes.get(i).settled().whenComplete((o, e) -> {
-        if (e != null) {
-          target.completeExceptionally(e);
-        } else {
-          target.complete(o);
-        }
-      });
+      Held h = released.get(i);
+      pipe(writes.get(i).written(), h.written());
+      pipe(writes.get(i).settled(), h.settled());
     }
+  }
+
+  private static void pipe(CompletableFuture<DeliveryOutcome> from, CompletableFuture<DeliveryOutcome> to) {
+    from.whenComplete((o, e) -> {
+      if (e != null) {
+        to.completeExceptionally(e);
+      } else {
+        to.complete(o);
+      }
+    });
   }
 
   /** The client confirmed it received the message; true when it was written here and not acked yet. */
@@ -186,6 +231,7 @@ public final class LocalConnection {
     synchronized (this) {
       state = State.CLOSED;
       for (Held h : held) {
+        settles.add(new Settle(h.written(), DeliveryOutcome.NO_SOCKET));
         settles.add(new Settle(h.settled(), DeliveryOutcome.NO_SOCKET));
       }
       held.clear();

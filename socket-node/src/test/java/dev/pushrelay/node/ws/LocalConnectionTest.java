@@ -125,4 +125,59 @@ class LocalConnectionTest {
     assertEquals(DeliveryOutcome.NO_SOCKET, c.deliver(message("m1")).join());
     assertEquals(0, c.unackedCount());
   }
+
+  private RelayMessage acceptedAt(String id, int second) {
+    return new RelayMessage(id, "u1", "e", null, Instant.parse("2026-01-01T00:00:00Z").plusSeconds(second), 3600,
+        Priority.NORMAL);
+  }
+
+  private LocalConnection catchingUp() {
+    return new LocalConnection("c1", "u1", new OutboundQueue((text, written, failed) -> {
+      frames.add(text);
+      written.run();
+    }, 4096), clock);
+  }
+
+  private List<String> writtenIds() {
+    return frames.stream().map(f -> f.replaceAll(".*\"id\":\"([^\"]+)\".*", "$1")).toList();
+  }
+
+  /**
+   * Across a reconnect: a message parked while the catch-up read (found by the second look) and one
+   * routed live after parking (the route function's look after parking, or a retry) are both older
+   * than the live messages that came meanwhile, and are written ahead of them, in accept order.
+   */
+  @Test
+  void whileSettlingParkedAndLateRoutedMessagesGoAheadOfNewerLiveOnes() {
+    LocalConnection c = catchingUp();
+    c.catchUp(acceptedAt("p1", 1));
+    c.catchUp(acceptedAt("p2", 2));
+    c.settle();
+    c.deliver(acceptedAt("live5", 5));
+    c.deliver(acceptedAt("retried3", 3)); // routed live after parking, behind a newer live one
+    LocalConnection.Write late = c.catchUp(acceptedAt("p4", 4)); // the second look's find
+    c.deliver(acceptedAt("live6", 6));
+    assertEquals(List.of("p1", "p2"), writtenIds(), "held while settling");
+    assertFalse(late.written().isDone());
+    c.goLive();
+    assertEquals(List.of("p1", "p2", "retried3", "p4", "live5", "live6"), writtenIds());
+    assertEquals(DeliveryOutcome.DELIVERED, late.written().join());
+    c.deliver(acceptedAt("live7", 7));
+    c.deliver(acceptedAt("live8", 8));
+    assertEquals(List.of("live7", "live8"), writtenIds().subList(6, 8), "live: in arrival order");
+  }
+
+  /** A socket that closes while settling hands every held message back, written or not. */
+  @Test
+  void aCloseWhileSettlingSettlesHeldMessagesNoSocket() {
+    LocalConnection c = catchingUp();
+    c.settle();
+    CompletableFuture<DeliveryOutcome> routed = c.deliver(acceptedAt("live", 2));
+    LocalConnection.Write parked = c.catchUp(acceptedAt("parked", 1));
+    c.closed(WINDOW);
+    assertEquals(DeliveryOutcome.NO_SOCKET, routed.join());
+    assertEquals(DeliveryOutcome.NO_SOCKET, parked.written().join());
+    assertEquals(DeliveryOutcome.NO_SOCKET, parked.settled().join());
+    assertTrue(frames.isEmpty());
+  }
 }

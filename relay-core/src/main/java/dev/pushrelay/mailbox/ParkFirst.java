@@ -1,0 +1,57 @@
+package dev.pushrelay.mailbox;
+
+import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.pubsub.RelayPublisher;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The way of a message whose user holds no socket that could take it: into the user's mailbox first,
+ * then onto {@code relay-requests}, whose retries keep its dead-letter clock and look for a socket.
+ * The send function takes it for a user with no live node, a node for a message whose socket is gone.
+ * Parked before the send is answered (or the node lets go of its copy), the message is in the mailbox
+ * when the user's next socket reads it, so that socket gets it in the catch-up, ahead of live traffic
+ * and in accept order, instead of from a retry that may come after newer live messages. When the
+ * mailbox does not answer, the message still goes on: the route function parks it.
+ */
+public final class ParkFirst {
+  private static final Logger LOG = LoggerFactory.getLogger(ParkFirst.class);
+
+  private final Mailbox mailbox;
+  private final RelayPublisher publisher;
+  private final int maxAttempts;
+  private final Clock clock;
+
+  public ParkFirst(Mailbox mailbox, RelayPublisher publisher, int maxAttempts, Clock clock) {
+    this.mailbox = mailbox;
+    this.publisher = publisher;
+    this.maxAttempts = maxAttempts;
+    this.clock = clock;
+  }
+
+  /**
+   * Completes once Pub/Sub accepted the request. {@code trace} is kept with the entry and goes on the
+   * request with {@code extra} (the node a re-route comes from).
+   */
+  public CompletableFuture<Void> park(RelayMessage m, Map<String, String> trace, Map<String, String> extra) {
+    Map<String, String> request = new HashMap<>(trace);
+    request.putAll(extra);
+    request.put(MessageAttributes.NO_LIVE_NODE, "true");
+    // attempt 0, exact: parking here is no delivery attempt, the route function counts from 1
+    return mailbox.park(m, trace, 0, true, maxAttempts, clock.instant())
+        .handle((outcome, e) -> {
+          if (e != null) {
+            LOG.info("message {} for user {} could not be parked first, the route function parks it: {}", m.id(),
+                m.userId(), e.toString());
+          }
+          return null;
+        })
+        .thenCompose(v -> publisher.request(m, request))
+        .thenApply(id -> null);
+  }
+}

@@ -4,13 +4,15 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The relay's own cost counters (Firestore reads and writes, Pub/Sub publishes), per part of the
- * stack, as scraped from each part's {@code /metrics}.
+ * The relay's own cost counters (Firestore reads and writes, Pub/Sub publishes and deliveries), per
+ * part of the stack, as scraped from each part's {@code /metrics}. Each part receives on one
+ * subscription (the route function on the retry subscription, each node on its own), so deliveries
+ * by part are deliveries by subscription.
  */
 final class CostCounters {
-  static final String[] METRICS = {
-      "relay_firestore_reads_total", "relay_firestore_writes_total", "relay_pubsub_publishes_total"};
-  static final String[] LABELS = {"Firestore reads", "Firestore writes", "Pub/Sub publishes"};
+  static final String[] METRICS = {"relay_firestore_reads_total", "relay_firestore_writes_total",
+      "relay_pubsub_publishes_total", "relay_pubsub_deliveries_total"};
+  static final String[] LABELS = {"Firestore reads", "Firestore writes", "Pub/Sub publishes", "Pub/Sub deliveries"};
 
   /** metric -> part -> value. */
   private final Map<String, Map<String, Double>> values;
@@ -51,6 +53,11 @@ final class CostCounters {
   /** Metric {@code i} of {@link #METRICS}, summed over the parts. */
   double total(int i) {
     return values.getOrDefault(METRICS[i], Map.of()).values().stream().mapToDouble(Double::doubleValue).sum();
+  }
+
+  /** Metric {@code i} on one part (send, route, node1, node2). */
+  double part(int i, String part) {
+    return values.getOrDefault(METRICS[i], Map.of()).getOrDefault(part, 0.0);
   }
 
   /** Metric {@code i} per part, "send/route/node1/node2". */

@@ -75,6 +75,16 @@ final class StackClient {
     }
   }
 
+  /** One fan-out request to all of {@code userIds}; insists on 202. */
+  void sendFanOut(java.util.List<String> userIds, String id) throws IOException, InterruptedException {
+    String recipients = "\"userIds\":[" + String.join(",", userIds.stream().map(u -> "\"" + u + "\"").toList())
+        + "]";
+    int status = http.send(post(ctx.sendUrl(), recipients, id), HttpResponse.BodyHandlers.discarding()).statusCode();
+    if (status != 202) {
+      throw new IllegalStateException("fan-out send answered " + status + " for " + id);
+    }
+  }
+
   /** Prometheus text from {@code baseUrl/metrics}: every series summed per metric name, over all labels. */
   Map<String, Double> scrape(String baseUrl) throws IOException, InterruptedException {
     HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(baseUrl + "/metrics")).GET().build(),

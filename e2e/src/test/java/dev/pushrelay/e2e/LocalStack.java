@@ -131,10 +131,38 @@ public final class LocalStack implements AutoCloseable {
 
   /** The sum of a part's Prometheus samples whose series starts with {@code series}, from its /metrics. */
   public double metric(String portName, String series) throws Exception {
-    return metricsText(portName).lines()
+    return metricAt(port(portName), series);
+  }
+
+  /** The same, for the part listening on {@code port} (a node started by a test). */
+  public double metricAt(int port, String series) throws Exception {
+    HttpResponse<String> r = get(URI.create("http://127.0.0.1:" + port + "/metrics"));
+    if (r.statusCode() != 200) {
+      throw new IOException("port " + port + " /metrics answered " + r.statusCode());
+    }
+    return r.body().lines()
         .filter(line -> line.startsWith(series + " ") || line.startsWith(series + "{"))
         .mapToDouble(line -> Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1)))
         .sum();
+  }
+
+  /** Waits until the node on {@code port} answers /readyz with 200. */
+  public void awaitNodeReady(int port, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    URI ready = URI.create("http://127.0.0.1:" + port + "/readyz");
+    while (true) {
+      try {
+        if (get(ready).statusCode() == 200) {
+          return;
+        }
+      } catch (IOException notYet) {
+        // not listening yet
+      }
+      if (System.nanoTime() > deadline) {
+        throw new TimeoutException("node on port " + port + " not ready within " + timeout);
+      }
+      TimeUnit.MILLISECONDS.sleep(100);
+    }
   }
 
   /** A part's /metrics, in Prometheus text; an answer other than 200 is an error. */

@@ -1,15 +1,12 @@
 package dev.pushrelay.e2e;
 
 import dev.pushrelay.testing.EmulatorProcess;
-import java.net.URI;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 
 /**
  * The faults of a chaos run, each done to a real process of the local stack by its process id:
@@ -100,30 +97,11 @@ final class Nemesis implements AutoCloseable {
     int port = EmulatorProcess.freePort();
     Process p = stack.startNode(id, port);
     joined.add(p);
-    awaitReady(port, Duration.ofSeconds(60));
+    stack.awaitNodeReady(port, Duration.ofSeconds(60));
     Node node = new Node(id, port, p.toHandle());
     nodes.add(node);
     workload.nodeUp(port);
     return record("node-joins", start, Instant.now());
-  }
-
-  private void awaitReady(int port, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    URI ready = URI.create("http://127.0.0.1:" + port + "/readyz");
-    while (true) {
-      try {
-        HttpResponse<String> r = stack.get(ready);
-        if (r.statusCode() == 200) {
-          return;
-        }
-      } catch (Exception notYet) {
-        // not listening yet
-      }
-      if (System.nanoTime() > deadline) {
-        throw new TimeoutException("node on port " + port + " not ready within " + timeout);
-      }
-      TimeUnit.MILLISECONDS.sleep(100);
-    }
   }
 
   private Window record(String fault, Instant start, Instant end) {

@@ -91,18 +91,8 @@ class NodeLossIT {
     ledger.awaitNothingLost(() -> sockets, stack.probe()::deadLettered, settle);
     assertEquals(0, refused.get(), "the send API kept accepting");
     // the lost node's own topic and subscription go too, once a live node's cleanup proved it empty
-    awaitChannelsGone("node-" + from, Duration.ofSeconds(60));
+    stack.probe().awaitChannelsGone("node-" + from, Duration.ofSeconds(60));
     second.close();
-  }
-
-  private void awaitChannelsGone(String nodeId, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    List<String> left;
-    while (!(left = stack.probe().deliveryChannels().stream().filter(n -> n.endsWith("/relay-deliveries-" + nodeId))
-        .toList()).isEmpty()) {
-      assertTrue(System.nanoTime() < deadline, "left behind after " + timeout + ": " + left);
-      TimeUnit.MILLISECONDS.sleep(250);
-    }
   }
 
   private TestSocketClient connect(int node, String user) throws Exception {

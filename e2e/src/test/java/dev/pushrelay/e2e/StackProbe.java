@@ -81,6 +81,22 @@ final class StackProbe implements AutoCloseable {
     return names;
   }
 
+  /**
+   * Waits until the topic and the subscription of {@code nodeId} are gone (its drain or another node's
+   * cleanup deleted them); fails with what is left after {@code timeout}.
+   */
+  void awaitChannelsGone(String nodeId, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    java.util.List<String> left;
+    while (!(left = deliveryChannels().stream().filter(n -> n.endsWith("/relay-deliveries-" + nodeId)).toList())
+        .isEmpty()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("left behind after " + timeout + ": " + left);
+      }
+      java.util.concurrent.TimeUnit.MILLISECONDS.sleep(250);
+    }
+  }
+
   PubsubMessage awaitDeadLetter(String messageId, Duration timeout) throws Exception {
     return deadLetters.await(m -> messageId.equals(m.getAttributesOrDefault(MessageAttributes.MESSAGE_ID, "")), timeout);
   }

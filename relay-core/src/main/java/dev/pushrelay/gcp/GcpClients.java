@@ -51,9 +51,27 @@ public final class GcpClients implements AutoCloseable {
     return ProjectSubscriptionName.of(endpoints.projectId(), subscription);
   }
 
+  /**
+   * Messages and bytes a publisher holds unsent before a publish waits: a burst of fan-out copies is
+   * paced by Pub/Sub's answers rather than piling up in memory.
+   */
+  static final long PUBLISH_BUFFER_BYTES = 32L * 1024 * 1024;
+  static final long PUBLISH_BUFFER_MESSAGES = 10_000;
+
   public Publisher publisher(String topic) {
     try {
       Publisher.Builder b = Publisher.newBuilder(topic(topic));
+      // the client's own batching defaults (100 messages, 1 KB, 1 ms), with a bounded buffer
+      b.setBatchingSettings(com.google.api.gax.batching.BatchingSettings.newBuilder()
+          .setElementCountThreshold(100L)
+          .setRequestByteThreshold(1000L)
+          .setDelayThresholdDuration(java.time.Duration.ofMillis(1))
+          .setFlowControlSettings(com.google.api.gax.batching.FlowControlSettings.newBuilder()
+              .setMaxOutstandingRequestBytes(PUBLISH_BUFFER_BYTES)
+              .setMaxOutstandingElementCount(PUBLISH_BUFFER_MESSAGES)
+              .setLimitExceededBehavior(com.google.api.gax.batching.FlowController.LimitExceededBehavior.Block)
+              .build())
+          .build());
       channel().ifPresent(b::setChannelProvider);
       credentials().ifPresent(b::setCredentialsProvider);
       return b.build();

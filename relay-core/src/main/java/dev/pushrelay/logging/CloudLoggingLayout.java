@@ -22,10 +22,13 @@ public final class CloudLoggingLayout extends LayoutBase<ILoggingEvent> {
   public static final String TRACE_ID = "trace_id";
   /**
    * Credentials that a library may put in a log line (Jetty logs the request URI of a failed
-   * handshake, query string and all): their values never reach the log.
+   * handshake, query string and all): their values never reach the log. Named ones (the query
+   * parameter, the Authorization scheme, the {@code bearer.<token>} subprotocol, the API key header),
+   * and any bare JWT: three base64url parts, the first a JSON header ({@code eyJ}).
    */
   private static final Pattern SECRETS = Pattern.compile(
-      "(?i)(access_token=|bearer\\s+|x-relay-api-key[\"':=\\s]+)[A-Za-z0-9._~+/=-]+");
+      "(?i)(access_token=|bearer[\\s.]+|x-relay-api-key[\"':=\\s]+)[A-Za-z0-9._~+/=-]+"
+          + "|\\beyJ[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]*");
 
   private String projectId = System.getenv().getOrDefault("GOOGLE_CLOUD_PROJECT", "");
 

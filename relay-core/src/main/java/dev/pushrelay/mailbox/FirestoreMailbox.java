@@ -94,22 +94,49 @@ public final class FirestoreMailbox implements Mailbox {
         tx.update(ref, "attempts", attempt);
         return new Parked(outcome, true);
       }
-      Map<String, Object> entry = new HashMap<>();
-      entry.put("message", m.toJson());
-      entry.put("sentAt", Timestamps.of(m.sentAt()));
-      entry.put("expiresAt", Timestamps.of(m.expiresAt()));
-      entry.put("parkedAt", Timestamps.of(now));
-      entry.put("attempts", attempt);
-      entry.put("state", STATE_PENDING);
-      if (!trace.isEmpty()) {
-        entry.put("trace", trace);
-      }
-      tx.set(ref, entry);
+      tx.set(ref, entry(m, trace, attempt, now));
       return new Parked(ParkOutcome.PARKED, true);
     })).thenApply(parked -> {
       metrics.firestoreWrites(parked.wrote() ? 1 : 0);
       return parked.outcome();
     });
+  }
+
+  private static Map<String, Object> entry(RelayMessage m, Map<String, String> trace, long attempt, Instant now) {
+    Map<String, Object> entry = new HashMap<>();
+    entry.put("message", m.toJson());
+    entry.put("sentAt", Timestamps.of(m.sentAt()));
+    entry.put("expiresAt", Timestamps.of(m.expiresAt()));
+    entry.put("parkedAt", Timestamps.of(now));
+    entry.put("attempts", attempt);
+    entry.put("state", STATE_PENDING);
+    if (!trace.isEmpty()) {
+      entry.put("trace", trace);
+    }
+    return entry;
+  }
+
+  /**
+   * One write, no read: a create that fails when the entry exists already (a sender's retry, a second
+   * re-route), which then takes the transaction of {@link #park}.
+   */
+  @Override
+  public CompletableFuture<ParkOutcome> parkNew(RelayMessage m, Map<String, String> trace, Instant now) {
+    DocumentReference ref = pending(m.userId()).document(m.id());
+    metrics.firestoreWrites(1);
+    return Completions.of(ref.create(entry(m, trace, 0, now))).thenApply(r -> ParkOutcome.PARKED)
+        .exceptionallyCompose(e -> alreadyExists(e)
+            ? park(m, trace, 0, true, Integer.MAX_VALUE, now)
+            : CompletableFuture.failedFuture(e));
+  }
+
+  private static boolean alreadyExists(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof com.google.api.gax.rpc.AlreadyExistsException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** What a park transaction decided, and whether it wrote the entry. */
@@ -131,8 +158,14 @@ public final class FirestoreMailbox implements Mailbox {
   @Override
   public CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId, Instant now) {
     CollectionReference box = pending(userId);
-    return Completions.of(box.orderBy("sentAt").limit(CLAIM_LIMIT).get()).thenCompose(snapshot -> {
-      List<QueryDocumentSnapshot> docs = snapshot.getDocuments();
+    // Pending and claimed entries only, not the delivered tombstones: an equality filter on one field needs
+    // no composite index, so the oldest-first order is the client's (within the limit's entries).
+    return Completions.of(box.whereIn("state", List.of(STATE_PENDING, STATE_CLAIMED)).limit(CLAIM_LIMIT).get())
+        .thenCompose(snapshot -> {
+      List<QueryDocumentSnapshot> docs = new ArrayList<>(snapshot.getDocuments());
+      docs.sort(java.util.Comparator.comparing((QueryDocumentSnapshot d) -> d.getTimestamp("sentAt"),
+              java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder()))
+          .thenComparing(QueryDocumentSnapshot::getId));
       metrics.firestoreReads(Math.max(1, docs.size()));
       List<CompletableFuture<ParkedMessage>> each = new ArrayList<>(docs.size());
       for (QueryDocumentSnapshot doc : docs) {
@@ -176,7 +209,8 @@ public final class FirestoreMailbox implements Mailbox {
     return Completions.of(doc.getReference().update(claim, Precondition.updatedAt(doc.getUpdateTime())))
         .thenApply(r -> new ParkedMessage(m, trace(doc), true))
         .exceptionallyCompose(e -> {
-          if (!changedMeanwhile(e) || retries == 0) {
+          // the conditional write lost: the entry changed (or went) since it was read
+          if (!Preconditions.lost(e) || retries == 0) {
             return CompletableFuture.failedFuture(e);
           }
           // the route function counted an attempt, or another socket claimed it: read it and decide again
@@ -184,11 +218,6 @@ public final class FirestoreMailbox implements Mailbox {
           return Completions.of(doc.getReference().get())
               .thenCompose(fresh -> claimOne(fresh, connectionId, now, retries - 1));
         });
-  }
-
-  /** The conditional write lost: the entry changed (or went) since it was read. */
-  private static boolean changedMeanwhile(Throwable e) {
-    return Preconditions.lost(e);
   }
 
   @Override
@@ -213,7 +242,7 @@ public final class FirestoreMailbox implements Mailbox {
       java.util.function.Function<DocumentReference, com.google.api.core.ApiFuture<?>> write) {
     CompletableFuture<?>[] each = messageIds.stream()
         .map(id -> Completions.of(write.apply(pending(userId).document(id))).handle((r, e) -> {
-          if (e != null && !(unwrap(e) instanceof NotFoundException) && !changedMeanwhile(e)) {
+          if (e != null && !(unwrap(e) instanceof NotFoundException) && !Preconditions.lost(e)) {
             throw new CompletionException(e);
           }
           return null;

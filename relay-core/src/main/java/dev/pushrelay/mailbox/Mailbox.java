@@ -26,6 +26,14 @@ public interface Mailbox {
   CompletableFuture<ParkOutcome> park(RelayMessage message, Map<String, String> trace, int attempt, boolean exact,
       int maxAttempts, Instant now);
 
+  /**
+   * Parks a message before its first delivery attempt (the sender found no socket, or a node lost the
+   * socket): {@link ParkOutcome#PARKED} for a new entry, else what {@link #park} says of the one there.
+   */
+  default CompletableFuture<ParkOutcome> parkNew(RelayMessage message, Map<String, String> trace, Instant now) {
+    return park(message, trace, 0, true, Integer.MAX_VALUE, now);
+  }
+
   /** Drops the entry of a message that was routed to a live socket after all; absent is fine. */
   CompletableFuture<Void> discard(String userId, String messageId);
 

@@ -24,13 +24,11 @@ public final class ParkFirst {
 
   private final Mailbox mailbox;
   private final RelayPublisher publisher;
-  private final int maxAttempts;
   private final Clock clock;
 
-  public ParkFirst(Mailbox mailbox, RelayPublisher publisher, int maxAttempts, Clock clock) {
+  public ParkFirst(Mailbox mailbox, RelayPublisher publisher, Clock clock) {
     this.mailbox = mailbox;
     this.publisher = publisher;
-    this.maxAttempts = maxAttempts;
     this.clock = clock;
   }
 
@@ -42,12 +40,14 @@ public final class ParkFirst {
     Map<String, String> request = new HashMap<>(trace);
     request.putAll(extra);
     request.put(MessageAttributes.NO_LIVE_NODE, "true");
-    // attempt 0, exact: parking here is no delivery attempt, the route function counts from 1
-    return mailbox.park(m, trace, 0, true, maxAttempts, clock.instant())
+    // no delivery attempt: the route function counts from 1
+    return mailbox.parkNew(m, trace, clock.instant())
         .handle((outcome, e) -> {
           if (e != null) {
             LOG.info("message {} for user {} could not be parked first, the route function parks it: {}", m.id(),
                 m.userId(), e.toString());
+          } else if (outcome == ParkOutcome.PARKED) {
+            request.put(MessageAttributes.PARKED, "true");
           }
           return null;
         })

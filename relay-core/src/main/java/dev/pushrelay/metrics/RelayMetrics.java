@@ -34,6 +34,7 @@ public final class RelayMetrics {
   public static final String FIRESTORE_READS = "relay.firestore.reads";
   public static final String FIRESTORE_WRITES = "relay.firestore.writes";
   public static final String PUBSUB_PUBLISHES = "relay.pubsub.publishes";
+  public static final String PUBSUB_DELIVERIES = "relay.pubsub.deliveries";
 
   public static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("outcome");
   public static final AttributeKey<String> REASON = AttributeKey.stringKey("reason");
@@ -41,6 +42,8 @@ public final class RelayMetrics {
   public static final AttributeKey<String> PATH = AttributeKey.stringKey("path");
   public static final AttributeKey<String> PART = AttributeKey.stringKey("part");
   public static final AttributeKey<String> TOPIC = AttributeKey.stringKey("topic");
+  /** The kind of subscription a Pub/Sub delivery came on: {@code node} or {@code router}. */
+  public static final AttributeKey<String> SUBSCRIPTION = AttributeKey.stringKey("subscription");
 
   public static final String PATH_LIVE = "live";
   public static final String PATH_MAILBOX = "mailbox";
@@ -70,6 +73,7 @@ public final class RelayMetrics {
   private final LongCounter firestoreReads;
   private final LongCounter firestoreWrites;
   private final LongCounter publishes;
+  private final LongCounter deliveries;
 
   public RelayMetrics(Meter meter, Part part) {
     this.meter = meter;
@@ -110,6 +114,8 @@ public final class RelayMetrics {
         .setDescription("Firestore documents written or deleted").build();
     publishes = meter.counterBuilder(PUBSUB_PUBLISHES).setUnit("{message}")
         .setDescription("Pub/Sub messages published, by topic and outcome").build();
+    deliveries = meter.counterBuilder(PUBSUB_DELIVERIES).setUnit("{message}")
+        .setDescription("Pub/Sub deliveries received (each one billed), by kind of subscription").build();
   }
 
   /** Instruments that record nothing: for code paths built without telemetry. */
@@ -179,6 +185,11 @@ public final class RelayMetrics {
 
   public void published(String topic, boolean ok) {
     publishes.add(1, part.toBuilder().put(TOPIC, topic).put(OUTCOME, ok ? "ok" : "failed").build());
+  }
+
+  /** One Pub/Sub delivery received on a subscription of the given kind, redeliveries included. */
+  public void pubsubDelivered(String subscription) {
+    deliveries.add(1, part.toBuilder().put(SUBSCRIPTION, subscription).build());
   }
 
   private static double seconds(Duration d) {

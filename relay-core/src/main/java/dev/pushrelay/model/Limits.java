@@ -8,6 +8,11 @@ public final class Limits {
   public static final int MAX_BODY_BYTES = 256 * 1024;
   public static final int MAX_DATA_BYTES = 200 * 1024;
   public static final int MAX_RECIPIENTS = 1000;
+  /**
+   * The copies one fan-out makes, recipients × the bytes of {@code data}, at most: 16 MiB (1,000 users
+   * of 16 KiB each, or 80 users of 200 KiB). A request over it is refused as too large.
+   */
+  public static final long MAX_FANOUT_COPY_BYTES = 16L * 1024 * 1024;
   public static final int MAX_TTL_SECONDS = 7 * 24 * 3600;
 
   /** Ids are Firestore document ids and Pub/Sub attribute values: no slash, bounded. */
@@ -17,7 +22,7 @@ public final class Limits {
 
   private Limits() {}
 
-  static boolean isDocumentId(String id) {
+  public static boolean isDocumentId(String id) {
     return !id.equals(".") && !id.equals("..") && !(id.startsWith("__") && id.endsWith("__"));
   }
 }

@@ -12,10 +12,15 @@ public final class MessageAttributes {
   /** Set on a request that a node sent back because the user's socket was gone. */
   public static final String REROUTED_FROM = "rerouted_from";
   /**
-   * Set by the send function on a request whose user held no live socket a moment before: the route
-   * function parks it without looking up the registry first (it still looks once after parking).
+   * Set on a request whose user held no live socket a moment before (the send function's lookup, or
+   * a node whose socket closed): the route function parks it without looking up the registry.
    */
   public static final String NO_LIVE_NODE = "no_live_node";
+  /**
+   * Set with {@link #NO_LIVE_NODE} when its sender parked it in the mailbox already: the route
+   * function's first attempt then has nothing to do but wait for the retry.
+   */
+  public static final String PARKED = "parked";
 
   private MessageAttributes() {}
 }

@@ -127,6 +127,16 @@ public record SendRequest(
     return new SendRequest(users, fanOut, event, data, id, ttl, priority, sentAt);
   }
 
+  /** What the fan-out's copies of {@code data} weigh together: recipients × its UTF-8 bytes. */
+  public long copyBytes() {
+    return (long) userIds.size() * (dataJson == null ? 0 : dataJson.getBytes(StandardCharsets.UTF_8).length);
+  }
+
+  /** True when the copies pass {@link Limits#MAX_FANOUT_COPY_BYTES}. */
+  public boolean tooManyCopies() {
+    return copyBytes() > Limits.MAX_FANOUT_COPY_BYTES;
+  }
+
   /**
    * One message per recipient. All recipients share one id: the sender's, else {@code newId}'s.
    * {@code sentAt} keeps an earlier acceptance time, else {@code now}.

@@ -51,5 +51,10 @@ class CloudLoggingLayoutTest {
     assertFalse(message.contains("s3cret-key"), message);
     assertTrue(message.contains("access_token=[redacted]"), message);
     assertEquals("user u1 connected", CloudLoggingLayout.redact("user u1 connected"));
+    // the subprotocol form and a bare token, wherever a library puts them
+    String subprotocol = CloudLoggingLayout.redact("Sec-WebSocket-Protocol: bearer." + TOKEN);
+    assertEquals("Sec-WebSocket-Protocol: bearer.[redacted]", subprotocol);
+    String bare = CloudLoggingLayout.redact("could not parse " + TOKEN + " (expired)");
+    assertEquals("could not parse [redacted] (expired)", bare);
   }
 }

@@ -121,7 +121,7 @@ public final class SocketNode implements AutoCloseable {
     this.activeConnections = metrics.observeActiveConnections(hub::size);
     FirestoreMailbox mailbox = new FirestoreMailbox(clients.firestore(), metrics);
     this.rerouter = new Rerouter(
-        new ParkFirst(mailbox, publisher, topology.retry().maxDeliveryAttempts(), clock), metrics);
+        new ParkFirst(mailbox, publisher, clock), metrics);
     // per-socket timers (open deadline, token expiry, liveness sweep, unacked window, catch-up retries)
     // on a thread of their own, so they never wait behind registry or Pub/Sub calls
     ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {

@@ -6,6 +6,7 @@ import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.DeadLetterReason;
 import dev.pushrelay.model.InvalidRequestException;
+import dev.pushrelay.model.Limits;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.SendRequest;
@@ -56,9 +57,14 @@ public final class Router {
   }
 
   public CompletableFuture<RouteOutcome> route(PushEnvelope envelope) {
+    metrics.pubsubDelivered("router"); // each push is one billed delivery, retries included
     SendRequest request;
     try {
       request = SendRequest.parse(envelope.data());
+      if (request.tooManyCopies()) {
+        throw new InvalidRequestException("userIds", "the fan-out's copies pass " + Limits.MAX_FANOUT_COPY_BYTES
+            + " bytes (recipients x data)");
+      }
     } catch (InvalidRequestException e) {
       String detail = e.field() + ": " + e.getMessage();
       try (var log = MessageTracing.logContext(envelope.attributes())) {
@@ -92,6 +98,11 @@ public final class Router {
           .thenApply(v -> deadLettered(DeadLetterReason.EXPIRED, RouteOutcome.DEAD_LETTERED_EXPIRED));
     }
     boolean exact = envelope.deliveryAttempt().isPresent();
+    if (attempt == 1 && "true".equals(envelope.attributes().get(MessageAttributes.PARKED))) {
+      // its sender parked it a moment ago: a socket takes it from the mailbox, the retries count on
+      metrics.parked();
+      return CompletableFuture.completedFuture(RouteOutcome.PENDING);
+    }
     if (attempt > 1 || "true".equals(envelope.attributes().get(MessageAttributes.NO_LIVE_NODE))) {
       // A retry: its mailbox entry says first whether a socket's catch-up already wrote it, which
       // settles it with one read instead of a registry read, a second delivery and a delete. A request
@@ -129,9 +140,8 @@ public final class Router {
       // second look a second later, in accept order with what it holds; routed live from here it could
       // land behind newer messages. Still waiting at a retry: look for a socket and route it there.
       case PARKED, STILL_PARKED -> {
-        if (outcome == ParkOutcome.PARKED || (outcome == ParkOutcome.STILL_PARKED && attempt == 1
-            && "true".equals(envelope.attributes().get(MessageAttributes.NO_LIVE_NODE)))) {
-          metrics.parked(); // counted once per message: its entry was made now, or by its sender just before
+        if (outcome == ParkOutcome.PARKED) {
+          metrics.parked(); // counted once per message, when its entry is made
         }
         if (attempt == 1) {
           yield CompletableFuture.completedFuture(RouteOutcome.PENDING);

@@ -81,7 +81,7 @@ public final class SendFunction implements HttpFunction {
   /** {@code telemetry} holds this function's instruments and answers {@code GET /metrics}. */
   public SendFunction(FunctionConfig config, RelayPublisher publisher, RegistryStore registry, Mailbox mailbox,
       Clock clock, Supplier<String> ids, Telemetry telemetry) {
-    this.parkFirst = new ParkFirst(mailbox, publisher, config.topology().retry().maxDeliveryAttempts(), clock);
+    this.parkFirst = new ParkFirst(mailbox, publisher, clock);
     this.config = config;
     this.publisher = publisher;
     this.registry = registry;
@@ -152,6 +152,12 @@ public final class SendFunction implements HttpFunction {
       sendRequest = SendRequest.parse(body.get());
     } catch (InvalidRequestException e) {
       JsonResponses.error(response, 400, "invalid_request", e.getMessage(), e.field());
+      return;
+    }
+    if (sendRequest.tooManyCopies()) {
+      JsonResponses.error(response, 413, "too_large", "a fan-out's copies (" + sendRequest.userIds().size()
+          + " recipients x " + sendRequest.copyBytes() / sendRequest.userIds().size() + " bytes of data) pass "
+          + Limits.MAX_FANOUT_COPY_BYTES + " bytes; send to fewer users at a time or less data", "userIds");
       return;
     }
     if (sendRequest.sentAt().isPresent()) {

@@ -144,6 +144,19 @@ class RouterTest {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
   }
 
+  /** Published straight to relay-requests, a fan-out over the copy bound is dead-lettered, never split. */
+  @Test
+  void aFanOutWhoseCopiesPassTheBoundIsDeadLetteredAsInvalid() throws Exception {
+    String users = java.util.stream.IntStream.range(0, 1000).mapToObj(i -> "\"u" + i + "\"")
+        .collect(java.util.stream.Collectors.joining(","));
+    String json = "{\"userIds\":[" + users + "],\"event\":\"e\",\"data\":\"" + "x".repeat(17 * 1024) + "\"}";
+    assertEquals(RouteOutcome.DEAD_LETTERED_INVALID, router.route(envelope(json)).get());
+    List<RecordingPublisher.Published> dead = pubsub.on(topology.deadLetterTopic());
+    assertEquals(1, dead.size());
+    assertTrue(dead.get(0).message().attributes().get(MessageAttributes.DETAIL).startsWith("userIds: the fan-out's"));
+    assertEquals(0, pubsub.on(topology.requestsTopic()).size(), "no copy published");
+  }
+
   @Test
   void invalidGoesStraightToDeadLetterWithReason() throws Exception {
     assertEquals(RouteOutcome.DEAD_LETTERED_INVALID, router.route(envelope("{\"event\":\"e\"}")).get());

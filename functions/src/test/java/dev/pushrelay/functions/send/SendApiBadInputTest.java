@@ -107,6 +107,11 @@ class SendApiBadInputTest {
             StandardCharsets.UTF_16)), answer(415, "unsupported_media_type", null)),
         row("body over 256 KiB", post("{" + ok + ",\"data\":\"" + "x".repeat(Limits.MAX_BODY_BYTES) + "\"}"),
             answer(413, "too_large", null)),
+        // 1,000 users x 17 KiB: well inside the body limit, but 17 MiB of copies
+        row("fan-out whose copies pass 16 MiB", post("{\"userIds\":[" + java.util.stream.IntStream.range(0, 1000)
+                .mapToObj(i -> "\"u" + i + "\"").collect(java.util.stream.Collectors.joining(",")) + "],\"event\":\"e\","
+                + "\"data\":\"" + "x".repeat(17 * 1024) + "\"}"),
+            answer(413, "too_large", "userIds")),
         row("no API key", FakeHttp.request("POST", "/v1/messages", "application/json",
             ("{" + ok + "}").getBytes(StandardCharsets.UTF_8)), answer(401, "unauthorized", null)),
         row("wrong API key", FakeHttp.request("POST", "/v1/messages", "application/json",

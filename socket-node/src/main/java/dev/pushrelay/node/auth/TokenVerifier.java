@@ -179,6 +179,10 @@ public final class TokenVerifier {
     if (subject == null || !Limits.USER_ID.matcher(subject).matches()) {
       throw new AuthException("token sub is not a valid user id");
     }
+    if (!Limits.isDocumentId(subject)) {
+      // the mailbox and the registry key documents by user id: these names are Firestore's own
+      throw new AuthException("token sub is reserved: . and .. and names like __x__ cannot be user ids");
+    }
     return new VerifiedToken(subject, validUntil);
   }
 

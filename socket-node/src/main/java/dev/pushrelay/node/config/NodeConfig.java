@@ -54,6 +54,9 @@ public record NodeConfig(
         allowedOrigins, SocketLimits.defaults());
   }
 
+  /** The secret {@code scripts/run-local.sh} uses unless told otherwise; refused outside local mode. */
+  public static final String DEV_SECRET = "local-dev-secret-change-me-0123456789abcdef";
+
   /** The HS256 secret (dev tokens in local mode); empty in JWKS mode. */
   public byte[] jwtSecret() {
     return tokens.secret();
@@ -71,6 +74,11 @@ public record NodeConfig(
     String mode = env.string("RELAY_AUTH_MODE", "hs256").toLowerCase(Locale.ROOT);
     TokenSettings tokens = tokens(env, mode);
     boolean local = env.flag("RELAY_LOCAL_MODE", false);
+    if (!local && tokens != null && mode.equals("hs256") && java.util.Arrays.equals(tokens.secret(),
+        DEV_SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8))) {
+      env.problem("RELAY_JWT_SECRET is the local stack's published dev secret: anyone could sign tokens with it; "
+          + "outside RELAY_LOCAL_MODE set a secret of your own (at least 32 random bytes)");
+    }
     if (local && !mode.equals("hs256")) {
       env.problem("RELAY_LOCAL_MODE needs RELAY_AUTH_MODE=hs256: the demo page's dev tokens are HS256");
     }

@@ -11,19 +11,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Gathers the ack ids of one subscription and sends them a batch at a time: one acknowledge call every
- * few milliseconds instead of one per message. An ack is never on a user's path (the frame is already
- * written), and one that is lost only brings the message back, which the socket drops as a repeat.
+ * Gathers the ack ids of one subscription and sends them a batch at a time: the first ack after a quiet
+ * spell goes out within a millisecond, with whatever came meanwhile, so a busy node makes one
+ * acknowledge call per millisecond or so instead of one per message. The ack is on a user's path: on
+ * the ordered subscription the user's next message waits for it (the emulator holds it back until
+ * then). One that is lost only brings the message back, which the socket drops as a repeat.
  */
 final class AckBatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AckBatcher.class);
   /** Pub/Sub takes up to 2,500 ack ids per call; a batch stays well below. */
   static final int MAX_BATCH = 1000;
-  static final long INTERVAL_MILLIS = 5;
+  static final long WINDOW_MILLIS = 1;
 
   private final ConcurrentLinkedQueue<String> pending = new ConcurrentLinkedQueue<>();
   private final Consumer<List<String>> send;
   private final ScheduledExecutorService timer;
+  /** A flush is scheduled and has not started yet. */
+  private final java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
 
   /** {@code send} acknowledges one batch; it is called from one thread at a time. */
   AckBatcher(String name, Consumer<List<String>> send) {
@@ -33,11 +37,20 @@ final class AckBatcher implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    timer.scheduleWithFixedDelay(this::flush, INTERVAL_MILLIS, INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
   }
 
   void add(String ackId) {
     pending.add(ackId);
+    if (armed.compareAndSet(false, true)) {
+      try {
+        timer.schedule(() -> {
+          armed.set(false);
+          flush();
+        }, WINDOW_MILLIS, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        armed.set(false); // closing: close() sends what is left
+      }
+    }
   }
 
   /** Sends what has gathered, in batches of at most {@link #MAX_BATCH}. */

@@ -59,6 +59,7 @@ public final class DeliveryReceiver implements MessageReceiver {
 
   @Override
   public void receiveMessage(PubsubMessage message, AckReplyConsumer reply) {
+    metrics.pubsubDelivered("node");
     Optional<RelayMessage> parsed = Deliveries.parse(message, "the subscription of " + nodeId);
     if (parsed.isEmpty()) {
       reply.ack();

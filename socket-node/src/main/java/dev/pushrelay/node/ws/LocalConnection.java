@@ -36,6 +36,11 @@ import java.util.concurrent.CompletableFuture;
 public final class LocalConnection {
   private static final int RECENT_IDS = 2048;
   static final int UNACKED_LIMIT = 256;
+  /**
+   * What the unacked messages of one socket may weigh together (their frames): a client that never
+   * acks holds at most this much of the node's memory, not 256 frames of 200 KiB each.
+   */
+  static final long UNACKED_BYTES = 1024 * 1024;
 
   private enum State { CATCHING_UP, SETTLING, LIVE, CLOSED }
 
@@ -63,7 +68,7 @@ public final class LocalConnection {
     }
   }
 
-  private record Unacked(Instant writtenAt, CompletableFuture<DeliveryOutcome> settled) {}
+  private record Unacked(Instant writtenAt, CompletableFuture<DeliveryOutcome> settled, int bytes) {}
 
   /** Completions gathered under the monitor and run after it is released. */
   private record Settle(CompletableFuture<DeliveryOutcome> future, DeliveryOutcome outcome) {
@@ -83,6 +88,7 @@ public final class LocalConnection {
   private final List<Held> held = new ArrayList<>();
   /** Written but not acked by the client yet, oldest first. */
   private final LinkedHashMap<String, Unacked> unacked = new LinkedHashMap<>();
+  private long unackedBytes;
   private final Clock clock;
   private State state = State.CATCHING_UP;
 
@@ -194,6 +200,7 @@ public final class LocalConnection {
       if (u == null) {
         return owed.remove(messageId);
       }
+      unackedBytes -= u.bytes();
     }
     u.settled().complete(DeliveryOutcome.DELIVERED);
     return true;
@@ -214,6 +221,7 @@ public final class LocalConnection {
           break; // oldest first: the rest are younger
         }
         it.remove();
+        unackedBytes -= e.getValue().bytes();
         owed.add(e.getKey());
         settles.add(new Settle(e.getValue().settled(), DeliveryOutcome.DELIVERED));
       }
@@ -241,6 +249,7 @@ public final class LocalConnection {
             u.writtenAt().isBefore(since) ? DeliveryOutcome.DELIVERED : DeliveryOutcome.NO_SOCKET));
       }
       unacked.clear();
+      unackedBytes = 0;
     }
     Settle.all(settles);
   }
@@ -268,13 +277,19 @@ public final class LocalConnection {
     // Tracked from the moment it is handed to the socket, so a close racing the write still sees it.
     CompletableFuture<DeliveryOutcome> settled = new CompletableFuture<>();
     String id = message.id();
-    unacked.put(id, new Unacked(clock.instant(), settled));
-    if (unacked.size() > UNACKED_LIMIT) {
+    String frame = ServerFrames.message(message);
+    int bytes = frame.length();
+    unacked.put(id, new Unacked(clock.instant(), settled, bytes));
+    unackedBytes += bytes;
+    // pushed out by newer ones, by count or by weight (the newest always stays): taken as delivered
+    while (unacked.size() > 1 && (unacked.size() > UNACKED_LIMIT || unackedBytes > UNACKED_BYTES)) {
       String oldest = unacked.keySet().iterator().next();
-      settles.add(new Settle(unacked.remove(oldest).settled(), DeliveryOutcome.DELIVERED));
+      Unacked evicted = unacked.remove(oldest);
+      unackedBytes -= evicted.bytes();
+      settles.add(new Settle(evicted.settled(), DeliveryOutcome.DELIVERED));
       owed.add(oldest);
     }
-    CompletableFuture<DeliveryOutcome> out = queue.offer(ServerFrames.message(message)).handle((v, e) -> {
+    CompletableFuture<DeliveryOutcome> out = queue.offer(frame).handle((v, e) -> {
       if (e == null) {
         return DeliveryOutcome.DELIVERED;
       }
@@ -282,6 +297,9 @@ public final class LocalConnection {
       Unacked u;
       synchronized (this) {
         u = unacked.remove(id);
+        if (u != null) {
+          unackedBytes -= u.bytes();
+        }
       }
       if (u != null) {
         u.settled().complete(DeliveryOutcome.NO_SOCKET);

@@ -93,6 +93,11 @@ class TokenVerifierTest {
         claims("u".repeat(129)).build())));
     assertEquals("token sub is not a valid user id", refused(v, TestTokens.hs256(TestTokens.SECRET,
         claims(null).build())));
+    // valid characters, but names the mailbox and the registry cannot store
+    for (String reserved : new String[] {".", "..", "__x__"}) {
+      assertEquals("token sub is reserved: . and .. and names like __x__ cannot be user ids",
+          refused(v, TestTokens.hs256(TestTokens.SECRET, claims(reserved).build())), reserved);
+    }
   }
 
   @Test

@@ -93,6 +93,16 @@ class NodeConfigTest {
     assertTrue(!String.join("", shortSecret).contains("short"), "the secret is never echoed");
   }
 
+  /** The dev secret is published in the repository: a node in the cloud must not accept tokens it signs. */
+  @Test
+  void theLocalStacksDevSecretIsRefusedOutsideLocalMode() {
+    List<String> p = problems(env("RELAY_JWT_SECRET", NodeConfig.DEV_SECRET));
+    assertEquals(1, p.size(), p.toString());
+    assertTrue(p.get(0).startsWith("RELAY_JWT_SECRET is the local stack's published dev secret"), p.get(0));
+    assertTrue(NodeConfig.fromEnvironment(env("RELAY_JWT_SECRET", NodeConfig.DEV_SECRET, "RELAY_LOCAL_MODE", "true"))
+        .localMode(), "the local stack may use it");
+  }
+
   @Test
   void jwksOverPlainHttpOnlyOnThisMachine() {
     NodeConfig c = NodeConfig.fromEnvironment(env("RELAY_AUTH_MODE", "JWKS", "RELAY_JWKS_URL",

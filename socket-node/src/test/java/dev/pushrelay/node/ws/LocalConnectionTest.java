@@ -180,4 +180,22 @@ class LocalConnectionTest {
     assertEquals(DeliveryOutcome.NO_SOCKET, parked.settled().join());
     assertTrue(frames.isEmpty());
   }
+
+  /**
+   * A client that never acks holds a bounded weight of the node's memory: large messages push the
+   * oldest unacked ones out (settled as delivered, their acks still owed) long before 256 of them.
+   */
+  @Test
+  void unackedMessagesAreBoundedByWeightToo() {
+    LocalConnection c = live();
+    String data = "\"" + "x".repeat(150 * 1024) + "\"";
+    List<CompletableFuture<DeliveryOutcome>> settled = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      settled.add(c.deliver(new RelayMessage("big" + i, "u1", "e", data, clock.instant(), 3600, Priority.NORMAL)));
+    }
+    assertTrue(c.unackedCount() <= LocalConnection.UNACKED_BYTES / (150 * 1024), "held: " + c.unackedCount());
+    assertEquals(DeliveryOutcome.DELIVERED, settled.get(0).getNow(null), "the oldest pushed out");
+    assertFalse(settled.get(19).isDone(), "the newest still waits for its ack");
+    assertTrue(c.acked("big0"), "its ack is still owed");
+  }
 }

@@ -51,6 +51,18 @@ resource "google_cloud_run_v2_service" "socket_node" {
         value = join(",", var.allowed_origins)
       }
       env {
+        name  = "RELAY_ALLOW_QUERY_TOKEN"
+        value = tostring(var.allow_query_token)
+      }
+      env {
+        name  = "RELAY_SERVE_DEMO"
+        value = tostring(var.serve_demo_page)
+      }
+      env {
+        name  = "RELAY_SERVE_METRICS"
+        value = tostring(var.serve_metrics)
+      }
+      env {
         name  = "RELAY_SEND_URL"
         value = google_cloudfunctions2_function.send.service_config[0].uri
       }

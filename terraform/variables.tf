@@ -225,9 +225,27 @@ variable "alert_email" {
   }
 }
 
+variable "allow_query_token" {
+  type        = bool
+  description = "Whether socket nodes take a token in the access_token query string. Keep it false: URLs end up in request logs (Cloud Run's too); browsers send the token as the bearer.<token> subprotocol, other clients in the Authorization header."
+  default     = false
+}
+
+variable "serve_demo_page" {
+  type        = bool
+  description = "Whether socket nodes serve the demo page, its config and the JS client (they name the send URL and the node). For trying a deployment; false in production."
+  default     = false
+}
+
+variable "serve_metrics" {
+  type        = bool
+  description = "Whether socket nodes answer GET /metrics (traffic counters for anyone who can reach the node). False in production: metrics go out over OTLP (otel_environment)."
+  default     = false
+}
+
 variable "otel_environment" {
   type        = map(string)
-  description = "OTEL_* variables for the socket node and both functions, for example OTEL_EXPORTER_OTLP_ENDPOINT of an OpenTelemetry Collector that writes to Managed Service for Prometheus and Cloud Trace. Empty: no export; each part still serves GET /metrics."
+  description = "OTEL_* variables for the socket node and both functions, for example OTEL_EXPORTER_OTLP_ENDPOINT of an OpenTelemetry Collector that writes to Managed Service for Prometheus and Cloud Trace. Empty: no export (the nodes serve GET /metrics only with serve_metrics)."
   default     = {}
 
   validation {

@@ -129,7 +129,7 @@ fi
 run_node() {
   local name="$1" pid deadline=$((SECONDS + 120)) ready=""
   shift
-  PORT="$PORT" RELAY_NODE_ID="archive-$name-$$" RELAY_JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
+  PORT="$PORT" RELAY_SERVE_METRICS=true RELAY_SERVE_DEMO=true RELAY_NODE_ID="archive-$name-$$" RELAY_JWT_SECRET="$(head -c 48 /dev/urandom | base64 | tr -d '\n')" \
     start "$name" "$JAVA" "@$APP_ROOT/jvm.args" "${SIZING[@]}" "$@" -cp "$CLASSPATH_ARG" \
     dev.pushrelay.node.SocketNodeMain
   pid="${PIDS[-1]}"

@@ -170,7 +170,8 @@ class ChaosIT {
       ReliabilityReport report) throws Exception {
     List<Nemesis.Node> nodes = nemesis.nodes();
     Nemesis.Node target = nodes.get(0);
-    Nemesis.Node other = nodes.get(1);
+    // the other nodes hold users of their own: the crowd spreads over them as behind a load balancer
+    List<Integer> others = nodes.stream().filter(n -> n != target).map(Nemesis.Node::port).toList();
     // the node's 1,000 sockets (its capacity, Cloud Run's concurrency): the users already on it and a crowd
     int already = (int) workload.sockets().stream().filter(s -> s.port == target.port() && s.client.isOpen()).count();
     List<ChaosWorkload.Socket> sockets = workload.crowd("crowd", DRAIN_SOCKETS - already, target.port());
@@ -180,7 +181,7 @@ class ChaosIT {
     Instant signalled = drain.start();
     List<CompletableFuture<ChaosWorkload.Socket>> back = new ArrayList<>();
     for (ChaosWorkload.Socket s : sockets) {
-      back.add(s.client.closed().thenCompose(code -> workload.reconnect(s.user, other.port())));
+      back.add(s.client.closed().thenCompose(code -> workload.reconnect(s.user, others)));
     }
     CompletableFuture.allOf(back.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
     List<Long> reconnectMillis = back.stream().map(CompletableFuture::join)

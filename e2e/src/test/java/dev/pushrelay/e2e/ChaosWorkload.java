@@ -155,22 +155,31 @@ final class ChaosWorkload implements AutoCloseable {
     return each.stream().map(CompletableFuture::join).toList();
   }
 
-  /** Connects {@code user} to {@code port}, trying again until established (a reconnect after a close). */
-  CompletableFuture<Socket> reconnect(String user, int port) {
-    return connectAsync(user, port, Duration.ofSeconds(60));
+  /**
+   * Connects {@code user} to one of {@code ports}, the next one at each try, until established (a
+   * reconnect after a close, as a client behind the load balancer lands on any node with room).
+   */
+  CompletableFuture<Socket> reconnect(String user, List<Integer> ports) {
+    return connectAsync(user, ports, Duration.ofSeconds(60));
   }
 
   private CompletableFuture<Socket> connectAsync(String user, int port, Duration timeout) {
+    return connectAsync(user, List.of(port), timeout);
+  }
+
+  private CompletableFuture<Socket> connectAsync(String user, List<Integer> ports, Duration timeout) {
     CompletableFuture<Socket> out = new CompletableFuture<>();
     long deadline = System.nanoTime() + timeout.toNanos();
     Runnable attempt = new Runnable() {
+      private int tries;
+
       @Override
       public void run() {
-        Socket s = tryConnect(user, port);
+        Socket s = tryConnect(user, ports.get(tries++ % ports.size()));
         if (s != null) {
           out.complete(s);
         } else if (System.nanoTime() > deadline) {
-          out.completeExceptionally(new TimeoutException(user + " could not connect to port " + port));
+          out.completeExceptionally(new TimeoutException(user + " could not connect to any of ports " + ports));
         } else {
           pool.schedule(this, 200, TimeUnit.MILLISECONDS);
         }
@@ -260,7 +269,7 @@ final class ChaosWorkload implements AutoCloseable {
     try {
       publisher.publish(requestsTopic, new OutboundMessage(body(user, id),
           Map.of(MessageAttributes.USER_ID, user, MessageAttributes.MESSAGE_ID, id))).get(10, TimeUnit.SECONDS);
-      ledger.accepted(user, id, started);
+      ledger.accepted(user, id, null); // relay-requests promises no order against other sends
       return true;
     } catch (Exception e) {
       return false;

@@ -28,11 +28,16 @@ final class Ledger {
   private final Map<String, Set<String>> received = new HashMap<>();
   private final Map<String, Instant> firstReceived = new HashMap<>();
 
-  /** {@code started}: when its send began; the ledger takes now as the moment it was accepted. */
+  /**
+   * {@code started}: when its send began (null for a path that promises no order, such as a publish
+   * straight to relay-requests); the ledger takes now as the moment it was accepted.
+   */
   synchronized void accepted(String user, String id, Instant started) {
     accepted.computeIfAbsent(user, u -> new HashSet<>()).add(id);
     acceptedAt.put(user + "/" + id, Instant.now());
-    sendStarted.put(user + "/" + id, started);
+    if (started != null) {
+      sendStarted.put(user + "/" + id, started);
+    }
   }
 
   /**
@@ -47,7 +52,7 @@ final class Ledger {
       for (TestSocketClient.Frame f : s.getValue().messages()) {
         String key = s.getKey() + "/" + f.json().get("id").asText();
         Instant accepted = acceptedAt.get(key);
-        if (accepted != null) {
+        if (accepted != null && sendStarted.containsKey(key)) {
           for (String before : written) {
             Instant started = sendStarted.get(before);
             if (started != null && accepted.isBefore(started)) {

@@ -82,7 +82,8 @@ final class ReliabilityReport {
     lost.stream().limit(20).forEach(k -> problems.add("lost " + k));
     wrong.stream().limit(20).forEach(k -> problems.add("wrong user: " + k));
     repeats.stream().limit(20).forEach(k -> problems.add("twice on one socket: " + k));
-    inverted.stream().limit(20).forEach(k -> problems.add("after a message sent later: " + k));
+    // reported, not a problem: faults (a retry, a fenced node) may reorder, as the README says
+    inverted.stream().limit(5).forEach(k -> notes.add("written after a message sent later: " + k));
     whileConnected.stream().limit(20).forEach(k -> problems.add("dead-lettered while connected: " + k));
   }
 

@@ -157,11 +157,24 @@ public final class FirestoreMailbox implements Mailbox {
    */
   @Override
   public CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId, Instant now) {
-    CollectionReference box = pending(userId);
-    // Pending and claimed entries only, not the delivered tombstones: an equality filter on one field needs
-    // no composite index, so the oldest-first order is the client's (within the limit's entries).
-    return Completions.of(box.whereIn("state", List.of(STATE_PENDING, STATE_CLAIMED)).limit(CLAIM_LIMIT).get())
-        .thenCompose(snapshot -> {
+    // every entry, delivered ones too: one that another socket of the user got moments ago is shared
+    return claimFrom(pending(userId).orderBy("sentAt").limit(CLAIM_LIMIT), connectionId, now);
+  }
+
+  /**
+   * Pending and claimed entries only, not the delivered tombstones: the look a live socket takes again
+   * after its catch-up. An equality filter on one field needs no composite index, so the oldest-first
+   * order is the client's.
+   */
+  @Override
+  public CompletableFuture<List<ParkedMessage>> claimNew(String userId, String connectionId, Instant now) {
+    return claimFrom(pending(userId).whereIn("state", List.of(STATE_PENDING, STATE_CLAIMED)).limit(CLAIM_LIMIT),
+        connectionId, now);
+  }
+
+  private CompletableFuture<List<ParkedMessage>> claimFrom(com.google.cloud.firestore.Query query,
+      String connectionId, Instant now) {
+    return Completions.of(query.get()).thenCompose(snapshot -> {
       List<QueryDocumentSnapshot> docs = new ArrayList<>(snapshot.getDocuments());
       docs.sort(java.util.Comparator.comparing((QueryDocumentSnapshot d) -> d.getTimestamp("sentAt"),
               java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder()))

@@ -45,6 +45,14 @@ public interface Mailbox {
    */
   CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId, Instant now);
 
+  /**
+   * The same for a socket that caught up already and looks again: only entries still pending or
+   * claimed matter then, and delivered ones need not be read.
+   */
+  default CompletableFuture<List<ParkedMessage>> claimNew(String userId, String connectionId, Instant now) {
+    return claim(userId, connectionId, now);
+  }
+
   /** Marks claimed messages as written to the socket. */
   CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now);
 

@@ -22,5 +22,24 @@ public final class MessageAttributes {
    */
   public static final String PARKED = "parked";
 
+  /**
+   * How many times nodes have sent this message back because its socket closed before the client
+   * acked it; carried on the deliveries the route function makes from such a request. Past
+   * {@link #MAX_REROUTES} it is no longer routed live, only delivered from the mailbox at the user's
+   * next connect or dead-lettered at the end of its retries: a client that never acks cannot keep it
+   * circulating.
+   */
+  public static final String REROUTES = "reroutes";
+  public static final int MAX_REROUTES = 2;
+
+  /** The {@link #REROUTES} count of a message's attributes, 0 when absent or not a number. */
+  public static int reroutes(java.util.Map<String, String> attributes) {
+    try {
+      return Math.max(0, Integer.parseInt(attributes.getOrDefault(REROUTES, "0")));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
   private MessageAttributes() {}
 }

@@ -165,7 +165,7 @@ public final class SocketNode implements AutoCloseable {
       container.setMaxTextMessageSize(MAX_INBOUND_FRAME_BYTES);
       container.setMaxBinaryMessageSize(MAX_INBOUND_FRAME_BYTES);
       container.addMapping("/ws", new SocketCreator(verifier, lifecycle, hub, clock, config.allowedOrigins(),
-          () -> draining.get() || !identity.serving(), metrics, policy));
+          () -> draining.get() || !identity.serving(), metrics, policy, config.exposure().queryToken()));
     });
     ws.setHandler(new NodeHttpHandler(config, identity::id, readiness, clock, telemetry));
     context.setHandler(ws);

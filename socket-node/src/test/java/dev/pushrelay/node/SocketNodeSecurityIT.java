@@ -18,6 +18,7 @@ import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.auth.TokenSettings;
 import dev.pushrelay.node.config.NodeConfig;
+import dev.pushrelay.node.config.Exposure;
 import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.testing.CollectingSubscription;
@@ -77,6 +78,9 @@ class SocketNodeSecurityIT {
   private static TestJwks jwks;
   private static SocketNode hs;
   private static SocketNode rs;
+  /** A node as in the cloud with no variable opening it: no query-string token, no demo page, no /metrics. */
+  private static SocketNode cloud;
+  private static final String CLOUD_NODE = "node-cloud";
 
   @BeforeAll
   static void start() throws Exception {
@@ -89,15 +93,20 @@ class SocketNodeSecurityIT {
     SocketLimits limits = SocketLimits.defaults().withPingInterval(Duration.ofSeconds(1)).withOutbound(64, 64 * 1024);
     hs = new SocketNode(new NodeConfig(0, endpoints, TOPOLOGY, HS_NODE,
         TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)).withClockSkew(Duration.ZERO),
-        false, Optional.empty(), 100, List.of(ORIGIN), limits), Clock.systemUTC()).start();
+        false, Optional.empty(), 100, List.of(ORIGIN), limits, Exposure.local()), Clock.systemUTC()).start();
     rs = new SocketNode(new NodeConfig(0, endpoints, TOPOLOGY, JWKS_NODE,
         TokenSettings.jwks(jwks.url(), ISSUER, AUDIENCE).withJwksRefreshMinInterval(Duration.ZERO),
-        false, Optional.empty(), 3, List.of(), SocketLimits.defaults().withMaxConnectionsPerUser(2)),
+        false, Optional.empty(), 3, List.of(), SocketLimits.defaults().withMaxConnectionsPerUser(2), Exposure.local()),
         Clock.systemUTC()).start();
+    cloud = new SocketNode(new NodeConfig(0, endpoints, TOPOLOGY, CLOUD_NODE,
+        TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)), false, Optional.empty(), 100,
+        List.of(), SocketLimits.defaults().withMaxConnectionsPerUser(100), Exposure.cloud()), Clock.systemUTC())
+        .start();
   }
 
   @AfterAll
   static void stop() {
+    cloud.close();
     rs.close();
     hs.close();
     jwks.close();
@@ -332,6 +341,84 @@ class SocketNodeSecurityIT {
       assertEquals("connection_established", typeOf(nextText(raw)));
       raw.send(0x1, new byte[] {'{', '"', (byte) 0xC3, (byte) 0x28, '"', '}'});
       assertEquals(1007, raw.awaitClose(WAIT));
+    }
+  }
+
+  /**
+   * A node in the cloud that no variable opened: a token in the query string is refused (URLs reach
+   * request logs), the header still works, and neither the demo page nor /metrics is served.
+   */
+  @Order(2)
+  @Test
+  void aCloudNodeTakesNoQueryTokenAndServesNeitherTheDemoNorMetrics() throws Exception {
+    try (RawSocket raw = RawSocket.upgrade(cloud.port(), "/ws?access_token=" + hsToken(claims("by-query")),
+        Map.of(), 0)) {
+      assertEquals(401, raw.status());
+      assertTrue(raw.body().contains("RELAY_ALLOW_QUERY_TOKEN"), raw.body());
+    }
+    try (RawSocket raw = RawSocket.upgrade(cloud.port(), "/ws",
+        Map.of("Authorization", "Bearer " + hsToken(claims("by-header"))), 0)) {
+      assertEquals(101, raw.status());
+    }
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    for (String path : List.of("/", "/index.html", "/config.json", "/relay-client.js", "/metrics", "/healthz")) {
+      int status = http.send(java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + cloud.port() + path))
+          .build(), java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+      assertEquals(path.equals("/healthz") ? 200 : 404, status, path);
+    }
+  }
+
+  /**
+   * Handshakes too frequent are refused 429 with Retry-After before they cost a registry write: from one
+   * client address (Cloud Run's X-Forwarded-For), even without a token, and for one user.
+   */
+  @Order(2)
+  @Test
+  void handshakesTooFrequentFromOneAddressOrForOneUserAreRefused429() throws Exception {
+    Map<String, String> from = Map.of("X-Forwarded-For", "203.0.113.7, 10.0.0.1");
+    int refusedAt = -1;
+    for (int i = 0; i < 200 && refusedAt < 0; i++) {
+      try (RawSocket raw = RawSocket.upgrade(cloud.port(), "/ws", from, 0)) {
+        if (raw.status() == 429) {
+          refusedAt = i;
+          assertTrue(Integer.parseInt(raw.header("Retry-After")) >= 1);
+          assertTrue(raw.body().contains("too_many_handshakes"), raw.body());
+        } else {
+          assertEquals(401, raw.status(), "no token: refused, but counted against the address");
+        }
+      }
+    }
+    assertTrue(refusedAt >= 100 && refusedAt < 200, "the address's burst of 100, then 429: " + refusedAt);
+    try (RawSocket other = RawSocket.upgrade(cloud.port(), "/ws", Map.of("X-Forwarded-For", "198.51.100.9"), 0)) {
+      assertEquals(401, other.status(), "another address is not held back");
+    }
+    String token = hsToken(claims("reconnect-looper"));
+    int userRefusedAt = -1;
+    for (int i = 0; i < 40 && userRefusedAt < 0; i++) {
+      try (RawSocket raw = RawSocket.upgrade(cloud.port(), "/ws", Map.of("Authorization", "Bearer " + token), 0)) {
+        if (raw.status() == 429) {
+          userRefusedAt = i;
+          assertTrue(raw.body().contains("too_many_handshakes"), raw.body());
+        } else {
+          assertEquals(101, raw.status());
+        }
+      }
+    }
+    assertTrue(userRefusedAt >= 10 && userRefusedAt < 40, "the user's burst of 10, then 429: " + userRefusedAt);
+  }
+
+  /**
+   * A browser offers permessage-deflate on every socket; the node accepts the socket without it, so no
+   * socket carries zlib state for its whole life (30 to 130 KB off-heap each, docs/BENCHMARKS.md).
+   */
+  @Order(2)
+  @Test
+  void compressionOfferedAsBrowsersDoIsDeclined() throws Exception {
+    try (RawSocket raw = RawSocket.upgrade(hs.port(), "/ws?access_token=" + hsToken(claims("deflater")),
+        Map.of("Origin", ORIGIN, "Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits"), 0)) {
+      assertEquals(101, raw.status());
+      assertEquals(null, raw.header("Sec-WebSocket-Extensions"), "no extension negotiated");
+      assertEquals("connection_established", typeOf(nextText(raw)));
     }
   }
 

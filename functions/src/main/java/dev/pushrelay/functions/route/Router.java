@@ -143,13 +143,20 @@ public final class Router {
         if (outcome == ParkOutcome.PARKED) {
           metrics.parked(); // counted once per message, when its entry is made
         }
-        if (attempt == 1) {
+        int reroutes = MessageAttributes.reroutes(envelope.attributes());
+        if (attempt == 1 || reroutes >= MessageAttributes.MAX_REROUTES) {
+          // past its re-routes (sockets that closed unacked) a message waits in the mailbox for the
+          // user's next connect, or for its last attempt's dead letter: it is not sent round again
           yield CompletableFuture.completedFuture(RouteOutcome.PENDING);
+        }
+        Map<String, String> carried = new java.util.HashMap<>(trace);
+        if (reroutes > 0) {
+          carried.put(MessageAttributes.REROUTES, Integer.toString(reroutes));
         }
         yield liveNodes(message.userId(), clock.instant())
             .thenCompose(nodes -> nodes.isEmpty()
                 ? CompletableFuture.completedFuture(RouteOutcome.PENDING)
-                : deliver(message, nodes, true, attempt, trace));
+                : deliver(message, nodes, true, attempt, carried));
       }
     });
   }

@@ -144,6 +144,33 @@ class RouterTest {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
   }
 
+  /**
+   * A message that sockets closed on unacked is sent back with its re-route count; once past the bound,
+   * its retries no longer route it live (a client that never acks cannot keep it circulating): it waits
+   * in the mailbox for the next connect, or for the dead letter of its last attempt.
+   */
+  @Test
+  void aMessageRoutedAgainTooOftenWaitsInTheMailboxInsteadOfGoingRoundAgain() throws Exception {
+    connect("u3", "node-a");
+    String json = "{\"userId\":\"u3\",\"event\":\"e\",\"id\":\"looping\"}";
+    Map<String, String> once = Map.of(MessageAttributes.NO_LIVE_NODE, "true", MessageAttributes.REROUTES, "1");
+    assertEquals(RouteOutcome.PENDING, router.route(new PushEnvelope(json.getBytes(StandardCharsets.UTF_8), once,
+        "ps-r1", clock.instant(), Optional.of(1))).get());
+    assertEquals(RouteOutcome.ROUTED, router.route(new PushEnvelope(json.getBytes(StandardCharsets.UTF_8), once,
+        "ps-r1", clock.instant(), Optional.of(2))).get());
+    List<RecordingPublisher.Published> live = pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix());
+    assertEquals("1", live.get(0).message().attributes().get(MessageAttributes.REROUTES), "the count travels on");
+
+    Map<String, String> twice = Map.of(MessageAttributes.NO_LIVE_NODE, "true", MessageAttributes.REROUTES, "2");
+    String again = "{\"userId\":\"u3\",\"event\":\"e\",\"id\":\"looping-2\"}";
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      assertEquals(RouteOutcome.PENDING, router.route(new PushEnvelope(again.getBytes(StandardCharsets.UTF_8), twice,
+          "ps-r2", clock.instant(), Optional.of(attempt))).get());
+    }
+    assertEquals(1, pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).size(), "not routed live again");
+    assertTrue(mailbox.entries().keySet().stream().anyMatch(k -> k.endsWith("looping-2")), "it waits in the mailbox");
+  }
+
   /** Published straight to relay-requests, a fan-out over the copy bound is dead-lettered, never split. */
   @Test
   void aFanOutWhoseCopiesPassTheBoundIsDeadLetteredAsInvalid() throws Exception {

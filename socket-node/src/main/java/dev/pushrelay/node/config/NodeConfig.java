@@ -27,6 +27,7 @@ import java.util.regex.Pattern;
  * @param sendUrl the send function's base URL, shown to the demo page
  * @param allowedOrigins browser origins allowed to open sockets, compared exactly; empty allows any
  * @param limits per-user cap, inbound rate, ping interval and outbound bounds of every socket
+ * @param exposure whether the node takes query-string tokens, serves the demo page and /metrics
  */
 public record NodeConfig(
     int port,
@@ -38,7 +39,8 @@ public record NodeConfig(
     Optional<URI> sendUrl,
     int maxConnections,
     List<String> allowedOrigins,
-    SocketLimits limits) {
+    SocketLimits limits,
+    Exposure exposure) {
 
   /** A serialized origin as browsers send it: scheme, host, optional port; no path, no trailing slash. */
   private static final Pattern ORIGIN = Pattern.compile("https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
@@ -51,7 +53,7 @@ public record NodeConfig(
   public NodeConfig(int port, GcpEndpoints endpoints, Topology topology, String nodeId, byte[] jwtSecret,
       boolean localMode, Optional<URI> sendUrl, int maxConnections, List<String> allowedOrigins) {
     this(port, endpoints, topology, nodeId, TokenSettings.hs256(jwtSecret), localMode, sendUrl, maxConnections,
-        allowedOrigins, SocketLimits.defaults());
+        allowedOrigins, SocketLimits.defaults(), Exposure.forMode(localMode));
   }
 
   /** The secret {@code scripts/run-local.sh} uses unless told otherwise; refused outside local mode. */
@@ -96,10 +98,13 @@ public record NodeConfig(
     int rate = env.integer("RELAY_INBOUND_FRAMES_PER_SECOND", defaults.inboundFramesPerSecond(), 1, 10_000);
     int burst = env.integer("RELAY_INBOUND_FRAME_BURST", defaults.inboundFrameBurst(), 1, 100_000);
     int ping = env.integer("RELAY_PING_INTERVAL_SECONDS", (int) defaults.pingInterval().toSeconds(), 1, 600);
+    Exposure exposure = new Exposure(env.flag("RELAY_ALLOW_QUERY_TOKEN", local), env.flag("RELAY_SERVE_DEMO", local),
+        env.flag("RELAY_SERVE_METRICS", local));
     env.finish();
     SocketLimits limits = defaults.withMaxConnectionsPerUser(perUser).withInboundRate(rate, burst)
         .withPingInterval(Duration.ofSeconds(ping));
-    return new NodeConfig(port, endpoints, topology, nodeId, tokens, local, sendUrl, maxConnections, origins, limits);
+    return new NodeConfig(port, endpoints, topology, nodeId, tokens, local, sendUrl, maxConnections, origins, limits,
+        exposure);
   }
 
   /** The token settings, or null when a problem was recorded (then {@link EnvReader#finish()} throws). */

@@ -70,7 +70,7 @@ public final class DeliveryReceiver implements MessageReceiver {
     Map<String, String> attributes = message.getAttributesMap();
     Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, attributes, relayMessage.id());
     Map<String, String> trace = MessageTracing.attributes(span);
-    handle(relayMessage, trace.isEmpty() ? MessageTracing.carried(attributes) : trace)
+    handle(relayMessage, trace.isEmpty() ? MessageTracing.carried(attributes) : trace, attributes)
         .whenComplete((outcome, error) -> {
           if (error != null) {
             span.setStatus(StatusCode.ERROR, error.toString());
@@ -90,19 +90,15 @@ public final class DeliveryReceiver implements MessageReceiver {
         });
   }
 
-  CompletableFuture<DeliveryOutcome> handle(RelayMessage m) {
-    return handle(m, Map.of());
-  }
-
-  /** {@code trace}: the trace context a re-route carries on. */
-  CompletableFuture<DeliveryOutcome> handle(RelayMessage m, Map<String, String> trace) {
+  /** {@code trace}: the trace context a re-route carries on; {@code delivered}: the delivery's attributes. */
+  CompletableFuture<DeliveryOutcome> handle(RelayMessage m, Map<String, String> trace, Map<String, String> delivered) {
     return hub.deliver(m).thenCompose(outcome -> {
       OutcomeMetrics.record(metrics, outcome, Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_LIVE);
       if (outcome != DeliveryOutcome.NO_SOCKET) {
         return CompletableFuture.completedFuture(outcome);
       }
       noSocketFor.accept(m.userId());
-      return rerouter.reroute(m, nodeId, trace).thenApply(v -> DeliveryOutcome.NO_SOCKET);
+      return rerouter.reroute(m, nodeId, trace, delivered).thenApply(v -> DeliveryOutcome.NO_SOCKET);
     });
   }
 }

@@ -48,7 +48,11 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
   @Override
   public CompletableFuture<Void> run(LocalConnection connection) {
     String user = connection.userId();
-    return mailbox.claim(user, connection.connectionId(), clock.instant()).thenApply(parked -> {
+    // the look after the catch-up (the socket settles) reads only what is still waiting
+    CompletableFuture<List<ParkedMessage>> claimed = connection.settling()
+        ? mailbox.claimNew(user, connection.connectionId(), clock.instant())
+        : mailbox.claim(user, connection.connectionId(), clock.instant());
+    return claimed.thenApply(parked -> {
       if (!parked.isEmpty()) {
         LOG.debug("connection {} catches up on {}", connection.connectionId(),
             parked.stream().map(p -> p.message().id() + (p.claimed() ? "" : " (shared)")).toList());

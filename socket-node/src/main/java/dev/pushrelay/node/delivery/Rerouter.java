@@ -23,14 +23,15 @@ public final class Rerouter {
     this.metrics = metrics;
   }
 
-  /** Completes once Pub/Sub accepted it; {@code fromNode} is the node that held it. */
-  public CompletableFuture<Void> reroute(RelayMessage m, String fromNode) {
-    return reroute(m, fromNode, Map.of());
-  }
-
-  /** Same, with the message's trace context, so the re-route stays in its trace. */
-  public CompletableFuture<Void> reroute(RelayMessage m, String fromNode, Map<String, String> trace) {
-    return parkFirst.park(m, trace, Map.of(MessageAttributes.REROUTED_FROM, fromNode)).thenRun(() ->
-        metrics.delivery(DeliveryResult.REROUTED));
+  /**
+   * Completes once Pub/Sub accepted it. {@code fromNode} is the node that held it, {@code trace} the
+   * message's trace context (the re-route stays in its trace), {@code delivered} the attributes of the
+   * delivery it came on, whose re-route count goes on one higher.
+   */
+  public CompletableFuture<Void> reroute(RelayMessage m, String fromNode, Map<String, String> trace,
+      Map<String, String> delivered) {
+    int reroutes = MessageAttributes.reroutes(delivered) + 1;
+    return parkFirst.park(m, trace, Map.of(MessageAttributes.REROUTED_FROM, fromNode,
+        MessageAttributes.REROUTES, Integer.toString(reroutes))).thenRun(() -> metrics.delivery(DeliveryResult.REROUTED));
   }
 }

@@ -110,7 +110,8 @@ public final class SubscriptionSweeper {
       ackIds.add(r.getAckId());
       Deliveries.parse(r.getMessage(), name).ifPresent(m -> {
         LOG.debug("sweep of {} re-routes message {}", name, m.id());
-        republished.add(rerouter.reroute(m, nodeId, MessageTracing.carried(r.getMessage().getAttributesMap())));
+        republished.add(rerouter.reroute(m, nodeId, MessageTracing.carried(r.getMessage().getAttributesMap()),
+            r.getMessage().getAttributesMap()));
       });
     }
     CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new))

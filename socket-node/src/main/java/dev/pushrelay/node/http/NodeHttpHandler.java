@@ -22,9 +22,10 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * Plain HTTP on the node: {@code /healthz}, {@code /readyz}, the demo page at {@code /}, its
- * {@code /config.json}, the JavaScript client at {@code /relay-client.js}, {@code /metrics} in Prometheus
- * text format, and in local mode only {@code /dev/token?userId=…}.
+ * Plain HTTP on the node: {@code /healthz}, {@code /readyz}; when {@link dev.pushrelay.node.config.Exposure}
+ * allows them, the demo page at {@code /}, its {@code /config.json}, the JavaScript client at
+ * {@code /relay-client.js} and {@code /metrics} in Prometheus text format; in local mode only
+ * {@code /dev/token?userId=…}.
  */
 public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
   private final NodeConfig config;
@@ -61,14 +62,31 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
     switch (path) {
       case "/healthz" -> json(response, callback, 200, status("ok"));
       case "/readyz" -> ready(response, callback);
-      case "/metrics" -> write(response, callback, 200, telemetry.contentType(), telemetry.scrape());
-      case "/", "/index.html" -> write(response, callback, 200, "text/html; charset=utf-8", demoPage);
-      case "/relay-client.js" -> write(response, callback, 200, "text/javascript; charset=utf-8", clientScript);
-      case "/config.json" -> json(response, callback, 200, demoConfig());
+      case "/metrics" -> {
+        if (config.exposure().metrics()) {
+          write(response, callback, 200, telemetry.contentType(), telemetry.scrape());
+        } else {
+          json(response, callback, 404, error("not_found", "metrics are not served here (RELAY_SERVE_METRICS)"));
+        }
+      }
+      case "/", "/index.html", "/relay-client.js", "/config.json" -> demo(path, response, callback);
       case "/dev/token" -> devToken(request, response, callback);
       default -> json(response, callback, 404, error("not_found", "no such resource"));
     }
     return true;
+  }
+
+  /** The demo page, its config and the JS client, when {@code RELAY_SERVE_DEMO} allows them. */
+  private void demo(String path, Response response, Callback callback) {
+    if (!config.exposure().demoPage()) {
+      json(response, callback, 404, error("not_found", "the demo page is not served here (RELAY_SERVE_DEMO)"));
+    } else if (path.equals("/relay-client.js")) {
+      write(response, callback, 200, "text/javascript; charset=utf-8", clientScript);
+    } else if (path.equals("/config.json")) {
+      json(response, callback, 200, demoConfig());
+    } else {
+      write(response, callback, 200, "text/html; charset=utf-8", demoPage);
+    }
   }
 
   private void ready(Response response, Callback callback) {

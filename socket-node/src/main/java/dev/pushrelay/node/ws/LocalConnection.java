@@ -254,6 +254,11 @@ public final class LocalConnection {
     Settle.all(settles);
   }
 
+  /** Caught up and waiting for the second look before it goes live. */
+  public synchronized boolean settling() {
+    return state == State.SETTLING;
+  }
+
   public synchronized boolean isClosed() {
     return state == State.CLOSED;
   }

@@ -26,7 +26,8 @@ import org.eclipse.jetty.websocket.server.WebSocketCreator;
  * The handshake, refused before the upgrade, in this order: node draining (503 with Retry-After),
  * Origin not in the allowlist (403), the token given more than one way (400), no token or one that
  * does not verify (401), the provider's keys unreachable (503), the user's sockets on this node at
- * their cap (429 with Retry-After), the node full (503 with Retry-After). The user id comes from the
+ * their cap (429 with Retry-After), the node full (503 with Retry-After). Handshakes too frequent from one
+ * client address (before the token is read) or for one user (after) are refused 429 with Retry-After. The user id comes from the
  * token only. The token comes from the {@code Authorization: Bearer} header, the {@code access_token}
  * query parameter, or a {@code bearer.<token>} WebSocket subprotocol, which is echoed back as the
  * chosen one (browsers fail a socket whose offered protocols the server ignores).
@@ -44,10 +45,25 @@ public final class SocketCreator implements WebSocketCreator {
   private final BooleanSupplier draining;
   private final RelayMetrics metrics;
   private final SocketPolicy policy;
+  private final boolean queryToken;
+  /** Handshakes per user: 2 a second after a burst of 10, far above any client's reconnects. */
+  private final HandshakeRateLimit perUser = new HandshakeRateLimit(2, 10, 100_000);
+  /**
+   * Handshakes per client address, as Cloud Run's front end reports it (the first
+   * {@code X-Forwarded-For} hop): 20 a second after a burst of 100, room for an office behind one NAT.
+   * A handshake without the header (the local stack, a load test on the node itself) has no address
+   * limit.
+   */
+  private final HandshakeRateLimit perAddress = new HandshakeRateLimit(20, 100, 100_000);
 
-  /** {@code metrics} counts every refusal by outcome; accepted ones are counted once established. */
+  /**
+   * {@code metrics} counts every refusal by outcome; accepted ones are counted once established.
+   * {@code queryToken}: whether a token in the {@code access_token} query string is taken.
+   */
   public SocketCreator(TokenVerifier verifier, ConnectionLifecycle lifecycle, ConnectionHub hub, Clock clock,
-      List<String> allowedOrigins, BooleanSupplier draining, RelayMetrics metrics, SocketPolicy policy) {
+      List<String> allowedOrigins, BooleanSupplier draining, RelayMetrics metrics, SocketPolicy policy,
+      boolean queryToken) {
+    this.queryToken = queryToken;
     this.metrics = metrics;
     this.verifier = verifier;
     this.lifecycle = lifecycle;
@@ -83,9 +99,13 @@ public final class SocketCreator implements WebSocketCreator {
       refuse(response, callback, 403, "origin_not_allowed", "origin not allowed");
       return null;
     }
+    Optional<String> address = clientAddress(request);
+    if (address.isPresent() && tooOften(perAddress, address.get(), response, callback)) {
+      return null;
+    }
     Optional<Credential> credential;
     try {
-      credential = credential(request);
+      credential = credential(request, queryToken);
     } catch (BadHandshakeException e) {
       metrics.connectionAttempt(ConnectionOutcome.AUTH_FAILED);
       refuse(response, callback, 400, "bad_request", e.getMessage());
@@ -108,6 +128,9 @@ public final class SocketCreator implements WebSocketCreator {
       unauthorized(response, callback, e.getMessage(), credential.isPresent());
       return null;
     }
+    if (tooOften(perUser, token.userId(), response, callback)) {
+      return null;
+    }
     Reservation reservation;
     try {
       reservation = hub.reserve(token.userId());
@@ -124,10 +147,36 @@ public final class SocketCreator implements WebSocketCreator {
     }
     // echo the offered protocol exactly as offered: browsers compare it byte for byte
     credential.get().subprotocol().ifPresent(response::setAcceptedSubProtocol);
+    // No extension, permessage-deflate included, though every browser offers it: its zlib state lives
+    // off-heap for the socket's whole life, 30 to 130 KB more per socket than the socket itself
+    // (docs/BENCHMARKS.md); relay messages are small JSON, and a refused offer is plain RFC 6455.
+    response.setExtensions(List.of());
     RelayEndpoint endpoint = new RelayEndpoint(lifecycle, token, UUID.randomUUID().toString(), started, reservation,
         policy);
     endpoint.armOpenDeadline();
     return endpoint;
+  }
+
+  /** True (and answered 429 with Retry-After) when {@code key} opened sockets faster than {@code limit} allows. */
+  private boolean tooOften(HandshakeRateLimit limit, String key, ServerUpgradeResponse response, Callback callback) {
+    Optional<java.time.Duration> wait = limit.take(key, System.nanoTime());
+    if (wait.isEmpty()) {
+      return false;
+    }
+    metrics.connectionAttempt(ConnectionOutcome.RATE_LIMITED);
+    response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, (wait.get().toMillis() + 999) / 1000)));
+    refuse(response, callback, 429, "too_many_handshakes", "sockets opened too often, retry later");
+    return true;
+  }
+
+  /** The client's address as Cloud Run's front end gives it: the first hop of {@code X-Forwarded-For}. */
+  static Optional<String> clientAddress(ServerUpgradeRequest request) {
+    String forwarded = request.getHeaders().get("X-Forwarded-For");
+    if (forwarded == null || forwarded.isBlank()) {
+      return Optional.empty();
+    }
+    String first = forwarded.split(",", 2)[0].trim();
+    return first.isEmpty() ? Optional.empty() : Optional.of(first);
   }
 
   /** RFC 6750: a 401 names the scheme, and says {@code invalid_token} when a token was given. */
@@ -155,7 +204,7 @@ public final class SocketCreator implements WebSocketCreator {
    * The token from exactly one of the three places; empty when none holds one. An {@code Authorization}
    * header of another scheme is refused (401) rather than ignored.
    */
-  static Optional<Credential> credential(ServerUpgradeRequest request)
+  static Optional<Credential> credential(ServerUpgradeRequest request, boolean queryToken)
       throws AuthException, BadHandshakeException {
     List<String> headers = request.getHeaders().getValuesList(HttpHeader.AUTHORIZATION);
     List<String> queries;
@@ -183,6 +232,10 @@ public final class SocketCreator implements WebSocketCreator {
       return Optional.of(new Credential(header.substring(BEARER.length()).trim(), Optional.empty()));
     }
     if (!queries.isEmpty()) {
+      if (!queryToken) {
+        throw new AuthException("tokens in the query string are off on this node (RELAY_ALLOW_QUERY_TOKEN): "
+            + "send it in the Authorization header or as the bearer.<token> subprotocol");
+      }
       return Optional.of(new Credential(queries.get(0), Optional.empty()));
     }
     if (!protocols.isEmpty()) {

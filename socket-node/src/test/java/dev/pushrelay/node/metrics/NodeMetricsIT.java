@@ -60,8 +60,9 @@ class NodeMetricsIT {
     clients = project.clients();
     publisher = project.publisher();
     probe = new MetricsProbe("socket-node");
+    // local mode: the node serves /metrics, which this test reads
     NodeConfig config = new NodeConfig(0, endpoints, TOPOLOGY, NODE, TestTokens.SECRET.getBytes(StandardCharsets.UTF_8),
-        false, Optional.empty(), 100, List.of(ORIGIN));
+        true, Optional.empty(), 100, List.of(ORIGIN));
     node = new SocketNode(config, Clock.systemUTC(), probe.telemetry()).start();
   }
 

@@ -16,6 +16,9 @@ export RELAY_JWT_SECRET="${RELAY_JWT_SECRET:-local-dev-secret-change-me-01234567
 LOG_DIR="${RELAY_LOG_DIR:-$ROOT/.local/logs}"
 JAVA="${JAVA:-java}"
 READY_TIMEOUT="${RELAY_READY_TIMEOUT_SECONDS:-120}"
+# The socket nodes (demo page, dev tokens signed with the published secret) and the emulators listen on
+# this machine only; RELAY_BIND_HOST=0.0.0.0 opens the nodes to the network, with a warning.
+export RELAY_BIND_HOST="${RELAY_BIND_HOST:-127.0.0.1}"
 
 export PUBSUB_EMULATOR_HOST="127.0.0.1:$PUBSUB_PORT"
 export FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT"
@@ -105,7 +108,10 @@ RELAY_ROUTE_PUSH_URL="http://127.0.0.1:$ROUTE_PORT/" \
 
 INVOKER="$ROOT/functions/target/invoker/java-function-invoker.jar"
 CORS="http://127.0.0.1:$NODE1_PORT,http://localhost:$NODE1_PORT,http://127.0.0.1:$NODE2_PORT,http://localhost:$NODE2_PORT"
-log "starting functions (send :$SEND_PORT, route :$ROUTE_PORT) and socket nodes (:$NODE1_PORT, :$NODE2_PORT)"
+if [[ "$RELAY_BIND_HOST" != "127.0.0.1" && "$RELAY_BIND_HOST" != "localhost" && "$RELAY_BIND_HOST" != "::1" ]]; then
+  log "WARNING: socket nodes listen on $RELAY_BIND_HOST: anyone who can reach this machine can mint dev tokens for any user and read their messages"
+fi
+log "starting functions (send :$SEND_PORT, route :$ROUTE_PORT) and socket nodes (:$NODE1_PORT, :$NODE2_PORT on $RELAY_BIND_HOST)"
 RELAY_CORS_ORIGINS="${RELAY_CORS_ORIGINS:-$CORS}" start send-function "$JAVA" -XX:TieredStopAtLevel=1 -jar "$INVOKER" \
   --classpath "$FUNCTIONS_CP" --target dev.pushrelay.functions.send.SendFunction --port "$SEND_PORT"
 start route-function "$JAVA" -XX:TieredStopAtLevel=1 -jar "$INVOKER" \

@@ -65,6 +65,34 @@ class LocalStackIT {
     assertEquals(405, stack.get(stack.sendUrl()).statusCode());
   }
 
+  /**
+   * The README's command serves this machine only: the socket nodes (dev tokens, the demo page) and the
+   * emulators answer on 127.0.0.1 and refuse a connection to any other address of the machine.
+   */
+  @Test
+  void theLocalStackListensOnLoopbackOnly() throws Exception {
+    java.util.List<java.net.InetAddress> outside = java.util.Collections.list(
+            java.net.NetworkInterface.getNetworkInterfaces()).stream()
+        .filter(i -> { try { return i.isUp() && !i.isLoopback(); } catch (java.net.SocketException e) { return false; } })
+        .flatMap(i -> java.util.Collections.list(i.getInetAddresses()).stream())
+        .filter(a -> a instanceof java.net.Inet4Address && !a.isLoopbackAddress())
+        .toList();
+    org.junit.jupiter.api.Assumptions.assumeFalse(outside.isEmpty(), "this machine has no address but loopback");
+    for (String port : java.util.List.of("NODE1_PORT", "NODE2_PORT", "PUBSUB_PORT", "FIRESTORE_PORT")) {
+      try (java.net.Socket inside = new java.net.Socket()) {
+        inside.connect(new java.net.InetSocketAddress("127.0.0.1", stack.port(port)), 2000);
+      }
+      for (java.net.InetAddress address : outside) {
+        try (java.net.Socket s = new java.net.Socket()) {
+          s.connect(new java.net.InetSocketAddress(address, stack.port(port)), 2000);
+          throw new AssertionError(port + " answers on " + address.getHostAddress());
+        } catch (java.io.IOException refused) {
+          // not listening there: as it should be
+        }
+      }
+    }
+  }
+
   @Test
   void nodesReportReadiness() throws Exception {
     for (int n = 1; n <= 2; n++) {

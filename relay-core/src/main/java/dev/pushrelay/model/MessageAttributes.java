@@ -30,7 +30,7 @@ public final class MessageAttributes {
    * circulating.
    */
   public static final String REROUTES = "reroutes";
-  public static final int MAX_REROUTES = 2;
+  public static final int MAX_REROUTES = 3;
 
   /** The {@link #REROUTES} count of a message's attributes, 0 when absent or not a number. */
   public static int reroutes(java.util.Map<String, String> attributes) {

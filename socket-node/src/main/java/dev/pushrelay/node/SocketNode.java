@@ -149,6 +149,9 @@ public final class SocketNode implements AutoCloseable {
   public SocketNode start() throws Exception {
     ServerConnector connector = new ServerConnector(server);
     connector.setPort(config.port());
+    if (!config.exposure().bindHost().isEmpty()) {
+      connector.setHost(config.exposure().bindHost());
+    }
     server.addConnector(connector);
     Readiness readiness = new Readiness()
         .check("not_draining", () -> !draining.get())

@@ -99,9 +99,10 @@ public final class Router {
     }
     boolean exact = envelope.deliveryAttempt().isPresent();
     if (attempt == 1 && "true".equals(envelope.attributes().get(MessageAttributes.PARKED))) {
-      // its sender parked it a moment ago: a socket takes it from the mailbox, the retries count on
+      // its sender parked it a moment ago: no mailbox read, only the look for a socket that came since
       metrics.parked();
-      return CompletableFuture.completedFuture(RouteOutcome.PENDING);
+      return lookAgain(message, attempt, MessageAttributes.reroutes(envelope.attributes()),
+          MessageTracing.carried(envelope.attributes()));
     }
     if (attempt > 1 || "true".equals(envelope.attributes().get(MessageAttributes.NO_LIVE_NODE))) {
       // A retry: its mailbox entry says first whether a socket's catch-up already wrote it, which
@@ -136,28 +137,39 @@ public final class Router {
             .thenApply(id -> deadLettered(DeadLetterReason.NO_CONNECTION_AFTER_RETRIES,
                 RouteOutcome.DEAD_LETTERED_NO_CONNECTION));
       }
-      // Parked at its first attempt: a socket that came meanwhile finds it in its catch-up, or in its
-      // second look a second later, in accept order with what it holds; routed live from here it could
-      // land behind newer messages. Still waiting at a retry: look for a socket and route it there.
       case PARKED, STILL_PARKED -> {
         if (outcome == ParkOutcome.PARKED) {
           metrics.parked(); // counted once per message, when its entry is made
         }
-        int reroutes = MessageAttributes.reroutes(envelope.attributes());
-        if (attempt == 1 || reroutes >= MessageAttributes.MAX_REROUTES) {
-          // past its re-routes (sockets that closed unacked) a message waits in the mailbox for the
-          // user's next connect, or for its last attempt's dead letter: it is not sent round again
-          yield CompletableFuture.completedFuture(RouteOutcome.PENDING);
-        }
-        Map<String, String> carried = new java.util.HashMap<>(trace);
-        if (reroutes > 0) {
-          carried.put(MessageAttributes.REROUTES, Integer.toString(reroutes));
-        }
-        yield liveNodes(message.userId(), clock.instant())
-            .thenCompose(nodes -> nodes.isEmpty()
-                ? CompletableFuture.completedFuture(RouteOutcome.PENDING)
-                : deliver(message, nodes, true, attempt, carried));
+        yield lookAgain(message, attempt, MessageAttributes.reroutes(envelope.attributes()), trace);
       }
+    });
+  }
+
+  /**
+   * A parked message looks for a socket that came since. At its first attempt a socket found gets it
+   * live, but the entry stays: that socket's catch-up may have it too, in accept order (the live copy
+   * is then a repeat the socket drops), and the retry settles the entry. At a later attempt it is routed
+   * and the entry goes. Past {@link MessageAttributes#MAX_REROUTES} (sockets that closed on it unacked)
+   * it is not sent round again: it waits for the user's next connect, or for its last attempt's dead
+   * letter.
+   */
+  private CompletableFuture<RouteOutcome> lookAgain(RelayMessage message, int attempt, int reroutes,
+      Map<String, String> trace) {
+    if (reroutes >= MessageAttributes.MAX_REROUTES) {
+      return CompletableFuture.completedFuture(RouteOutcome.PENDING);
+    }
+    Map<String, String> carried = new java.util.HashMap<>(trace);
+    if (reroutes > 0) {
+      carried.put(MessageAttributes.REROUTES, Integer.toString(reroutes));
+    }
+    return liveNodes(message.userId(), clock.instant()).thenCompose(nodes -> {
+      if (nodes.isEmpty()) {
+        return CompletableFuture.completedFuture(RouteOutcome.PENDING);
+      }
+      return attempt == 1
+          ? deliver(message, nodes, false, attempt, carried).thenApply(routed -> RouteOutcome.PENDING)
+          : deliver(message, nodes, true, attempt, carried);
     });
   }
 

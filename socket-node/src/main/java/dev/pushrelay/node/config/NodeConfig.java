@@ -99,7 +99,7 @@ public record NodeConfig(
     int burst = env.integer("RELAY_INBOUND_FRAME_BURST", defaults.inboundFrameBurst(), 1, 100_000);
     int ping = env.integer("RELAY_PING_INTERVAL_SECONDS", (int) defaults.pingInterval().toSeconds(), 1, 600);
     Exposure exposure = new Exposure(env.flag("RELAY_ALLOW_QUERY_TOKEN", local), env.flag("RELAY_SERVE_DEMO", local),
-        env.flag("RELAY_SERVE_METRICS", local));
+        env.flag("RELAY_SERVE_METRICS", local), env.string("RELAY_BIND_HOST", ""));
     env.finish();
     SocketLimits limits = defaults.withMaxConnectionsPerUser(perUser).withInboundRate(rate, burst)
         .withPingInterval(Duration.ofSeconds(ping));

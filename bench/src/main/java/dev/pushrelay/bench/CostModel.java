@@ -141,10 +141,12 @@ public final class CostModel {
     b.append("| part | Firestore reads | Firestore writes | what they are |\n| --- | ---: | ---: | --- |\n");
     Map<String, String> what = Map.of(
         "send", "the registry read that finds no socket; the mailbox entry, created before the 202",
-        "route", "each retry reads the entry (one retry finds it delivered); on the emulator a retry also writes "
-            + "its attempt count, which Pub/Sub's own deliveryAttempt makes unnecessary in production",
-        "node1", "the catch-up's query (pending and claimed entries only), the claim and the mark as delivered; "
-            + "its lease renewals meanwhile",
+        "route", "the first attempt's registry look for a socket that came since; each retry reads the entry (and "
+            + "looks at the registry while it still waits); on the emulator a retry also writes its attempt count, "
+            + "which Pub/Sub's own deliveryAttempt makes unnecessary in production",
+        "node1", "the catch-up's query (every entry of the user, delivered ones included, so another tab's can be "
+            + "shared), the claim and the mark as delivered; the second look, which reads only pending and claimed "
+            + "entries; its lease renewals meanwhile",
         "node2", "its lease renewals during the window (the user's socket was on node 1)");
     for (String part : List.of("send", "route", "node1", "node2")) {
       JsonNode ops = pending.byPart().path(part);

@@ -47,7 +47,9 @@
  *     a route's registry read after 2 s ({@code RegistryStore.ROUTE_LOOKUP_TIMEOUT}).</li>
  * <li>Settling window 1 s ({@code ConnectionLifecycle.SECOND_LOOK}): after its catch-up a socket holds
  *     what comes for it, looks at the mailbox again, then writes the held messages in accept order; it
- *     covers a route that read the registry just before the socket was in it.</li>
+ *     covers a route that read the registry just before the socket was in it. A late look 5 s after the
+ *     catch-up ({@code ConnectionLifecycle.LATE_LOOK}) writes what was parked while the registry did not list
+ *     the socket yet (a Firestore outage just over).</li>
  * <li>Mailbox claims older than 30 s belong to a socket that died ({@code FirestoreMailbox}); longer than
  *     the unacked window, so a live socket's claim is settled before it can expire.</li>
  * </ul>

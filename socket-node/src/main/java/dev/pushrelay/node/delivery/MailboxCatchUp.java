@@ -48,8 +48,8 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
   @Override
   public CompletableFuture<Void> run(LocalConnection connection) {
     String user = connection.userId();
-    // the look after the catch-up (the socket settles) reads only what is still waiting
-    CompletableFuture<List<ParkedMessage>> claimed = connection.settling()
+    // the looks after the catch-up (settling, then live) read only what is still waiting
+    CompletableFuture<List<ParkedMessage>> claimed = connection.caughtUp()
         ? mailbox.claimNew(user, connection.connectionId(), clock.instant())
         : mailbox.claim(user, connection.connectionId(), clock.instant());
     return claimed.thenApply(parked -> {

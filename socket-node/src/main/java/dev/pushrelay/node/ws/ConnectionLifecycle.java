@@ -49,6 +49,13 @@ public final class ConnectionLifecycle {
    * Live messages in a socket's first second wait for it; one more mailbox read per connection.
    */
   static final Duration SECOND_LOOK = Duration.ofSeconds(1);
+  /**
+   * A live socket looks once more this long after its catch-up: a message parked while the registry did
+   * not list the socket yet (a Firestore outage that just ended, its node's lease not yet renewed) is
+   * written now rather than at a retry that may not come soon. One more read per connection, of pending
+   * and claimed entries only.
+   */
+  static final Duration LATE_LOOK = Duration.ofSeconds(5);
   /** Pauses between attempts to remove a closed socket's registry entry. */
   static final List<Duration> REMOVAL_RETRIES = List.of(Duration.ofSeconds(1), Duration.ofSeconds(3),
       Duration.ofSeconds(10), Duration.ofSeconds(30));
@@ -165,6 +172,17 @@ public final class ConnectionLifecycle {
         LOG.info("second mailbox look of connection {} failed: {}", c.connectionId(), failed.toString());
       }
       c.goLive();
+      timers.schedule(() -> lateLook(c, session), LATE_LOOK.minus(SECOND_LOOK).toMillis(), TimeUnit.MILLISECONDS);
+    });
+  }
+
+  private void lateLook(LocalConnection c, Session session) {
+    if (c.isClosed() || !session.isOpen()) {
+      return;
+    }
+    catchUp.run(c).orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).exceptionally(e -> {
+      LOG.info("late mailbox look of connection {} failed: {}", c.connectionId(), e.toString());
+      return null;
     });
   }
 

@@ -254,9 +254,9 @@ public final class LocalConnection {
     Settle.all(settles);
   }
 
-  /** Caught up and waiting for the second look before it goes live. */
-  public synchronized boolean settling() {
-    return state == State.SETTLING;
+  /** Past its first mailbox catch-up (settling or live). */
+  public synchronized boolean caughtUp() {
+    return state == State.SETTLING || state == State.LIVE;
   }
 
   public synchronized boolean isClosed() {

@@ -163,26 +163,26 @@ public final class ConnectionLifecycle {
   }
 
   private void secondLook(LocalConnection c, Session session) {
+    look(c, session, "second", () -> {
+      c.goLive();
+      timers.schedule(() -> look(c, session, "late", () -> { }), LATE_LOOK.minus(SECOND_LOOK).toMillis(),
+          TimeUnit.MILLISECONDS);
+    });
+  }
+
+  /**
+   * One more mailbox look of an open socket, then {@code after}, whether the look succeeded or not (the
+   * route function's retries still hold whatever a failed look would have found).
+   */
+  private void look(LocalConnection c, Session session, String which, Runnable after) {
     if (c.isClosed() || !session.isOpen()) {
       return;
     }
     catchUp.run(c).orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).whenComplete((done, failed) -> {
       if (failed != null) {
-        // the route function's retries still hold whatever this look would have found
-        LOG.info("second mailbox look of connection {} failed: {}", c.connectionId(), failed.toString());
+        LOG.info("{} mailbox look of connection {} failed: {}", which, c.connectionId(), failed.toString());
       }
-      c.goLive();
-      timers.schedule(() -> lateLook(c, session), LATE_LOOK.minus(SECOND_LOOK).toMillis(), TimeUnit.MILLISECONDS);
-    });
-  }
-
-  private void lateLook(LocalConnection c, Session session) {
-    if (c.isClosed() || !session.isOpen()) {
-      return;
-    }
-    catchUp.run(c).orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).exceptionally(e -> {
-      LOG.info("late mailbox look of connection {} failed: {}", c.connectionId(), e.toString());
-      return null;
+      after.run();
     });
   }
 

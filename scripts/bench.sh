@@ -20,7 +20,7 @@
 #                     with Java 25, else none): our node as deployed; the peers come from bench/peers (npm ci)
 #   ceiling (phase 1) CEILING_CLIENTS (64), CEILING_SECONDS (5), CEILING_WARM_SECONDS (3), CEILING_RUNS (3)
 #   idle (phase 2)    IDLE_LEVELS (1000,5000,10000), IDLE_RUNS (3), IDLE_CONNECT_CONCURRENCY (32),
-#                     IDLE_SERVERS (relay,ws,socketio)
+#                     IDLE_SERVERS (relay,relay-browser,ws,socketio; relay-browser: our node, the client offering permessage-deflate)
 #   fanout (phase 3)  FANOUT_SOCKETS (1000), FANOUT_RATES (200,400,700,1000,1500,2000,3000,4000,6000,8000),
 #                     FANOUT_STEP_SECONDS (5), FANOUT_DRAIN_SECONDS (5), FANOUT_WARM_SECONDS (30), FANOUT_WARM_RATE
 #                     (the second rate), FANOUT_RUNS (3), FANOUT_P99_LIMIT_MS (100), FANOUT_RETRY (1),
@@ -106,7 +106,9 @@ for p in "${PHASES[@]}"; do [[ "$p" != jmh && "$p" != docs ]] && needs_stack=1; 
 export PUBSUB_PORT=$((BASE + 5)) FIRESTORE_PORT=$((BASE + 6)) SEND_PORT=$((BASE + 0)) ROUTE_PORT=$((BASE + 1)) \
   NODE1_PORT=$((BASE + 10)) NODE2_PORT=$((BASE + 11)) RELAY_LOG_DIR="$LOG_DIR"
 export GOOGLE_CLOUD_PROJECT="${GOOGLE_CLOUD_PROJECT:-relay-local}"
-export RELAY_JWT_SECRET="${RELAY_JWT_SECRET:-local-dev-secret-change-me-0123456789abcdef}"
+# A secret of this run's own: the socket nodes of phases 2 and 3 run as deployed (not in local mode),
+# and a node outside local mode refuses the published dev secret.
+export RELAY_JWT_SECRET="${RELAY_JWT_SECRET:-bench-$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')}"
 
 start_stack() {
   log "starting the stack on ports $BASE+ (logs $LOG_DIR)"

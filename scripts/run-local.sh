@@ -16,8 +16,9 @@ export RELAY_JWT_SECRET="${RELAY_JWT_SECRET:-local-dev-secret-change-me-01234567
 LOG_DIR="${RELAY_LOG_DIR:-$ROOT/.local/logs}"
 JAVA="${JAVA:-java}"
 READY_TIMEOUT="${RELAY_READY_TIMEOUT_SECONDS:-120}"
-# The socket nodes (demo page, dev tokens signed with the published secret) and the emulators listen on
-# this machine only; RELAY_BIND_HOST=0.0.0.0 opens the nodes to the network, with a warning.
+# Every part (socket nodes with the demo page and dev tokens signed with the published secret, the
+# functions, the emulators) listens on this machine only; RELAY_BIND_HOST=0.0.0.0 opens the nodes and
+# the functions to the network, with a warning. The emulators stay on loopback.
 export RELAY_BIND_HOST="${RELAY_BIND_HOST:-127.0.0.1}"
 
 export PUBSUB_EMULATOR_HOST="127.0.0.1:$PUBSUB_PORT"
@@ -81,7 +82,8 @@ wait_http() {
 
 # Build once if the runnable classpaths are missing.
 if [[ ! -d "$ROOT/functions/target/lib" || ! -d "$ROOT/socket-node/target/lib" \
-  || ! -f "$ROOT/functions/target/invoker/java-function-invoker.jar" ]]; then
+  || ! -f "$ROOT/functions/target/invoker/java-function-invoker.jar" \
+  || -z "$(ls "$ROOT"/local-invoker/target/local-invoker-*.jar 2>/dev/null)" ]]; then
   log "building (first run)"
   (cd "$ROOT" && mvn -B -q -DskipTests -Dmaven.test.skip=true package >"$LOG_DIR/build.log" 2>&1) \
     || { log "build failed; see $LOG_DIR/build.log"; exit 1; }
@@ -106,16 +108,20 @@ RELAY_ROUTE_PUSH_URL="http://127.0.0.1:$ROUTE_PORT/" \
   "$JAVA" -cp "$FUNCTIONS_CP" dev.pushrelay.topology.TopologyBootstrap >"$LOG_DIR/topology.log" 2>&1 \
   || { log "topology failed; see $LOG_DIR/topology.log"; exit 1; }
 
-INVOKER="$ROOT/functions/target/invoker/java-function-invoker.jar"
+# The functions run in the Functions Framework's servlet, behind a connector on $RELAY_BIND_HOST (the
+# framework's own invoker listens on every interface and cannot be told otherwise).
+INVOKER_CP="$(ls "$ROOT"/local-invoker/target/local-invoker-*.jar | head -1):$ROOT/functions/target/invoker/java-function-invoker.jar"
 CORS="http://127.0.0.1:$NODE1_PORT,http://localhost:$NODE1_PORT,http://127.0.0.1:$NODE2_PORT,http://localhost:$NODE2_PORT"
 if [[ "$RELAY_BIND_HOST" != "127.0.0.1" && "$RELAY_BIND_HOST" != "localhost" && "$RELAY_BIND_HOST" != "::1" ]]; then
-  log "WARNING: socket nodes listen on $RELAY_BIND_HOST: anyone who can reach this machine can mint dev tokens for any user and read their messages"
+  log "WARNING: socket nodes and functions listen on $RELAY_BIND_HOST: anyone who can reach this machine can mint dev tokens for any user, read their messages and send them anything"
 fi
-log "starting functions (send :$SEND_PORT, route :$ROUTE_PORT) and socket nodes (:$NODE1_PORT, :$NODE2_PORT on $RELAY_BIND_HOST)"
-RELAY_CORS_ORIGINS="${RELAY_CORS_ORIGINS:-$CORS}" start send-function "$JAVA" -XX:TieredStopAtLevel=1 -jar "$INVOKER" \
+log "starting functions (send :$SEND_PORT, route :$ROUTE_PORT) and socket nodes (:$NODE1_PORT, :$NODE2_PORT), all on $RELAY_BIND_HOST"
+RELAY_CORS_ORIGINS="${RELAY_CORS_ORIGINS:-$CORS}" start send-function "$JAVA" -XX:TieredStopAtLevel=1 \
+  -cp "$INVOKER_CP" dev.pushrelay.localinvoker.LoopbackInvoker --host "$RELAY_BIND_HOST" \
   --classpath "$FUNCTIONS_CP" --target dev.pushrelay.functions.send.SendFunction --port "$SEND_PORT"
-start route-function "$JAVA" -XX:TieredStopAtLevel=1 -jar "$INVOKER" \
-  --classpath "$FUNCTIONS_CP" --target dev.pushrelay.functions.route.RouteFunction --port "$ROUTE_PORT"
+start route-function "$JAVA" -XX:TieredStopAtLevel=1 -cp "$INVOKER_CP" dev.pushrelay.localinvoker.LoopbackInvoker \
+  --host "$RELAY_BIND_HOST" --classpath "$FUNCTIONS_CP" --target dev.pushrelay.functions.route.RouteFunction \
+  --port "$ROUTE_PORT"
 for n in 1 2; do
   port_var="NODE${n}_PORT"
   PORT="${!port_var}" RELAY_NODE_ID="node-$n" RELAY_LOCAL_MODE=true \

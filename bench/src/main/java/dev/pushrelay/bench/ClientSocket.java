@@ -34,6 +34,8 @@ public final class ClientSocket implements Session.Listener.AutoDemanding {
   /** Completes with the close code. */
   final CompletableFuture<Integer> closed = new CompletableFuture<>();
   private volatile Session session;
+  /** The extensions the server agreed to in its handshake answer, e.g. {@code [permessage-deflate]}. */
+  volatile java.util.List<String> negotiatedExtensions = java.util.List.of();
 
   ClientSocket(boolean socketIo, String token, Sink sink) {
     this.socketIo = socketIo;
@@ -44,6 +46,8 @@ public final class ClientSocket implements Session.Listener.AutoDemanding {
   @Override
   public void onWebSocketOpen(Session session) {
     this.session = session;
+    this.negotiatedExtensions = session.getUpgradeResponse().getExtensions().stream()
+        .map(org.eclipse.jetty.websocket.api.ExtensionConfig::getName).toList();
   }
 
   @Override

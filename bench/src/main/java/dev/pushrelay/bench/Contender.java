@@ -7,6 +7,8 @@ import java.util.Locale;
 /** A server measured in phases 2 and 3: our socket node or one of the npm peers. */
 enum Contender {
   RELAY("relay", "our socket node (Jetty 12)"),
+  /** Our node again, with a client that offers {@code permessage-deflate} in its handshake as every browser does. */
+  RELAY_BROWSER("relay-browser", "our socket node, client offers permessage-deflate (as browsers do)"),
   WS("ws", "Node `ws` peer"),
   SOCKETIO("socketio", "Socket.IO peer");
 
@@ -25,6 +27,19 @@ enum Contender {
 
   String label() {
     return label;
+  }
+
+  /** Whether this contender is our socket node (with either client). */
+  boolean relay() {
+    return this == RELAY || this == RELAY_BROWSER;
+  }
+
+  /**
+   * The handshake's {@code Sec-WebSocket-Extensions} offer: what Chromium and Firefox send, or none (the
+   * plain Jetty client's default).
+   */
+  String extensionOffer() {
+    return this == RELAY_BROWSER ? "permessage-deflate; client_max_window_bits" : "";
   }
 
   /** Socket.IO speaks Engine.IO packets over the socket; the others speak the relay's frames directly. */
@@ -54,7 +69,7 @@ enum Contender {
         }
       }
       if (found == null) {
-        throw new IllegalArgumentException("unknown server '" + part + "' (relay, ws, socketio)");
+        throw new IllegalArgumentException("unknown server '" + part + "' (relay, relay-browser, ws, socketio)");
       }
       out.add(found);
     }

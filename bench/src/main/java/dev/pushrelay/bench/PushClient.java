@@ -46,7 +46,14 @@ final class PushClient implements AutoCloseable {
       ClientSocket socket = new ClientSocket(server.contender().socketIo(), token, sink);
       sockets.add(socket);
       all.add(socket.established);
-      client.connect(socket, server.socketUri(token), new ClientUpgradeRequest())
+      ClientUpgradeRequest upgrade = new ClientUpgradeRequest();
+      if (server.contender().relay()) {
+        upgrade.setSubProtocols("bearer." + token);
+      }
+      if (!server.contender().extensionOffer().isEmpty()) {
+        upgrade.addExtensions(server.contender().extensionOffer());
+      }
+      client.connect(socket, server.socketUri(token), upgrade)
           .whenComplete((session, e) -> {
             if (e != null) {
               socket.established.completeExceptionally(e);

@@ -62,7 +62,7 @@ final class PushServer implements AutoCloseable {
     List<String> command;
     URI ready;
     Duration stopGrace;
-    if (contender == Contender.RELAY) {
+    if (contender.relay()) {
       env.put("RELAY_MAX_CONNECTIONS", Integer.toString(maxSockets + 100));
       List<String> java = new java.util.ArrayList<>();
       java.add(s.nodeJava());
@@ -113,6 +113,10 @@ final class PushServer implements AutoCloseable {
     if (contender.socketIo()) {
       return URI.create("ws://127.0.0.1:" + port + "/socket.io/?EIO=4&transport=websocket");
     }
+    if (contender.relay()) {
+      // the token goes in the subprotocol, as the JS client sends it: a deployed node takes no query token
+      return URI.create("ws://127.0.0.1:" + port + "/ws");
+    }
     return URI.create("ws://127.0.0.1:" + port + "/ws?access_token=" + token);
   }
 
@@ -129,7 +133,7 @@ final class PushServer implements AutoCloseable {
    * {@code GC.heap_info}; for a peer {@code global.gc()} twice, then V8's {@code heapUsed}.
    */
   long heapAfterGcBytes() throws Exception {
-    if (contender == Contender.RELAY) {
+    if (contender.relay()) {
       jcmd("GC.run");
       String info = jcmd("GC.heap_info");
       Matcher m = HEAP_USED.matcher(info);

@@ -66,8 +66,8 @@ class LocalStackIT {
   }
 
   /**
-   * The README's command serves this machine only: the socket nodes (dev tokens, the demo page) and the
-   * emulators answer on 127.0.0.1 and refuse a connection to any other address of the machine.
+   * The README's command serves this machine only: the socket nodes (dev tokens, the demo page), the
+   * send and route functions and the emulators answer on 127.0.0.1 and refuse a connection to any other address of the machine.
    */
   @Test
   void theLocalStackListensOnLoopbackOnly() throws Exception {
@@ -78,7 +78,7 @@ class LocalStackIT {
         .filter(a -> a instanceof java.net.Inet4Address && !a.isLoopbackAddress())
         .toList();
     org.junit.jupiter.api.Assumptions.assumeFalse(outside.isEmpty(), "this machine has no address but loopback");
-    for (String port : java.util.List.of("NODE1_PORT", "NODE2_PORT", "PUBSUB_PORT", "FIRESTORE_PORT")) {
+    for (String port : java.util.List.of("NODE1_PORT", "NODE2_PORT", "SEND_PORT", "ROUTE_PORT", "PUBSUB_PORT", "FIRESTORE_PORT")) {
       try (java.net.Socket inside = new java.net.Socket()) {
         inside.connect(new java.net.InetSocketAddress("127.0.0.1", stack.port(port)), 2000);
       }

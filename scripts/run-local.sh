@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole relay on this machine: Pub/Sub and Firestore emulators, the topology, the send and
-# route functions (Functions Framework invoker) and two socket nodes. Ctrl-C or SIGTERM stops exactly
+# route functions (Functions Framework servlet), two socket nodes and the example echo backend. Ctrl-C or SIGTERM stops exactly
 # the processes it started. Every setting below can be overridden by environment variable.
 set -euo pipefail
 
@@ -80,16 +80,28 @@ wait_http() {
   done
 }
 
+# wait_log NAME TEXT: until the part's log holds TEXT (its subscription exists from then on)
+wait_log() {
+  local name="$1" text="$2" deadline=$((SECONDS + READY_TIMEOUT))
+  until grep -q "$text" "$LOG_DIR/$name.log" 2>/dev/null; do
+    if ! alive "$name"; then log "$name exited; see $LOG_DIR/$name.log"; exit 1; fi
+    if ((SECONDS > deadline)); then log "$name not ready; see $LOG_DIR/$name.log"; exit 1; fi
+    sleep 0.2
+  done
+}
+
 # Build once if the runnable classpaths are missing.
 if [[ ! -d "$ROOT/functions/target/lib" || ! -d "$ROOT/socket-node/target/lib" \
   || ! -f "$ROOT/functions/target/invoker/java-function-invoker.jar" \
-  || -z "$(ls "$ROOT"/local-invoker/target/local-invoker-*.jar 2>/dev/null)" ]]; then
+  || -z "$(ls "$ROOT"/local-invoker/target/local-invoker-*.jar 2>/dev/null)" \
+  || ! -d "$ROOT/examples/echo-backend/target/lib" ]]; then
   log "building (first run)"
   (cd "$ROOT" && mvn -B -q -DskipTests -Dmaven.test.skip=true package >"$LOG_DIR/build.log" 2>&1) \
     || { log "build failed; see $LOG_DIR/build.log"; exit 1; }
 fi
 FUNCTIONS_CP="$(ls "$ROOT"/functions/target/functions-*.jar | head -1):$ROOT/functions/target/lib/*"
 NODE_CP="$(ls "$ROOT"/socket-node/target/socket-node-*.jar | head -1):$ROOT/socket-node/target/lib/*"
+ECHO_CP="$(ls "$ROOT"/examples/echo-backend/target/echo-backend-*.jar | head -1):$ROOT/examples/echo-backend/target/lib/*"
 
 SDK_ROOT="${CLOUDSDK_ROOT_DIR:-$(dirname "$(dirname "$(readlink -f "$(command -v gcloud)")")")}"
 PUBSUB_JAR="$(ls "$SDK_ROOT"/platform/pubsub-emulator/lib/cloud-pubsub-emulator-*.jar | head -1)"
@@ -129,15 +141,21 @@ for n in 1 2; do
     dev.pushrelay.node.SocketNodeMain
 done
 
+# The example backend: answers the clients' upstream "echo" publishes through the send API.
+RELAY_SEND_URL="http://127.0.0.1:$SEND_PORT" start echo-backend "$JAVA" -XX:TieredStopAtLevel=1 -cp "$ECHO_CP" \
+  dev.pushrelay.examples.echo.EchoBackend
+
 wait_port send-function "$SEND_PORT"
 wait_port route-function "$ROUTE_PORT"
 wait_http socket-node-1 "http://127.0.0.1:$NODE1_PORT/readyz"
 wait_http socket-node-2 "http://127.0.0.1:$NODE2_PORT/readyz"
+wait_log echo-backend "echo backend reading"
 
 cat >&2 <<INFO
   demo page     http://127.0.0.1:$NODE1_PORT/   and   http://127.0.0.1:$NODE2_PORT/
   send API      POST http://127.0.0.1:$SEND_PORT/v1/messages
   route (push)  http://127.0.0.1:$ROUTE_PORT/
+  upstream      topic relay-upstream; the echo backend answers publishes of event "echo" (log: echo-backend.log)
   emulators     Pub/Sub 127.0.0.1:$PUBSUB_PORT, Firestore 127.0.0.1:$FIRESTORE_PORT (project $GOOGLE_CLOUD_PROJECT)
   logs          $LOG_DIR
 INFO

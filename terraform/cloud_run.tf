@@ -127,6 +127,8 @@ resource "google_cloud_run_v2_service" "socket_node" {
     google_project_iam_member.socket_node_datastore,
     google_project_iam_member.socket_node_subscriptions,
     google_pubsub_topic_iam_member.requests_publisher_socket_node,
+    google_pubsub_topic_iam_member.requests_high_publisher_socket_node,
+    google_pubsub_topic_iam_member.upstream_publisher_socket_node,
     google_secret_manager_secret_iam_member.jwt_secret_socket_node,
     time_sleep.iam_propagation,
   ]

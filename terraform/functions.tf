@@ -86,6 +86,7 @@ resource "google_cloudfunctions2_function" "send" {
     google_project_iam_member.functions_build_storage,
     google_project_iam_member.send_pubsub_publisher,
     google_pubsub_topic_iam_member.requests_publisher_send,
+    google_pubsub_topic_iam_member.requests_high_publisher_send,
     time_sleep.iam_propagation,
   ]
 }

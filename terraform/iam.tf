@@ -85,6 +85,12 @@ resource "google_pubsub_topic_iam_member" "requests_publisher_socket_node" {
   member = google_service_account.socket_node.member
 }
 
+resource "google_pubsub_topic_iam_member" "requests_high_publisher_socket_node" {
+  topic  = google_pubsub_topic.requests_high.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.socket_node.member
+}
+
 # Registry writes (connections, node heartbeat) and the mailbox drain.
 resource "google_project_iam_member" "socket_node_datastore" {
   project = var.project_id
@@ -104,6 +110,12 @@ resource "google_secret_manager_secret_iam_member" "jwt_secret_socket_node" {
 
 resource "google_pubsub_topic_iam_member" "requests_publisher_send" {
   topic  = google_pubsub_topic.requests.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.send_function.member
+}
+
+resource "google_pubsub_topic_iam_member" "requests_high_publisher_send" {
+  topic  = google_pubsub_topic.requests_high.name
   role   = "roles/pubsub.publisher"
   member = google_service_account.send_function.member
 }
@@ -148,6 +160,12 @@ resource "google_pubsub_topic_iam_member" "dead_letter_publisher_route" {
 # A request for many users fans out into one request per user on the same topic.
 resource "google_pubsub_topic_iam_member" "requests_publisher_route" {
   topic  = google_pubsub_topic.requests.name
+  role   = "roles/pubsub.publisher"
+  member = google_service_account.route_function.member
+}
+
+resource "google_pubsub_topic_iam_member" "requests_high_publisher_route" {
+  topic  = google_pubsub_topic.requests_high.name
   role   = "roles/pubsub.publisher"
   member = google_service_account.route_function.member
 }
@@ -241,23 +259,28 @@ resource "time_sleep" "iam_propagation" {
       google_project_iam_member.socket_node_subscriptions.id,
       google_project_iam_member.socket_node_datastore.id,
       google_pubsub_topic_iam_member.requests_publisher_socket_node.id,
+      google_pubsub_topic_iam_member.requests_high_publisher_socket_node.id,
+      google_pubsub_topic_iam_member.upstream_publisher_socket_node.id,
       google_secret_manager_secret_iam_member.jwt_secret_socket_node.id,
     ])
     send_function = join(",", [
       google_project_iam_member.send_pubsub_publisher.id,
       google_project_iam_member.send_datastore_viewer.id,
       google_pubsub_topic_iam_member.requests_publisher_send.id,
+      google_pubsub_topic_iam_member.requests_high_publisher_send.id,
     ])
     route_function = join(",", [
       google_project_iam_member.route_pubsub_publisher.id,
       google_project_iam_member.route_datastore_user.id,
       google_pubsub_topic_iam_member.dead_letter_publisher_route.id,
       google_pubsub_topic_iam_member.requests_publisher_route.id,
+      google_pubsub_topic_iam_member.requests_high_publisher_route.id,
     ])
     functions_build = join(",", concat(
       [for g in google_project_iam_member.functions_build : g.id],
       [google_project_iam_member.functions_build_storage.id],
     ))
-    push_tokens = google_service_account_iam_member.router_push_token_creator_pubsub_agent.id
+    push_tokens          = google_service_account_iam_member.router_push_token_creator_pubsub_agent.id
+    upstream_push_tokens = join(",", google_service_account_iam_member.upstream_push_token_creator_pubsub_agent[*].id)
   }
 }

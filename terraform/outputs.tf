@@ -37,3 +37,13 @@ output "allowed_origins" {
   description = "Origins the socket node admits (empty: any); the smoke test presents the first."
   value       = var.allowed_origins
 }
+
+output "upstream_topic_id" {
+  description = "Full id of the upstream topic: client publishes and connection events for your backend (README, Upstream)."
+  value       = google_pubsub_topic.upstream.id
+}
+
+output "upstream_push_identity" {
+  description = "Email of the identity upstream pushes carry an OIDC token of: grant it your backend's invoker role. Empty without upstream_push_endpoint."
+  value       = local.upstream_push == 1 ? google_service_account.upstream_push[0].email : ""
+}

@@ -13,6 +13,15 @@ resource "google_pubsub_topic" "requests" {
   depends_on = [google_project_service.required]
 }
 
+# High priority requests are retried on a topic and subscription of their own, on a shorter schedule
+# with more attempts (highPriority in config/topology.json).
+resource "google_pubsub_topic" "requests_high" {
+  name   = local.topology.highPriority.requestsTopic
+  labels = local.labels
+
+  depends_on = [google_project_service.required]
+}
+
 resource "google_pubsub_topic" "dead_letter" {
   name   = local.topology.deadLetterTopic
   labels = local.labels
@@ -62,6 +71,45 @@ resource "google_pubsub_subscription" "router" {
   ]
 }
 
+# The high priority retry subscription: the same push to the route function, its own backoff and
+# attempts, the same dead-letter topic.
+resource "google_pubsub_subscription" "router_high" {
+  name   = local.topology.highPriority.routerSubscription
+  topic  = google_pubsub_topic.requests_high.id
+  labels = local.labels
+
+  ack_deadline_seconds       = local.topology.routerAckDeadlineSeconds
+  message_retention_duration = "${local.topology.messageRetentionSeconds}s"
+
+  expiration_policy {
+    ttl = ""
+  }
+
+  retry_policy {
+    minimum_backoff = "${local.topology.highPriority.retry.minBackoffSeconds}s"
+    maximum_backoff = "${local.topology.highPriority.retry.maxBackoffSeconds}s"
+  }
+
+  dead_letter_policy {
+    dead_letter_topic     = google_pubsub_topic.dead_letter.id
+    max_delivery_attempts = local.topology.highPriority.retry.maxDeliveryAttempts
+  }
+
+  push_config {
+    push_endpoint = google_cloudfunctions2_function.route.service_config[0].uri
+
+    oidc_token {
+      service_account_email = google_service_account.router_push.email
+      audience              = google_cloudfunctions2_function.route.service_config[0].uri
+    }
+  }
+
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.route_invoker_router_push,
+    time_sleep.iam_propagation,
+  ]
+}
+
 # Keeps dead letters for inspection and replay (seek or pull). It never expires; acknowledged
 # messages are retained too, so a replay can seek back over them.
 resource "google_pubsub_subscription" "dead_letter_hold" {
@@ -88,6 +136,12 @@ resource "google_pubsub_topic_iam_member" "dead_letter_publisher_pubsub_agent" {
 
 resource "google_pubsub_subscription_iam_member" "router_subscriber_pubsub_agent" {
   subscription = google_pubsub_subscription.router.name
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_service_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "router_high_subscriber_pubsub_agent" {
+  subscription = google_pubsub_subscription.router_high.name
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_service_agent
 }

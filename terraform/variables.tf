@@ -271,3 +271,37 @@ variable "auth_environment" {
     error_message = "auth_environment takes only RELAY_AUTH_MODE, RELAY_JWKS_URL, RELAY_JWT_ISSUER, RELAY_JWT_AUDIENCE, RELAY_JWT_ALGORITHMS and RELAY_JWT_CLOCK_SKEW_SECONDS."
   }
 }
+
+variable "upstream_push_endpoint" {
+  type        = string
+  description = "HTTPS URL of your backend that Pub/Sub pushes the upstream topic to (client publishes and connection events), with an OIDC token of the identity in the output upstream_push_identity. Empty: no push subscription; subscribe to the topic yourself."
+  default     = ""
+
+  validation {
+    condition     = var.upstream_push_endpoint == "" || can(regex("^https://[^\\s/]+(/[^\\s]*)?$", var.upstream_push_endpoint))
+    error_message = "upstream_push_endpoint is empty or an https:// URL."
+  }
+}
+
+variable "upstream_push_audience" {
+  type        = string
+  description = "Audience of the OIDC token on upstream pushes; empty for the endpoint URL itself (what Cloud Run expects)."
+  default     = ""
+}
+
+variable "upstream_push_filter" {
+  type        = string
+  description = "Pub/Sub filter of the upstream push subscription, e.g. attributes.type = \"message\" for client publishes only. Empty: everything."
+  default     = ""
+}
+
+variable "upstream_push_max_attempts" {
+  type        = number
+  description = "Delivery attempts to the backend before an upstream message goes to the upstream dead letter (5-100)."
+  default     = 20
+
+  validation {
+    condition     = var.upstream_push_max_attempts >= 5 && var.upstream_push_max_attempts <= 100
+    error_message = "upstream_push_max_attempts is between 5 and 100, as Pub/Sub allows."
+  }
+}

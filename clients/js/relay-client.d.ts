@@ -31,7 +31,32 @@ export declare const DEFAULTS: Readonly<{
   pongTimeoutMs: number;
   connectTimeoutMs: number;
   dedupeSize: number;
+  outboxSize: number;
 }>;
+
+/** The codes a publish can be refused with: the relay's, then the client's own. */
+export type PublishErrorCode =
+  | 'bad_frame'
+  | 'rate_limited'
+  | 'too_large'
+  | 'unavailable'
+  | 'closed'
+  | 'auth_failed'
+  | 'outbox_full';
+
+/** What a publish promise rejects with. bad_frame will fail again as it is; the others may succeed later with the same id. */
+export declare class PublishError extends Error {
+  readonly name: 'PublishError';
+  readonly code: PublishErrorCode | string;
+  /** The publish's id. */
+  readonly id: string;
+  constructor(code: string, message: string, id: string);
+}
+
+export interface PublishOptions {
+  /** Your own id, 1-128 visible ASCII characters; a retry with the same id is not published twice on one connection. Default: a random UUID. */
+  id?: string;
+}
 
 export interface BackoffOptions {
   baseMs?: number;
@@ -96,6 +121,8 @@ export interface RelayClientOptions {
   connectTimeoutMs?: number;
   /** How many recent message ids to remember for dropping repeats (default 1000). */
   dedupeSize?: number;
+  /** How many publishes may wait for their answer at once (default 1000); more are refused with outbox_full. */
+  outboxSize?: number;
   /** For tests: the random source of the jitter. */
   random?: () => number;
   /** For tests: the timers the client uses. */
@@ -120,7 +147,9 @@ export interface RelayMessage<T = unknown> {
    * A user's messages are handed out in this order.
    */
   sentAt: string;
-  /** True for a message older than one already handed out: it came late, after a fault (handed out, never dropped). */
+  /** high: sent with priority high, which may overtake normal messages; order holds within a priority. */
+  priority: 'normal' | 'high';
+  /** True for a message older than one of its priority already handed out: it came late, after a fault (handed out, never dropped). */
   late: boolean;
 }
 
@@ -158,6 +187,8 @@ export interface RelayClientStats {
   /** Connections that reached ready. */
   connects: number;
   rememberedIds: number;
+  /** Publishes waiting for the relay's answer. */
+  outbox: number;
 }
 
 export declare class RelayClient {
@@ -179,4 +210,9 @@ export declare class RelayClient {
   onError(handler: (error: RelayClientError) => void): () => void;
   /** Resolves once ready; rejects if the client is or becomes closed or auth_failed. */
   waitForReady(): Promise<RelayConnection>;
+  /**
+   * Sends a message to the backend through the relay's upstream topic. Resolves with the id once the relay
+   * answers accepted; rejects with a PublishError. Waits in the outbox across reconnects, sent again with the same id.
+   */
+  publish(event: string, data?: unknown, options?: PublishOptions): Promise<string>;
 }

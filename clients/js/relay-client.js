@@ -31,7 +31,26 @@ export const DEFAULTS = Object.freeze({
   pongTimeoutMs: 10_000,
   connectTimeoutMs: 15_000,
   dedupeSize: 1000,
+  outboxSize: 1000,
 });
+
+/** A publish id: what the relay takes (1-128 visible ASCII characters). */
+const PUBLISH_ID = /^[\x21-\x7E]{1,128}$/;
+
+function newPublishId() {
+  if (typeof globalThis.crypto?.randomUUID === 'function') return globalThis.crypto.randomUUID();
+  return `p-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+}
+
+/** The error a publish promise rejects with: `code` is the relay's (bad_frame, rate_limited, too_large, unavailable) or the client's (closed, auth_failed, outbox_full). */
+export class PublishError extends Error {
+  constructor(code, message, id) {
+    super(message || code);
+    this.name = 'PublishError';
+    this.code = code;
+    this.id = id;
+  }
+}
 
 const OPEN = 1; // WebSocket.OPEN, spelled out so fakes need not define it
 const ALL_EVENTS = '*';
@@ -124,7 +143,12 @@ export class RelayClient {
   #stateHandlers = new Set();
   #errorHandlers = new Set();
   #stats = { received: 0, duplicates: 0, late: 0, connects: 0 };
-  #newestStamp = ''; // the newest accept stamp handed out, across reconnects
+  // publishes not answered yet, in the order they were made: sent on every ready socket until answered
+  #outbox = new Map();
+  #outboxSize;
+  // the newest accept stamp handed out per priority, across reconnects: high messages may overtake
+  // normal ones (that is what high means), so order, and lateness, is judged within a priority
+  #newestStamp = { normal: '', high: '' };
 
   /**
    * @param {object} options see relay-client.d.ts
@@ -151,6 +175,9 @@ export class RelayClient {
     const dedupeSize = options.dedupeSize ?? DEFAULTS.dedupeSize;
     if (!Number.isInteger(dedupeSize) || dedupeSize < 1) throw new TypeError('dedupeSize must be a positive integer');
     this.#recent = new RecentIds(dedupeSize);
+    const outboxSize = options.outboxSize ?? DEFAULTS.outboxSize;
+    if (!Number.isInteger(outboxSize) || outboxSize < 1) throw new TypeError('outboxSize must be a positive integer');
+    this.#outboxSize = outboxSize;
     this.#random = options.random ?? Math.random;
     const timers = options.timers ?? {};
     this.#timers = {
@@ -176,7 +203,40 @@ export class RelayClient {
 
   /** Counters: messages received, repeats dropped, messages that came after a newer one, connections established. */
   get stats() {
-    return { ...this.#stats, rememberedIds: this.#recent.size };
+    return { ...this.#stats, rememberedIds: this.#recent.size, outbox: this.#outbox.size };
+  }
+
+  /**
+   * Sends a message to the backend (the relay publishes it to its upstream topic). Resolves with the id
+   * once the relay answers `accepted`; rejects with a PublishError carrying the relay's error code. Until it
+   * is answered it waits in the outbox, across reconnects, and is sent again with the same id on every new
+   * socket. Publishing an id that is still waiting returns the same promise.
+   * @param {string} event the send API's event rules
+   * @param {*} data any JSON value
+   * @param {{ id?: string }} [options] your own id (1-128 visible ASCII characters); else a random one
+   */
+  publish(event, data = null, { id } = {}) {
+    if (typeof event !== 'string' || event.length === 0) throw new TypeError('event must be a non-empty string');
+    const publishId = id ?? newPublishId();
+    if (typeof publishId !== 'string' || !PUBLISH_ID.test(publishId)) {
+      throw new TypeError('id must be 1-128 visible ASCII characters');
+    }
+    const waiting = this.#outbox.get(publishId);
+    if (waiting) return waiting.promise;
+    if (this.#state === State.CLOSED || this.#state === State.AUTH_FAILED) {
+      return Promise.reject(new PublishError(this.#state === State.CLOSED ? 'closed' : 'auth_failed', `relay client ${this.#state}`, publishId));
+    }
+    if (this.#outbox.size >= this.#outboxSize) {
+      return Promise.reject(new PublishError('outbox_full', `${this.#outboxSize} publishes are already waiting`, publishId));
+    }
+    const entry = { frame: { type: 'publish', id: publishId, event, data } };
+    entry.promise = new Promise((resolve, reject) => {
+      entry.resolve = resolve;
+      entry.reject = reject;
+    });
+    this.#outbox.set(publishId, entry);
+    if (this.#state === State.READY && this.#socket) this.#send(this.#socket, entry.frame);
+    return entry.promise;
   }
 
   /** Starts connecting; does nothing while already connecting, ready or reconnecting. */
@@ -196,12 +256,14 @@ export class RelayClient {
     this.#clearTimers();
     this.#dropSocket(code, reason);
     this.#setState(State.CLOSED, { code, reason });
+    this.#rejectOutbox('closed', 'the client was closed before the relay answered');
   }
 
   /**
    * Handlers for message frames: on('agent_update', fn) for one event name, on('*', fn) for all.
-   * Each gets the message { id, event, data, sentAt, late }, once per id, in the order the relay accepted them
-   * (late: true marks one that came after a newer message, which only a fault causes). Returns a function that removes it.
+   * Each gets the message { id, event, data, sentAt, priority, late }, once per id, in the order the relay accepted
+   * them within a priority (high ones may overtake normal ones; late: true marks one that came after a newer
+   * message of its priority, which only a fault causes). Returns a function that removes it.
    */
   on(event, handler) {
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
@@ -305,7 +367,12 @@ export class RelayClient {
         return this.#established(frame);
       case 'message':
         return this.#message(socket, frame);
+      case 'accepted':
+        return this.#answered(frame.id, null);
       case 'error':
+        if (typeof frame.id === 'string' && this.#outbox.has(frame.id)) {
+          return this.#answered(frame.id, new PublishError(String(frame.code ?? 'error'), String(frame.message ?? ''), frame.id));
+        }
         return this.#emitError({ code: String(frame.code ?? 'error'), message: String(frame.message ?? '') });
       default:
         // pong, and frame types of later servers: nothing to do
@@ -325,6 +392,22 @@ export class RelayClient {
     this.#stats.connects += 1;
     this.#setState(State.READY, { url: this.url, connection: this.#connection });
     this.#schedulePing();
+    // what no earlier socket got an answer for goes again, with the same ids, in the order it was made
+    if (this.#socket) for (const entry of this.#outbox.values()) this.#send(this.#socket, entry.frame);
+  }
+
+  #answered(id, error) {
+    const entry = this.#outbox.get(id);
+    if (!entry) return; // a repeat's second answer, or an id this client forgot
+    this.#outbox.delete(id);
+    if (error) entry.reject(error);
+    else entry.resolve(id);
+  }
+
+  #rejectOutbox(code, message) {
+    const entries = [...this.#outbox.values()];
+    this.#outbox.clear();
+    for (const entry of entries) entry.reject(new PublishError(code, message, entry.frame.id));
   }
 
   #message(socket, frame) {
@@ -339,10 +422,12 @@ export class RelayClient {
       // node writes a user's messages in accept order; one older than a message already handed out
       // came late (a retry after a fault) and is handed out anyway, marked, never dropped.
       const stamp = typeof frame.sentAt === 'string' ? frame.sentAt : '';
-      const late = stamp !== '' && this.#newestStamp !== '' && stamp < this.#newestStamp;
+      const priority = frame.priority === 'high' ? 'high' : 'normal';
+      const newest = this.#newestStamp[priority];
+      const late = stamp !== '' && newest !== '' && stamp < newest;
       if (late) this.#stats.late += 1;
-      else if (stamp > this.#newestStamp) this.#newestStamp = stamp;
-      const message = Object.freeze({ id: frame.id, event: frame.event, data: frame.data, sentAt: frame.sentAt, late });
+      else if (stamp > newest) this.#newestStamp[priority] = stamp;
+      const message = Object.freeze({ id: frame.id, event: frame.event, data: frame.data, sentAt: frame.sentAt, priority, late });
       for (const handler of [...(this.#handlers.get(frame.event) ?? []), ...(this.#handlers.get(ALL_EVENTS) ?? [])]) {
         try {
           handler(message);
@@ -424,6 +509,7 @@ export class RelayClient {
     this.#clearTimers();
     this.#dropSocket(CloseCode.NORMAL, 'auth failed');
     this.#setState(State.AUTH_FAILED, { code: CloseCode.AUTH_FAILED, reason });
+    this.#rejectOutbox('auth_failed', 'the relay refused every token before it answered');
   }
 
   // ---- plumbing ----

@@ -1,6 +1,7 @@
 // End to end in a real browser: the demo page of node 1, served by the local stack, connects with
 // the client library, gets a message sent through the send API, survives a SIGTERM of node 1 by
-// reconnecting to node 2, and shows the message sent during the gap exactly once.
+// reconnecting to node 2, shows the message sent during the gap exactly once, and publishes upstream
+// to the example backend, whose echo comes back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,7 +32,7 @@ async function within(promise, ms, what) {
   }
 }
 
-test('demo page: connect, receive, survive a node drain, get the gap message exactly once', { timeout: 600_000 }, async (t) => {
+test('demo page: connect, receive, survive a node drain, get the gap message exactly once, publish and get the echo', { timeout: 600_000 }, async (t) => {
   mkdirSync(targetDir, { recursive: true });
   const stack = await LocalStack.start({ root, logDir: mkdtempSync(join(targetDir, 'stack-')) });
   const profile = mkdtempSync(join(tmpdir(), 'relay-chromium-'));
@@ -127,6 +128,20 @@ test('demo page: connect, receive, survive a node drain, get the gap message exa
   assert.equal(stats.received, 3);
   assert.equal(stats.connects, 2);
   assert.equal(await page.textContent('#node'), 'node-2');
+
+  // Upstream: a publish from the page's box reaches the example backend, which echoes it back.
+  await page.fill('#upData', JSON.stringify({ text: 'hello backend', userId: 'someone-else' }));
+  await page.click('#publish');
+  await page.waitForFunction(() => document.querySelector('#publishResult').textContent.startsWith('accepted '),
+    undefined, { timeout: 30_000 });
+  const publishId = (await page.textContent('#publishResult')).slice('accepted '.length);
+  await frames(`.accepted[data-id="${publishId}"]`).waitFor({ timeout: 5_000 });
+  const echo = frames('.message[data-event="echo"]');
+  await echo.waitFor({ timeout: 30_000 });
+  const echoed = JSON.parse((await echo.textContent()).slice('00:00:00.000  '.length));
+  assert.equal(echoed.data.replyTo, publishId);
+  assert.equal(echoed.data.echo.text, 'hello backend');
+  t.diagnostic('the echo backend answered the page\'s publish');
 
   await waitUntil(() => !processAlive(node1), { timeoutMs: 30_000, what: 'node 1 to exit after its drain' });
   assert.ok(stack.running, 'the rest of the stack is still up after node 1 left');

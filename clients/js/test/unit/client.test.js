@@ -105,7 +105,7 @@ describe('messages', () => {
     client.on('*', (m) => all.push(m.id));
     relay.last.message('m1', 'agent_update', { step: 3 });
     relay.last.message('m2', 'chat', { text: 'hi' });
-    assert.deepEqual(named, [{ id: 'm1', event: 'agent_update', data: { step: 3 }, sentAt: '1970-01-01T00:00:00.000000Z', late: false }]);
+    assert.deepEqual(named, [{ id: 'm1', event: 'agent_update', data: { step: 3 }, sentAt: '1970-01-01T00:00:00.000000Z', priority: 'normal', late: false }]);
     assert.deepEqual(all, ['m1', 'm2']);
     assert.deepEqual(relay.last.sentOf('ack'), [{ type: 'ack', id: 'm1' }, { type: 'ack', id: 'm2' }]);
   });
@@ -143,6 +143,18 @@ describe('messages', () => {
     relay.last.establish({ nodeId: 'node-2' }).message('m2', 'e', 2, at(2)).message('m4', 'e', 4, at(4))
       .message('m4b', 'e', 4, at(4));
     assert.deepEqual(seen, ['m1', 'm3', 'm2 late', 'm4', 'm4b']);
+    assert.equal(client.stats.late, 1);
+  });
+
+  test('a high priority message may overtake normal ones: neither is late, order is judged within a priority', async () => {
+    const { client, relay } = await ready();
+    const seen = [];
+    client.on('*', (m) => seen.push(`${m.id} ${m.priority}${m.late ? ' late' : ''}`));
+    const at = (n) => `2026-12-01T10:00:00.00000${n}Z`;
+    relay.last.push({ type: 'message', id: 'h3', event: 'e', data: 3, sentAt: at(3), priority: 'high' });
+    relay.last.message('n1', 'e', 1, at(1)).message('n2', 'e', 2, at(2));
+    relay.last.push({ type: 'message', id: 'h2', event: 'e', data: 2, sentAt: at(2), priority: 'high' });
+    assert.deepEqual(seen, ['h3 high', 'n1 normal', 'n2 normal', 'h2 high late']);
     assert.equal(client.stats.late, 1);
   });
 

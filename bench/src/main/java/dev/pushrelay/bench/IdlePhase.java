@@ -51,8 +51,8 @@ final class IdlePhase {
         Run run = measure(c, r);
         results.computeIfAbsent(c, k -> new ArrayList<>()).add(run);
         System.err.printf("idle run %d %s: heap/socket %.0f B, RSS/socket %.0f B, %.0f connects/s, heap %s MB, "
-                + "RSS %s MB%n", r, c.key(), run.heapSlope(levels), run.rssSlope(levels), run.connectsPerSecond(),
-            mb(run.heap()), mb(run.rss()));
+                + "RSS %s MB, %d sockets compressed%n", r, c.key(), run.heapSlope(levels), run.rssSlope(levels),
+            run.connectsPerSecond(), mb(run.heap()), mb(run.rss()), run.compressed());
       }
     }
     return report(results);

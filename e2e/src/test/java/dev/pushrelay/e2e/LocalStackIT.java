@@ -3,7 +3,12 @@ package dev.pushrelay.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.google.pubsub.v1.PubsubMessage;
+import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.testing.CollectingSubscription;
 import dev.pushrelay.testing.TestSocketClient;
+import dev.pushrelay.topology.Topology;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
@@ -52,6 +57,82 @@ class LocalStackIT {
       }
       assertEquals(1, ana.messages().size(), "ana sees only her message");
       assertEquals(1, ben.messages().size(), "ben sees only his message");
+    }
+  }
+
+  /**
+   * The upstream path end to end: a client publishes on its socket, the backend's subscription on the
+   * upstream topic gets it with the verified user (a forged userId inside data changes nothing), the
+   * client is answered accepted, and the example backend's echo comes back through the send API.
+   */
+  @Test
+  void aClientPublishReachesTheBackendAndItsEchoComesBack() throws Exception {
+    String user = "una-" + java.util.UUID.randomUUID().toString().substring(0, 6);
+    try (CollectingSubscription backend = CollectingSubscription.onTopic(stack.probe().clients(),
+            Topology.standard().upstreamTopic(), "e2e-" + user);
+        TestSocketClient una = connect(1, user)) {
+      String connectionId = una.awaitType("connection_established", WAIT).json().get("connectionId").asText();
+      una.send("{\"type\":\"publish\",\"id\":\"ask-1\",\"event\":\"echo\","
+          + "\"data\":{\"text\":\"hello\",\"userId\":\"mallory\"}}");
+      TestSocketClient.Frame answer = una.awaitFrame(f -> "ask-1".equals(f.json().path("id").asText())
+          && !f.type().equals("message"), WAIT);
+      assertEquals("accepted", answer.type(), answer.json().toString());
+
+      PubsubMessage heard = backend.await(m -> "message".equals(m.getAttributesOrDefault("type", ""))
+          && connectionId.equals(m.getAttributesOrDefault("connection_id", "")), WAIT);
+      assertEquals(user, heard.getAttributesOrThrow("user_id"));
+      assertEquals("node-1", heard.getAttributesOrThrow("node_id"));
+      assertEquals("echo", heard.getAttributesOrThrow("event"));
+      JsonNode data = JsonCodec.read(heard.getData().toStringUtf8());
+      assertEquals(user, data.get("userId").asText());
+      assertEquals("mallory", data.at("/data/userId").asText());
+
+      TestSocketClient.Frame echo = una.awaitFrame(f -> f.type().equals("message")
+          && "echo".equals(f.json().path("event").asText()), WAIT);
+      assertEquals("ask-1", echo.json().at("/data/replyTo").asText());
+      assertEquals("hello", echo.json().at("/data/echo/text").asText());
+    }
+  }
+
+  /**
+   * High priority through the whole stack: sent while the user is away (parked, retried on a
+   * subscription of their own, with its shorter schedule and more attempts), high messages lead the
+   * catch-up of the user's next socket, ahead of older normal ones, and say so in their frame.
+   */
+  @Test
+  void highPriorityMessagesLeadTheCatchUpAndRetryOnTheirOwnSubscription() throws Exception {
+    String user = "hana-" + java.util.UUID.randomUUID().toString().substring(0, 6);
+    java.util.List<String> ids = new java.util.ArrayList<>();
+    for (String priority : java.util.List.of("normal", "normal", "high", "normal", "high")) {
+      HttpResponse<String> accepted = stack.send("application/json", "{\"userId\":\"" + user
+          + "\",\"event\":\"e\",\"priority\":\"" + priority + "\",\"data\":{\"p\":\"" + priority + "\"}}");
+      assertEquals(202, accepted.statusCode(), accepted.body());
+      ids.add(LocalStack.json(accepted).get("id").asText());
+    }
+    try (TestSocketClient hana = connect(2, user)) {
+      for (String id : ids) {
+        hana.awaitFrame(f -> id.equals(f.json().path("id").asText()), WAIT);
+      }
+      java.util.List<String> order = hana.messages().stream().map(f -> f.json().get("id").asText()).toList();
+      assertEquals(java.util.List.of(ids.get(2), ids.get(4), ids.get(0), ids.get(1), ids.get(3)), order,
+          "high first, then normal, each in accept order");
+      assertEquals("high", hana.messages().get(0).json().path("priority").asText());
+      assertTrue(hana.messages().get(2).json().path("priority").isMissingNode());
+    }
+    try (com.google.cloud.pubsub.v1.SubscriptionAdminClient admin = stack.probe().clients().subscriptionAdmin()) {
+      Topology t = Topology.standard();
+      com.google.pubsub.v1.Subscription high = admin.getSubscription(
+          stack.probe().clients().subscription(t.high().routerSubscription()));
+      com.google.pubsub.v1.Subscription normal = admin.getSubscription(
+          stack.probe().clients().subscription(t.routerSubscription()));
+      assertTrue(high.getTopic().endsWith("/" + t.high().requestsTopic()));
+      assertEquals(t.high().retry().maxBackoffSeconds(), high.getRetryPolicy().getMaximumBackoff().getSeconds());
+      assertTrue(high.getRetryPolicy().getMaximumBackoff().getSeconds()
+          < normal.getRetryPolicy().getMaximumBackoff().getSeconds(), "a shorter schedule");
+      assertTrue(high.getDeadLetterPolicy().getMaxDeliveryAttempts()
+          > normal.getDeadLetterPolicy().getMaxDeliveryAttempts(), "more attempts");
+      assertEquals(normal.getDeadLetterPolicy().getDeadLetterTopic(), high.getDeadLetterPolicy().getDeadLetterTopic());
+      assertEquals(normal.getPushConfig().getPushEndpoint(), high.getPushConfig().getPushEndpoint());
     }
   }
 

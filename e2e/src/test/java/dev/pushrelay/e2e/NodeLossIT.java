@@ -3,11 +3,14 @@ package dev.pushrelay.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pushrelay.testing.CollectingSubscription;
 import dev.pushrelay.testing.TestSocketClient;
+import dev.pushrelay.topology.Topology;
 import java.time.Duration;
 import java.util.AbstractMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -21,7 +24,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A node goes away while its user receives a stream: drained with SIGTERM, or killed with SIGKILL.
- * The user reconnects to the other node; every accepted id is delivered or dead-lettered.
+ * The user reconnects to the other node; every accepted id is delivered or dead-lettered. The backend
+ * hears a {@code disconnected} event for every socket the node held: from the drain itself (close code
+ * 1012), or from a live node's cleanup ({@code reason=node_lost}).
  */
 class NodeLossIT {
   private static final Duration WAIT = Duration.ofSeconds(20);
@@ -49,7 +54,7 @@ class NodeLossIT {
 
   @Test
   void sigtermDrainsWith1012AndLosesNothing() throws Exception {
-    streamThroughNodeLoss("drain", 1, 2, Duration.ofSeconds(60), (node, socket) -> {
+    streamThroughNodeLoss("drain", 1, 2, Duration.ofSeconds(60), "closed", (node, socket) -> {
       long signalled = System.nanoTime();
       node.destroy(); // SIGTERM, as Cloud Run sends
       assertEquals(1012, socket.awaitClose(WAIT), "clients are told to reconnect");
@@ -61,20 +66,36 @@ class NodeLossIT {
 
   @Test
   void sigkillLosesNothingOnceTheNodeLeaseRunsOut() throws Exception {
-    streamThroughNodeLoss("crash", 2, 1, Duration.ofSeconds(90), (node, socket) -> {
+    streamThroughNodeLoss("crash", 2, 1, Duration.ofSeconds(90), "node_lost", (node, socket) -> {
       node.destroyForcibly(); // SIGKILL: no drain, no goodbye
       socket.awaitClose(WAIT);
     });
   }
 
-  /** The user receives a stream on node {@code from}, loses it, moves to node {@code to}; nothing is lost. */
-  private void streamThroughNodeLoss(String prefix, int from, int to, Duration settle, Loss loss) throws Exception {
+  /**
+   * The user receives a stream on node {@code from}, loses it, moves to node {@code to}; nothing is lost,
+   * and each socket node {@code from} held (the user's and a few idle ones) is reported disconnected
+   * with {@code reason}.
+   */
+  private void streamThroughNodeLoss(String prefix, int from, int to, Duration settle, String reason, Loss loss)
+      throws Exception {
     String user = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
+    CollectingSubscription upstream = CollectingSubscription.onTopic(stack.probe().clients(),
+        Topology.standard().upstreamTopic(), "node-loss-" + user);
+    List<TestSocketClient> bystanders = new java.util.ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      bystanders.add(connect(from, user + "-idle-" + i));
+    }
     Ledger ledger = new Ledger();
     AtomicInteger refused = new AtomicInteger();
     List<Map.Entry<String, TestSocketClient>> sockets = new CopyOnWriteArrayList<>();
     TestSocketClient first = connect(from, user);
     sockets.add(new AbstractMap.SimpleEntry<>(user, first));
+    Set<String> held = new java.util.HashSet<>();
+    held.add(connectionIdOf(first));
+    for (TestSocketClient b : bystanders) {
+      held.add(connectionIdOf(b));
+    }
     ScheduledFuture<?> streaming = sender.scheduleAtFixedRate(() -> {
       if (!stack.sendRecorded(user, "tick", ledger)) {
         refused.incrementAndGet();
@@ -92,7 +113,41 @@ class NodeLossIT {
     assertEquals(0, refused.get(), "the send API kept accepting");
     // the lost node's own topic and subscription go too, once a live node's cleanup proved it empty
     stack.probe().awaitChannelsGone("node-" + from, Duration.ofSeconds(60));
+    awaitDisconnected(upstream, held, reason, Duration.ofSeconds(60));
     second.close();
+    bystanders.forEach(TestSocketClient::close);
+    upstream.close();
+  }
+
+  private static String connectionIdOf(TestSocketClient c) throws Exception {
+    return c.awaitType("connection_established", WAIT).json().get("connectionId").asText();
+  }
+
+  /** Every socket in {@code held} is reported disconnected with {@code reason}, after its connected event. */
+  private static void awaitDisconnected(CollectingSubscription upstream, Set<String> held, String reason,
+      Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      Set<String> connected = new java.util.HashSet<>();
+      Set<String> reported = new java.util.HashSet<>();
+      for (com.google.pubsub.v1.PubsubMessage m : upstream.received()) {
+        String id = m.getAttributesOrDefault("connection_id", "");
+        if ("connected".equals(m.getAttributesOrDefault("type", ""))) {
+          connected.add(id);
+        } else if ("disconnected".equals(m.getAttributesOrDefault("type", ""))
+            && reason.equals(m.getAttributesOrDefault("reason", ""))) {
+          reported.add(id);
+        }
+      }
+      if (reported.containsAll(held)) {
+        assertTrue(connected.containsAll(held), "each socket was announced connected first");
+        return;
+      }
+      Set<String> missing = new java.util.HashSet<>(held);
+      missing.removeAll(reported);
+      assertTrue(System.nanoTime() < deadline, "no disconnected event (" + reason + ") for " + missing);
+      TimeUnit.MILLISECONDS.sleep(200);
+    }
   }
 
   private TestSocketClient connect(int node, String user) throws Exception {

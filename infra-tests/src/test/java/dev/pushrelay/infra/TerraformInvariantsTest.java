@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
 class TerraformInvariantsTest {
   private static final Set<String> PUBLIC = Set.of("allUsers", "allAuthenticatedUsers");
   private static final Pattern SERVICE_ACCOUNT_REF =
-      Pattern.compile("^\\$\\{google_service_account\\.([A-Za-z0-9_-]+)\\.(email|id|name|member)}$");
+      Pattern.compile("^\\$\\{google_service_account\\.([A-Za-z0-9_-]+)(?:\\[0])?\\.(email|id|name|member)}$");
   /** The Pub/Sub service agent, read through the wait that follows its creation (iam.tf). */
   private static final Pattern PUBSUB_AGENT = Pattern.compile("^\\$\\{time_sleep\\.([A-Za-z0-9_]+)\\.triggers\\[\"member\"]}$");
 
@@ -95,8 +95,9 @@ class TerraformInvariantsTest {
         () -> assertTrue(topicPrefix.matches("(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{0,199}"), "topic prefix " + topicPrefix),
         () -> assertTrue(subscriptionPrefix.matches("(?!goog)[A-Za-z][A-Za-z0-9._~+%-]{0,199}"),
             "subscription prefix " + subscriptionPrefix));
-    // Terraform manages exactly the requests and dead-letter topics; every node makes its own
-    // delivery topic and subscription at run time and deletes them when it goes.
+    // Terraform manages exactly the requests topics (normal and high priority), the dead-letter topic and
+    // the upstream topics; every node makes its own delivery topic and subscription at run time and
+    // deletes them when it goes.
     Set<String> topics = new TreeSet<>();
     List<String> problems = new ArrayList<>();
     for (Block topic : tf.resources("google_pubsub_topic")) {
@@ -113,7 +114,9 @@ class TerraformInvariantsTest {
       }
     }
     assertEquals(List.of(), problems);
-    assertEquals(new TreeSet<>(List.of("${local.topology.requestsTopic}", "${local.topology.deadLetterTopic}")), topics);
+    assertEquals(new TreeSet<>(List.of("${local.topology.requestsTopic}", "${local.topology.highPriority.requestsTopic}",
+        "${local.topology.deadLetterTopic}", "${local.topology.upstreamTopic}",
+        "${local.topology.upstreamTopic}-dead-letter")), topics);
     assertTrue(tf.resource("google_pubsub_topic", "deliveries").isEmpty(), "google_pubsub_topic.deliveries is gone");
   }
 
@@ -145,8 +148,10 @@ class TerraformInvariantsTest {
             role.address() + ": the node's own delivery topic and subscription, nothing more (no publish)"),
         () -> assertTrue(TerraformConfig.at(node.body(), "depends_on").toString().contains(grant.address()),
             node.address() + " starts only once " + grant.address() + " is in place (a node creates its topic at start)"));
-    // Everything else the node has on Pub/Sub is publishing to the requests topic.
-    Block requests = topicNamed("requestsTopic");
+    // Everything else the node has on Pub/Sub is publishing to the requests topics (a socket that closed
+    // unacked hands its messages back) and to the upstream topic (client publishes, connection events).
+    List<String> publishesTo = List.of("${google_pubsub_topic.requests.name}", "${google_pubsub_topic.requests_high.name}",
+        "${google_pubsub_topic.upstream.name}");
     List<String> others = new ArrayList<>();
     for (Block iam : iamResources()) {
       if (iam.address().equals(grant.address()) || !grantsTo(iam, account) || !iam.type().startsWith("google_pubsub_")
@@ -154,12 +159,12 @@ class TerraformInvariantsTest {
         continue;
       }
       boolean requestsPublisher = iam.type().equals("google_pubsub_topic_iam_member")
-          && "roles/pubsub.publisher".equals(iam.text("role")) && refersTo(iam.text("topic"), requests);
+          && "roles/pubsub.publisher".equals(iam.text("role")) && publishesTo.contains(iam.text("topic"));
       if (!requestsPublisher) {
         others.add(iam.address() + " grants " + iam.text("role"));
       }
     }
-    assertEquals(List.of(), others, "the socket node publishes to the requests topic only");
+    assertEquals(List.of(), others, "the socket node publishes to the requests and upstream topics only");
   }
 
   @Test
@@ -201,6 +206,36 @@ class TerraformInvariantsTest {
       }
     }
     assertEquals(List.of(), problems);
+  }
+
+  /** The high priority retry path: its own topic and subscription, its topology settings, the same push and dead letter. */
+  @Test
+  void highPriorityRequestsHaveARetrySubscriptionOfTheirOwn() {
+    Block router = subscriptionNamedAt("highPriority.routerSubscription");
+    Block topic = tf.resources("google_pubsub_topic").stream()
+        .filter(b -> "${local.topology.highPriority.requestsTopic}".equals(b.text("name"))).findFirst().orElseThrow();
+    Block normal = subscriptionNamed("routerSubscription");
+    assertAll(
+        () -> assertRefers(router.text("topic"), topic),
+        () -> assertEquals("${local.topology.highPriority.retry.minBackoffSeconds}s",
+            router.text("retry_policy", "minimum_backoff")),
+        () -> assertEquals("${local.topology.highPriority.retry.maxBackoffSeconds}s",
+            router.text("retry_policy", "maximum_backoff")),
+        () -> assertEquals("${local.topology.highPriority.retry.maxDeliveryAttempts}",
+            router.text("dead_letter_policy", "max_delivery_attempts")),
+        () -> assertEquals(normal.text("dead_letter_policy", "dead_letter_topic"),
+            router.text("dead_letter_policy", "dead_letter_topic")),
+        () -> assertEquals(normal.text("push_config", "push_endpoint"), router.text("push_config", "push_endpoint")),
+        () -> assertEquals(normal.text("push_config", "oidc_token", "service_account_email"),
+            router.text("push_config", "oidc_token", "service_account_email")),
+        () -> assertTrue(grants("google_pubsub_subscription", "subscription", router, "roles/pubsub.subscriber")),
+        () -> assertTrue(TerraformConfig.at(router.body(), "depends_on").toString().contains("time_sleep.")));
+  }
+
+  private static Block subscriptionNamedAt(String path) {
+    return tf.resources("google_pubsub_subscription").stream()
+        .filter(b -> ("${local.topology." + path + "}").equals(b.text("name"))).findFirst()
+        .orElseGet(() -> fail("no subscription named local.topology." + path));
   }
 
   @Test
@@ -269,7 +304,10 @@ class TerraformInvariantsTest {
         }
       }
     }
-    assertEquals(3, members.size(), "dead-letter publisher, router subscriber, push token creator: " + members);
+    // the relay's own (the high priority router subscription too), and the same three for the optional
+    // upstream push subscription
+    assertEquals(7, members.size(), "dead-letter publisher, router subscribers (normal and high), push token "
+        + "creator, and dead-letter publisher, subscriber and token creator of the upstream push: " + members);
   }
 
   @Test
@@ -360,6 +398,37 @@ class TerraformInvariantsTest {
     Matcher m = Pattern.compile("^(\\d+)(s|m)$").matcher(String.valueOf(duration));
     assertTrue(m.matches(), "a duration in s or m: " + duration);
     return Integer.parseInt(m.group(1)) * (m.group(2).equals("m") ? 60 : 1);
+  }
+
+  /**
+   * The upstream topic exists; the socket node may publish to it and, among topics, to the requests
+   * topic only (its own delivery topic is granted through the custom role); the optional push to the
+   * backend is authenticated, ordered, dead-lettered, and alerts on its dead letters.
+   */
+  @Test
+  void upstreamTopicTakesTheNodesPublishesAndItsOptionalPushIsGuarded() {
+    Block upstream = topicNamed("upstreamTopic");
+    List<String> nodeTopics = iamResources().stream()
+        .filter(iam -> iam.type().equals("google_pubsub_topic_iam_member") && grantsTo(iam, "socket_node"))
+        .map(iam -> iam.text("topic") + " " + iam.text("role")).sorted().toList();
+    assertEquals(List.of("${google_pubsub_topic.requests.name} roles/pubsub.publisher",
+        "${google_pubsub_topic.requests_high.name} roles/pubsub.publisher",
+        "${google_pubsub_topic.upstream.name} roles/pubsub.publisher"), nodeTopics);
+    Block push = tf.resource("google_pubsub_subscription", "upstream_push").orElseGet(() -> fail("no upstream push"));
+    Block deadLetter = tf.resource("google_pubsub_topic", "upstream_dead_letter").orElseThrow();
+    assertAll(
+        () -> assertRefers(push.text("topic"), upstream),
+        () -> assertEquals("${var.upstream_push_endpoint}", push.text("push_config", "push_endpoint")),
+        () -> assertTrue(SERVICE_ACCOUNT_REF.matcher(String.valueOf(
+                push.text("push_config", "oidc_token", "service_account_email"))).matches(),
+            "the push carries an OIDC token of an identity of its own"),
+        () -> assertEquals("true", String.valueOf(TerraformConfig.at(push.body(), "enable_message_ordering").asText())),
+        () -> assertRefers(push.text("dead_letter_policy", "dead_letter_topic"), deadLetter),
+        () -> assertTrue(grants("google_pubsub_topic", "topic", deadLetter, "roles/pubsub.publisher")),
+        () -> assertTrue(grants("google_pubsub_subscription", "subscription", push, "roles/pubsub.subscriber")),
+        () -> assertTrue(TerraformConfig.at(push.body(), "depends_on").toString().contains("time_sleep.")),
+        () -> assertTrue(tf.resource("google_monitoring_alert_policy", "upstream_dead_letter").orElseThrow()
+            .body().toString().contains("google_pubsub_topic.upstream_dead_letter")));
   }
 
   @Test
@@ -512,10 +581,13 @@ class TerraformInvariantsTest {
       }
       usersByAccount.computeIfAbsent(account, a -> new ArrayList<>()).add(user);
     });
-    // The two functions are built the same way by the same build identity; everything else is unique.
+    // The two functions are built the same way by the same build identity, and the two retry
+    // subscriptions (normal and high priority) push to the route function as one; everything else is unique.
     usersByAccount.forEach((account, users) -> {
       boolean onlyBuilds = users.stream().allMatch(u -> u.endsWith(" build"));
-      if (users.size() > 1 && !onlyBuilds) {
+      boolean onlyRetryPushes = users.stream().allMatch(u -> u.equals("google_pubsub_subscription.router push")
+          || u.equals("google_pubsub_subscription.router_high push"));
+      if (users.size() > 1 && !onlyBuilds && !onlyRetryPushes) {
         problems.add("google_service_account." + account + " is shared by " + users);
       }
     });

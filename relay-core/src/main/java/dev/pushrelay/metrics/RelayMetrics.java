@@ -35,6 +35,10 @@ public final class RelayMetrics {
   public static final String FIRESTORE_WRITES = "relay.firestore.writes";
   public static final String PUBSUB_PUBLISHES = "relay.pubsub.publishes";
   public static final String PUBSUB_DELIVERIES = "relay.pubsub.deliveries";
+  public static final String UPSTREAM_PUBLISHES = "relay.upstream.publishes";
+  public static final String CONNECTION_EVENTS = "relay.upstream.connection_events";
+  public static final AttributeKey<String> CODE = AttributeKey.stringKey("code");
+  public static final AttributeKey<String> TYPE = AttributeKey.stringKey("type");
 
   public static final AttributeKey<String> OUTCOME = AttributeKey.stringKey("outcome");
   public static final AttributeKey<String> REASON = AttributeKey.stringKey("reason");
@@ -74,6 +78,8 @@ public final class RelayMetrics {
   private final LongCounter firestoreWrites;
   private final LongCounter publishes;
   private final LongCounter deliveries;
+  private final LongCounter upstream;
+  private final LongCounter connectionEvents;
 
   public RelayMetrics(Meter meter, Part part) {
     this.meter = meter;
@@ -116,6 +122,10 @@ public final class RelayMetrics {
         .setDescription("Pub/Sub messages published, by topic and outcome").build();
     deliveries = meter.counterBuilder(PUBSUB_DELIVERIES).setUnit("{message}")
         .setDescription("Pub/Sub deliveries received (each one billed), by kind of subscription").build();
+    upstream = meter.counterBuilder(UPSTREAM_PUBLISHES).setUnit("{frame}")
+        .setDescription("Client publish frames, by outcome (accepted, or refused with its error code)").build();
+    connectionEvents = meter.counterBuilder(CONNECTION_EVENTS).setUnit("{event}")
+        .setDescription("connected and disconnected events published to the upstream topic, by type").build();
   }
 
   /** Instruments that record nothing: for code paths built without telemetry. */
@@ -190,6 +200,21 @@ public final class RelayMetrics {
   /** One Pub/Sub delivery received on a subscription of the given kind, redeliveries included. */
   public void pubsubDelivered(String subscription) {
     deliveries.add(1, part.toBuilder().put(SUBSCRIPTION, subscription).build());
+  }
+
+  /** A client publish frame answered {@code accepted} (a repeat of an accepted id counts again). */
+  public void upstreamAccepted() {
+    upstream.add(1, Attributes.of(OUTCOME, "accepted"));
+  }
+
+  /** A client publish frame refused with an error {@code code} (bad_frame, rate_limited, too_large, unavailable). */
+  public void upstreamRefused(String code) {
+    upstream.add(1, Attributes.of(OUTCOME, "refused", CODE, code));
+  }
+
+  /** A connection event ({@code connected}, {@code disconnected}) that Pub/Sub accepted. */
+  public void connectionEvent(String type) {
+    connectionEvents.add(1, Attributes.of(TYPE, type));
   }
 
   private static double seconds(Duration d) {

@@ -4,11 +4,20 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.pushrelay.json.JsonCodec;
 import java.io.IOException;
 
-/** A frame sent by a client: {@code ack} or {@code ping}. */
+/** A frame sent by a client: {@code ack}, {@code ping} or {@code publish} (upstream, to the backend). */
 public sealed interface ClientFrame {
   record Ack(String id) implements ClientFrame {}
 
   record Ping() implements ClientFrame {}
+
+  /**
+   * A message for the backend: the client's own {@code id} (its retries repeat it), an {@code event} by
+   * the send API's rules and any JSON {@code data}.
+   */
+  record Publish(String id, String event, JsonNode data) implements ClientFrame {}
+
+  /** The fields a publish frame may have; any other is refused, as the send API refuses unknown fields. */
+  java.util.Set<String> PUBLISH_FIELDS = java.util.Set.of("type", "id", "event", "data");
 
   /** A client frame that breaks the contract; {@link #code()} goes into the error frame. */
   final class BadFrameException extends Exception {
@@ -46,7 +55,53 @@ public sealed interface ClientFrame {
         }
         return new Ack(id.textValue());
       }
+      case "publish" -> {
+        return publish(root);
+      }
       default -> throw new BadFrameException("unknown_type", "unknown frame type");
     }
+  }
+
+  private static Publish publish(JsonNode root) throws BadFrameException {
+    JsonNode id = root.get("id");
+    if (id == null || !id.isTextual() || !Limits.UPSTREAM_ID.matcher(id.textValue()).matches()) {
+      throw new BadFrameException("bad_frame", "publish needs an id of 1-128 visible ASCII characters");
+    }
+    for (java.util.Iterator<String> names = root.fieldNames(); names.hasNext(); ) {
+      String name = names.next();
+      if (!PUBLISH_FIELDS.contains(name)) {
+        throw new BadFrameException("bad_frame", "publish has an unknown field: " + name);
+      }
+    }
+    JsonNode event = root.get("event");
+    if (event == null || !event.isTextual() || !Limits.EVENT.matcher(event.textValue()).matches()) {
+      throw new BadFrameException("bad_frame", "publish needs an event of 1-64 characters of A-Z a-z 0-9 . _ : / -");
+    }
+    JsonNode data = root.get("data");
+    if (data == null) {
+      throw new BadFrameException("bad_frame", "publish needs data (any JSON, null included)");
+    }
+    if (JsonCodec.hasLoneSurrogate(data)) {
+      throw new BadFrameException("bad_frame", "publish data holds a lone UTF-16 surrogate");
+    }
+    return new Publish(id.textValue(), event.textValue(), data);
+  }
+
+  /**
+   * The id of a frame that looks like a publish, read without judging the rest: a publish refused
+   * before it is parsed (rate limit, size) is still answered with its id. Empty when there is none.
+   */
+  static java.util.Optional<String> publishIdOf(String text) {
+    try {
+      JsonNode root = JsonCodec.read(text);
+      JsonNode id = root.path("id");
+      if ("publish".equals(root.path("type").asText()) && id.isTextual()
+          && Limits.UPSTREAM_ID.matcher(id.textValue()).matches()) {
+        return java.util.Optional.of(id.textValue());
+      }
+    } catch (IOException | RuntimeException e) {
+      // not JSON: no id to answer with
+    }
+    return java.util.Optional.empty();
   }
 }

@@ -19,6 +19,10 @@ public final class Limits {
   public static final Pattern USER_ID = Pattern.compile("[A-Za-z0-9._:@|+=-]{1,128}");
   public static final Pattern MESSAGE_ID = Pattern.compile("[A-Za-z0-9._:+=-]{1,128}");
   public static final Pattern EVENT = Pattern.compile("[A-Za-z0-9._:/-]{1,64}");
+  /** A client's own id for one upstream publish: 1-128 visible ASCII characters. */
+  public static final Pattern UPSTREAM_ID = Pattern.compile("[\\x21-\\x7E]{1,128}");
+  /** Largest client frame the relay takes; a larger one (up to the socket's hard cap) is refused as too_large. */
+  public static final int MAX_CLIENT_FRAME_BYTES = 16 * 1024;
 
   private Limits() {}
 

@@ -5,6 +5,11 @@ public final class MessageAttributes {
   public static final String MESSAGE_ID = "message_id";
   public static final String USER_ID = "user_id";
   public static final String NODE_ID = "node_id";
+  /** On the upstream topic: {@code message}, {@code connected} or {@code disconnected}. */
+  public static final String TYPE = "type";
+  public static final String CONNECTION_ID = "connection_id";
+  /** On the upstream topic: the event of a client's publish. */
+  public static final String EVENT = "event";
   /** Why a message was dead-lettered, see {@link DeadLetterReason}. */
   public static final String REASON = "reason";
   /** Short human detail next to the reason; never payload content. */

@@ -27,6 +27,18 @@ public record RelayMessage(
     }
   }
 
+  /**
+   * The order a socket is handed messages in: {@code high} priority first, then accept order
+   * ({@code sentAt}, then id for messages of one instant). Order holds within a priority.
+   */
+  public static final java.util.Comparator<RelayMessage> DELIVERY_ORDER =
+      java.util.Comparator.comparing((RelayMessage m) -> m.priority() != Priority.HIGH)
+          .thenComparing(RelayMessage::sentAt).thenComparing(RelayMessage::id);
+
+  public boolean high() {
+    return priority == Priority.HIGH;
+  }
+
   public Instant expiresAt() {
     return sentAt.plusSeconds(ttlSeconds);
   }

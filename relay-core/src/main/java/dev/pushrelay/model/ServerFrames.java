@@ -48,6 +48,10 @@ public final class ServerFrames {
         g.writeRawValue(m.dataJson());
       }
       g.writeStringField("sentAt", acceptStamp(m.sentAt()));
+      if (m.high()) {
+        // only high is written: a client orders (and marks late) within a priority
+        g.writeStringField("priority", "high");
+      }
     }, 96 + (m.dataJson() == null ? 0 : m.dataJson().length()));
   }
 
@@ -57,6 +61,24 @@ public final class ServerFrames {
       g.writeStringField("code", code);
       g.writeStringField("message", message);
     }, 96);
+  }
+
+  /** The refusal of one upstream publish, with the client's id: it may send it again with that id. */
+  public static String error(String code, String id, String message) {
+    return build(g -> {
+      g.writeStringField("type", "error");
+      g.writeStringField("code", code);
+      g.writeStringField("id", id);
+      g.writeStringField("message", message);
+    }, 128 + id.length());
+  }
+
+  /** An upstream publish that Pub/Sub has taken: the backend will get it. */
+  public static String accepted(String id) {
+    return build(g -> {
+      g.writeStringField("type", "accepted");
+      g.writeStringField("id", id);
+    }, 32 + id.length());
   }
 
   public static String pong(Instant serverTime) {

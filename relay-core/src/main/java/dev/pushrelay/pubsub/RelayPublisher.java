@@ -18,12 +18,12 @@ public final class RelayPublisher {
     this.topology = topology;
   }
 
-  /** A request on {@code relay-requests}, to be routed. */
+  /** A request on {@code relay-requests} ({@code relay-requests-high} for high priority), to be routed. */
   public CompletableFuture<String> request(RelayMessage m, Map<String, String> extraAttributes) {
     Map<String, String> attributes = new HashMap<>(extraAttributes);
     attributes.put(MessageAttributes.MESSAGE_ID, m.id());
     attributes.put(MessageAttributes.USER_ID, m.userId());
-    return publisher.publish(topology.requestsTopic(), new OutboundMessage(m.toJson(), attributes));
+    return publisher.publish(topology.requestsTopicFor(m.priority()), new OutboundMessage(m.toJson(), attributes));
   }
 
   /** A delivery on the delivery topic of the node that holds the user. */

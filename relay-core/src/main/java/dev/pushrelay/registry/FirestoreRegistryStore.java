@@ -200,14 +200,20 @@ public final class FirestoreRegistryStore implements RegistryStore {
   }
 
   @Override
-  public CompletableFuture<Void> removeNodeAndConnections(String nodeId) {
+  public CompletableFuture<List<ConnectionRecord>> connectionsOn(String nodeId) {
     return Completions.of(db.collection(CONNECTIONS).whereEqualTo("nodeId", nodeId).get())
         .thenApply(s -> {
           metrics.firestoreReads(Math.max(1, s.size()));
-          return s;
-        })
-        .thenCompose(s -> removeConnections(s.getDocuments().stream().map(DocumentSnapshot::getId).toList()))
-        .thenCompose(v -> removeNode(nodeId));
+          List<ConnectionRecord> out = new ArrayList<>(s.size());
+          for (QueryDocumentSnapshot d : s.getDocuments()) {
+            Timestamp at = d.getTimestamp("connectedAt");
+            String user = d.getString("userId");
+            if (user != null) {
+              out.add(new ConnectionRecord(d.getId(), user, nodeId, at == null ? Instant.EPOCH : Timestamps.instant(at)));
+            }
+          }
+          return out;
+        });
   }
 
   @Override

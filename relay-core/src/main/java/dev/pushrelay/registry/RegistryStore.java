@@ -66,8 +66,11 @@ public interface RegistryStore {
   /** How long a draining node's claim on itself holds (Cloud Run gives a drain 10 s). */
   java.time.Duration RETIRE_HOLD = java.time.Duration.ofSeconds(15);
 
-  /** Deletes a node and every connection registered under it. */
-  CompletableFuture<Void> removeNodeAndConnections(String nodeId);
+  /**
+   * The connections registered under {@code nodeId}: the sockets a node that died held, for their
+   * {@code disconnected} events, before {@link #removeConnections} and {@link #removeNode} delete them.
+   */
+  CompletableFuture<List<ConnectionRecord>> connectionsOn(String nodeId);
 
   /** The nodes with a live heartbeat that hold at least one socket of the user. */
   CompletableFuture<Set<String>> liveNodesHolding(String userId, Instant now);

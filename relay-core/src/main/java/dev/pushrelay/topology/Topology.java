@@ -2,6 +2,7 @@ package dev.pushrelay.topology;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pushrelay.model.Priority;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -23,7 +24,15 @@ public record Topology(
     int nodeHeartbeatSeconds,
     int nodeLeaseSeconds,
     int messageRetentionSeconds,
-    int defaultTtlSeconds) {
+    int defaultTtlSeconds,
+    String upstreamTopic,
+    Lane high) {
+
+  /**
+   * The retry path of {@code high} priority messages: a topic and a router subscription of their own,
+   * with a shorter backoff and more attempts than the normal one.
+   */
+  public record Lane(String requestsTopic, String routerSubscription, RetrySettings retry) {}
 
   private static final String RESOURCE = "/dev/pushrelay/topology/topology.json";
 
@@ -46,7 +55,6 @@ public record Topology(
   }
 
   static Topology parse(JsonNode n) {
-    JsonNode r = n.required("retry");
     return new Topology(
         n.required("requestsTopic").asText(),
         n.required("routerSubscription").asText(),
@@ -54,16 +62,25 @@ public record Topology(
         n.required("deliveriesSubscriptionPrefix").asText(),
         n.required("deadLetterTopic").asText(),
         n.required("deadLetterHoldSubscription").asText(),
-        new RetrySettings(
-            r.required("minBackoffSeconds").asInt(),
-            r.required("maxBackoffSeconds").asInt(),
-            r.required("maxDeliveryAttempts").asInt()),
+        retry(n),
         n.required("routerAckDeadlineSeconds").asInt(),
         n.required("deliveriesAckDeadlineSeconds").asInt(),
         n.required("nodeHeartbeatSeconds").asInt(),
         n.required("nodeLeaseSeconds").asInt(),
         n.required("messageRetentionSeconds").asInt(),
-        n.required("defaultTtlSeconds").asInt());
+        n.required("defaultTtlSeconds").asInt(),
+        n.required("upstreamTopic").asText(),
+        lane(n.required("highPriority")));
+  }
+
+  private static Lane lane(JsonNode n) {
+    return new Lane(n.required("requestsTopic").asText(), n.required("routerSubscription").asText(), retry(n));
+  }
+
+  private static RetrySettings retry(JsonNode n) {
+    JsonNode r = n.required("retry");
+    return new RetrySettings(r.required("minBackoffSeconds").asInt(), r.required("maxBackoffSeconds").asInt(),
+        r.required("maxDeliveryAttempts").asInt());
   }
 
   /** The same topology with other retry settings (local stack and tests tune these). */
@@ -71,7 +88,17 @@ public record Topology(
     return new Topology(requestsTopic, routerSubscription, deliveriesTopicPrefix, deliveriesSubscriptionPrefix,
         deadLetterTopic, deadLetterHoldSubscription, settings, routerAckDeadlineSeconds,
         deliveriesAckDeadlineSeconds, nodeHeartbeatSeconds, nodeLeaseSeconds, messageRetentionSeconds,
-        defaultTtlSeconds);
+        defaultTtlSeconds, upstreamTopic, high);
+  }
+
+  /** Where a request of this priority is retried: its own topic for {@code high}. */
+  public String requestsTopicFor(Priority priority) {
+    return priority == Priority.HIGH ? high.requestsTopic() : requestsTopic;
+  }
+
+  /** The retry settings of this priority's router subscription. */
+  public RetrySettings retryFor(Priority priority) {
+    return priority == Priority.HIGH ? high.retry() : retry;
   }
 
   /**

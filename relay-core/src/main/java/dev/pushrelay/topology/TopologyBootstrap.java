@@ -36,32 +36,40 @@ public final class TopologyBootstrap {
     try (TopicAdminClient topics = clients.topicAdmin();
         SubscriptionAdminClient subscriptions = clients.subscriptionAdmin()) {
       for (String topic : new String[] {
-          topology.requestsTopic(), topology.deadLetterTopic()}) {
+          topology.requestsTopic(), topology.high().requestsTopic(), topology.deadLetterTopic(),
+          topology.upstreamTopic()}) {
         try {
           topics.createTopic(clients.topic(topic));
         } catch (AlreadyExistsException e) {
           // already there from an earlier run
         }
       }
-      RetrySettings r = topology.retry();
-      Subscription.Builder router = Subscription.newBuilder()
-          .setName(clients.subscription(topology.routerSubscription()).toString())
-          .setTopic(clients.topic(topology.requestsTopic()).toString())
-          .setAckDeadlineSeconds(topology.routerAckDeadlineSeconds())
-          .setRetryPolicy(RetryPolicy.newBuilder()
-              .setMinimumBackoff(seconds(r.minBackoffSeconds()))
-              .setMaximumBackoff(seconds(r.maxBackoffSeconds())))
-          .setDeadLetterPolicy(DeadLetterPolicy.newBuilder()
-              .setDeadLetterTopic(clients.topic(topology.deadLetterTopic()).toString())
-              .setMaxDeliveryAttempts(r.maxDeliveryAttempts()));
-      routePushUrl.ifPresent(url -> router.setPushConfig(PushConfig.newBuilder().setPushEndpoint(url)));
-      create(subscriptions, router.build());
+      create(subscriptions, router(topology.routerSubscription(), topology.requestsTopic(), topology.retry(),
+          routePushUrl));
+      create(subscriptions, router(topology.high().routerSubscription(), topology.high().requestsTopic(),
+          topology.high().retry(), routePushUrl));
       create(subscriptions, Subscription.newBuilder()
           .setName(clients.subscription(topology.deadLetterHoldSubscription()).toString())
           .setTopic(clients.topic(topology.deadLetterTopic()).toString())
           .setAckDeadlineSeconds(60)
           .build());
     }
+  }
+
+  /** A retry subscription: backoff, dead letter, and a push to the route function when a URL is given. */
+  private Subscription router(String name, String topic, RetrySettings r, Optional<String> routePushUrl) {
+    Subscription.Builder router = Subscription.newBuilder()
+        .setName(clients.subscription(name).toString())
+        .setTopic(clients.topic(topic).toString())
+        .setAckDeadlineSeconds(topology.routerAckDeadlineSeconds())
+        .setRetryPolicy(RetryPolicy.newBuilder()
+            .setMinimumBackoff(seconds(r.minBackoffSeconds()))
+            .setMaximumBackoff(seconds(r.maxBackoffSeconds())))
+        .setDeadLetterPolicy(DeadLetterPolicy.newBuilder()
+            .setDeadLetterTopic(clients.topic(topology.deadLetterTopic()).toString())
+            .setMaxDeliveryAttempts(r.maxDeliveryAttempts()));
+    routePushUrl.ifPresent(url -> router.setPushConfig(PushConfig.newBuilder().setPushEndpoint(url)));
+    return router.build();
   }
 
   private static void create(SubscriptionAdminClient admin, Subscription s) {

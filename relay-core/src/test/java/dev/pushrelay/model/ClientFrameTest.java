@@ -29,4 +29,47 @@ class ClientFrameTest {
     assertEquals("{\"type\":\"message\",\"id\":\"id-9\",\"event\":\"ev\",\"data\":{\"k\":1},"
         + "\"sentAt\":\"1970-01-01T00:00:00.000000Z\"}", ServerFrames.message(m));
   }
+
+  @Test
+  void parsesAPublishWithAnyJsonData() throws Exception {
+    ClientFrame.Publish p = (ClientFrame.Publish) ClientFrame.parse(
+        "{\"type\":\"publish\",\"id\":\"answer#1\",\"event\":\"chat.reply\",\"data\":{\"text\":\"hi\"}}");
+    assertEquals("answer#1", p.id());
+    assertEquals("chat.reply", p.event());
+    assertEquals("{\"text\":\"hi\"}", p.data().toString());
+    assertEquals("null", ((ClientFrame.Publish) ClientFrame.parse(
+        "{\"type\":\"publish\",\"id\":\"x\",\"event\":\"e\",\"data\":null}")).data().toString());
+  }
+
+  @Test
+  void refusesAPublishThatBreaksTheContract() {
+    for (String bad : new String[] {
+        "{\"type\":\"publish\",\"event\":\"e\",\"data\":1}",
+        "{\"type\":\"publish\",\"id\":\"\",\"event\":\"e\",\"data\":1}",
+        "{\"type\":\"publish\",\"id\":\"" + "x".repeat(129) + "\",\"event\":\"e\",\"data\":1}",
+        "{\"type\":\"publish\",\"id\":\"a b\",\"event\":\"e\",\"data\":1}",
+        "{\"type\":\"publish\",\"id\":\"a\",\"data\":1}",
+        "{\"type\":\"publish\",\"id\":\"a\",\"event\":\"no spaces\",\"data\":1}",
+        "{\"type\":\"publish\",\"id\":\"a\",\"event\":\"e\"}",
+        "{\"type\":\"publish\",\"id\":\"a\",\"event\":\"e\",\"data\":1,\"userId\":\"someone-else\"}",
+        "{\"type\":\"publish\",\"id\":\"a\",\"event\":\"e\",\"data\":\"\\ud800\"}"}) {
+      assertEquals("bad_frame", assertThrows(ClientFrame.BadFrameException.class, () -> ClientFrame.parse(bad)).code(),
+          bad);
+    }
+  }
+
+  @Test
+  void findsThePublishIdOfAFrameRefusedUnread() {
+    assertEquals(java.util.Optional.of("p-1"), ClientFrame.publishIdOf(
+        "{\"type\":\"publish\",\"id\":\"p-1\",\"event\":\"bad event\"}"));
+    assertEquals(java.util.Optional.empty(), ClientFrame.publishIdOf("{\"type\":\"ack\",\"id\":\"p-1\"}"));
+    assertEquals(java.util.Optional.empty(), ClientFrame.publishIdOf("not json"));
+  }
+
+  @Test
+  void acceptedAndErrorFramesCarryThePublishId() {
+    assertEquals("{\"type\":\"accepted\",\"id\":\"p-1\"}", ServerFrames.accepted("p-1"));
+    assertEquals("{\"type\":\"error\",\"code\":\"unavailable\",\"id\":\"p-1\",\"message\":\"later\"}",
+        ServerFrames.error("unavailable", "p-1", "later"));
+  }
 }

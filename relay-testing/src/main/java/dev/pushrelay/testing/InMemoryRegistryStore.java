@@ -60,6 +60,7 @@ public final class InMemoryRegistryStore implements RegistryStore {
   @Override
   public CompletableFuture<Void> removeNode(String nodeId) {
     leases.remove(nodeId);
+    cleanups.remove(nodeId);
     return CompletableFuture.completedFuture(null);
   }
 
@@ -81,11 +82,9 @@ public final class InMemoryRegistryStore implements RegistryStore {
   }
 
   @Override
-  public CompletableFuture<Void> removeNodeAndConnections(String nodeId) {
-    connections.values().removeIf(c -> c.nodeId().equals(nodeId));
-    leases.remove(nodeId);
-    cleanups.remove(nodeId);
-    return CompletableFuture.completedFuture(null);
+  public CompletableFuture<java.util.List<ConnectionRecord>> connectionsOn(String nodeId) {
+    return CompletableFuture.completedFuture(connections.values().stream()
+        .filter(c -> c.nodeId().equals(nodeId)).toList());
   }
 
   @Override

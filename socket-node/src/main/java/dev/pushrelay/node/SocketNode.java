@@ -20,6 +20,7 @@ import dev.pushrelay.node.http.Readiness;
 import dev.pushrelay.node.registry.LapsedNodeCleaner;
 import dev.pushrelay.node.registry.NodeHeartbeat;
 import dev.pushrelay.node.registry.NodeIdentity;
+import dev.pushrelay.node.upstream.Upstream;
 import dev.pushrelay.node.ws.ConnectionHub;
 import dev.pushrelay.node.ws.ConnectionLifecycle;
 import dev.pushrelay.node.ws.LocalConnection;
@@ -61,8 +62,12 @@ import org.slf4j.LoggerFactory;
  */
 public final class SocketNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SocketNode.class);
-  /** Largest client frame accepted; larger closes the socket with 1009. */
-  public static final int MAX_INBOUND_FRAME_BYTES = 16 * 1024;
+  /**
+   * Largest client frame read at all; a larger one closes the socket with 1009. Frames over
+   * {@link dev.pushrelay.model.Limits#MAX_CLIENT_FRAME_BYTES} (16 KiB) and up to this are read and
+   * refused with an error frame {@code too_large}, so that a publish can be answered.
+   */
+  public static final int MAX_INBOUND_FRAME_BYTES = 64 * 1024;
   private static final Duration IDLE_TIMEOUT = Duration.ofMinutes(5);
   /** The whole drain fits in Cloud Run's 10 s between SIGTERM and SIGKILL, with room for the exit. */
   static final Duration DRAIN_BUDGET = Duration.ofSeconds(8);
@@ -96,6 +101,7 @@ public final class SocketNode implements AutoCloseable {
   private final RelayMetrics metrics;
   private final MessageTracing tracing;
   private final ObservableLongGauge activeConnections;
+  private final Upstream upstream;
   private volatile Incarnation current;
 
   /** A node whose metrics are served at {@code /metrics} only (tests, embedded use). */
@@ -131,11 +137,12 @@ public final class SocketNode implements AutoCloseable {
     });
     timers.setRemoveOnCancelPolicy(true);
     this.socketTimers = timers;
+    this.upstream = new Upstream(messagePublisher, topology.upstreamTopic(), clock, metrics, tracing, socketTimers);
     this.lifecycle = new ConnectionLifecycle(identity, hub, registry,
         new MailboxCatchUp(mailbox, clock, metrics, tracing), clock, config.limits().outboundFrames(), socketTimers,
-        metrics);
+        metrics, upstream);
     this.channels = new DeliveryChannels(clients, topology, new SubscriptionSweeper(clients, rerouter));
-    this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels, clock);
+    this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels, upstream, clock);
     this.fencing = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "node-fencing");
       t.setDaemon(true);
@@ -281,8 +288,9 @@ public final class SocketNode implements AutoCloseable {
   /**
    * The graceful drain (SIGTERM on Cloud Run, 10 s to go): turn unready and refuse new sockets, end
    * the lease, close sockets with 1012 so clients reconnect elsewhere (what they had not acked is routed
-   * again), delete the delivery topic (routes in flight fail and are retried), and keep pulling until
-   * the subscription has been quiet for a moment and every pulled delivery is re-routed. The
+   * again), delete the delivery topic (routes in flight fail and are retried), keep pulling until
+   * the subscription has been quiet for a moment and every pulled delivery is re-routed, and wait for
+   * the sockets' {@code disconnected} events. The
    * subscription itself, and the node's registry entry, are left to a live node's cleanup: only a
    * quiet period longer than the ack deadline proves the subscription empty, and that does not fit in
    * a drain.
@@ -323,6 +331,10 @@ public final class SocketNode implements AutoCloseable {
         LOG.warn("node {} could not finish its drain: {}", nodeId, e.toString());
       }
       inc.subscription().stop(1, TimeUnit.SECONDS);
+    }
+    if (!upstream.awaitOutstanding(deadline)) {
+      LOG.warn("node {} stopped with connection events unpublished: the cleanup reports those sockets as node_lost",
+          nodeId);
     }
     try {
       server.stop();

@@ -299,10 +299,18 @@ class SocketNodeSecurityIT {
         text("trailing garbage", "{\"type\":\"ping\"} {\"type\":\"ping\"}", Answer.error("bad_frame")),
         text("number out of range", "{\"type\":\"ping\",\"n\":1e9999999999}", Answer.error("bad_frame")),
         text("number of 100 digits", "{\"type\":\"ping\",\"n\":" + "9".repeat(100) + "}", Answer.error("bad_frame")),
+        // over 16 KiB a frame is refused (a publish with its id, so it can be answered); over 64 KiB the
+        // socket is closed without reading the rest
         text("frame over 16 KiB", "{\"type\":\"ping\",\"pad\":\"" + "x".repeat(16 * 1024) + "\"}",
+            Answer.error("too_large")),
+        text("frame over 64 KiB", "{\"type\":\"ping\",\"pad\":\"" + "x".repeat(64 * 1024) + "\"}",
             Answer.close(1009)),
-        Arguments.of("message over 16 KiB in fragments", (Send) c -> c.sendFragmented(
-            "{\"type\":\"ping\",\"pad\":\"" + "x".repeat(20 * 1024) + "\"}", 4), Answer.close(1009)),
+        Arguments.of("message over 64 KiB in fragments", (Send) c -> c.sendFragmented(
+            "{\"type\":\"ping\",\"pad\":\"" + "x".repeat(80 * 1024) + "\"}", 4), Answer.close(1009)),
+        text("publish without an id", "{\"type\":\"publish\",\"event\":\"e\",\"data\":1}",
+            Answer.error("bad_frame")),
+        text("publish naming another user", "{\"type\":\"publish\",\"id\":\"p\",\"event\":\"e\",\"data\":1,"
+            + "\"userId\":\"victim\"}", Answer.error("bad_frame")),
         Arguments.of("binary frame", (Send) c -> c.sendBinary(new byte[] {1, 2, 3}), Answer.close(1003)));
   }
 

@@ -118,7 +118,7 @@ public final class Router {
 
   private CompletableFuture<RouteOutcome> park(RelayMessage message, PushEnvelope envelope, int attempt,
       boolean exact) {
-    int max = topology.retry().maxDeliveryAttempts();
+    int max = topology.retryFor(message.priority()).maxDeliveryAttempts();
     Map<String, String> trace = MessageTracing.carried(envelope.attributes());
     return mailbox.park(message, trace, attempt, exact, max, clock.instant()).thenCompose(outcome -> switch (outcome) {
       case ALREADY_DELIVERED -> {

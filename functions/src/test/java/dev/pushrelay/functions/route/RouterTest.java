@@ -76,6 +76,32 @@ class RouterTest {
     assertTrue(mailbox.entries().isEmpty());
   }
 
+  /** A high priority message has a retry window of its own: more attempts than a normal one. */
+  @Test
+  void aHighPriorityMessageIsRetriedForItsOwnNumberOfAttempts() throws Exception {
+    String high = "{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"h-1\",\"priority\":\"high\"}";
+    int normalMax = topology.retry().maxDeliveryAttempts();
+    int highMax = topology.high().retry().maxDeliveryAttempts();
+    assertTrue(highMax > normalMax, "high priority is retried more often");
+    assertTrue(topology.high().retry().maxBackoffSeconds() < topology.retry().maxBackoffSeconds(),
+        "on a shorter schedule");
+    assertEquals(RouteOutcome.PENDING, router.route(exactAttempt(high, normalMax)).get(),
+        "a normal message's last attempt is not a high one's");
+    assertEquals(RouteOutcome.DEAD_LETTERED_NO_CONNECTION, router.route(exactAttempt(high, highMax)).get());
+  }
+
+  /** Requests of high priority go to the retry topic of their own; normal ones to relay-requests. */
+  @Test
+  void requestsArePublishedToTheRetryTopicOfTheirPriority() throws Exception {
+    RelayPublisher publisher = new RelayPublisher(pubsub, topology);
+    publisher.request(RelayMessage.parse("{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"a\",\"sentAt\":\"2026-01-01T00:00:00Z\",\"ttlSeconds\":60,\"priority\":\"high\"}"
+        .getBytes(StandardCharsets.UTF_8)), Map.of()).get();
+    publisher.request(RelayMessage.parse("{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"b\",\"sentAt\":\"2026-01-01T00:00:00Z\",\"ttlSeconds\":60}"
+        .getBytes(StandardCharsets.UTF_8)), Map.of()).get();
+    assertEquals(1, pubsub.on(topology.high().requestsTopic()).size());
+    assertEquals(1, pubsub.on(topology.requestsTopic()).size());
+  }
+
   @Test
   void productionDeliveryAttemptIsHonoured() throws Exception {
     PushEnvelope last = new PushEnvelope("{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8),

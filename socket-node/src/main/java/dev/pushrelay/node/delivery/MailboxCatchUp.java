@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Right after {@code connection_established}: claims the user's parked messages and hands them to the
- * socket oldest {@code sentAt} first; the catch-up is done once they are handed over. Each claimed entry
+ * socket {@code high} priority first, then oldest {@code sentAt} first; the catch-up is done once they are handed over. Each claimed entry
  * is then settled as the client acks: marked delivered when acked (or taken as delivered once its
  * unacked window ran out), put back to pending when the socket closed first, so the next socket, or the
  * route function's next retry, takes it.
@@ -57,7 +57,9 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
         LOG.debug("connection {} catches up on {}", connection.connectionId(),
             parked.stream().map(p -> p.message().id() + (p.claimed() ? "" : " (shared)")).toList());
       }
-      for (ParkedMessage p : parked) {
+      List<ParkedMessage> inOrder = new java.util.ArrayList<>(parked);
+      inOrder.sort(java.util.Comparator.comparing(ParkedMessage::message, RelayMessage.DELIVERY_ORDER));
+      for (ParkedMessage p : inOrder) {
         RelayMessage m = p.message();
         Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, p.trace(), m.id());
         LocalConnection.Write w = connection.catchUp(m);

@@ -2,6 +2,8 @@ package dev.pushrelay.node.registry;
 
 import dev.pushrelay.node.delivery.DeliveryChannels;
 import dev.pushrelay.node.delivery.SubscriptionSweeper;
+import dev.pushrelay.node.upstream.Upstream;
+import dev.pushrelay.registry.ConnectionRecord;
 import dev.pushrelay.registry.RegistryStore;
 import java.time.Clock;
 import java.time.Duration;
@@ -18,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * Cleans up after node incarnations that died without draining (kill -9, a crashed instance, a node
  * that stalled past its lease and fenced itself): once a node's lease has run out, one live node
  * claims it, retires its delivery channel (topic deleted, subscription swept until empty, then
- * deleted) and removes the node and its connections. A sweep that could not finish keeps the
+ * deleted), publishes a {@code disconnected} event ({@code reason=node_lost}) for each socket the
+ * registry still lists under it, and removes the node and those connections. A sweep that could not finish keeps the
  * subscription and the node, and a later pass goes on. Runs on a thread of its own, never beside the
  * heartbeat, and only while this node's own lease is healthy: a node that may itself be the one
  * declared dead cleans up nobody.
@@ -33,6 +36,7 @@ public final class LapsedNodeCleaner implements AutoCloseable {
   private final BooleanSupplier leaseHealthy;
   private final RegistryStore registry;
   private final DeliveryChannels channels;
+  private final Upstream upstream;
   private final Clock clock;
   private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "node-cleanup");
@@ -41,8 +45,9 @@ public final class LapsedNodeCleaner implements AutoCloseable {
   });
 
   public LapsedNodeCleaner(NodeIdentity identity, BooleanSupplier leaseHealthy, RegistryStore registry,
-      DeliveryChannels channels, Clock clock) {
+      DeliveryChannels channels, Upstream upstream, Clock clock) {
     this.identity = identity;
+    this.upstream = upstream;
     this.leaseHealthy = leaseHealthy;
     this.registry = registry;
     this.channels = channels;
@@ -93,7 +98,14 @@ public final class LapsedNodeCleaner implements AutoCloseable {
           dead, sweep.rerouted());
       return;
     }
-    registry.removeNodeAndConnections(dead).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-    LOG.warn("node {} lapsed without draining: re-routed {} deliveries and removed it", dead, sweep.rerouted());
+    // its sockets' disconnected events first: a pass that cannot publish them all keeps the entries,
+    // and the next pass publishes them again (a backend may see one twice, never none)
+    List<ConnectionRecord> held = registry.connectionsOn(dead).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+    upstream.nodeLost(held).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+    registry.removeConnections(held.stream().map(ConnectionRecord::connectionId).toList())
+        .get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+    registry.removeNode(dead).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+    LOG.warn("node {} lapsed without draining: re-routed {} deliveries, reported {} sockets lost and removed it",
+        dead, sweep.rerouted(), held.size());
   }
 }

@@ -6,6 +6,9 @@ import dev.pushrelay.model.ClientFrame;
 import dev.pushrelay.model.ServerFrames;
 import dev.pushrelay.node.auth.VerifiedToken;
 import dev.pushrelay.node.registry.NodeIdentity;
+import dev.pushrelay.node.upstream.Upstream;
+import dev.pushrelay.node.upstream.UpstreamAnswer;
+import dev.pushrelay.pubsub.UpstreamMessages;
 import dev.pushrelay.registry.ConnectionRecord;
 import dev.pushrelay.registry.RegistryStore;
 import java.time.Clock;
@@ -26,8 +29,11 @@ import org.slf4j.LoggerFactory;
 /**
  * Connect path of a socket: register in the registry and wait for the commit, send
  * {@code connection_established}, write the user's mailbox, settle for {@link #SECOND_LOOK} and look
- * at the mailbox again, then go live. Also answers client frames
- * and cleans up on close. A catch-up that fails is tried again while the socket is open; one that
+ * at the mailbox again, then go live. Also answers client frames (a {@code publish} goes upstream,
+ * see {@link Upstream}), publishes the socket's {@code connected} event after
+ * {@code connection_established} and its {@code disconnected} event at the close, and cleans up: the
+ * registry entry goes only once the {@code disconnected} event is published, so that a node that dies
+ * first leaves the entry for the cleanup, which reports the socket as {@code node_lost}. A catch-up that fails is tried again while the socket is open; one that
  * still fails closes the socket with 1011, so that the client reconnects and its next socket catches
  * up, rather than leave parked messages waiting for a retry while the user is connected.
  */
@@ -79,16 +85,25 @@ public final class ConnectionLifecycle {
   private final CatchUp catchUp;
   private final ScheduledExecutorService timers;
   private final RelayMetrics metrics;
+  private final Upstream upstream;
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
+  /** Sockets that were sent {@code connection_established} (their {@code connected} event went out). */
+  private final Map<String, Established> established = new ConcurrentHashMap<>();
+  /** Closed sockets whose {@code disconnected} event is not published yet: their registry entry stays. */
+  private final java.util.Set<String> closing = ConcurrentHashMap.newKeySet();
   private final Map<String, Long> repaired = new ConcurrentHashMap<>();
+
+  /** An established socket as the backend hears of it: who, where, since when. */
+  private record Established(UpstreamMessages.Socket socket, Instant connectedAt) {}
 
   /**
    * {@code metrics} counts accepted and failed connections and times the connect path; {@code timers}
-   * runs the catch-up's retries.
+   * runs the catch-up's retries; {@code upstream} takes the client's publishes and the socket's events.
    */
   public ConnectionLifecycle(NodeIdentity identity, ConnectionHub hub, RegistryStore registry, CatchUp catchUp,
-      Clock clock, int outboundCapacity, ScheduledExecutorService timers, RelayMetrics metrics) {
+      Clock clock, int outboundCapacity, ScheduledExecutorService timers, RelayMetrics metrics, Upstream upstream) {
     this.identity = identity;
+    this.upstream = upstream;
     this.hub = hub;
     this.registry = registry;
     this.catchUp = catchUp;
@@ -110,7 +125,8 @@ public final class ConnectionLifecycle {
   void opened(LocalConnection c, VerifiedToken token, Session session, Instant handshakeStart) {
     sessions.put(c.connectionId(), session);
     String nodeId = identity.id();
-    registry.addConnection(new ConnectionRecord(c.connectionId(), c.userId(), nodeId, clock.instant()))
+    Instant connectedAt = clock.instant();
+    registry.addConnection(new ConnectionRecord(c.connectionId(), c.userId(), nodeId, connectedAt))
         .orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete((v, error) -> {
           if (error != null) {
@@ -131,6 +147,9 @@ public final class ConnectionLifecycle {
             return;
           }
           LOG.info("connection {} open for user {}", c.connectionId(), c.userId());
+          // listed before the client hears of it, so that its first publish finds it established
+          established(c, new Established(new UpstreamMessages.Socket(c.userId(), c.connectionId(), nodeId),
+              connectedAt));
           c.sendControl(ServerFrames.connectionEstablished(c.connectionId(), c.userId(), nodeId, clock.instant()))
               .thenRun(() -> {
                 metrics.connectionAttempt(ConnectionOutcome.ACCEPTED);
@@ -138,6 +157,18 @@ public final class ConnectionLifecycle {
               });
           catchUp(c, session, 0);
         });
+  }
+
+  /**
+   * Publishes the socket's {@code connected} event. A close that ran meanwhile may have missed the
+   * entry: whichever of the two removes it publishes the {@code disconnected} event.
+   */
+  private void established(LocalConnection c, Established e) {
+    established.put(c.connectionId(), e);
+    upstream.connected(c.upstream(), e.socket(), e.connectedAt());
+    if (c.isClosed() && established.remove(c.connectionId(), e)) {
+      disconnected(c, e, StatusCode.NORMAL);
+    }
   }
 
   private void catchUp(LocalConnection c, Session session, int attempt) {
@@ -198,11 +229,41 @@ public final class ConnectionLifecycle {
         c.sendControl(ServerFrames.pong(clock.instant()));
       } else if (frame instanceof ClientFrame.Ack ack) {
         return c.acked(ack.id());
+      } else if (frame instanceof ClientFrame.Publish publish) {
+        publish(c, publish);
       }
     } catch (ClientFrame.BadFrameException e) {
-      c.sendControl(ServerFrames.error(e.code(), e.getMessage()));
+      refuse(c, text, e.code(), e.getMessage(), true);
     }
     return false;
+  }
+
+  /** Sends a client's publish upstream and answers it once Pub/Sub has taken it (or could not). */
+  private void publish(LocalConnection c, ClientFrame.Publish frame) {
+    Established e = established.get(c.connectionId());
+    if (e == null) {
+      metrics.upstreamRefused("unavailable");
+      c.sendControl(UpstreamAnswer.refused("unavailable", "wait for connection_established, then send it again")
+          .frame(frame.id()));
+      return;
+    }
+    upstream.publish(c.upstream(), e.socket(), frame).thenAccept(answer -> c.sendControl(answer.frame(frame.id())));
+  }
+
+  /**
+   * A client frame refused before it was handled ({@code code}: bad_frame, rate_limited, too_large): a
+   * publish is answered with its id, so that its sender knows it may send it again; any other frame gets
+   * the error frame only when {@code warn}.
+   */
+  void refuse(LocalConnection c, String text, String code, String message, boolean warn) {
+    java.util.Optional<String> id = text.contains("\"publish\"") ? ClientFrame.publishIdOf(text)
+        : java.util.Optional.empty();
+    if (id.isPresent()) {
+      metrics.upstreamRefused(code);
+      c.sendControl(ServerFrames.error(code, id.get(), message));
+    } else if (warn) {
+      c.sendControl(ServerFrames.error(code, message));
+    }
   }
 
   /** Binary frames are not part of the protocol: closed with 1003 (unsupported data), as RFC 6455 says. */
@@ -217,7 +278,23 @@ public final class ConnectionLifecycle {
     release(c);
     sessions.remove(c.connectionId());
     LOG.info("connection {} closed for user {} with code {}", c.connectionId(), c.userId(), statusCode);
-    unregister(c);
+    hub.remove(c);
+    Established e = established.remove(c.connectionId());
+    if (e == null) {
+      unregister(c.connectionId(), 0);
+    } else {
+      disconnected(c, e, statusCode);
+    }
+  }
+
+  /** Publishes the {@code disconnected} event, and only then removes the registry entry. */
+  private void disconnected(LocalConnection c, Established e, int statusCode) {
+    String connectionId = c.connectionId();
+    closing.add(connectionId);
+    upstream.disconnected(c.upstream(), e.socket(), e.connectedAt(), statusCode).whenComplete((v, failed) -> {
+      closing.remove(connectionId);
+      unregister(connectionId, 0);
+    });
   }
 
   private void unregister(LocalConnection c) {
@@ -255,7 +332,9 @@ public final class ConnectionLifecycle {
     if (repaired.size() > 10_000) {
       repaired.clear();
     }
-    registry.removeStaleConnections(userId, identity.id(), java.util.Set.copyOf(sessions.keySet()))
+    java.util.Set<String> held = new java.util.HashSet<>(sessions.keySet());
+    held.addAll(closing);
+    registry.removeStaleConnections(userId, identity.id(), held)
         .orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
         .exceptionally(e -> {
           LOG.info("stale registry entries of user {} could not be removed: {}", userId, e.toString());

@@ -2,6 +2,7 @@ package dev.pushrelay.node.ws;
 
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.ServerFrames;
+import dev.pushrelay.node.upstream.UpstreamLane;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,9 +45,6 @@ public final class LocalConnection {
 
   private enum State { CATCHING_UP, SETTLING, LIVE, CLOSED }
 
-  /** Accept order: {@code sentAt}, the relay's stamp at acceptance, then id for messages of one instant. */
-  static final Comparator<RelayMessage> ACCEPT_ORDER =
-      Comparator.comparing(RelayMessage::sentAt).thenComparing(RelayMessage::id);
 
   /** A message handed to the socket: {@code written} once the frame is out, {@code settled} as above. */
   public record Write(CompletableFuture<DeliveryOutcome> written, CompletableFuture<DeliveryOutcome> settled) {
@@ -91,6 +89,8 @@ public final class LocalConnection {
   private long unackedBytes;
   private final Clock clock;
   private State state = State.CATCHING_UP;
+  /** The client's publishes, made at its first one (most sockets never publish). */
+  private UpstreamLane upstream;
 
   public LocalConnection(String connectionId, String userId, OutboundQueue queue, Clock clock) {
     this.connectionId = connectionId;
@@ -107,12 +107,20 @@ public final class LocalConnection {
     return userId;
   }
 
+  /** This socket's lane of upstream publishes. */
+  public synchronized UpstreamLane upstream() {
+    if (upstream == null) {
+      upstream = new UpstreamLane();
+    }
+    return upstream;
+  }
+
   /** Writes a frame that is not a message (connection_established, pong, error). */
   public synchronized CompletableFuture<Void> sendControl(String frame) {
     if (state == State.CLOSED) {
       return CompletableFuture.failedFuture(new IllegalStateException("socket closed"));
     }
-    return queue.offer(frame);
+    return queue.offer(frame, true);
   }
 
   /**
@@ -169,7 +177,7 @@ public final class LocalConnection {
       state = State.LIVE;
       released = new ArrayList<>(held);
       held.clear();
-      released.sort(Comparator.comparing(Held::message, ACCEPT_ORDER));
+      released.sort(Comparator.comparing(Held::message, RelayMessage.DELIVERY_ORDER));
       for (Held h : released) {
         writes.add(write(h.message(), settles));
       }
@@ -294,7 +302,7 @@ public final class LocalConnection {
       settles.add(new Settle(evicted.settled(), DeliveryOutcome.DELIVERED));
       owed.add(oldest);
     }
-    CompletableFuture<DeliveryOutcome> out = queue.offer(frame).handle((v, e) -> {
+    CompletableFuture<DeliveryOutcome> out = queue.offer(frame, message.high()).handle((v, e) -> {
       if (e == null) {
         return DeliveryOutcome.DELIVERED;
       }

@@ -1,6 +1,6 @@
 package dev.pushrelay.node.ws;
 
-import dev.pushrelay.model.ServerFrames;
+import dev.pushrelay.model.Limits;
 import dev.pushrelay.node.auth.VerifiedToken;
 import java.nio.ByteBuffer;
 import java.time.Duration;
@@ -110,15 +110,41 @@ public final class RelayEndpoint implements Session.Listener.AutoDemanding {
     if (c == null) {
       return;
     }
-    switch (admit()) {
+    InboundRateLimit.Verdict verdict = admit();
+    switch (verdict) {
       case ADMIT -> {
-        if (lifecycle.text(c, text)) {
+        if (utf8Length(text) > Limits.MAX_CLIENT_FRAME_BYTES) {
+          lifecycle.refuse(c, text, "too_large", "frame over 16 KiB: not taken", true);
+        } else if (lifecycle.text(c, text)) {
           rateLimit.refund();
         }
       }
-      case REFUSE_AND_WARN -> c.sendControl(ServerFrames.error("rate_limited", "too many frames, slow down"));
+      case REFUSE_AND_WARN, REFUSE -> lifecycle.refuse(c, text, "rate_limited", "too many frames, slow down",
+          verdict == InboundRateLimit.Verdict.REFUSE_AND_WARN);
       default -> { }
     }
+  }
+
+  /** The frame's size in UTF-8 without encoding it; counted only when it could be over the limit. */
+  static int utf8Length(String text) {
+    if (text.length() * 3L <= Limits.MAX_CLIENT_FRAME_BYTES) {
+      return text.length();
+    }
+    int bytes = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char ch = text.charAt(i);
+      if (ch < 0x80) {
+        bytes += 1;
+      } else if (ch < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(ch)) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
   }
 
   @Override

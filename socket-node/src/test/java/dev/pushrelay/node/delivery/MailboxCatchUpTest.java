@@ -29,8 +29,30 @@ class MailboxCatchUpTest {
       new MessageTracing(Telemetry.local("test")));
 
   private void park(String id) throws Exception {
-    mailbox.park(new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, Priority.NORMAL), Map.of(), 1, false,
+    park(id, Priority.NORMAL);
+  }
+
+  private void park(String id, Priority priority) throws Exception {
+    mailbox.park(new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, priority), Map.of(), 1, false,
         10, clock.instant()).get();
+  }
+
+  /** A catch-up writes high priority messages first, then the rest; each group in accept order. */
+  @Test
+  void highPriorityMessagesComeFirstInACatchUp() throws Exception {
+    park("n1");
+    clock.advance(Duration.ofMillis(1));
+    park("h1", Priority.HIGH);
+    clock.advance(Duration.ofMillis(1));
+    park("n2");
+    clock.advance(Duration.ofMillis(1));
+    park("h2", Priority.HIGH);
+    List<String> frames = new ArrayList<>();
+    catchUp.run(socket("c1", frames)).get();
+    List<String> ids = frames.stream().map(f -> f.replaceAll(".*\"id\":\"([^\"]+)\".*", "$1")).toList();
+    assertEquals(List.of("h1", "h2", "n1", "n2"), ids);
+    assertTrue(frames.get(0).contains("\"priority\":\"high\""), "a high message says so in its frame");
+    assertTrue(!frames.get(2).contains("priority"), "a normal one carries no priority");
   }
 
   /** A socket of user u1 whose frames land in {@code frames}. */

@@ -19,6 +19,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
+import dev.pushrelay.node.upstream.Upstream;
+import dev.pushrelay.testing.HeldPublisher;
+import dev.pushrelay.tracing.MessageTracing;
 import org.eclipse.jetty.websocket.api.Session;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -32,10 +35,14 @@ class ConnectionLifecycleTest {
   private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
   private final AtomicInteger catchUps = new AtomicInteger();
   private final List<Integer> closes = new ArrayList<>();
+  /** Holds every publish until the test lets it through, so that the order of events can be seen. */
+  private final HeldPublisher pubsub = new HeldPublisher();
+  private final Upstream upstream = new Upstream(pubsub, "relay-upstream", clock, RelayMetrics.noop(Part.SOCKET_NODE),
+      MessageTracing.noop(), timers);
   private final ConnectionLifecycle lifecycle = new ConnectionLifecycle(identity, hub, registry, c -> {
     catchUps.incrementAndGet();
     return CompletableFuture.completedFuture(null);
-  }, clock, 16, timers, RelayMetrics.noop(Part.SOCKET_NODE));
+  }, clock, 16, timers, RelayMetrics.noop(Part.SOCKET_NODE), upstream);
 
   @AfterEach
   void stop() {
@@ -105,5 +112,38 @@ class ConnectionLifecycleTest {
     lifecycle.closed(c, 1000);
     assertTrue(registry.connections().isEmpty());
     assertEquals(0, hub.size());
+  }
+
+  /**
+   * The backend hears connected once the socket is established and disconnected at its close, with the
+   * close code; the registry entry stays until the disconnected event is published, so that a node that
+   * died first would leave it for the cleanup's node_lost report, and the stale-entry repair keeps it.
+   */
+  @Test
+  void aSocketsEventsFrameItsLifeAndItsEntryOutlivesItsDisconnectedEvent() throws Exception {
+    identity.serve();
+    LocalConnection c = open("c1", "u1");
+    assertEquals(List.of("connected"), pubsub.types());
+    pubsub.hold();
+    clock.advance(java.time.Duration.ofSeconds(3));
+    lifecycle.closed(c, 1001);
+    assertEquals(List.of("connected", "disconnected"), pubsub.types());
+    assertEquals(0, hub.size(), "no delivery goes to a closed socket");
+    lifecycle.noSocketFor("u1");
+    assertEquals(Set.of("c1"), registry.connections().keySet(), "kept until its disconnected event is out");
+    pubsub.release();
+    assertTrue(registry.connections().isEmpty());
+    var data = dev.pushrelay.json.JsonCodec.read(pubsub.published().get(1).data());
+    assertEquals(1001, data.get("closeCode").asInt());
+    assertEquals(3000, data.get("livedMs").asLong());
+    assertEquals("closed", data.get("reason").asText());
+    assertEquals("c1", pubsub.published().get(1).orderingKey());
+  }
+
+  /** A socket that closed before it was established was never announced: no disconnected event either. */
+  @Test
+  void aSocketRefusedBeforeItWasEstablishedHasNoEvents() {
+    open("c1", "u1"); // not serving: closed with 1012 before connection_established
+    assertEquals(List.of(), pubsub.types());
   }
 }

@@ -167,6 +167,19 @@ class LocalConnectionTest {
     assertEquals(List.of("live7", "live8"), writtenIds().subList(6, 8), "live: in arrival order");
   }
 
+  /** What was held while settling goes out high priority first, then the rest; each in accept order. */
+  @Test
+  void whileSettlingHighPriorityMessagesAreHeldAheadOfNormalOnes() {
+    LocalConnection c = catchingUp();
+    c.settle();
+    c.deliver(acceptedAt("n1", 1));
+    RelayMessage h = acceptedAt("h2", 2);
+    c.deliver(new RelayMessage(h.id(), h.userId(), h.event(), h.dataJson(), h.sentAt(), h.ttlSeconds(), Priority.HIGH));
+    c.deliver(acceptedAt("n3", 3));
+    c.goLive();
+    assertEquals(List.of("h2", "n1", "n3"), writtenIds());
+  }
+
   /** A socket that closes while settling hands every held message back, written or not. */
   @Test
   void aCloseWhileSettlingSettlesHeldMessagesNoSocket() {

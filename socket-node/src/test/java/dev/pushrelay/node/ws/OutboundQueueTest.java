@@ -51,4 +51,59 @@ class OutboundQueueTest {
     pending.forEach(Runnable::run);
     assertTrue(!q.offer("1234567890").isCompletedExceptionally());
   }
+
+  /**
+   * On a backed-up socket an urgent frame (a high priority message) overtakes the normal frames still
+   * waiting here, not those already handed to the socket; each lane keeps its own order.
+   */
+  @Test
+  void anUrgentFrameOvertakesTheNormalOnesStillWaiting() {
+    List<String> handed = new ArrayList<>();
+    List<Runnable> writes = new ArrayList<>();
+    OutboundQueue q = new OutboundQueue((text, written, failed) -> {
+      handed.add(text);
+      writes.add(written);
+    }, 1024);
+    int normals = OutboundQueue.WINDOW + 5;
+    for (int i = 0; i < normals; i++) {
+      q.offer("n" + i);
+    }
+    CompletableFuture<Void> high = q.offer("h0", true);
+    q.offer("h1", true);
+    assertEquals(OutboundQueue.WINDOW, handed.size(), "no more than the window is handed to the socket");
+    while (handed.size() < normals + 2) {
+      List<Runnable> now = new ArrayList<>(writes);
+      writes.clear();
+      now.forEach(Runnable::run);
+    }
+    List<String> expected = new ArrayList<>();
+    for (int i = 0; i < OutboundQueue.WINDOW; i++) {
+      expected.add("n" + i);
+    }
+    expected.add("h0");
+    expected.add("h1");
+    for (int i = OutboundQueue.WINDOW; i < normals; i++) {
+      expected.add("n" + i);
+    }
+    assertEquals(expected, handed);
+    writes.forEach(Runnable::run);
+    assertTrue(high.isDone());
+    assertEquals(0, q.unwritten());
+  }
+
+  /** A socket that writes at once (the unit tests' sinks) hands over everything, without recursing per frame. */
+  @Test
+  void aSinkThatCompletesAtOnceGetsEveryFrameInOrder() {
+    List<String> handed = new ArrayList<>();
+    OutboundQueue q = new OutboundQueue((text, written, failed) -> {
+      handed.add(text);
+      written.run();
+    }, 100_000);
+    for (int i = 0; i < 50_000; i++) {
+      q.offer(Integer.toString(i));
+    }
+    assertEquals(50_000, handed.size());
+    assertEquals("49999", handed.get(49_999));
+    assertEquals(0, q.unwritten());
+  }
 }

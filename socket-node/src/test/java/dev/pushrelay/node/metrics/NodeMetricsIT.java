@@ -39,7 +39,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A socket node on the emulators with an in-memory metric reader: each instrument moves when its
- * event happens (a connect, an auth failure, a refused origin, a delivery, a duplicate, a re-route),
+ * event happens (a connect, an auth failure, a refused origin, a delivery, a duplicate, a re-route, an
+ * upstream publish accepted or refused, a connection event),
  * with the right attributes, and {@code /metrics} shows the same figures in Prometheus text.
  */
 class NodeMetricsIT {
@@ -145,7 +146,18 @@ class NodeMetricsIT {
       assertTrue(text.contains("websocket_message_delivery_total{outcome=\"rerouted\"} 1"), text);
       assertTrue(text.contains("websocket_connections_active 1"), text);
       assertTrue(text.contains("relay_delivery_latency_seconds_count{path=\"live\"} 1"), text);
+
+      // upstream: an accepted publish, a refused one, and the socket's connected event
+      socket.send("{\"type\":\"publish\",\"id\":\"up-1\",\"event\":\"e\",\"data\":1}");
+      socket.awaitFrame(f -> f.type().equals("accepted") && f.json().path("id").asText().equals("up-1"), WAIT);
+      socket.send("{\"type\":\"publish\",\"id\":\"up-2\",\"event\":\"bad event\",\"data\":1}");
+      socket.awaitFrame(f -> f.type().equals("error") && f.json().path("id").asText().equals("up-2"), WAIT);
+      await("upstream accepted", () -> probe.value(RelayMetrics.UPSTREAM_PUBLISHES, "outcome", "accepted"), 1);
+      await("upstream refused", () -> probe.value(RelayMetrics.UPSTREAM_PUBLISHES, "outcome", "refused", "code",
+          "bad_frame"), 1);
+      await("connected events", () -> probe.value(RelayMetrics.CONNECTION_EVENTS, "type", "connected"), 1);
     }
     await("active connections", () -> probe.value(RelayMetrics.CONNECTIONS_ACTIVE), 0);
+    await("disconnected events", () -> probe.value(RelayMetrics.CONNECTION_EVENTS, "type", "disconnected"), 1);
   }
 }

@@ -23,8 +23,10 @@ import org.junit.jupiter.api.Test;
  * lease, drained and joined, each fault alone and then several at once. A ledger then checks what must
  * hold whatever the faults: nothing accepted is lost (every message reaches its user or the dead
  * letter with a reason), nothing reaches the wrong user, no socket is written an id twice, nothing is
- * dead-lettered while its user is connected. Last, a node holding 1,000 sockets is drained under
- * traffic and all of them reconnect at once.
+ * dead-lettered while its user is connected. Clients publish to the backend meanwhile: every publish
+ * answered {@code accepted} is on the upstream topic under its user, and every socket's life is framed by
+ * its connected and disconnected events, whichever way its node went. Last, a node holding 1,000 sockets
+ * is drained under traffic and all of them reconnect at once.
  *
  * <p>{@code mvn verify} runs it once. {@code scripts/chaos.sh} runs it {@code -Dchaos.runs} times and
  * writes the figures to {@code docs/RELIABILITY.md}.
@@ -64,7 +66,8 @@ class ChaosIT {
   private void runOnce(ReliabilityReport report) throws Exception {
     try (LocalStack stack = LocalStack.start(RETRY)) {
       Ledger ledger = new Ledger();
-      try (ChaosWorkload workload = new ChaosWorkload(stack, ledger, RATE);
+      try (UpstreamLedger upstream = new UpstreamLedger(stack.probe().clients());
+          ChaosWorkload workload = new ChaosWorkload(stack, ledger, RATE);
           Nemesis nemesis = new Nemesis(stack, workload)) {
         workload.churners("chaos", USERS);
         workload.startSending();
@@ -78,6 +81,10 @@ class ChaosIT {
         drainOfAThousand(stack, ledger, workload, nemesis, report);
         awaitSettled(ledger, workload, stack);
         report.add(nemesis.windows(), ledger, workload.sockets(), stack.probe().deadLetters());
+        // the backend's side: every accepted publish heard, every socket's life framed by its events
+        workload.closeSockets(Duration.ofSeconds(20));
+        UpstreamLedger.Result heard = upstream.check(workload.sockets(), Duration.ofSeconds(90));
+        report.upstream(heard);
         report.note("mailbox or registry transactions that failed for contention (\"too many retries\", "
             + "ABORTED) in every log of the run: " + contentionFailures(stack));
         report.note("run with " + USERS + " churning users at " + RATE + " msg/s; " + workload.refused()

@@ -223,7 +223,11 @@ final class ChaosWorkload implements AutoCloseable {
         return;
       }
       String user = users.get(ThreadLocalRandom.current().nextInt(users.size()));
-      boolean direct = (sent.getAndIncrement() & 1) == 1;
+      int n = sent.getAndIncrement();
+      boolean direct = (n & 1) == 1;
+      if ((n & 3) == 0) {
+        senders.execute(() -> publishUpstream("up-" + n));
+      }
       senders.execute(() -> {
         if (!(direct ? publishDirect(user) : sendHttp(user))) {
           refused.incrementAndGet();
@@ -273,6 +277,41 @@ final class ChaosWorkload implements AutoCloseable {
       return true;
     } catch (Exception e) {
       return false;
+    }
+  }
+
+  /**
+   * A client publishes to the backend on one of the open sockets: the upstream ledger later finds
+   * every publish answered {@code accepted} on the upstream topic. One that is refused or whose socket
+   * closes first is not accepted, and not promised.
+   */
+  private void publishUpstream(String id) {
+    List<Socket> open = sockets.stream().filter(s -> s.client.isOpen()).toList();
+    if (open.isEmpty()) {
+      return;
+    }
+    Socket s = open.get(ThreadLocalRandom.current().nextInt(open.size()));
+    try {
+      s.client.send("{\"type\":\"publish\",\"id\":\"" + id + "\",\"event\":\"chaos\",\"data\":{\"n\":\""
+          + id + "\"}}");
+    } catch (Exception closing) {
+      // the socket went meanwhile: nothing was accepted
+    }
+  }
+
+  /** Closes every socket and waits (up to {@code grace}) for each close to complete. */
+  void closeSockets(Duration grace) throws InterruptedException {
+    churning.set(false);
+    for (Socket s : sockets) {
+      s.client.close();
+    }
+    long deadline = System.nanoTime() + grace.toNanos();
+    for (Socket s : sockets) {
+      try {
+        s.client.closed().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        // closed without a handshake, or not at all: the node's close handler still runs
+      }
     }
   }
 

@@ -112,6 +112,15 @@ final class ReliabilityReport {
     }
   }
 
+  /** The upstream ledger of one run: its figures as a note, its findings as problems. */
+  void upstream(UpstreamLedger.Result r) {
+    note(String.format(java.util.Locale.ROOT, "upstream: %d client publishes answered accepted, all on the upstream "
+            + "topic under their user unless listed below; %d sockets, %d connected and %d disconnected events "
+            + "(%d of them node_lost, from the cleanup of a node that died)", r.accepted(), r.connections(),
+        r.connectedEvents(), r.disconnectedEvents(), r.nodeLost()));
+    problems.addAll(r.problems());
+  }
+
   void note(String line) {
     notes.add(line);
   }

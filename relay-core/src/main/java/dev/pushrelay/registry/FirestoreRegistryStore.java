@@ -82,11 +82,12 @@ public final class FirestoreRegistryStore implements RegistryStore {
   }
 
   @Override
-  public CompletableFuture<Void> removeStaleConnections(String userId, String nodeId, Set<String> open) {
+  public CompletableFuture<Void> removeStaleConnections(String userId, String nodeId,
+      java.util.function.Predicate<String> held) {
     return Completions.of(db.collection(CONNECTIONS).whereEqualTo("userId", userId).get()).thenCompose(s -> {
       metrics.firestoreReads(Math.max(1, s.size()));
       List<String> stale = s.getDocuments().stream()
-          .filter(d -> nodeId.equals(d.getString("nodeId")) && !open.contains(d.getId()))
+          .filter(d -> nodeId.equals(d.getString("nodeId")) && !held.test(d.getId()))
           .map(DocumentSnapshot::getId).toList();
       return removeConnections(stale);
     });

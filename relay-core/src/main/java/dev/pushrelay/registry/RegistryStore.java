@@ -24,11 +24,13 @@ public interface RegistryStore {
   CompletableFuture<Void> removeConnections(Collection<String> connectionIds);
 
   /**
-   * Removes the connections of {@code userId} registered under {@code nodeId} whose ids are not in
-   * {@code open}: entries the node left behind (a removal that failed), which would otherwise keep
-   * routing the user's messages to a node that no longer holds a socket of theirs.
+   * Removes the connections of {@code userId} registered under {@code nodeId} that {@code held} does not
+   * claim: entries the node left behind (a removal that failed), which would otherwise keep routing the
+   * user's messages to a node that no longer holds a socket of theirs. {@code held} is asked once the
+   * registry has answered, not before: a socket that registered while the query ran is kept.
    */
-  CompletableFuture<Void> removeStaleConnections(String userId, String nodeId, Set<String> open);
+  CompletableFuture<Void> removeStaleConnections(String userId, String nodeId,
+      java.util.function.Predicate<String> held);
 
   /** Records that the node is alive until {@code expiresAt}: the first lease of a new node incarnation. */
   CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt);

@@ -29,9 +29,10 @@ public final class InMemoryRegistryStore implements RegistryStore {
   }
 
   @Override
-  public CompletableFuture<Void> removeStaleConnections(String userId, String nodeId, Set<String> open) {
+  public CompletableFuture<Void> removeStaleConnections(String userId, String nodeId,
+      java.util.function.Predicate<String> held) {
     connections.values().removeIf(c -> c.userId().equals(userId) && c.nodeId().equals(nodeId)
-        && !open.contains(c.connectionId()));
+        && !held.test(c.connectionId()));
     return CompletableFuture.completedFuture(null);
   }
 

@@ -10,7 +10,9 @@
  * <tr><td>Jetty ({@code qtp…})</td><td>handshakes ({@code SocketCreator}), socket callbacks
  *     ({@code RelayEndpoint}: open, text, close), {@code /healthz}, {@code /readyz}</td><td>no</td></tr>
  * <tr><td>gRPC / Firestore callbacks</td><td>continuations of registry and mailbox calls: the
- *     registry commit on connect, the catch-up's writes, mailbox settlements</td><td>no</td></tr>
+ *     registry commit on connect, the catch-up's writes, mailbox settlements; of upstream publishes:
+ *     the {@code accepted} or {@code error} answer, the next publish of the socket's lane, the
+ *     registry removal once a {@code disconnected} event is out</td><td>no</td></tr>
  * <tr><td>{@code pull-<subscription>} (1)</td><td>long-polling pulls of the incarnation's ordered
  *     subscription, one at a time; each delivery goes to {@code DeliveryReceiver}, which hands it to the
  *     sockets without waiting, in the order of the answer (a user's messages keep their order)</td>
@@ -25,7 +27,8 @@
  * <tr><td>{@code node-cleanup}</td><td>the crash cleanup of lapsed nodes: claims, sweeps, deletions</td>
  *     <td>yes</td></tr>
  * <tr><td>{@code socket-timers}</td><td>per-socket deadlines (open, token expiry, slow consumer), the
- *     liveness sweep, the unacked window (once a second), catch-up retries</td><td>no</td></tr>
+ *     liveness sweep, the unacked window (once a second), catch-up retries, retries of connection
+ *     events ({@code Upstream})</td><td>no</td></tr>
  * <tr><td>{@code drain}</td><td>the SIGTERM shutdown hook: {@code SocketNode.close}</td><td>yes</td></tr>
  * </table>
  *
@@ -50,6 +53,9 @@
  *     covers a route that read the registry just before the socket was in it. A late look 5 s after the
  *     catch-up ({@code ConnectionLifecycle.LATE_LOOK}) writes what was parked while the registry did not list
  *     the socket yet (a Firestore outage just over).</li>
+ * <li>An upstream publish is answered {@code unavailable} when Pub/Sub has not confirmed it 10 s after
+ *     the frame came ({@code Upstream.PUBLISH_DEADLINE}); a connection event is retried for up to 10 minutes
+ *     ({@code Upstream.EVENT_PATIENCE}), its socket's registry entry kept meanwhile.</li>
  * <li>Mailbox claims older than 30 s belong to a socket that died ({@code FirestoreMailbox}); longer than
  *     the unacked window, so a live socket's claim is settled before it can expire.</li>
  * </ul>

@@ -332,9 +332,9 @@ public final class ConnectionLifecycle {
     if (repaired.size() > 10_000) {
       repaired.clear();
     }
-    java.util.Set<String> held = new java.util.HashSet<>(sessions.keySet());
-    held.addAll(closing);
-    registry.removeStaleConnections(userId, identity.id(), held)
+    // asked when the registry has answered: a socket is in sessions before its registry write, so one
+    // that registered while the query ran is never taken for stale
+    registry.removeStaleConnections(userId, identity.id(), id -> sessions.containsKey(id) || closing.contains(id))
         .orTimeout(REGISTRY_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
         .exceptionally(e -> {
           LOG.info("stale registry entries of user {} could not be removed: {}", userId, e.toString());

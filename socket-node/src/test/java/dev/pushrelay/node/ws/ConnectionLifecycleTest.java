@@ -7,21 +7,22 @@ import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.node.auth.VerifiedToken;
 import dev.pushrelay.node.registry.NodeIdentity;
+import dev.pushrelay.node.upstream.Upstream;
 import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.registry.RegistryStore;
+import dev.pushrelay.testing.HeldPublisher;
 import dev.pushrelay.testing.InMemoryRegistryStore;
 import dev.pushrelay.testing.MutableClock;
+import dev.pushrelay.testing.RecordingSession;
+import dev.pushrelay.tracing.MessageTracing;
 import java.lang.reflect.Proxy;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicInteger;
-import dev.pushrelay.node.upstream.Upstream;
-import dev.pushrelay.testing.HeldPublisher;
-import dev.pushrelay.tracing.MessageTracing;
 import org.eclipse.jetty.websocket.api.Session;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -34,7 +35,7 @@ class ConnectionLifecycleTest {
   private final ConnectionHub hub = new ConnectionHub(10);
   private final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
   private final AtomicInteger catchUps = new AtomicInteger();
-  private final List<Integer> closes = new ArrayList<>();
+  private final RecordingSession jetty = new RecordingSession();
   /** Holds every publish until the test lets it through, so that the order of events can be seen. */
   private final HeldPublisher pubsub = new HeldPublisher();
   private final Upstream upstream = new Upstream(pubsub, "relay-upstream", clock, RelayMetrics.noop(Part.SOCKET_NODE),
@@ -49,21 +50,8 @@ class ConnectionLifecycleTest {
     timers.shutdownNow();
   }
 
-  /** A Jetty session that is open and records the close codes it is asked for. */
   private Session session() {
-    return (Session) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Session.class},
-        (proxy, method, args) -> switch (method.getName()) {
-          case "isOpen" -> true;
-          case "close" -> {
-            if (args != null && args.length == 3 && args[0] instanceof Integer code) {
-              closes.add(code);
-            }
-            yield null;
-          }
-          case "hashCode" -> System.identityHashCode(proxy);
-          case "equals" -> proxy == args[0];
-          default -> null;
-        });
+    return jetty.session();
   }
 
   private LocalConnection open(String id, String user) {
@@ -88,7 +76,7 @@ class ConnectionLifecycleTest {
   void aSocketRegisteredUnderAFencedIncarnationIsClosedWith1012() {
     // not serving: the incarnation was fenced while the registry write was in flight
     open("c1", "u1");
-    assertEquals(List.of(1012), closes);
+    assertEquals(List.of(1012), jetty.closes());
     assertEquals(0, catchUps.get());
   }
 
@@ -102,6 +90,36 @@ class ConnectionLifecycleTest {
     registry.addConnection(new ConnectionRecord("c-other-user", "u2", "n1", clock.instant()));
     lifecycle.noSocketFor("u1");
     assertEquals(Set.of("c-open", "c-elsewhere", "c-other-user"), registry.connections().keySet());
+  }
+
+  /**
+   * The repair's query may answer after a new socket of the user registered here (a Firestore slow to
+   * answer): that socket is not taken for stale. The chaos suite lost messages to this once: the new
+   * socket's entry went, and routes found the user nowhere for the rest of its stay.
+   */
+  @Test
+  void aSocketThatRegistersWhileTheRepairQueryRunsIsKept() throws Exception {
+    identity.serve();
+    CompletableFuture<Void> queryAnswers = new CompletableFuture<>();
+    RegistryStore slow = (RegistryStore) Proxy.newProxyInstance(getClass().getClassLoader(),
+        new Class<?>[] {RegistryStore.class}, (proxy, method, args) -> method.getName().equals("removeStaleConnections")
+            ? queryAnswers.thenCompose(v -> {
+              try {
+                return (CompletableFuture<?>) method.invoke(registry, args);
+              } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+              }
+            })
+            : method.invoke(registry, args));
+    ConnectionLifecycle repairing = new ConnectionLifecycle(identity, hub, slow,
+        c -> CompletableFuture.completedFuture(null), clock, 16, timers, RelayMetrics.noop(Part.SOCKET_NODE), upstream);
+    repairing.noSocketFor("u1"); // a delivery found no socket of u1: its query is on its way
+    LocalConnection c = new LocalConnection("c-new", "u1",
+        new OutboundQueue((text, written, failed) -> written.run(), 16), clock);
+    repairing.opened(c, new VerifiedToken("u1", clock.instant().plusSeconds(3600)), session(), clock.instant());
+    assertEquals(Set.of("c-new"), registry.connections().keySet());
+    queryAnswers.complete(null);
+    assertEquals(Set.of("c-new"), registry.connections().keySet(), "the new socket's entry stays");
   }
 
   /** A closed socket leaves the hub and the registry. */

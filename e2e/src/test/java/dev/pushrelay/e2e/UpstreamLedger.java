@@ -1,0 +1,109 @@
+package dev.pushrelay.e2e;
+
+import com.google.pubsub.v1.PubsubMessage;
+import dev.pushrelay.gcp.GcpClients;
+import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.testing.CollectingSubscription;
+import dev.pushrelay.testing.TestSocketClient;
+import dev.pushrelay.topology.Topology;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * What the backend heard on the upstream topic during a fault run, against what the clients were told:
+ * every publish answered {@code accepted} is on the topic under its socket's user, and once every socket
+ * has closed and every lost node has been cleaned up, every socket a client saw established, and every
+ * {@code connected} event, has a {@code disconnected} event.
+ */
+final class UpstreamLedger implements AutoCloseable {
+  /** What the check found; {@link #problems} is empty when every promise held. */
+  record Result(int accepted, int connections, int connectedEvents, int disconnectedEvents, int nodeLost,
+      List<String> problems) {}
+
+  private final CollectingSubscription topic;
+
+  UpstreamLedger(GcpClients clients) {
+    topic = CollectingSubscription.onTopic(clients, Topology.standard().upstreamTopic(),
+        "chaos-backend-" + UUID.randomUUID().toString().substring(0, 8));
+  }
+
+  /** Checks the promises, waiting up to {@code timeout} for events still on their way. */
+  Result check(List<ChaosWorkload.Socket> sockets, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      Result r = once(sockets);
+      if (r.problems().isEmpty() || System.nanoTime() > deadline) {
+        return r;
+      }
+      TimeUnit.MILLISECONDS.sleep(500);
+    }
+  }
+
+  private Result once(List<ChaosWorkload.Socket> sockets) {
+    Map<String, String> publishedBy = new HashMap<>(); // publish id -> user_id attribute
+    Set<String> connected = new HashSet<>();
+    Set<String> disconnected = new HashSet<>();
+    int nodeLost = 0;
+    for (PubsubMessage m : topic.received()) {
+      String connection = m.getAttributesOrDefault("connection_id", "");
+      switch (m.getAttributesOrDefault("type", "")) {
+        case "message" -> publishedBy.put(idOf(m), m.getAttributesOrDefault("user_id", ""));
+        case "connected" -> connected.add(connection);
+        case "disconnected" -> {
+          disconnected.add(connection);
+          if ("node_lost".equals(m.getAttributesOrDefault("reason", ""))) {
+            nodeLost++;
+          }
+        }
+        default -> { }
+      }
+    }
+    List<String> problems = new ArrayList<>();
+    int accepted = 0;
+    for (ChaosWorkload.Socket s : sockets) {
+      for (TestSocketClient.Frame f : s.client.frames()) {
+        if (f.type().equals("accepted")) {
+          accepted++;
+          String id = f.json().path("id").asText();
+          String user = publishedBy.get(id);
+          if (user == null) {
+            problems.add("accepted publish not on the upstream topic: " + s.user + "/" + id);
+          } else if (!user.equals(s.user)) {
+            problems.add("publish " + id + " of " + s.user + " reached the backend as " + user);
+          }
+        }
+      }
+      if (!disconnected.contains(s.connectionId)) {
+        problems.add("no disconnected event for the socket " + s.user + "/" + s.connectionId);
+      }
+    }
+    for (String c : connected) {
+      if (!disconnected.contains(c)) {
+        problems.add("connected without disconnected: " + c);
+      }
+    }
+    return new Result(accepted, sockets.size(), connected.size(), disconnected.size(), nodeLost,
+        problems.stream().limit(20).toList());
+  }
+
+  private static String idOf(PubsubMessage m) {
+    try {
+      return JsonCodec.read(m.getData().toStringUtf8()).path("id").asText();
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  @Override
+  public void close() {
+    topic.close();
+  }
+}

@@ -1,0 +1,48 @@
+package dev.pushrelay.testing;
+
+import java.lang.reflect.Proxy;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+
+/**
+ * A Jetty WebSocket session for unit tests: always open, it records the text frames written to it
+ * (each write succeeds at once) and the close codes it is asked for. Everything else does nothing.
+ */
+public final class RecordingSession {
+  private final List<String> sent = new CopyOnWriteArrayList<>();
+  private final List<Integer> closes = new CopyOnWriteArrayList<>();
+  private final Session session = (Session) Proxy.newProxyInstance(RecordingSession.class.getClassLoader(),
+      new Class<?>[] {Session.class}, (proxy, method, args) -> switch (method.getName()) {
+        case "isOpen" -> true;
+        case "sendText" -> {
+          sent.add((String) args[0]);
+          ((Callback) args[1]).succeed();
+          yield null;
+        }
+        case "close" -> {
+          if (args != null && args.length == 3 && args[0] instanceof Integer code) {
+            closes.add(code);
+          }
+          yield null;
+        }
+        case "hashCode" -> System.identityHashCode(proxy);
+        case "equals" -> proxy == args[0];
+        default -> null;
+      });
+
+  public Session session() {
+    return session;
+  }
+
+  /** The text frames written, in order. */
+  public List<String> sent() {
+    return List.copyOf(sent);
+  }
+
+  /** The close codes asked for, in order. */
+  public List<Integer> closes() {
+    return List.copyOf(closes);
+  }
+}

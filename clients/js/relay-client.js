@@ -36,6 +36,14 @@ export const DEFAULTS = Object.freeze({
 
 /** A publish id: what the relay takes (1-128 visible ASCII characters). */
 const PUBLISH_ID = /^[\x21-\x7E]{1,128}$/;
+/** The relay's largest client frame; a larger publish is refused here, before it is ever sent. */
+const MAX_FRAME_BYTES = 16 * 1024;
+/**
+ * Publishes sent per second at most, in bursts of this many: under the relay's inbound limit (10 frames a
+ * second after a burst of 20), so that an outbox sent again on a new socket is never refused for its size.
+ */
+const PUBLISH_BURST = 8;
+const PUBLISH_REFILL_MS = 1000;
 
 function newPublishId() {
   if (typeof globalThis.crypto?.randomUUID === 'function') return globalThis.crypto.randomUUID();
@@ -136,7 +144,7 @@ export class RelayClient {
   #connection = null;
   #attempt = 0; // failures since the last ready connection
   #run = 0; // bumped by connect() and close(): stale callbacks of an earlier run do nothing
-  #pending = { retry: null, connect: null, ping: null, pong: null }; // timer ids
+  #pending = { retry: null, connect: null, ping: null, pong: null, publish: null }; // timer ids
 
   #recent;
   #handlers = new Map();
@@ -146,6 +154,7 @@ export class RelayClient {
   // publishes not answered yet, in the order they were made: sent on every ready socket until answered
   #outbox = new Map();
   #outboxSize;
+  #publishCredit = PUBLISH_BURST; // publishes this socket may still send before the next refill
   // the newest accept stamp handed out per priority, across reconnects: high messages may overtake
   // normal ones (that is what high means), so order, and lateness, is judged within a priority
   #newestStamp = { normal: '', high: '' };
@@ -229,13 +238,22 @@ export class RelayClient {
     if (this.#outbox.size >= this.#outboxSize) {
       return Promise.reject(new PublishError('outbox_full', `${this.#outboxSize} publishes are already waiting`, publishId));
     }
-    const entry = { frame: { type: 'publish', id: publishId, event, data } };
+    let text;
+    try {
+      text = JSON.stringify({ type: 'publish', id: publishId, event, data });
+    } catch (cause) {
+      return Promise.reject(new PublishError('bad_frame', `data is not JSON: ${cause?.message ?? cause}`, publishId));
+    }
+    if (new TextEncoder().encode(text).length > MAX_FRAME_BYTES) {
+      return Promise.reject(new PublishError('too_large', `the frame is over ${MAX_FRAME_BYTES} bytes`, publishId));
+    }
+    const entry = { id: publishId, text, sentOn: null };
     entry.promise = new Promise((resolve, reject) => {
       entry.resolve = resolve;
       entry.reject = reject;
     });
     this.#outbox.set(publishId, entry);
-    if (this.#state === State.READY && this.#socket) this.#send(this.#socket, entry.frame);
+    this.#sendPublishes();
     return entry.promise;
   }
 
@@ -393,7 +411,27 @@ export class RelayClient {
     this.#setState(State.READY, { url: this.url, connection: this.#connection });
     this.#schedulePing();
     // what no earlier socket got an answer for goes again, with the same ids, in the order it was made
-    if (this.#socket) for (const entry of this.#outbox.values()) this.#send(this.#socket, entry.frame);
+    this.#publishCredit = PUBLISH_BURST;
+    this.#sendPublishes();
+  }
+
+  /** Sends the outbox's entries this socket has not had yet, in order, at most PUBLISH_BURST a second. */
+  #sendPublishes() {
+    const socket = this.#socket;
+    if (!socket || this.#state !== State.READY) return;
+    for (const entry of this.#outbox.values()) {
+      if (entry.sentOn === socket) continue;
+      if (this.#publishCredit === 0) break;
+      this.#publishCredit -= 1;
+      entry.sentOn = socket;
+      this.#sendText(socket, entry.text);
+    }
+    if (this.#publishCredit < PUBLISH_BURST && this.#pending.publish === null) {
+      this.#arm('publish', PUBLISH_REFILL_MS, () => {
+        this.#publishCredit = PUBLISH_BURST;
+        this.#sendPublishes();
+      });
+    }
   }
 
   #answered(id, error) {
@@ -407,7 +445,7 @@ export class RelayClient {
   #rejectOutbox(code, message) {
     const entries = [...this.#outbox.values()];
     this.#outbox.clear();
-    for (const entry of entries) entry.reject(new PublishError(code, message, entry.frame.id));
+    for (const entry of entries) entry.reject(new PublishError(code, message, entry.id));
   }
 
   #message(socket, frame) {
@@ -515,9 +553,13 @@ export class RelayClient {
   // ---- plumbing ----
 
   #send(socket, frame) {
+    this.#sendText(socket, JSON.stringify(frame));
+  }
+
+  #sendText(socket, text) {
     if (socket.readyState !== OPEN) return;
     try {
-      socket.send(JSON.stringify(frame));
+      socket.send(text);
     } catch (cause) {
       this.#emitError({ code: 'send_failed', message: String(cause?.message ?? cause), cause });
     }

@@ -81,4 +81,30 @@ describe('publish', () => {
     assert.throws(() => client.publish('e', 1, { id: 'has space' }), TypeError);
     assert.throws(() => client.publish('e', 1, { id: 'x'.repeat(129) }), TypeError);
   });
+
+  test('publishes go out at most 8 a second, under the relay inbound limit, and an outbox sent again is paced too', async () => {
+    const { client, relay, timers } = await ready();
+    const all = [];
+    for (let i = 0; i < 20; i += 1) all.push(client.publish('echo', i, { id: `p${i}` }));
+    assert.equal(publishes(relay.last).length, 8, 'a burst of 8');
+    await timers.advance(1000);
+    assert.equal(publishes(relay.last).length, 16);
+    relay.last.serverClose(1012);
+    await timers.advance(0);
+    relay.last.establish();
+    assert.equal(publishes(relay.last).length, 8, 'the new socket gets the outbox again, paced');
+    assert.deepEqual(publishes(relay.last).map((f) => f.id), ['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7']);
+    await timers.advance(2000);
+    assert.equal(publishes(relay.last).length, 20);
+    for (let i = 0; i < 20; i += 1) relay.last.push({ type: 'accepted', id: `p${i}` });
+    assert.equal((await Promise.all(all)).length, 20);
+  });
+
+  test('a frame over 16 KiB or data that is not JSON is refused here and never sent', async () => {
+    const { client, relay } = await ready();
+    await assert.rejects(client.publish('echo', 'é'.repeat(9000), { id: 'big' }), (e) => e.code === 'too_large');
+    await assert.rejects(client.publish('echo', { n: 1n }, { id: 'bigint' }), (e) => e.code === 'bad_frame');
+    assert.deepEqual(publishes(relay.last), []);
+    assert.equal(client.stats.outbox, 0);
+  });
 });

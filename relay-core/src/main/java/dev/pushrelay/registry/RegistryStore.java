@@ -11,13 +11,6 @@ import java.util.concurrent.CompletableFuture;
  * O(1) per connection lifetime plus one heartbeat per node.
  */
 public interface RegistryStore {
-  /**
-   * How long a route (the send function's direct route, the route function) waits for
-   * {@link #liveNodesHolding} before it gives up on it; a draining node sweeps its subscription for longer
-   * than this after leaving the registry, so no route that read it before can publish to it after.
-   */
-  java.time.Duration ROUTE_LOOKUP_TIMEOUT = java.time.Duration.ofSeconds(2);
-
   /** Completes once the connection is committed. */
   CompletableFuture<Void> addConnection(ConnectionRecord connection);
 

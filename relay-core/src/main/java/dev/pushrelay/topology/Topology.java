@@ -102,6 +102,22 @@ public record Topology(
   }
 
   /**
+   * The retry settings of the subscription that pushed a request ({@code projects/p/subscriptions/name}):
+   * what Pub/Sub will do with it, whatever its priority (a high request published straight to
+   * {@code relay-requests}, or replayed there, is retried on the normal schedule). An unknown or empty
+   * name falls back to the priority's own.
+   */
+  public RetrySettings retryFor(String subscription, Priority priority) {
+    if (subscription.endsWith("/" + high.routerSubscription())) {
+      return high.retry();
+    }
+    if (subscription.endsWith("/" + routerSubscription)) {
+      return retry;
+    }
+    return retryFor(priority);
+  }
+
+  /**
    * The delivery topic of one node incarnation, created by the node at start and deleted by its drain
    * or by the crash cleanup: a delivery costs one Pub/Sub delivery whatever the fleet size, and a route
    * that publishes to a node already cleaned up fails (NOT_FOUND) and is retried instead of vanishing.

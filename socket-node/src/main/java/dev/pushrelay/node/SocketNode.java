@@ -332,6 +332,7 @@ public final class SocketNode implements AutoCloseable {
       }
       inc.subscription().stop(1, TimeUnit.SECONDS);
     }
+    lifecycle.awaitClosed(deadline); // every close handled, so every disconnected event is under way
     if (!upstream.awaitOutstanding(deadline)) {
       LOG.warn("node {} stopped with connection events unpublished: the cleanup reports those sockets as node_lost",
           nodeId);

@@ -47,7 +47,7 @@
  *     on its node entry holds 15 s ({@code RegistryStore.RETIRE_HOLD}), after which a live node's cleanup
  *     finishes what the drain left.</li>
  * <li>Registry calls on the connect path give up after 5 s ({@code ConnectionLifecycle.REGISTRY_DEADLINE});
- *     a route's registry read after 2 s ({@code RegistryStore.ROUTE_LOOKUP_TIMEOUT}).</li>
+ *     a route's registry read after 2 s ({@code LiveRoute.LOOKUP_TIMEOUT}).</li>
  * <li>Settling window 1 s ({@code ConnectionLifecycle.SECOND_LOOK}): after its catch-up a socket holds
  *     what comes for it, looks at the mailbox again, then writes the held messages in accept order; it
  *     covers a route that read the registry just before the socket was in it. A late look 5 s after the

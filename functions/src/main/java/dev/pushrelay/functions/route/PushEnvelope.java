@@ -13,14 +13,21 @@ import java.util.Optional;
 
 /**
  * The body Pub/Sub posts to a push endpoint. Production sets {@code deliveryAttempt} when the
- * subscription has a dead-letter policy; the emulator never does.
+ * subscription has a dead-letter policy; the emulator never does. {@code subscription} is the full name
+ * of the subscription that pushed it ({@code ""} when the body names none).
  */
 public record PushEnvelope(
     byte[] data, Map<String, String> attributes, String messageId, Instant publishTime,
-    Optional<Integer> deliveryAttempt) {
+    Optional<Integer> deliveryAttempt, String subscription) {
 
   public PushEnvelope {
     attributes = Map.copyOf(attributes);
+  }
+
+  /** An envelope that names no subscription. */
+  public PushEnvelope(byte[] data, Map<String, String> attributes, String messageId, Instant publishTime,
+      Optional<Integer> deliveryAttempt) {
+    this(data, attributes, messageId, publishTime, deliveryAttempt, "");
   }
 
   /** Thrown when the body is not a push envelope at all. */
@@ -72,6 +79,8 @@ public record PushEnvelope(
     JsonNode attempt = root.get("deliveryAttempt");
     Optional<Integer> deliveryAttempt = attempt != null && attempt.canConvertToInt() && attempt.intValue() > 0
         ? Optional.of(attempt.intValue()) : Optional.empty();
-    return new PushEnvelope(data, attributes, id.textValue(), published, deliveryAttempt);
+    JsonNode subscription = root.get("subscription");
+    return new PushEnvelope(data, attributes, id.textValue(), published, deliveryAttempt,
+        subscription != null && subscription.isTextual() ? subscription.textValue() : "");
   }
 }

@@ -12,6 +12,7 @@ import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.SendRequest;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.RegistryStore;
+import dev.pushrelay.routing.LiveRoute;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.tracing.MessageTracing;
 import java.nio.charset.StandardCharsets;
@@ -22,7 +23,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
 public final class Router {
   private static final Logger LOG = LoggerFactory.getLogger(Router.class);
 
-  private final RegistryStore registry;
+  private final LiveRoute live;
   private final Mailbox mailbox;
   private final RelayPublisher publisher;
   private final Topology topology;
@@ -49,7 +49,7 @@ public final class Router {
   public Router(RegistryStore registry, Mailbox mailbox, RelayPublisher publisher, Topology topology, Clock clock,
       RelayMetrics metrics) {
     this.metrics = metrics;
-    this.registry = registry;
+    this.live = new LiveRoute(registry, publisher, clock);
     this.mailbox = mailbox;
     this.publisher = publisher;
     this.topology = topology;
@@ -111,14 +111,14 @@ public final class Router {
       // parked at once too: a socket that came meanwhile has it from the mailbox.
       return park(message, envelope, attempt, exact);
     }
-    return liveNodes(message.userId(), now).thenCompose(nodes -> nodes.isEmpty()
+    return live.liveNodes(message.userId()).thenCompose(nodes -> nodes.isEmpty()
         ? park(message, envelope, attempt, exact)
         : deliver(message, nodes, false, attempt, MessageTracing.carried(envelope.attributes())));
   }
 
   private CompletableFuture<RouteOutcome> park(RelayMessage message, PushEnvelope envelope, int attempt,
       boolean exact) {
-    int max = topology.retryFor(message.priority()).maxDeliveryAttempts();
+    int max = topology.retryFor(envelope.subscription(), message.priority()).maxDeliveryAttempts();
     Map<String, String> trace = MessageTracing.carried(envelope.attributes());
     return mailbox.park(message, trace, attempt, exact, max, clock.instant()).thenCompose(outcome -> switch (outcome) {
       case ALREADY_DELIVERED -> {
@@ -163,7 +163,7 @@ public final class Router {
     if (reroutes > 0) {
       carried.put(MessageAttributes.REROUTES, Integer.toString(reroutes));
     }
-    return liveNodes(message.userId(), clock.instant()).thenCompose(nodes -> {
+    return live.liveNodes(message.userId()).thenCompose(nodes -> {
       if (nodes.isEmpty()) {
         return CompletableFuture.completedFuture(RouteOutcome.PENDING);
       }
@@ -173,22 +173,10 @@ public final class Router {
     });
   }
 
-  /**
-   * The registry lookup, bounded: a draining node sweeps its subscription only so long after leaving the
-   * registry, so a lookup that comes back later fails (Pub/Sub retries the message) rather than route to it.
-   */
-  private CompletableFuture<Set<String>> liveNodes(String userId, Instant now) {
-    return registry.liveNodesHolding(userId, now).orTimeout(RegistryStore.ROUTE_LOOKUP_TIMEOUT.toMillis(),
-        TimeUnit.MILLISECONDS);
-  }
-
   private CompletableFuture<RouteOutcome> deliver(RelayMessage message, Set<String> nodes, boolean mayBeParked,
       int attempt, Map<String, String> trace) {
     LOG.debug("message {} for user {} goes to nodes {}", message.id(), message.userId(), nodes);
-    CompletableFuture<?>[] each = nodes.stream()
-        .map(node -> publisher.delivery(node, message, trace))
-        .toArray(CompletableFuture[]::new);
-    CompletableFuture<Void> published = CompletableFuture.allOf(each);
+    CompletableFuture<Void> published = live.deliver(nodes, message, trace);
     if (mayBeParked) {
       // An earlier attempt parked it: routed now, so no later socket should drain it again.
       published = published.thenCompose(v -> mailbox.discard(message.userId(), message.id()));

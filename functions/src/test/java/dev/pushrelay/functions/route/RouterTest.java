@@ -90,6 +90,24 @@ class RouterTest {
     assertEquals(RouteOutcome.DEAD_LETTERED_NO_CONNECTION, router.route(exactAttempt(high, highMax)).get());
   }
 
+  /**
+   * What Pub/Sub does with a request is its subscription's: a high one that came on the normal retry
+   * subscription (published straight to relay-requests, or replayed there) is dead-lettered at that
+   * subscription's last attempt, with its reason, not left to Pub/Sub's own policy.
+   */
+  @Test
+  void theLastAttemptIsTheSubscriptionsThatPushedTheRequest() throws Exception {
+    String high = "{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"h-2\",\"priority\":\"high\"}";
+    int normalMax = topology.retry().maxDeliveryAttempts();
+    PushEnvelope onNormal = new PushEnvelope(high.getBytes(StandardCharsets.UTF_8), Map.of(), "ps-h2", clock.instant(),
+        Optional.of(normalMax), "projects/p/subscriptions/" + topology.routerSubscription());
+    assertEquals(RouteOutcome.DEAD_LETTERED_NO_CONNECTION, router.route(onNormal).get());
+    PushEnvelope onHigh = new PushEnvelope(high.replace("h-2", "h-3").getBytes(StandardCharsets.UTF_8), Map.of(),
+        "ps-h3", clock.instant(), Optional.of(normalMax), "projects/p/subscriptions/"
+        + topology.high().routerSubscription());
+    assertEquals(RouteOutcome.PENDING, router.route(onHigh).get());
+  }
+
   /** Requests of high priority go to the retry topic of their own; normal ones to relay-requests. */
   @Test
   void requestsArePublishedToTheRetryTopicOfTheirPriority() throws Exception {

@@ -101,7 +101,7 @@ public final class LapsedNodeCleaner implements AutoCloseable {
     // its sockets' disconnected events first: a pass that cannot publish them all keeps the entries,
     // and the next pass publishes them again (a backend may see one twice, never none)
     List<ConnectionRecord> held = registry.connectionsOn(dead).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
-    upstream.nodeLost(held).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+    upstream.nodeLost(held, CALL_DEADLINE).get(2 * CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
     registry.removeConnections(held.stream().map(ConnectionRecord::connectionId).toList())
         .get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
     registry.removeNode(dead).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);

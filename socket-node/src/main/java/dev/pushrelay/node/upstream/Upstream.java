@@ -70,12 +70,18 @@ public final class Upstream {
   /** Publishes a client's frame on the socket's lane and completes with the answer to send it. */
   public CompletableFuture<UpstreamAnswer> publish(UpstreamLane lane, Socket socket, ClientFrame.Publish frame) {
     Instant receivedAt = clock.instant();
+    // The lane waits for the real call, however long it takes: the next publish of the socket must not
+    // overtake one that may still land. Only the client's answer is bounded (below).
     return lane.submit(frame.id(), () -> {
       Span span = tracing.start("relay upstream publish", SpanKind.PRODUCER, Map.of(), frame.id());
-      OutboundMessage message = UpstreamMessages.message(socket, frame.id(), frame.event(), frame.data(), receivedAt,
-          MessageTracing.attributes(span));
-      return track(publisher.publish(topic, message))
-          .orTimeout(PUBLISH_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
+      CompletableFuture<String> published;
+      try {
+        published = publisher.publish(topic, UpstreamMessages.message(socket, frame.id(), frame.event(), frame.data(),
+            receivedAt, MessageTracing.attributes(span)));
+      } catch (RuntimeException e) {
+        published = CompletableFuture.failedFuture(e);
+      }
+      return track(published)
           .handle((id, failed) -> {
             if (failed != null) {
               span.setStatus(StatusCode.ERROR, "publish failed");
@@ -84,7 +90,8 @@ public final class Upstream {
             span.end();
             return failed == null ? UpstreamAnswer.ACCEPTED : UNAVAILABLE;
           });
-    }).copy().completeOnTimeout(UNAVAILABLE, PUBLISH_DEADLINE.toMillis(), TimeUnit.MILLISECONDS).thenApply(answer -> {
+    }).copy().completeOnTimeout(UNAVAILABLE, PUBLISH_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
+        .exceptionally(e -> UNAVAILABLE).thenApply(answer -> {
       if (answer.accepted()) {
         metrics.upstreamAccepted();
       } else {
@@ -126,14 +133,16 @@ public final class Upstream {
 
   /**
    * The sockets of a node that died without draining: a {@code disconnected} event with
-   * {@code reason=node_lost} for each, complete once all are published.
+   * {@code reason=node_lost} for each, complete once all are published. Each is tried for
+   * {@code patience} only: the cleanup's next pass starts them again, so no pass's retries pile up under
+   * the next one's.
    */
-  public CompletableFuture<Void> nodeLost(List<ConnectionRecord> connections) {
+  public CompletableFuture<Void> nodeLost(List<ConnectionRecord> connections, Duration patience) {
     Instant now = clock.instant();
     return CompletableFuture.allOf(connections.stream()
         .map(r -> event(UpstreamMessages.DISCONNECTED, UpstreamMessages.disconnected(
             new Socket(r.userId(), r.connectionId(), r.nodeId()), r.connectedAt(), now, OptionalInt.empty(),
-            UpstreamMessages.REASON_NODE_LOST), r.connectionId()))
+            UpstreamMessages.REASON_NODE_LOST), r.connectionId(), patience))
         .toArray(CompletableFuture[]::new));
   }
 
@@ -159,15 +168,21 @@ public final class Upstream {
   }
 
   private CompletableFuture<Void> event(String type, OutboundMessage message, String connectionId) {
+    return event(type, message, connectionId, EVENT_PATIENCE);
+  }
+
+  private CompletableFuture<Void> event(String type, OutboundMessage message, String connectionId,
+      Duration patience) {
     CompletableFuture<Void> done = new CompletableFuture<>();
     track(done);
-    attempt(type, message, connectionId, 0, System.nanoTime() + EVENT_PATIENCE.toNanos(), done);
+    attempt(type, message, connectionId, 0, System.nanoTime() + patience.toNanos(), done);
     return done;
   }
 
   private void attempt(String type, OutboundMessage message, String connectionId, int attempt, long giveUpAt,
       CompletableFuture<Void> done) {
-    publisher.publish(topic, message).orTimeout(PUBLISH_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)
+    // the next attempt starts only once this one has ended: no late copy of an attempt overtakes a later one
+    publisher.publish(topic, message)
         .whenComplete((id, failed) -> {
           if (failed == null) {
             metrics.connectionEvent(type);
@@ -175,8 +190,8 @@ public final class Upstream {
             return;
           }
           if (System.nanoTime() > giveUpAt) {
-            LOG.warn("{} event of connection {} could not be published for {}: given up: {}", type, connectionId,
-                EVENT_PATIENCE, failed.toString());
+            LOG.warn("{} event of connection {} could not be published in time: given up: {}", type, connectionId,
+                failed.toString());
             done.completeExceptionally(failed);
             return;
           }

@@ -50,9 +50,9 @@ public final class UpstreamLane {
     return answer;
   }
 
-  /** Whatever the lane takes next waits for {@code step} (a connection event) to end first. */
+  /** Whatever the lane takes next waits for {@code step} (a connection event) to end first, and for what came before. */
   synchronized void follow(CompletableFuture<?> step) {
-    tail = step;
+    tail = CompletableFuture.allOf(tail.handle((v, e) -> null), step.handle((v, e) -> null));
   }
 
   /** Ends once everything the lane has taken so far has ended, successfully or not. */

@@ -164,8 +164,9 @@ public final class ConnectionLifecycle {
    * entry: whichever of the two removes it publishes the {@code disconnected} event.
    */
   private void established(LocalConnection c, Established e) {
-    established.put(c.connectionId(), e);
+    // on the lane first, then listed: a publish that finds the socket established goes after connected
     upstream.connected(c.upstream(), e.socket(), e.connectedAt());
+    established.put(c.connectionId(), e);
     if (c.isClosed() && established.remove(c.connectionId(), e)) {
       disconnected(c, e, StatusCode.NORMAL);
     }
@@ -276,11 +277,13 @@ public final class ConnectionLifecycle {
 
   void closed(LocalConnection c, int statusCode) {
     release(c);
+    closing.add(c.connectionId()); // before it leaves sessions: the stale-entry repair never sees it unheld
     sessions.remove(c.connectionId());
     LOG.info("connection {} closed for user {} with code {}", c.connectionId(), c.userId(), statusCode);
     hub.remove(c);
     Established e = established.remove(c.connectionId());
     if (e == null) {
+      closing.remove(c.connectionId());
       unregister(c.connectionId(), 0);
     } else {
       disconnected(c, e, statusCode);
@@ -293,7 +296,11 @@ public final class ConnectionLifecycle {
     closing.add(connectionId);
     upstream.disconnected(c.upstream(), e.socket(), e.connectedAt(), statusCode).whenComplete((v, failed) -> {
       closing.remove(connectionId);
-      unregister(connectionId, 0);
+      if (failed == null) {
+        unregister(connectionId, 0);
+      }
+      // else (given up, or the node stopped first): the entry stays, and the cleanup of this node reports
+      // the socket as node_lost
     });
   }
 
@@ -363,5 +370,21 @@ public final class ConnectionLifecycle {
 
   public int openSessions() {
     return sessions.size();
+  }
+
+  /** Waits until every socket's close has been handled here, or the deadline; true if all were. */
+  public boolean awaitClosed(Instant deadline) {
+    while (!sessions.isEmpty()) {
+      if (!Instant.now().isBefore(deadline)) {
+        return false;
+      }
+      try {
+        TimeUnit.MILLISECONDS.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }
+    return true;
   }
 }

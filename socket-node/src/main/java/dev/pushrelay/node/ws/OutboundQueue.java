@@ -105,7 +105,11 @@ public final class OutboundQueue {
         handedOver++;
       }
       Frame frame = next;
-      sink.sendText(frame.text(), () -> finished(frame, null), error -> finished(frame, error));
+      try {
+        sink.sendText(frame.text(), () -> finished(frame, null), error -> finished(frame, error));
+      } catch (RuntimeException e) {
+        finished(frame, e); // a socket that throws instead of failing the write: the lane goes on
+      }
     }
   }
 

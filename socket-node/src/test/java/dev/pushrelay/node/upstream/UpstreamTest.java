@@ -117,6 +117,15 @@ class UpstreamTest {
     assertEquals(2, pubsub.published().size());
   }
 
+  /** A publisher that throws instead of failing its future still gets the client an answer. */
+  @Test
+  void aPublisherThatThrowsIsAnsweredUnavailable() throws Exception {
+    Upstream throwing = new Upstream((topic, message) -> {
+      throw new IllegalStateException("closed");
+    }, "relay-upstream", clock, RelayMetrics.noop(Part.SOCKET_NODE), MessageTracing.noop(), timers);
+    assertEquals("unavailable", throwing.publish(lane, socket, frame("t", "1")).get(5, TimeUnit.SECONDS).code());
+  }
+
   @Test
   void tooManyPublishesWaitingAreRefusedAsRateLimited() throws Exception {
     pubsub.hold();
@@ -161,8 +170,8 @@ class UpstreamTest {
   void theSocketsOfALostNodeAreReportedDisconnectedWithReasonNodeLost() throws Exception {
     Instant at = clock.instant();
     clock.advance(Duration.ofSeconds(7));
-    upstream.nodeLost(List.of(new ConnectionRecord("c1", "u1", "dead", at), new ConnectionRecord("c2", "u2", "dead", at)))
-        .get(5, TimeUnit.SECONDS);
+    upstream.nodeLost(List.of(new ConnectionRecord("c1", "u1", "dead", at), new ConnectionRecord("c2", "u2", "dead", at)),
+        Duration.ofSeconds(10)).get(5, TimeUnit.SECONDS);
     assertEquals(List.of("disconnected", "disconnected"), pubsub.types());
     OutboundMessage m = pubsub.published().get(0);
     assertEquals("node_lost", m.attributes().get("reason"));

@@ -158,6 +158,21 @@ class ConnectionLifecycleTest {
     assertEquals("c1", pubsub.published().get(1).orderingKey());
   }
 
+  /**
+   * A disconnected event that never got out (the node stopped, or gave up) leaves the registry entry, so
+   * that the cleanup of this node reports the socket as node_lost rather than nobody at all.
+   */
+  @Test
+  void anEntryWhoseDisconnectedEventFailedStaysForTheCleanup() {
+    identity.serve();
+    LocalConnection c = open("c1", "u1");
+    pubsub.hold();
+    timers.shutdownNow(); // the node is stopping: the event's retry cannot be scheduled
+    lifecycle.closed(c, 1012);
+    pubsub.fail(new RuntimeException("publisher closed"));
+    assertEquals(Set.of("c1"), registry.connections().keySet());
+  }
+
   /** A socket that closed before it was established was never announced: no disconnected event either. */
   @Test
   void aSocketRefusedBeforeItWasEstablishedHasNoEvents() {

@@ -1,0 +1,153 @@
+package dev.pushrelay.functions.send;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.cloud.functions.HttpRequest;
+import com.google.cloud.functions.HttpResponse;
+import dev.pushrelay.functions.FunctionConfig;
+import dev.pushrelay.functions.http.BodyReader;
+import dev.pushrelay.functions.http.JsonResponses;
+import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.model.InvalidRequestException;
+import dev.pushrelay.model.Limits;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.model.SendRequest;
+import dev.pushrelay.pubsub.RelayPublisher;
+import dev.pushrelay.tracing.MessageTracing;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import java.io.IOException;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code POST /v1/messages}, the send use case: a JSON send request of at most 256 KiB, checked, is
+ * answered 202 only once Pub/Sub has accepted every copy, on the direct route or the retry path.
+ */
+final class SendEndpoint {
+  private static final Logger LOG = LoggerFactory.getLogger(SendEndpoint.class);
+  private static final long PUBLISH_TIMEOUT_SECONDS = 10;
+
+  private final FunctionConfig config;
+  private final RelayPublisher publisher;
+  private final DirectRoute directRoute;
+  private final Clock clock;
+  private final Supplier<String> ids;
+  private final RelayMetrics metrics;
+  private final MessageTracing tracing;
+
+  SendEndpoint(FunctionConfig config, RelayPublisher publisher, DirectRoute directRoute, Clock clock,
+      Supplier<String> ids, RelayMetrics metrics, MessageTracing tracing) {
+    this.config = config;
+    this.publisher = publisher;
+    this.directRoute = directRoute;
+    this.clock = clock;
+    this.ids = ids;
+    this.metrics = metrics;
+    this.tracing = tracing;
+  }
+
+  void send(HttpRequest request, HttpResponse response) throws IOException {
+    String type = request.getContentType().orElse("");
+    if (!isJson(type)) {
+      JsonResponses.error(response, 415, "unsupported_media_type", "send application/json in UTF-8", null);
+      return;
+    }
+    Optional<byte[]> body = BodyReader.read(request, Limits.MAX_BODY_BYTES);
+    if (body.isEmpty()) {
+      JsonResponses.error(response, 413, "too_large", "the body is larger than " + Limits.MAX_BODY_BYTES + " bytes",
+          null);
+      return;
+    }
+    SendRequest sendRequest;
+    try {
+      sendRequest = SendRequest.parse(body.get());
+    } catch (InvalidRequestException e) {
+      JsonResponses.error(response, 400, "invalid_request", e.getMessage(), e.field());
+      return;
+    }
+    if (sendRequest.tooManyCopies()) {
+      JsonResponses.error(response, 413, "too_large", "a fan-out's copies (" + sendRequest.userIds().size()
+          + " recipients x " + sendRequest.copyBytes() / sendRequest.userIds().size() + " bytes of data) pass "
+          + Limits.MAX_FANOUT_COPY_BYTES + " bytes; send to fewer users at a time or less data", "userIds");
+      return;
+    }
+    if (sendRequest.sentAt().isPresent()) {
+      // the accept stamp orders a user's messages: only the relay sets it
+      JsonResponses.error(response, 400, "invalid_request",
+          "is set by the relay when it accepts the message", "sentAt");
+      return;
+    }
+    List<RelayMessage> messages = sendRequest.toMessages(ids, clock.instant(), config.topology().defaultTtlSeconds());
+    // One trace per message (a fan-out's copies share its id and its trace), continuing the caller's.
+    Span span = tracing.start("relay.send", SpanKind.PRODUCER, traceHeaders(request), messages.get(0).id());
+    Map<String, String> trace = MessageTracing.attributes(span);
+    CompletableFuture<Void> published = sendRequest.fanOut() || !config.directRoute()
+        ? CompletableFuture.allOf(messages.stream().map(m -> publisher.request(m, trace))
+            .toArray(CompletableFuture[]::new))
+        : directRoute.publish(messages.get(0), trace);
+    try {
+      published.get(PUBLISH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+      span.end();
+    } catch (ExecutionException | TimeoutException e) {
+      span.setStatus(StatusCode.ERROR, "publish failed");
+      span.end();
+      try (var log = MessageTracing.logContext(span)) {
+        LOG.warn("Pub/Sub did not accept message {} ({} recipients): {}",
+            messages.get(0).id(), messages.size(), e.toString());
+      }
+      response.appendHeader("Retry-After", "1");
+      JsonResponses.error(response, 503, "unavailable",
+          "Pub/Sub did not accept the message; retry with the same id", null);
+      return;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      span.setStatus(StatusCode.ERROR, "interrupted");
+      span.end();
+      response.appendHeader("Retry-After", "1");
+      JsonResponses.error(response, 503, "unavailable", "interrupted; retry with the same id", null);
+      return;
+    }
+    metrics.accepted(messages.size());
+    ObjectNode answer = JsonCodec.object();
+    answer.put("id", messages.get(0).id());
+    if (sendRequest.fanOut()) {
+      answer.put("recipients", messages.size());
+    }
+    JsonResponses.send(response, 202, answer);
+  }
+
+  /** The caller's W3C trace context headers, if any. */
+  private static Map<String, String> traceHeaders(HttpRequest request) {
+    Map<String, String> headers = new java.util.HashMap<>();
+    request.getFirstHeader(MessageTracing.TRACEPARENT).ifPresent(v -> headers.put(MessageTracing.TRACEPARENT, v));
+    request.getFirstHeader(MessageTracing.TRACESTATE).ifPresent(v -> headers.put(MessageTracing.TRACESTATE, v));
+    return headers;
+  }
+
+  /** JSON, and UTF-8 if a charset is named at all (RFC 8259 allows no other). */
+  static boolean isJson(String contentType) {
+    String[] parts = contentType.split(";");
+    String media = parts[0].trim().toLowerCase(java.util.Locale.ROOT);
+    for (int i = 1; i < parts.length; i++) {
+      String[] param = parts[i].split("=", 2);
+      if (param[0].trim().equalsIgnoreCase("charset")) {
+        String charset = param.length < 2 ? "" : param[1].trim().replace("\"", "");
+        if (!charset.equalsIgnoreCase("utf-8") && !charset.equalsIgnoreCase("utf8")) {
+          return false;
+        }
+      }
+    }
+    return media.equals("application/json") || (media.startsWith("application/") && media.endsWith("+json"));
+  }
+}

@@ -142,7 +142,7 @@ public final class SocketNode implements AutoCloseable {
         new MailboxCatchUp(mailbox, clock, metrics, tracing), clock, config.limits().outboundFrames(), socketTimers,
         metrics, upstream);
     this.channels = new DeliveryChannels(clients, topology, new SubscriptionSweeper(clients, rerouter));
-    this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels, upstream, clock);
+    this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels::retire, upstream, clock);
     this.fencing = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "node-fencing");
       t.setDaemon(true);

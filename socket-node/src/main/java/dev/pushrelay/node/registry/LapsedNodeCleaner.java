@@ -35,7 +35,7 @@ public final class LapsedNodeCleaner implements AutoCloseable {
   private final NodeIdentity identity;
   private final BooleanSupplier leaseHealthy;
   private final RegistryStore registry;
-  private final DeliveryChannels channels;
+  private final Channels channels;
   private final Upstream upstream;
   private final Clock clock;
   private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -45,13 +45,20 @@ public final class LapsedNodeCleaner implements AutoCloseable {
   });
 
   public LapsedNodeCleaner(NodeIdentity identity, BooleanSupplier leaseHealthy, RegistryStore registry,
-      DeliveryChannels channels, Upstream upstream, Clock clock) {
+      Channels channels, Upstream upstream, Clock clock) {
     this.identity = identity;
     this.upstream = upstream;
     this.leaseHealthy = leaseHealthy;
     this.registry = registry;
     this.channels = channels;
     this.clock = clock;
+  }
+
+  /** What the cleanup asks of a dead node's delivery channel ({@link DeliveryChannels#retire} in a node). */
+  @FunctionalInterface
+  public interface Channels {
+    /** Deletes the topic, re-routes what the subscription holds until {@code deadline}, deletes it once empty. */
+    SubscriptionSweeper.Sweep retire(String nodeId, Instant deadline);
   }
 
   /** Runs a pass every {@code period}. */

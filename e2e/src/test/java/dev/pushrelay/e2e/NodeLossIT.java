@@ -3,9 +3,7 @@ package dev.pushrelay.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.pushrelay.testing.CollectingSubscription;
 import dev.pushrelay.testing.TestSocketClient;
-import dev.pushrelay.topology.Topology;
 import java.time.Duration;
 import java.util.AbstractMap;
 import java.util.List;
@@ -80,8 +78,7 @@ class NodeLossIT {
   private void streamThroughNodeLoss(String prefix, int from, int to, Duration settle, String reason, Loss loss)
       throws Exception {
     String user = prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
-    CollectingSubscription upstream = CollectingSubscription.onTopic(stack.probe().clients(),
-        Topology.standard().upstreamTopic(), "node-loss-" + user);
+    UpstreamLedger upstream = new UpstreamLedger(stack.probe().clients());
     List<TestSocketClient> bystanders = new java.util.ArrayList<>();
     for (int i = 0; i < 5; i++) {
       bystanders.add(connect(from, user + "-idle-" + i));
@@ -113,7 +110,7 @@ class NodeLossIT {
     assertEquals(0, refused.get(), "the send API kept accepting");
     // the lost node's own topic and subscription go too, once a live node's cleanup proved it empty
     stack.probe().awaitChannelsGone("node-" + from, Duration.ofSeconds(60));
-    awaitDisconnected(upstream, held, reason, Duration.ofSeconds(60));
+    assertEquals(List.of(), upstream.awaitDisconnected(held, reason, Duration.ofSeconds(60)));
     second.close();
     bystanders.forEach(TestSocketClient::close);
     upstream.close();
@@ -123,32 +120,6 @@ class NodeLossIT {
     return c.awaitType("connection_established", WAIT).json().get("connectionId").asText();
   }
 
-  /** Every socket in {@code held} is reported disconnected with {@code reason}, after its connected event. */
-  private static void awaitDisconnected(CollectingSubscription upstream, Set<String> held, String reason,
-      Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      Set<String> connected = new java.util.HashSet<>();
-      Set<String> reported = new java.util.HashSet<>();
-      for (com.google.pubsub.v1.PubsubMessage m : upstream.received()) {
-        String id = m.getAttributesOrDefault("connection_id", "");
-        if ("connected".equals(m.getAttributesOrDefault("type", ""))) {
-          connected.add(id);
-        } else if ("disconnected".equals(m.getAttributesOrDefault("type", ""))
-            && reason.equals(m.getAttributesOrDefault("reason", ""))) {
-          reported.add(id);
-        }
-      }
-      if (reported.containsAll(held)) {
-        assertTrue(connected.containsAll(held), "each socket was announced connected first");
-        return;
-      }
-      Set<String> missing = new java.util.HashSet<>(held);
-      missing.removeAll(reported);
-      assertTrue(System.nanoTime() < deadline, "no disconnected event (" + reason + ") for " + missing);
-      TimeUnit.MILLISECONDS.sleep(200);
-    }
-  }
 
   private TestSocketClient connect(int node, String user) throws Exception {
     TestSocketClient c = TestSocketClient.connect(stack.socket(node, stack.devToken(node, user)), Map.of(), WAIT);

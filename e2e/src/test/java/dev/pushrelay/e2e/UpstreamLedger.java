@@ -18,7 +18,8 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
- * What the backend heard on the upstream topic during a fault run, against what the clients were told:
+ * What the backend heard on the upstream topic during a fault run, against what the clients were told
+ * (and, for a node lost on purpose, whether each of its sockets was reported gone):
  * every publish answered {@code accepted} is on the topic under its socket's user, and once every socket
  * has closed and every lost node has been cleaned up, every socket a client saw established, and every
  * {@code connected} event, has a {@code disconnected} event.
@@ -32,7 +33,7 @@ final class UpstreamLedger implements AutoCloseable {
 
   UpstreamLedger(GcpClients clients) {
     topic = CollectingSubscription.onTopic(clients, Topology.standard().upstreamTopic(),
-        "chaos-backend-" + UUID.randomUUID().toString().substring(0, 8));
+        "backend-ledger-" + UUID.randomUUID().toString().substring(0, 8));
   }
 
   /** Checks the promises, waiting up to {@code timeout} for events still on their way. */
@@ -47,25 +48,55 @@ final class UpstreamLedger implements AutoCloseable {
     }
   }
 
-  private Result once(List<ChaosWorkload.Socket> sockets) {
-    Map<String, String> publishedBy = new HashMap<>(); // publish id -> user_id attribute
+  /**
+   * Waits until every connection in {@code held} has a {@code disconnected} event with {@code reason},
+   * each after a {@code connected} one; what is still missing at {@code timeout} (empty when nothing is).
+   */
+  List<String> awaitDisconnected(Set<String> held, String reason, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      Heard heard = heard();
+      List<String> problems = new ArrayList<>();
+      for (String c : held) {
+        if (!heard.disconnected().getOrDefault(c, Set.of()).contains(reason)) {
+          problems.add("no disconnected event (" + reason + ") for " + c);
+        } else if (!heard.connected().contains(c)) {
+          problems.add("disconnected without connected first: " + c);
+        }
+      }
+      if (problems.isEmpty() || System.nanoTime() > deadline) {
+        return problems;
+      }
+      TimeUnit.MILLISECONDS.sleep(200);
+    }
+  }
+
+  /** What the topic held so far: publishes (id to user), connected ids, and each disconnected id's reasons. */
+  private record Heard(Map<String, String> publishedBy, Set<String> connected, Map<String, Set<String>> disconnected) {
+    int nodeLost() {
+      return (int) disconnected.values().stream().filter(r -> r.contains("node_lost")).count();
+    }
+  }
+
+  private Heard heard() {
+    Map<String, String> publishedBy = new HashMap<>();
     Set<String> connected = new HashSet<>();
-    Set<String> disconnected = new HashSet<>();
-    int nodeLost = 0;
+    Map<String, Set<String>> disconnected = new HashMap<>();
     for (PubsubMessage m : topic.received()) {
       String connection = m.getAttributesOrDefault("connection_id", "");
       switch (m.getAttributesOrDefault("type", "")) {
         case "message" -> publishedBy.put(idOf(m), m.getAttributesOrDefault("user_id", ""));
         case "connected" -> connected.add(connection);
-        case "disconnected" -> {
-          disconnected.add(connection);
-          if ("node_lost".equals(m.getAttributesOrDefault("reason", ""))) {
-            nodeLost++;
-          }
-        }
+        case "disconnected" -> disconnected.computeIfAbsent(connection, k -> new HashSet<>())
+            .add(m.getAttributesOrDefault("reason", ""));
         default -> { }
       }
     }
+    return new Heard(publishedBy, connected, disconnected);
+  }
+
+  private Result once(List<ChaosWorkload.Socket> sockets) {
+    Heard heard = heard();
     List<String> problems = new ArrayList<>();
     int accepted = 0;
     for (ChaosWorkload.Socket s : sockets) {
@@ -73,7 +104,7 @@ final class UpstreamLedger implements AutoCloseable {
         if (f.type().equals("accepted")) {
           accepted++;
           String id = f.json().path("id").asText();
-          String user = publishedBy.get(id);
+          String user = heard.publishedBy().get(id);
           if (user == null) {
             problems.add("accepted publish not on the upstream topic: " + s.user + "/" + id);
           } else if (!user.equals(s.user)) {
@@ -81,17 +112,17 @@ final class UpstreamLedger implements AutoCloseable {
           }
         }
       }
-      if (!disconnected.contains(s.connectionId)) {
+      if (!heard.disconnected().containsKey(s.connectionId)) {
         problems.add("no disconnected event for the socket " + s.user + "/" + s.connectionId);
       }
     }
-    for (String c : connected) {
-      if (!disconnected.contains(c)) {
+    for (String c : heard.connected()) {
+      if (!heard.disconnected().containsKey(c)) {
         problems.add("connected without disconnected: " + c);
       }
     }
-    return new Result(accepted, sockets.size(), connected.size(), disconnected.size(), nodeLost,
-        problems.stream().limit(20).toList());
+    return new Result(accepted, sockets.size(), heard.connected().size(), heard.disconnected().size(),
+        heard.nodeLost(), problems.stream().limit(20).toList());
   }
 
   private static String idOf(PubsubMessage m) {

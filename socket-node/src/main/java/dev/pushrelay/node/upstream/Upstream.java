@@ -117,18 +117,9 @@ public final class Upstream {
    * everything before it on the lane has ended.
    */
   public CompletableFuture<Void> disconnected(UpstreamLane lane, Socket socket, Instant connectedAt, int closeCode) {
-    CompletableFuture<Void> sent = new CompletableFuture<>();
-    track(sent);
-    lane.drained().thenRun(() -> event(UpstreamMessages.DISCONNECTED, UpstreamMessages.disconnected(socket,
-        connectedAt, clock.instant(), OptionalInt.of(closeCode), UpstreamMessages.REASON_CLOSED), socket.connectionId())
-        .whenComplete((v, e) -> {
-          if (e == null) {
-            sent.complete(null);
-          } else {
-            sent.completeExceptionally(e);
-          }
-        }));
-    return sent;
+    return track(lane.drained().thenCompose(v -> event(UpstreamMessages.DISCONNECTED, UpstreamMessages.disconnected(
+        socket, connectedAt, clock.instant(), OptionalInt.of(closeCode), UpstreamMessages.REASON_CLOSED),
+        socket.connectionId())));
   }
 
   /**

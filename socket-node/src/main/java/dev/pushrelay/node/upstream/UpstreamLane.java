@@ -1,8 +1,7 @@
 package dev.pushrelay.node.upstream;
 
+import dev.pushrelay.node.util.RecentIds;
 import java.util.HashMap;
-import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
@@ -20,7 +19,7 @@ public final class UpstreamLane {
   /** Publishes of one socket in flight or waiting for the one before; more are refused as rate_limited. */
   static final int MAX_WAITING = 64;
 
-  private final LinkedHashSet<String> accepted = new LinkedHashSet<>();
+  private final RecentIds accepted = new RecentIds(REMEMBERED);
   private final Map<String, CompletableFuture<UpstreamAnswer>> inFlight = new HashMap<>();
   private CompletableFuture<?> tail = CompletableFuture.completedFuture(null);
 
@@ -62,10 +61,8 @@ public final class UpstreamLane {
 
   private synchronized void settled(String id, boolean ok) {
     inFlight.remove(id);
-    if (ok && accepted.add(id) && accepted.size() > REMEMBERED) {
-      Iterator<String> oldest = accepted.iterator();
-      oldest.next();
-      oldest.remove();
+    if (ok) {
+      accepted.add(id);
     }
   }
 

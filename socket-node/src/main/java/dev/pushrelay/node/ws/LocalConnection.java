@@ -3,6 +3,7 @@ package dev.pushrelay.node.ws;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.ServerFrames;
 import dev.pushrelay.node.upstream.UpstreamLane;
+import dev.pushrelay.node.util.RecentIds;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

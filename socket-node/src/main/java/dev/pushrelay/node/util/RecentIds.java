@@ -1,19 +1,23 @@
-package dev.pushrelay.node.ws;
+package dev.pushrelay.node.util;
 
-import java.util.LinkedHashSet;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 
-/** The last {@code capacity} message ids written to one socket, to never write one twice. Not thread-safe. */
-final class RecentIds {
+/**
+ * The last {@code capacity} ids seen, oldest forgotten first: the message ids written to one socket (to
+ * never write one twice), the publish ids one socket had accepted (to never publish one twice). Not
+ * thread-safe.
+ */
+public final class RecentIds {
   private final int capacity;
   private final LinkedHashSet<String> ids = new LinkedHashSet<>();
 
-  RecentIds(int capacity) {
+  public RecentIds(int capacity) {
     this.capacity = capacity;
   }
 
   /** Adds the id; false when it was already there. */
-  boolean add(String id) {
+  public boolean add(String id) {
     if (!ids.add(id)) {
       return false;
     }
@@ -25,8 +29,12 @@ final class RecentIds {
     return true;
   }
 
+  public boolean contains(String id) {
+    return ids.contains(id);
+  }
+
   /** Removes the id; false when it was not there. */
-  boolean remove(String id) {
+  public boolean remove(String id) {
     return ids.remove(id);
   }
 }

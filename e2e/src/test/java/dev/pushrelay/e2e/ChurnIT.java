@@ -63,9 +63,10 @@ class ChurnIT {
       }
       List<String> users = List.copyOf(tokens.keySet());
       long end = System.nanoTime() + CHURN.toNanos();
-      long latest = end + 3 * CHURN.toNanos();
-      // the whole churn window, and longer on a busy machine (up to 3 windows more: every connect now costs
-      // the emulated Firestore a second mailbox look) until the traffic is enough to mean something
+      long latest = end + 6 * CHURN.toNanos();
+      // the whole churn window, and longer on a busy machine (up to 6 windows more: every connect costs the
+      // emulated Firestore a second and a late mailbox look, and the emulated Pub/Sub its connection events,
+      // which the local stack's echo backend reads too) until the traffic is enough to mean something
       while (System.nanoTime() < end || (ledger.acceptedCount() <= MIN_TRAFFIC && System.nanoTime() < latest)) {
         String user = users.get(ThreadLocalRandom.current().nextInt(users.size()));
         if (!stack.sendRecorded(user, "churn", ledger)) {

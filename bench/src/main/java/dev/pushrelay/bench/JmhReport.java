@@ -19,8 +19,8 @@ public final class JmhReport {
             + "stopped. `CodecBench`: the per-message JSON work (parse a delivery, build the socket frame). "
             + "`SendQueueBench`: the socket node's per-connection send path without the network — "
             + "`OutboundQueue.offer` with the write completed at once, 64 frames queued behind a busy socket "
-            + "then written in order (per frame), and a routed message through `LocalConnection` (duplicate "
-            + "check, unacked tracking, frame JSON, queue) plus the client's ack.%n%n",
+            + "then written in order (per frame), and a routed message through `Connection` (its serial "
+            + "event, duplicate check, unacked tracking, frame JSON, queue) plus the client's ack frame.%n%n",
         first.path("forks").asInt(), first.path("warmupIterations").asInt(), first.path("warmupTime").asText(),
         first.path("measurementIterations").asInt(), first.path("measurementTime").asText()));
     md.append("| benchmark | µs/op | ± (99.9 %) | JVM |\n| --- | --- | --- | --- |\n");

@@ -37,7 +37,7 @@ public final class FirestoreMailbox implements Mailbox {
   static final String STATE_CLAIMED = "claimed";
   static final String STATE_DELIVERED = "delivered";
   /** A claim older than this belongs to a socket or node that died mid catch-up. */
-  static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(30);
+  public static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(30);
   /** How long a delivered tombstone stays for the route function to see. */
   static final Duration TOMBSTONE_TTL = Duration.ofHours(1);
   private static final int CLAIM_LIMIT = 500;

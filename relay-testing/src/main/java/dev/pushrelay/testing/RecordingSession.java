@@ -3,28 +3,43 @@ package dev.pushrelay.testing;
 import java.lang.reflect.Proxy;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 
 /**
  * A Jetty WebSocket session for unit tests: always open, it records the text frames written to it
- * (each write succeeds at once) and the close codes it is asked for. Everything else does nothing.
+ * (each write succeeds at once), the close codes it is asked for, its pings and disconnects. Everything
+ * else does nothing.
  */
 public final class RecordingSession {
   private final List<String> sent = new CopyOnWriteArrayList<>();
   private final List<Integer> closes = new CopyOnWriteArrayList<>();
+  private final AtomicInteger pings = new AtomicInteger();
+  private volatile boolean holding;
+  private final AtomicInteger disconnects = new AtomicInteger();
   private final Session session = (Session) Proxy.newProxyInstance(RecordingSession.class.getClassLoader(),
       new Class<?>[] {Session.class}, (proxy, method, args) -> switch (method.getName()) {
         case "isOpen" -> true;
         case "sendText" -> {
           sent.add((String) args[0]);
-          ((Callback) args[1]).succeed();
+          if (!holding) {
+            ((Callback) args[1]).succeed();
+          }
           yield null;
         }
         case "close" -> {
           if (args != null && args.length == 3 && args[0] instanceof Integer code) {
             closes.add(code);
           }
+          yield null;
+        }
+        case "sendPing" -> {
+          pings.incrementAndGet();
+          yield null;
+        }
+        case "disconnect" -> {
+          disconnects.incrementAndGet();
           yield null;
         }
         case "hashCode" -> System.identityHashCode(proxy);
@@ -39,6 +54,21 @@ public final class RecordingSession {
   /** The text frames written, in order. */
   public List<String> sent() {
     return List.copyOf(sent);
+  }
+
+  /** From now on writes are recorded but never complete: a peer that reads nothing. */
+  public void holdWrites() {
+    holding = true;
+  }
+
+  /** Pings sent. */
+  public int pings() {
+    return pings.get();
+  }
+
+  /** Disconnects asked for (a close without the close handshake). */
+  public int disconnects() {
+    return disconnects.get();
   }
 
   /** The close codes asked for, in order. */

@@ -8,7 +8,9 @@ import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.metrics.Telemetry;
 import dev.pushrelay.node.auth.TokenVerifier;
+import dev.pushrelay.node.cleanup.LapsedNodeCleaner;
 import dev.pushrelay.node.config.NodeConfig;
+import dev.pushrelay.node.config.SocketTimings;
 import dev.pushrelay.node.delivery.DeliveryChannels;
 import dev.pushrelay.node.delivery.DeliveryReceiver;
 import dev.pushrelay.node.delivery.MailboxCatchUp;
@@ -17,16 +19,12 @@ import dev.pushrelay.node.delivery.Rerouter;
 import dev.pushrelay.node.delivery.SubscriptionSweeper;
 import dev.pushrelay.node.http.NodeHttpHandler;
 import dev.pushrelay.node.http.Readiness;
-import dev.pushrelay.node.registry.LapsedNodeCleaner;
 import dev.pushrelay.node.registry.NodeHeartbeat;
 import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.upstream.Upstream;
 import dev.pushrelay.node.ws.ConnectionHub;
-import dev.pushrelay.node.ws.ConnectionLifecycle;
-import dev.pushrelay.node.ws.LocalConnection;
+import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.node.ws.SocketCreator;
-import dev.pushrelay.node.ws.SocketLiveness;
-import dev.pushrelay.node.ws.SocketPolicy;
 import dev.pushrelay.pubsub.MessagePublisher;
 import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
@@ -87,13 +85,12 @@ public final class SocketNode implements AutoCloseable {
   private final RegistryStore registry;
   private final NodeIdentity identity;
   private final ConnectionHub hub;
-  private final ConnectionLifecycle lifecycle;
+  private final NodeSockets sockets;
   private final Rerouter rerouter;
   private final DeliveryChannels channels;
   private final LapsedNodeCleaner cleaner;
   private final ScheduledThreadPoolExecutor socketTimers;
   private final ExecutorService fencing;
-  private final SocketLiveness liveness;
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final Server server;
@@ -128,8 +125,8 @@ public final class SocketNode implements AutoCloseable {
     FirestoreMailbox mailbox = new FirestoreMailbox(clients.firestore(), metrics);
     this.rerouter = new Rerouter(
         new ParkFirst(mailbox, publisher, clock), metrics);
-    // per-socket timers (open deadline, token expiry, liveness sweep, unacked window, catch-up retries)
-    // on a thread of their own, so they never wait behind registry or Pub/Sub calls
+    // the sockets' one timer, and the retries of connection events, on a thread of their own, so they
+    // never wait behind registry or Pub/Sub calls
     ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
       Thread t = new Thread(r, "socket-timers");
       t.setDaemon(true);
@@ -138,9 +135,9 @@ public final class SocketNode implements AutoCloseable {
     timers.setRemoveOnCancelPolicy(true);
     this.socketTimers = timers;
     this.upstream = new Upstream(messagePublisher, topology.upstreamTopic(), clock, metrics, tracing, socketTimers);
-    this.lifecycle = new ConnectionLifecycle(identity, hub, registry,
-        new MailboxCatchUp(mailbox, clock, metrics, tracing), clock, config.limits().outboundFrames(), socketTimers,
-        metrics, upstream);
+    this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registry,
+        new MailboxCatchUp(mailbox, clock, metrics, tracing), upstream, metrics, config.limits(), SocketTimings.DEFAULT,
+        clock, System::nanoTime), socketTimers);
     this.channels = new DeliveryChannels(clients, topology, new SubscriptionSweeper(clients, rerouter));
     this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels::retire, upstream, clock);
     this.fencing = Executors.newSingleThreadExecutor(r -> {
@@ -148,7 +145,6 @@ public final class SocketNode implements AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.liveness = new SocketLiveness(config.limits().deadAfter());
     this.server = new Server();
   }
 
@@ -169,13 +165,12 @@ public final class SocketNode implements AutoCloseable {
     TokenVerifier verifier = new TokenVerifier(config.tokens());
     verifier.warmUp().ifPresent(problem -> LOG.warn("the token signing keys at {} could not be fetched at start ({}); "
         + "retrying when sockets connect", config.tokens().jwksUrl().map(Object::toString).orElse("-"), problem));
-    SocketPolicy policy = new SocketPolicy(config.limits(), socketTimers, liveness);
     WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(server, context, container -> {
       container.setIdleTimeout(IDLE_TIMEOUT);
       container.setMaxTextMessageSize(MAX_INBOUND_FRAME_BYTES);
       container.setMaxBinaryMessageSize(MAX_INBOUND_FRAME_BYTES);
-      container.addMapping("/ws", new SocketCreator(verifier, lifecycle, hub, clock, config.allowedOrigins(),
-          () -> draining.get() || !identity.serving(), metrics, policy, config.exposure().queryToken()));
+      container.addMapping("/ws", new SocketCreator(verifier, sockets, clock, config.allowedOrigins(),
+          () -> draining.get() || !identity.serving(), metrics, config.exposure().queryToken()));
     });
     ws.setHandler(new NodeHttpHandler(config, identity::id, readiness, clock, telemetry));
     context.setHandler(ws);
@@ -184,9 +179,7 @@ public final class SocketNode implements AutoCloseable {
     server.start();
     current = beginWhenPossible(identity.id(), START_PATIENCE);
     cleaner.start(Duration.ofSeconds(config.topology().nodeHeartbeatSeconds()));
-    long ping = config.limits().pingInterval().toMillis();
-    socketTimers.scheduleWithFixedDelay(() -> liveness.sweep(System.nanoTime()), ping, ping, TimeUnit.MILLISECONDS);
-    socketTimers.scheduleWithFixedDelay(lifecycle::expireUnacked, 1, 1, TimeUnit.SECONDS);
+    sockets.start();
     LOG.info("socket node {} listening on port {} with subscription {}", identity.id(), port(),
         current.subscription().name());
     return this;
@@ -204,7 +197,7 @@ public final class SocketNode implements AutoCloseable {
       heartbeat.close();
       throw e;
     }
-    subscription.start(new DeliveryReceiver(nodeId, hub, rerouter, metrics, clock, tracing, lifecycle::noSocketFor),
+    subscription.start(new DeliveryReceiver(nodeId, hub, rerouter, metrics, clock, tracing, sockets::noSocketFor),
         () -> fence(nodeId, "subscription deleted"));
     identity.serve();
     return new Incarnation(nodeId, heartbeat, subscription);
@@ -231,14 +224,11 @@ public final class SocketNode implements AutoCloseable {
       long started = System.nanoTime();
       identity.fence();
       old.heartbeat().close();
-      int sockets = hub.size();
-      for (LocalConnection c : hub.all()) {
-        lifecycle.release(c);
-      }
-      lifecycle.closeAll(StatusCode.SERVICE_RESTART, "node lost its lease, reconnect");
+      int held = hub.size();
+      sockets.closeAll(StatusCode.SERVICE_RESTART, "node lost its lease, reconnect");
       old.subscription().stop(2, TimeUnit.SECONDS);
       String next = identity.next();
-      LOG.warn("node {} fenced ({}): closed {} sockets, coming back as {}", nodeId, why, sockets, next);
+      LOG.warn("node {} fenced ({}): closed {} sockets, coming back as {}", nodeId, why, held, next);
       try {
         current = beginWhenPossible(next, Duration.ofDays(365));
         LOG.info("node {} serving as {} after {} ms", nodeId, next,
@@ -277,8 +267,8 @@ public final class SocketNode implements AutoCloseable {
     return identity.id();
   }
 
-  public ConnectionLifecycle lifecycle() {
-    return lifecycle;
+  public NodeSockets sockets() {
+    return sockets;
   }
 
   public Telemetry telemetry() {
@@ -308,7 +298,7 @@ public final class SocketNode implements AutoCloseable {
     Incarnation inc = current;
     String nodeId = identity.id();
     identity.fence();
-    int sockets = hub.size();
+    int held = hub.size();
     if (inc != null) {
       inc.heartbeat().close();
       try {
@@ -317,10 +307,7 @@ public final class SocketNode implements AutoCloseable {
         LOG.warn("node {} could not end its lease: {}", nodeId, e.toString());
       }
     }
-    for (LocalConnection c : hub.all()) {
-      lifecycle.release(c);
-    }
-    lifecycle.closeAll(StatusCode.SERVICE_RESTART, "node draining, reconnect");
+    sockets.closeAll(StatusCode.SERVICE_RESTART, "node draining, reconnect");
     if (inc != null) {
       try {
         channels.closeTopic(nodeId);
@@ -332,7 +319,7 @@ public final class SocketNode implements AutoCloseable {
       }
       inc.subscription().stop(1, TimeUnit.SECONDS);
     }
-    lifecycle.awaitClosed(deadline); // every close handled, so every disconnected event is under way
+    sockets.awaitClosed(deadline); // every close handled, so every disconnected event is under way
     if (!upstream.awaitOutstanding(deadline)) {
       LOG.warn("node {} stopped with connection events unpublished: the cleanup reports those sockets as node_lost",
           nodeId);
@@ -342,12 +329,13 @@ public final class SocketNode implements AutoCloseable {
     } catch (Exception e) {
       LOG.warn("server stop failed: {}", e.toString());
     }
+    sockets.stop();
     socketTimers.shutdownNow();
     messagePublisher.close();
     clients.close();
     activeConnections.close();
     telemetry.close();
-    LOG.info("socket node {} drained {} sockets in {} ms", nodeId, sockets,
+    LOG.info("socket node {} drained {} sockets in {} ms", nodeId, held,
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
   }
 }

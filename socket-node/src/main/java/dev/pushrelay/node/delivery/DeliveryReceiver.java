@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Takes deliveries from this node's subscription: writes them to the user's sockets and acks them to
- * Pub/Sub once settled (the client acked, see {@link dev.pushrelay.node.ws.LocalConnection}); a
+ * Pub/Sub once settled (the client acked, see {@link dev.pushrelay.node.ws.Connection}); a
  * delivery whose user holds no socket here, or whose socket closed before the client acked it, goes
  * back to {@code relay-requests}, and is acked only once that publish succeeded. Until then Pub/Sub
  * keeps its copy, so a node that dies mid-write loses nothing.

@@ -4,9 +4,9 @@ import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.RelayMessage;
-import dev.pushrelay.node.ws.ConnectionLifecycle;
 import dev.pushrelay.node.ws.DeliveryOutcome;
-import dev.pushrelay.node.ws.LocalConnection;
+import dev.pushrelay.node.ws.Connection;
+import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.tracing.MessageTracing;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * unacked window ran out), put back to pending when the socket closed first, so the next socket, or the
  * route function's next retry, takes it.
  */
-public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
+public final class MailboxCatchUp implements NodeSockets.CatchUp {
   private static final Logger LOG = LoggerFactory.getLogger(MailboxCatchUp.class);
 
   private final Mailbox mailbox;
@@ -46,7 +46,7 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
   }
 
   @Override
-  public CompletableFuture<Void> run(LocalConnection connection) {
+  public CompletableFuture<Void> run(Connection connection) {
     String user = connection.userId();
     // the looks after the catch-up (settling, then live) read only what is still waiting
     CompletableFuture<List<ParkedMessage>> claimed = connection.caughtUp()
@@ -62,7 +62,7 @@ public final class MailboxCatchUp implements ConnectionLifecycle.CatchUp {
       for (ParkedMessage p : inOrder) {
         RelayMessage m = p.message();
         Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, p.trace(), m.id());
-        LocalConnection.Write w = connection.catchUp(m);
+        Connection.Write w = connection.catchUp(m);
         w.settled().exceptionally(e -> DeliveryOutcome.NO_SOCKET).thenAccept(o -> {
           span.setAttribute(MessageTracing.OUTCOME, o.name().toLowerCase(Locale.ROOT));
           span.setAttribute(MessageTracing.PATH, RelayMetrics.PATH_MAILBOX);

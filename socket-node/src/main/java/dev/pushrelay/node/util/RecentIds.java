@@ -10,7 +10,8 @@ import java.util.LinkedHashSet;
  */
 public final class RecentIds {
   private final int capacity;
-  private final LinkedHashSet<String> ids = new LinkedHashSet<>();
+  /** Made at the first id: most sockets are never written a message, and never publish. */
+  private LinkedHashSet<String> ids;
 
   public RecentIds(int capacity) {
     this.capacity = capacity;
@@ -18,6 +19,9 @@ public final class RecentIds {
 
   /** Adds the id; false when it was already there. */
   public boolean add(String id) {
+    if (ids == null) {
+      ids = new LinkedHashSet<>();
+    }
     if (!ids.add(id)) {
       return false;
     }
@@ -30,11 +34,11 @@ public final class RecentIds {
   }
 
   public boolean contains(String id) {
-    return ids.contains(id);
+    return ids != null && ids.contains(id);
   }
 
   /** Removes the id; false when it was not there. */
   public boolean remove(String id) {
-    return ids.remove(id);
+    return ids != null && ids.remove(id);
   }
 }

@@ -9,12 +9,15 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The sockets this node holds, by user, and the capacity left for new ones: at most {@code capacity}
- * on the node (Cloud Run's concurrency) and {@code perUserCapacity} per user.
+ * The index of this node's sockets, and the room left for new ones: at most {@code capacity} on the
+ * node (Cloud Run's concurrency) and {@code perUserCapacity} per user. A {@link Connection} is tracked
+ * from its handshake until its registry entry is gone (the timer looks at every tracked one), and
+ * listed for its user from its registration until its close (deliveries go to listed ones).
  */
 public final class ConnectionHub {
-  private final Map<String, Set<LocalConnection>> byUser = new ConcurrentHashMap<>();
-  private final Map<String, LocalConnection> byId = new ConcurrentHashMap<>();
+  private final Map<String, Set<Connection>> byUser = new ConcurrentHashMap<>();
+  private final Map<String, Connection> byId = new ConcurrentHashMap<>();
+  private final AtomicInteger listed = new AtomicInteger();
   private final Map<String, Integer> reservedByUser = new ConcurrentHashMap<>();
   private final AtomicInteger reserved = new AtomicInteger();
   private final int capacity;
@@ -51,8 +54,11 @@ public final class ConnectionHub {
     this.perUserCapacity = perUserCapacity;
   }
 
-  /** Claims room for a socket of {@code userId} before the upgrade. */
-  public Reservation reserve(String userId) throws CapacityException {
+  /**
+   * Claims room for a socket of {@code userId} before the upgrade; the {@link Connection} made for it
+   * gives it back once, at its close or when it never opened.
+   */
+  public void reserve(String userId) throws CapacityException {
     boolean[] admitted = {false};
     reservedByUser.compute(userId, (u, n) -> {
       int held = n == null ? 0 : n;
@@ -70,7 +76,6 @@ public final class ConnectionHub {
       releaseUser(userId);
       throw new CapacityException(Refusal.NODE_FULL);
     }
-    return new Reservation(this, userId);
   }
 
   /** Sockets reserved or open on this node. */
@@ -78,6 +83,7 @@ public final class ConnectionHub {
     return reserved.get();
   }
 
+  /** Gives back the room {@link #reserve} claimed. */
   void release(String userId) {
     releaseUser(userId);
     reserved.decrementAndGet();
@@ -87,32 +93,49 @@ public final class ConnectionHub {
     reservedByUser.computeIfPresent(userId, (u, n) -> n <= 1 ? null : n - 1);
   }
 
-  public void add(LocalConnection c) {
+  void track(Connection c) {
     byId.put(c.connectionId(), c);
-    byUser.computeIfAbsent(c.userId(), u -> ConcurrentHashMap.newKeySet()).add(c);
   }
 
-  /** Removes the socket; true when it was registered here. */
-  public boolean remove(LocalConnection c) {
-    boolean present = byId.remove(c.connectionId()) != null;
+  void forget(Connection c) {
+    byId.remove(c.connectionId(), c);
+  }
+
+  /** Whether the socket is still this node's: from its handshake until its registry entry is gone. */
+  public boolean holds(String connectionId) {
+    return byId.containsKey(connectionId);
+  }
+
+  /** Every tracked socket; weakly consistent, no copy. */
+  Iterable<Connection> tracked() {
+    return byId.values();
+  }
+
+  void list(Connection c) {
+    if (byUser.computeIfAbsent(c.userId(), u -> ConcurrentHashMap.newKeySet()).add(c)) {
+      listed.incrementAndGet();
+    }
+  }
+
+  void unlist(Connection c) {
+    boolean[] removed = {false};
     byUser.computeIfPresent(c.userId(), (u, set) -> {
-      set.remove(c);
+      removed[0] = set.remove(c);
       return set.isEmpty() ? null : set;
     });
-    return present;
+    if (removed[0]) {
+      listed.decrementAndGet();
+    }
   }
 
-  public List<LocalConnection> all() {
-    return List.copyOf(byId.values());
-  }
-
+  /** Sockets registered and open. */
   public int size() {
-    return byId.size();
+    return listed.get();
   }
 
   /** Writes the message to every socket of its user here. */
   public CompletableFuture<DeliveryOutcome> deliver(RelayMessage m) {
-    Set<LocalConnection> sockets = byUser.get(m.userId());
+    Set<Connection> sockets = byUser.get(m.userId());
     if (sockets == null || sockets.isEmpty()) {
       return CompletableFuture.completedFuture(DeliveryOutcome.NO_SOCKET);
     }

@@ -13,7 +13,6 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
@@ -38,13 +37,12 @@ public final class SocketCreator implements WebSocketCreator {
   public static final String BEARER_PROTOCOL = "bearer.";
 
   private final TokenVerifier verifier;
-  private final ConnectionLifecycle lifecycle;
+  private final NodeSockets sockets;
   private final ConnectionHub hub;
   private final Clock clock;
   private final List<String> allowedOrigins;
   private final BooleanSupplier draining;
   private final RelayMetrics metrics;
-  private final SocketPolicy policy;
   private final boolean queryToken;
   /** Handshakes per user: 2 a second after a burst of 10, far above any client's reconnects. */
   private final HandshakeRateLimit perUser = new HandshakeRateLimit(2, 10, 100_000);
@@ -60,18 +58,16 @@ public final class SocketCreator implements WebSocketCreator {
    * {@code metrics} counts every refusal by outcome; accepted ones are counted once established.
    * {@code queryToken}: whether a token in the {@code access_token} query string is taken.
    */
-  public SocketCreator(TokenVerifier verifier, ConnectionLifecycle lifecycle, ConnectionHub hub, Clock clock,
-      List<String> allowedOrigins, BooleanSupplier draining, RelayMetrics metrics, SocketPolicy policy,
-      boolean queryToken) {
+  public SocketCreator(TokenVerifier verifier, NodeSockets sockets, Clock clock, List<String> allowedOrigins,
+      BooleanSupplier draining, RelayMetrics metrics, boolean queryToken) {
     this.queryToken = queryToken;
     this.metrics = metrics;
     this.verifier = verifier;
-    this.lifecycle = lifecycle;
-    this.hub = hub;
+    this.sockets = sockets;
+    this.hub = sockets.hub();
     this.clock = clock;
     this.allowedOrigins = List.copyOf(allowedOrigins);
     this.draining = draining;
-    this.policy = policy;
   }
 
   /** The token, and the subprotocol that carried it if one did; the token is never logged. */
@@ -131,9 +127,8 @@ public final class SocketCreator implements WebSocketCreator {
     if (tooOften(perUser, token.userId(), response, callback)) {
       return null;
     }
-    Reservation reservation;
     try {
-      reservation = hub.reserve(token.userId());
+      hub.reserve(token.userId());
     } catch (ConnectionHub.CapacityException e) {
       boolean userFull = e.refusal() == ConnectionHub.Refusal.USER_FULL;
       metrics.connectionAttempt(userFull ? ConnectionOutcome.RATE_LIMITED : ConnectionOutcome.OVER_CAPACITY);
@@ -151,10 +146,7 @@ public final class SocketCreator implements WebSocketCreator {
     // off-heap for the socket's whole life, 30 to 130 KB more per socket than the socket itself
     // (docs/BENCHMARKS.md); relay messages are small JSON, and a refused offer is plain RFC 6455.
     response.setExtensions(List.of());
-    RelayEndpoint endpoint = new RelayEndpoint(lifecycle, token, UUID.randomUUID().toString(), started, reservation,
-        policy);
-    endpoint.armOpenDeadline();
-    return endpoint;
+    return sockets.accept(token, started);
   }
 
   /** True (and answered 429 with Retry-After) when {@code key} opened sockets faster than {@code limit} allows. */

@@ -12,19 +12,17 @@ import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
-import dev.pushrelay.node.ws.ConnectionHub;
-import dev.pushrelay.node.ws.LocalConnection;
-import dev.pushrelay.node.ws.OutboundQueue;
+import dev.pushrelay.node.ws.SocketFixture;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.testing.RecordingPublisher;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.tracing.MessageTracing;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -33,14 +31,13 @@ import org.junit.jupiter.api.Test;
  * acked; a failed send-back is nacked, so Pub/Sub keeps its copy.
  */
 class DeliveryReceiverTest {
-  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private final SocketFixture node = new SocketFixture();
+  private final MutableClock clock = node.clock;
   private final Topology topology = Topology.standard();
-  private final ConnectionHub hub = new ConnectionHub(10);
   private final InMemoryMailbox mailbox = new InMemoryMailbox();
   private final RecordingPublisher pubsub = new RecordingPublisher();
   private final List<String> noSocketFor = new ArrayList<>();
-  private final List<String> frames = new ArrayList<>();
-  private final DeliveryReceiver receiver = new DeliveryReceiver("n1", hub,
+  private final DeliveryReceiver receiver = new DeliveryReceiver("n1", node.hub,
       new Rerouter(new ParkFirst(mailbox, new RelayPublisher(pubsub, topology), clock),
           RelayMetrics.noop(Part.SOCKET_NODE)),
       RelayMetrics.noop(Part.SOCKET_NODE), clock, MessageTracing.noop(), noSocketFor::add);
@@ -69,24 +66,19 @@ class DeliveryReceiverTest {
     return new RelayMessage(id, user, "e", "{\"k\":1}", clock.instant(), 3600, Priority.NORMAL);
   }
 
-  private LocalConnection live(String user) {
-    LocalConnection c = new LocalConnection("c-" + user, user, new OutboundQueue((text, written, failed) -> {
-      frames.add(text);
-      written.run();
-    }, 64), clock);
-    c.goLive();
-    hub.add(c);
-    return c;
+  @AfterEach
+  void stop() {
+    node.close();
   }
 
   @Test
-  void aDeliveryIsAckedToPubSubOnlyOnceTheClientAckedIt() {
-    LocalConnection c = live("u1");
+  void aDeliveryIsAckedToPubSubOnlyOnceTheClientAckedIt() throws Exception {
+    SocketFixture.Socket c = node.live("u1");
     Reply reply = new Reply();
     receiver.receiveMessage(delivery(message("m1", "u1"), Map.of()), reply);
-    assertEquals(1, frames.size(), "written at once");
+    assertEquals(List.of("m1"), c.messageIds(), "written at once");
     assertEquals("none", reply.answer, "held until the client acks");
-    c.acked("m1");
+    c.ack("m1");
     assertEquals("ack", reply.answer);
     assertTrue(pubsub.published().isEmpty());
   }
@@ -105,13 +97,12 @@ class DeliveryReceiverTest {
   }
 
   @Test
-  void aSocketThatClosesBeforeTheClientAckedSendsTheMessageBack() {
-    LocalConnection c = live("u3");
+  void aSocketThatClosesBeforeTheClientAckedSendsTheMessageBack() throws Exception {
+    SocketFixture.Socket c = node.live("u3");
     Reply reply = new Reply();
     receiver.receiveMessage(delivery(message("m3", "u3"), Map.of()), reply);
     assertEquals("none", reply.answer);
-    hub.remove(c);
-    c.closed(java.time.Duration.ofSeconds(10));
+    c.closedBy(1001);
     assertEquals("ack", reply.answer, "acked once it is back on the requests topic");
     assertEquals(1, pubsub.on(topology.requestsTopic()).size());
   }

@@ -8,8 +8,7 @@ import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
-import dev.pushrelay.node.ws.LocalConnection;
-import dev.pushrelay.node.ws.OutboundQueue;
+import dev.pushrelay.node.ws.SocketFixture;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.tracing.MessageTracing;
@@ -19,11 +18,14 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** Every socket the user holds when its parked messages are written gets them, each once. */
 class MailboxCatchUpTest {
-  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  /** Sockets that stay catching up: each test runs the catch-up on them itself. */
+  private final SocketFixture node = SocketFixture.catchingUp();
+  private final MutableClock clock = node.clock;
   private final InMemoryMailbox mailbox = new InMemoryMailbox();
   private final MailboxCatchUp catchUp = new MailboxCatchUp(mailbox, clock, RelayMetrics.noop(Part.SOCKET_NODE),
       new MessageTracing(Telemetry.local("test")));
@@ -47,38 +49,42 @@ class MailboxCatchUpTest {
     park("n2");
     clock.advance(Duration.ofMillis(1));
     park("h2", Priority.HIGH);
-    List<String> frames = new ArrayList<>();
-    catchUp.run(socket("c1", frames)).get();
-    List<String> ids = frames.stream().map(f -> f.replaceAll(".*\"id\":\"([^\"]+)\".*", "$1")).toList();
+    SocketFixture.Socket s = socket("c1");
+    catchUp.run(s.connection()).get();
+    List<String> frames = s.sent().stream().filter(f -> f.contains("\"message\"")).toList();
+    List<String> ids = s.messageIds();
     assertEquals(List.of("h1", "h2", "n1", "n2"), ids);
     assertTrue(frames.get(0).contains("\"priority\":\"high\""), "a high message says so in its frame");
     assertTrue(!frames.get(2).contains("priority"), "a normal one carries no priority");
   }
 
-  /** A socket of user u1 whose frames land in {@code frames}. */
-  private LocalConnection socket(String id, List<String> frames) {
-    return new LocalConnection(id, "u1", new OutboundQueue((text, written, failed) -> {
-      frames.add(text);
-      written.run();
-    }, 16), clock);
+  @AfterEach
+  void stop() {
+    node.close();
   }
 
-  private static long count(List<String> frames, String id) {
-    return frames.stream().filter(f -> f.contains("\"id\":\"" + id + "\"")).count();
+  /** A socket of user u1, catching up. */
+  private SocketFixture.Socket socket(String id) throws Exception {
+    return node.openAs(id, "u1");
+  }
+
+  private static long count(List<String> ids, String id) {
+    return ids.stream().filter(id::equals).count();
   }
 
   @Test
   void twoSocketsThatRegisterTogetherBothGetTheParkedMessages() throws Exception {
     park("m1");
     park("m2");
-    List<String> first = new ArrayList<>();
-    List<String> second = new ArrayList<>();
-    LocalConnection c1 = socket("c1", first);
-    catchUp.run(c1).get();
+    SocketFixture.Socket c1 = socket("c1");
+    catchUp.run(c1.connection()).get();
     clock.advance(Duration.ofSeconds(1));
-    catchUp.run(socket("c2", second)).get();
-    c1.acked("m1");
-    c1.acked("m2");
+    SocketFixture.Socket c2 = socket("c2");
+    catchUp.run(c2.connection()).get();
+    c1.ack("m1");
+    c1.ack("m2");
+    List<String> first = c1.messageIds();
+    List<String> second = c2.messageIds();
     for (String id : List.of("m1", "m2")) {
       assertEquals(1, count(first, id), id + " on the first socket");
       assertEquals(1, count(second, id), id + " on the second socket");
@@ -91,10 +97,10 @@ class MailboxCatchUpTest {
   @Test
   void anEntryIsDeliveredOnlyOnceTheClientAcksIt() throws Exception {
     park("m1");
-    LocalConnection c1 = socket("c1", new ArrayList<>());
-    catchUp.run(c1).get();
+    SocketFixture.Socket c1 = socket("c1");
+    catchUp.run(c1.connection()).get();
     assertEquals("claimed", mailbox.entries().values().iterator().next().state(), "written, not acked yet");
-    c1.acked("m1");
+    c1.ack("m1");
     assertEquals("delivered", mailbox.entries().values().iterator().next().state());
   }
 
@@ -102,36 +108,35 @@ class MailboxCatchUpTest {
   @Test
   void aSocketThatClosesBeforeTheAckGivesTheEntryBack() throws Exception {
     park("m1");
-    LocalConnection c1 = socket("c1", new ArrayList<>());
-    catchUp.run(c1).get();
-    c1.closed(Duration.ofSeconds(10));
+    SocketFixture.Socket c1 = socket("c1");
+    catchUp.run(c1.connection()).get();
+    c1.closedBy(1001);
     assertEquals("pending", mailbox.entries().values().iterator().next().state());
     clock.advance(Mailbox.SHARED_WINDOW.plusSeconds(1));
-    List<String> next = new ArrayList<>();
-    catchUp.run(socket("c2", next)).get();
-    assertEquals(1, count(next, "m1"));
+    SocketFixture.Socket next = socket("c2");
+    catchUp.run(next.connection()).get();
+    assertEquals(1, count(next.messageIds(), "m1"));
   }
 
   /** A client that never acks: once the unacked window runs out the entry counts as delivered. */
   @Test
   void aClientThatNeverAcksSettlesAtTheEndOfTheWindow() throws Exception {
     park("m1");
-    LocalConnection c1 = socket("c1", new ArrayList<>());
-    catchUp.run(c1).get();
-    clock.advance(Duration.ofSeconds(11));
-    c1.expireUnacked(Duration.ofSeconds(10));
+    SocketFixture.Socket c1 = socket("c1");
+    catchUp.run(c1.connection()).get();
+    node.advanceInTicks(Duration.ofSeconds(11));
     assertEquals("delivered", mailbox.entries().values().iterator().next().state());
   }
 
   @Test
   void aSocketThatComesLongAfterTheDrainGetsNothingAgain() throws Exception {
     park("m1");
-    LocalConnection c1 = socket("c1", new ArrayList<>());
-    catchUp.run(c1).get();
-    c1.acked("m1");
+    SocketFixture.Socket c1 = socket("c1");
+    catchUp.run(c1.connection()).get();
+    c1.ack("m1");
     clock.advance(Mailbox.SHARED_WINDOW.plusSeconds(1));
-    List<String> late = new ArrayList<>();
-    catchUp.run(socket("c2", late)).get();
-    assertEquals(0, count(late, "m1"));
+    SocketFixture.Socket late = socket("c2");
+    catchUp.run(late.connection()).get();
+    assertEquals(0, count(late.messageIds(), "m1"));
   }
 }

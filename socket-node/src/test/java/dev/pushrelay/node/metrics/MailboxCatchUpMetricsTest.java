@@ -7,8 +7,7 @@ import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.delivery.MailboxCatchUp;
-import dev.pushrelay.node.ws.LocalConnection;
-import dev.pushrelay.node.ws.OutboundQueue;
+import dev.pushrelay.node.ws.SocketFixture;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.MetricsProbe;
 import dev.pushrelay.testing.MutableClock;
@@ -26,15 +25,16 @@ import org.junit.jupiter.api.Test;
  * traces each write under the trace it was parked with.
  */
 class MailboxCatchUpMetricsTest {
-  private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+  private final SocketFixture node = SocketFixture.catchingUp();
+  private final MutableClock clock = node.clock;
   private final InMemoryMailbox mailbox = new InMemoryMailbox();
   private final MetricsProbe probe = new MetricsProbe();
-  private final List<String> frames = new ArrayList<>();
   private static final String TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 
   @AfterEach
   void close() {
     probe.close();
+    node.close();
   }
 
   private RelayMessage parked(String id) throws Exception {
@@ -49,18 +49,14 @@ class MailboxCatchUpMetricsTest {
     parked("m1");
     parked("m2");
     clock.advance(Duration.ofSeconds(3));
-    LocalConnection connection = new LocalConnection("c1", "u1",
-        new OutboundQueue((text, written, failed) -> {
-          frames.add(text);
-          written.run();
-        }, 16), clock);
+    SocketFixture.Socket socket = node.open("u1");
 
     new MailboxCatchUp(mailbox, clock, probe.relayMetrics(Part.SOCKET_NODE), new MessageTracing(probe.telemetry()))
-        .run(connection).get();
-    connection.acked("m1");
-    connection.acked("m2");
+        .run(socket.connection()).get();
+    socket.ack("m1");
+    socket.ack("m2");
 
-    assertEquals(2, frames.size());
+    assertEquals(List.of("m1", "m2"), socket.messageIds());
     assertEquals(2, probe.value(RelayMetrics.MAILBOX_DRAINED));
     assertEquals(2, probe.value(RelayMetrics.MESSAGE_DELIVERY, "outcome", "delivered"));
     assertEquals(2, probe.count(RelayMetrics.DELIVERY_LATENCY, "path", "mailbox"));

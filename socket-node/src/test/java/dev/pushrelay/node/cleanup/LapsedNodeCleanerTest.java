@@ -1,4 +1,4 @@
-package dev.pushrelay.node.registry;
+package dev.pushrelay.node.cleanup;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.node.delivery.SubscriptionSweeper;
+import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.upstream.Upstream;
 import dev.pushrelay.registry.ConnectionRecord;
 import dev.pushrelay.testing.HeldPublisher;

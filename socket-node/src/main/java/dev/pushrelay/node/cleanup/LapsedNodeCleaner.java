@@ -1,6 +1,7 @@
-package dev.pushrelay.node.registry;
+package dev.pushrelay.node.cleanup;
 
 import dev.pushrelay.node.delivery.DeliveryChannels;
+import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.delivery.SubscriptionSweeper;
 import dev.pushrelay.node.upstream.Upstream;
 import dev.pushrelay.registry.ConnectionRecord;

@@ -1,0 +1,759 @@
+package dev.pushrelay.node.ws;
+
+import dev.pushrelay.metrics.ConnectionOutcome;
+import dev.pushrelay.model.ClientFrame;
+import dev.pushrelay.model.Limits;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.model.ServerFrames;
+import dev.pushrelay.node.auth.VerifiedToken;
+import dev.pushrelay.node.config.SocketTimings;
+import dev.pushrelay.node.upstream.UpstreamAnswer;
+import dev.pushrelay.node.upstream.UpstreamLane;
+import dev.pushrelay.node.util.SerialExecutor;
+import dev.pushrelay.pubsub.UpstreamMessages;
+import dev.pushrelay.registry.ConnectionRecord;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.api.StatusCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One socket on this node, from its handshake to the removal of its registry entry: its Jetty
+ * endpoint, its state, its deadlines and its messages. Every event of the socket (a Jetty callback, the
+ * registry's answer, a mailbox message, a routed delivery, a client ack, a deadline) runs on its
+ * {@link SerialExecutor}, one at a time, so nothing here needs a lock; what other threads read
+ * ({@link #state}) is volatile.
+ *
+ * <h2>States</h2>
+ * <ol>
+ *   <li>{@code HANDSHAKEN}: the upgrade was accepted and the socket holds room on the node; if it does
+ *       not open within the open deadline, the room goes back.</li>
+ *   <li>{@code REGISTERING}: open; its registry entry is being written. Nothing is routed to it yet.</li>
+ *   <li>{@code CATCHING_UP}: registered and listed for its user, {@code connection_established} sent and
+ *       the {@code connected} event on its way; the mailbox's messages are written at once, oldest
+ *       first, and routed ones are held.</li>
+ *   <li>{@code SETTLING}: the catch-up is written; for {@link SocketTimings#secondLook} it holds what comes
+ *       (routed, or found by the mailbox's second look): a message parked while the catch-up read still
+ *       turns up, and nothing live overtakes it.</li>
+ *   <li>{@code LIVE}: what was held is written in accept order, then every message as it comes.</li>
+ *   <li>{@code CLOSING}: the socket closed (or the node is closing it): it takes nothing, and what it
+ *       held or its client had not acked goes back to whoever handed it over. Its {@code disconnected}
+ *       event goes out, and only then its registry entry goes, so a node that dies first leaves the entry
+ *       for the cleanup, which reports the socket {@code node_lost}.</li>
+ *   <li>{@code CLOSED}: its entry is gone (or given up on); the node forgets the socket.</li>
+ * </ol>
+ *
+ * <p>Acknowledgement is end to end ({@link WriteLedger}): a message written here is settled when the
+ * client acks it; the Pub/Sub delivery or mailbox entry is let go only then. The socket is also held to
+ * its limits: the inbound rate limit (refused frames, then 1008), frames over 16 KiB refused as
+ * {@code too_large}, binary frames closed with 1003, the token's expiry (1008), a slow consumer (1013,
+ * then disconnected), and liveness (pinged every interval, dropped when silent for two). Its deadlines
+ * are fields looked at by the node's one timer ({@link NodeSockets}), not scheduled tasks.
+ */
+public final class Connection implements Session.Listener.AutoDemanding {
+  private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
+  private static final long NEVER = Long.MAX_VALUE;
+  private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+
+  /** Where a socket is in its life; see the class doc. */
+  public enum State { HANDSHAKEN, REGISTERING, CATCHING_UP, SETTLING, LIVE, CLOSING, CLOSED }
+
+  /** A message handed to the socket: {@code written} once the frame is out, {@code settled} once acked. */
+  public record Write(CompletableFuture<DeliveryOutcome> written, CompletableFuture<DeliveryOutcome> settled) {
+    static Write done(DeliveryOutcome outcome) {
+      CompletableFuture<DeliveryOutcome> f = CompletableFuture.completedFuture(outcome);
+      return new Write(f, f);
+    }
+
+    Write() {
+      this(new CompletableFuture<>(), new CompletableFuture<>());
+    }
+
+    /** Completes this as {@code from} completes. */
+    void follow(Write from) {
+      pipe(from.written(), written);
+      pipe(from.settled(), settled);
+    }
+  }
+
+  /** A message waiting for the socket to go live. */
+  private record Held(RelayMessage message, Write write) {}
+
+  /** Which mailbox look the look deadline starts. */
+  private enum Look { RETRY, SECOND, LATE }
+
+  private final NodeSockets node;
+  private final String connectionId;
+  private final String userId;
+  private final Instant tokenExpiresAt;
+  /** When the upgrade request arrived, for {@code websocket.connection.time}. */
+  private final Instant handshakeStart;
+  private final SerialExecutor events = new SerialExecutor();
+  private final InboundRateLimit rateLimit;
+  private final WriteLedger ledger = new WriteLedger();
+  private volatile State state = State.HANDSHAKEN;
+  private volatile Session session;
+  /** When the client was last heard from (any frame, pong included); Jetty threads write it. */
+  private volatile long lastHeard;
+  /** The earliest of the deadlines below: the timer posts an event only once it has passed. */
+  private volatile long nextDue;
+  private volatile boolean closingForAbuse;
+
+  // touched on events only
+  private OutboundQueue queue;
+  private List<Held> held;
+  private UpstreamLane upstream;
+  /** Set once registered: who the backend hears of, since when. */
+  private UpstreamMessages.Socket socket;
+  private Instant connectedAt;
+  private boolean roomHeld = true;
+  private boolean registering;
+  private boolean registered;
+  private boolean announced;
+  private boolean socketClosed;
+  private boolean dropped;
+  private int catchUpAttempts;
+  private int removalAttempts;
+  private Look look;
+  private long openBy;
+  private long expiresAt = NEVER;
+  private long pingAt = NEVER;
+  private long lookAt = NEVER;
+  private long unackedCheckAt = NEVER;
+  private long disconnectAt = NEVER;
+  private long removeAt = NEVER;
+
+  /** A socket whose upgrade was just accepted; it holds room for its user on the node from now on. */
+  Connection(NodeSockets node, VerifiedToken token, String connectionId, Instant handshakeStart) {
+    this.node = node;
+    this.connectionId = connectionId;
+    this.userId = token.userId();
+    this.tokenExpiresAt = token.expiresAt();
+    this.handshakeStart = handshakeStart;
+    long now = node.nanoTime();
+    this.rateLimit = new InboundRateLimit(node.limits().inboundFramesPerSecond(), node.limits().inboundFrameBurst(),
+        now);
+    this.openBy = now + node.limits().openDeadline().toNanos();
+    this.nextDue = openBy;
+    node.hub().track(this);
+  }
+
+  public String connectionId() {
+    return connectionId;
+  }
+
+  public String userId() {
+    return userId;
+  }
+
+  public State state() {
+    return state;
+  }
+
+  /** Past its first mailbox catch-up (settling or live): later looks read only what is still waiting. */
+  public boolean caughtUp() {
+    State s = state;
+    return s == State.SETTLING || s == State.LIVE;
+  }
+
+  // ---- Jetty's callbacks (Jetty threads): each becomes an event ----
+
+  @Override
+  public void onWebSocketOpen(Session session) {
+    this.session = session;
+    events.execute(this::opened);
+  }
+
+  @Override
+  public void onWebSocketText(String text) {
+    InboundRateLimit.Verdict verdict = admit();
+    switch (verdict) {
+      case ADMIT -> {
+        if (utf8Length(text) > Limits.MAX_CLIENT_FRAME_BYTES) {
+          events.execute(() -> refuse(text, "too_large", "frame over 16 KiB: not taken", true));
+        } else {
+          events.execute(() -> text(text));
+        }
+      }
+      case REFUSE_AND_WARN, REFUSE -> events.execute(() -> refuse(text, "rate_limited", "too many frames, slow down",
+          verdict == InboundRateLimit.Verdict.REFUSE_AND_WARN));
+      default -> { }
+    }
+  }
+
+  /** Binary frames are not part of the protocol: closed with 1003 (unsupported data), as RFC 6455 says. */
+  @Override
+  public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
+    callback.succeed();
+    lastHeard = node.nanoTime();
+    close(StatusCode.BAD_DATA, "binary frames are not supported; send JSON text frames");
+  }
+
+  /** Overridden so that pings count against the rate limit; an admitted ping is answered here. */
+  @Override
+  public void onWebSocketPing(ByteBuffer payload) {
+    Session s = session;
+    if (s != null && admit() == InboundRateLimit.Verdict.ADMIT) {
+      s.sendPong(payload, Callback.NOOP);
+    }
+  }
+
+  @Override
+  public void onWebSocketPong(ByteBuffer payload) {
+    lastHeard = node.nanoTime();
+  }
+
+  @Override
+  public void onWebSocketClose(int statusCode, String reason) {
+    events.execute(() -> socketClosed(statusCode));
+  }
+
+  @Override
+  public void onWebSocketError(Throwable cause) {
+    // the close that follows every error does the cleanup
+  }
+
+  // ---- what the node hands the socket (any thread): each becomes an event ----
+
+  /**
+   * A message from the mailbox: written now while catching up, ahead of anything routed meanwhile;
+   * while settling, held with the routed ones and written in accept order when the socket goes live.
+   */
+  public Write catchUp(RelayMessage message) {
+    Write w = new Write();
+    events.execute(() -> {
+      if (state == State.SETTLING) {
+        hold(message, w);
+      } else {
+        w.follow(write(message));
+      }
+    });
+    return w;
+  }
+
+  /** A routed message: written now when live, else once it is; completes when settled. */
+  public CompletableFuture<DeliveryOutcome> deliver(RelayMessage message) {
+    Write w = new Write();
+    events.execute(() -> {
+      if (state == State.CATCHING_UP || state == State.SETTLING) {
+        hold(message, w);
+      } else {
+        w.follow(write(message));
+      }
+    });
+    return w.settled();
+  }
+
+  /** Closes the socket with {@code code}; what it holds goes back to whoever handed it over at once. */
+  void close(int code, String reason) {
+    events.execute(() -> {
+      if (state == State.HANDSHAKEN) {
+        releaseRoom();
+        finish();
+        return;
+      }
+      release();
+      closeSession(code, reason);
+    });
+  }
+
+  /** Called by the node's timer with the node's time: posts an event once a deadline has passed. */
+  void tick(long now) {
+    if (passed(now, nextDue)) {
+      nextDue = NEVER; // one event per passing, however many ticks come before it runs
+      events.execute(this::deadlines);
+    }
+  }
+
+  // ---- the events ----
+
+  private void opened() {
+    Session s = session;
+    if (state != State.HANDSHAKEN) {
+      s.close(StatusCode.TRY_AGAIN_LATER, "handshake took too long, connect again", Callback.NOOP);
+      return;
+    }
+    state = State.REGISTERING;
+    long now = node.nanoTime();
+    lastHeard = now;
+    queue = new OutboundQueue((text, written, failed) -> s.sendText(text, Callback.from(written, failed)),
+        node.limits().outboundFrames(), node.limits().outboundChars(), () -> events.execute(this::tooSlow));
+    node.opened();
+    openBy = NEVER;
+    expiresAt = now + Math.max(0, Duration.between(node.clock().instant(), tokenExpiresAt).toNanos());
+    pingAt = now + node.limits().pingInterval().toNanos();
+    String nodeId = node.identity().id();
+    connectedAt = node.clock().instant();
+    socket = new UpstreamMessages.Socket(userId, connectionId, nodeId);
+    registering = true;
+    node.registry().addConnection(new ConnectionRecord(connectionId, userId, nodeId, connectedAt))
+        .orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete((v, error) -> events.execute(() -> registered(error)));
+    reschedule();
+  }
+
+  private void registered(Throwable error) {
+    registering = false;
+    if (error != null) {
+      if (state == State.REGISTERING) {
+        LOG.warn("connection {} could not be registered: {}", connectionId, error.toString());
+        node.metrics().connectionAttempt(ConnectionOutcome.REGISTRY_FAILED);
+        closeSession(StatusCode.SERVER_ERROR, "registry unavailable");
+      } else if (socketClosed) {
+        finish();
+      }
+      return;
+    }
+    registered = true;
+    if (state != State.REGISTERING) {
+      // closed while registering: the entry goes as soon as the socket's close is in
+      if (socketClosed) {
+        remove();
+      }
+      return;
+    }
+    if (!node.identity().serves(socket.nodeId())) {
+      // registered under an incarnation that lost its lease meanwhile: the client registers again
+      closeSession(StatusCode.SERVICE_RESTART, "node lost its lease, reconnect");
+      return;
+    }
+    LOG.info("connection {} open for user {}", connectionId, userId);
+    state = State.CATCHING_UP;
+    node.hub().list(this);
+    // on the lane first: a publish the client sends once it hears of the socket goes after connected
+    announced = true;
+    node.upstream().connected(upstream(), socket, connectedAt);
+    send(ServerFrames.connectionEstablished(connectionId, userId, socket.nodeId(), node.clock().instant()))
+        .thenRun(() -> {
+          node.metrics().connectionAttempt(ConnectionOutcome.ACCEPTED);
+          node.metrics().connectionTime(Duration.between(handshakeStart, node.clock().instant()));
+        });
+    catchUp();
+  }
+
+  private void catchUp() {
+    node.catchUp().run(this).orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete((done, failed) -> events.execute(() -> caughtUp(failed)));
+  }
+
+  private void caughtUp(Throwable failed) {
+    if (state != State.CATCHING_UP) {
+      return;
+    }
+    if (failed == null) {
+      state = State.SETTLING;
+      lookAfter(Look.SECOND, timings().secondLook());
+      return;
+    }
+    if (catchUpAttempts >= timings().catchUpRetries().size()) {
+      LOG.warn("mailbox catch-up of connection {} failed {} times, closing it so the client reconnects: {}",
+          connectionId, catchUpAttempts + 1, failed.toString());
+      closeSession(StatusCode.SERVER_ERROR, "mailbox unavailable, reconnect");
+      return;
+    }
+    LOG.info("mailbox catch-up of connection {} failed, trying again: {}", connectionId, failed.toString());
+    lookAfter(Look.RETRY, timings().catchUpRetries().get(catchUpAttempts++));
+  }
+
+  /**
+   * One more mailbox look, then {@code after}, whether the look succeeded or not (the route function's
+   * retries still hold whatever a failed look would have found).
+   */
+  private void look(String which, Runnable after) {
+    node.catchUp().run(this).orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete((done, failed) -> events.execute(() -> {
+          if (failed != null) {
+            LOG.info("{} mailbox look of connection {} failed: {}", which, connectionId, failed.toString());
+          }
+          after.run();
+        }));
+  }
+
+  /** Ends the settling window and writes what was held back, in accept order. */
+  private void goLive() {
+    if (state != State.SETTLING) {
+      return;
+    }
+    state = State.LIVE;
+    if (held != null) {
+      List<Held> released = held;
+      held = null;
+      released.sort(Comparator.comparing(Held::message, RelayMessage.DELIVERY_ORDER));
+      for (Held h : released) {
+        h.write().follow(write(h.message()));
+      }
+    }
+    lookAfter(Look.LATE, timings().lateLook().minus(timings().secondLook()));
+  }
+
+  /**
+   * Answers a client frame; unknown or malformed ones get an {@code error} frame. An ack of a message
+   * this socket was written and had not acked yet is a frame the client owed: its token goes back.
+   */
+  private void text(String text) {
+    if (!open()) {
+      return;
+    }
+    try {
+      ClientFrame frame = ClientFrame.parse(text);
+      if (frame instanceof ClientFrame.Ping) {
+        send(ServerFrames.pong(node.clock().instant()));
+      } else if (frame instanceof ClientFrame.Ack ack) {
+        if (ledger.acked(ack.id())) {
+          rateLimit.refund();
+        }
+      } else if (frame instanceof ClientFrame.Publish publish) {
+        publish(publish);
+      }
+    } catch (ClientFrame.BadFrameException e) {
+      refuse(text, e.code(), e.getMessage(), true);
+    }
+  }
+
+  /** Sends a client's publish upstream and answers it once Pub/Sub has taken it (or could not). */
+  private void publish(ClientFrame.Publish frame) {
+    if (!announced) {
+      node.metrics().upstreamRefused("unavailable");
+      send(UpstreamAnswer.refused("unavailable", "wait for connection_established, then send it again")
+          .frame(frame.id()));
+      return;
+    }
+    node.upstream().publish(upstream(), socket, frame)
+        .thenAccept(answer -> events.execute(() -> send(answer.frame(frame.id()))));
+  }
+
+  /**
+   * A client frame refused before it was handled ({@code code}: bad_frame, rate_limited, too_large): a
+   * publish is answered with its id, so that its sender knows it may send it again; any other frame gets
+   * the error frame only when {@code warn}.
+   */
+  private void refuse(String text, String code, String message, boolean warn) {
+    if (!open()) {
+      return;
+    }
+    Optional<String> id = text.contains("\"publish\"") ? ClientFrame.publishIdOf(text) : Optional.empty();
+    if (id.isPresent()) {
+      node.metrics().upstreamRefused(code);
+      send(ServerFrames.error(code, id.get(), message));
+    } else if (warn) {
+      send(ServerFrames.error(code, message));
+    }
+  }
+
+  private void tooSlow() {
+    if (!open()) {
+      return;
+    }
+    LOG.info("connection {} of user {} does not keep up with its messages: closed", connectionId, userId);
+    release();
+    closeSession(StatusCode.TRY_AGAIN_LATER, "too slow, outbound queue full");
+    // a consumer that reads nothing never takes the close frame: free what it pins, re-route what it missed
+    disconnectAt = node.nanoTime() + timings().slowConsumerGrace().toNanos();
+    reschedule();
+  }
+
+  /** Whatever deadlines have passed. */
+  private void deadlines() {
+    long now = node.nanoTime();
+    if (state == State.HANDSHAKEN) {
+      if (passed(now, openBy)) {
+        LOG.info("connection {} of user {} never opened: its room is given back", connectionId, userId);
+        releaseRoom();
+        finish();
+        return;
+      }
+    } else if (!socketClosed) {
+      if (passed(now, disconnectAt)) {
+        disconnectAt = NEVER;
+        session.disconnect();
+      }
+      if (passed(now, expiresAt)) {
+        expiresAt = NEVER;
+        LOG.info("connection {} of user {}: token expired", connectionId, userId);
+        closeSession(StatusCode.POLICY_VIOLATION, "token expired");
+      }
+      if (passed(now, pingAt)) {
+        ping(now);
+      }
+      if (passed(now, unackedCheckAt)) {
+        ledger.expire(now - timings().unackedWindow().toNanos());
+        unackedCheckAt = ledger.unackedCount() == 0 ? NEVER : now + SECOND;
+      }
+      if (passed(now, lookAt)) {
+        lookAt = NEVER;
+        switch (look) {
+          case RETRY -> {
+            if (state == State.CATCHING_UP) {
+              catchUp();
+            }
+          }
+          case SECOND -> {
+            if (state == State.SETTLING) {
+              look("second", this::goLive);
+            }
+          }
+          case LATE -> {
+            if (state == State.LIVE) {
+              look("late", () -> { });
+            }
+          }
+        }
+      }
+    }
+    if (state == State.CLOSING && passed(now, removeAt)) {
+      removeAt = NEVER;
+      remove();
+    }
+    reschedule();
+  }
+
+  /** Pings a socket that was heard from lately; drops one silent for two intervals (it cannot close cleanly). */
+  private void ping(long now) {
+    Session s = session;
+    if (now - lastHeard > node.limits().deadAfter().toNanos()) {
+      pingAt = NEVER;
+      if (!dropped) {
+        dropped = true;
+        LOG.info("connection {} of user {} answered no ping: dropped", connectionId, userId);
+        s.disconnect();
+      }
+      return;
+    }
+    pingAt = now + node.limits().pingInterval().toNanos();
+    s.sendPing(ByteBuffer.allocate(0), Callback.NOOP);
+  }
+
+  /** Jetty reported the close: the room goes back, then the events and the registry as the states say. */
+  private void socketClosed(int statusCode) {
+    if (socketClosed) {
+      return;
+    }
+    socketClosed = true;
+    if (queue != null) {
+      node.closed(); // it had opened
+    }
+    releaseRoom();
+    release();
+    disconnectAt = NEVER;
+    LOG.info("connection {} closed for user {} with code {}", connectionId, userId, statusCode);
+    if (registering) {
+      return; // the registry's answer finishes it
+    }
+    if (announced) {
+      node.upstream().disconnected(upstream(), socket, connectedAt, statusCode)
+          .whenComplete((v, failed) -> events.execute(() -> {
+            if (failed == null) {
+              remove();
+            } else {
+              // given up, or the node stopped first: the entry stays, and the cleanup of this node reports
+              // the socket as node_lost
+              finish();
+            }
+          }));
+    } else if (registered) {
+      remove();
+    } else {
+      finish();
+    }
+  }
+
+  /** Removes the registry entry, trying again while the registry does not answer. */
+  private void remove() {
+    node.registry().removeConnections(List.of(connectionId))
+        .orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete((v, failed) -> events.execute(() -> {
+          if (failed == null) {
+            finish();
+          } else if (removalAttempts < timings().removalRetries().size()) {
+            removeAt = node.nanoTime() + timings().removalRetries().get(removalAttempts++).toNanos();
+            reschedule();
+          } else {
+            LOG.warn("connection {} could not be removed from the registry: {}", connectionId, failed.toString());
+            finish();
+          }
+        }));
+  }
+
+  /**
+   * Takes nothing more, and hands back what it held or the client had not acked, whoever handed it over
+   * routes it again: held messages, and unacked ones written within the unacked window.
+   */
+  private void release() {
+    if (state == State.CLOSING || state == State.CLOSED) {
+      return;
+    }
+    State was = state;
+    state = State.CLOSING;
+    if (was.compareTo(State.CATCHING_UP) >= 0) {
+      node.hub().unlist(this);
+    }
+    if (held != null) {
+      for (Held h : held) {
+        h.write().written().complete(DeliveryOutcome.NO_SOCKET);
+        h.write().settled().complete(DeliveryOutcome.NO_SOCKET);
+      }
+      held = null;
+    }
+    ledger.closed(node.nanoTime() - timings().unackedWindow().toNanos());
+    expiresAt = NEVER;
+    pingAt = NEVER;
+    lookAt = NEVER;
+    unackedCheckAt = NEVER;
+    reschedule();
+  }
+
+  private void finish() {
+    state = State.CLOSED;
+    nextDue = NEVER;
+    node.hub().forget(this);
+  }
+
+  private void releaseRoom() {
+    if (roomHeld) {
+      roomHeld = false;
+      node.hub().release(userId);
+    }
+  }
+
+  private Write write(RelayMessage message) {
+    if (!open() || state.compareTo(State.CATCHING_UP) < 0) {
+      return Write.done(DeliveryOutcome.NO_SOCKET);
+    }
+    String id = message.id();
+    if (!ledger.firstWrite(id)) {
+      return Write.done(DeliveryOutcome.DUPLICATE_SUPPRESSED);
+    }
+    // tracked from the moment it is handed to the socket, so a close racing the write still sees it
+    CompletableFuture<DeliveryOutcome> settled = new CompletableFuture<>();
+    String frame = ServerFrames.message(message);
+    long now = node.nanoTime();
+    ledger.track(id, settled, frame.length(), now);
+    if (unackedCheckAt == NEVER) {
+      unackedCheckAt = now + SECOND;
+      reschedule();
+    }
+    CompletableFuture<DeliveryOutcome> out = queue.offer(frame, message.high()).handle((v, e) -> {
+      if (e == null) {
+        return DeliveryOutcome.DELIVERED;
+      }
+      events.execute(() -> ledger.notWritten(id));
+      return DeliveryOutcome.NO_SOCKET;
+    });
+    return new Write(out, settled);
+  }
+
+  /** Writes a frame that is not a message (connection_established, pong, error). */
+  private CompletableFuture<Void> send(String frame) {
+    if (!open()) {
+      return CompletableFuture.failedFuture(new IllegalStateException("socket closed"));
+    }
+    return queue.offer(frame, true);
+  }
+
+  private void hold(RelayMessage message, Write w) {
+    if (held == null) {
+      held = new ArrayList<>();
+    }
+    held.add(new Held(message, w));
+  }
+
+  private UpstreamLane upstream() {
+    if (upstream == null) {
+      upstream = new UpstreamLane();
+    }
+    return upstream;
+  }
+
+  private void lookAfter(Look which, Duration after) {
+    look = which;
+    lookAt = node.nanoTime() + after.toNanos();
+    reschedule();
+  }
+
+  private void reschedule() {
+    long due = Math.min(Math.min(openBy, expiresAt), Math.min(pingAt, lookAt));
+    due = Math.min(due, Math.min(Math.min(unackedCheckAt, disconnectAt), removeAt));
+    if (state == State.CLOSED) {
+      due = NEVER;
+    }
+    nextDue = due;
+  }
+
+  private static boolean passed(long now, long deadline) {
+    return deadline != NEVER && now - deadline >= 0;
+  }
+
+  private boolean open() {
+    return queue != null && !socketClosed && state != State.CLOSING && state != State.CLOSED;
+  }
+
+  private void closeSession(int code, String reason) {
+    Session s = session;
+    if (s != null && !socketClosed) {
+      s.close(code, reason, Callback.NOOP);
+    }
+  }
+
+  private SocketTimings timings() {
+    return node.timings();
+  }
+
+  private InboundRateLimit.Verdict admit() {
+    long now = node.nanoTime();
+    lastHeard = now;
+    InboundRateLimit.Verdict verdict = rateLimit.admit(now);
+    if (verdict == InboundRateLimit.Verdict.CLOSE && !closingForAbuse) {
+      closingForAbuse = true;
+      LOG.info("connection {} of user {} kept sending over its rate limit: closed", connectionId, userId);
+      events.execute(() -> closeSession(StatusCode.POLICY_VIOLATION, "rate limit exceeded"));
+    }
+    return verdict;
+  }
+
+  /** The frame's size in UTF-8 without encoding it; counted only when it could be over the limit. */
+  static int utf8Length(String text) {
+    if (text.length() * 3L <= Limits.MAX_CLIENT_FRAME_BYTES) {
+      return text.length();
+    }
+    int bytes = 0;
+    for (int i = 0; i < text.length(); i++) {
+      char ch = text.charAt(i);
+      if (ch < 0x80) {
+        bytes += 1;
+      } else if (ch < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(ch)) {
+        bytes += 4;
+        i++;
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
+  }
+
+  private static void pipe(CompletableFuture<DeliveryOutcome> from, CompletableFuture<DeliveryOutcome> to) {
+    from.whenComplete((o, e) -> {
+      if (e != null) {
+        to.completeExceptionally(e);
+      } else {
+        to.complete(o);
+      }
+    });
+  }
+
+  /** Messages written and waiting for the client's ack; for tests. */
+  int unackedCount() {
+    return ledger.unackedCount();
+  }
+}

@@ -1,0 +1,215 @@
+package dev.pushrelay.node.ws;
+
+import static dev.pushrelay.node.ws.SocketFixture.acceptedAt;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pushrelay.model.Priority;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.node.config.SocketLimits;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * What a socket does with the messages handed to it: held while it catches up and settles, written in
+ * accept order, each id at most once, settled by the client's ack (end to end), handed back at a close.
+ */
+class ConnectionDeliveryTest {
+  private final SocketFixture node = new SocketFixture();
+
+  @AfterEach
+  void stop() {
+    node.close();
+  }
+
+  private static String ack(String id) {
+    return "{\"type\":\"ack\",\"id\":\"" + id + "\"}";
+  }
+
+  /** End to end acknowledgement: written is not settled; the client's ack settles it. */
+  @Test
+  void aDeliveryIsSettledByTheClientsAck() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    CompletableFuture<DeliveryOutcome> settled = s.connection().deliver(node.message("m1"));
+    assertEquals(List.of("m1"), s.messageIds(), "written at once");
+    assertFalse(settled.isDone(), "not settled before the client acks");
+    s.text(ack("m1"));
+    assertEquals(DeliveryOutcome.DELIVERED, settled.join());
+  }
+
+  /**
+   * A burst larger than the unacked window: every ack the client owes is still recognised as owed (so it
+   * costs nothing against the inbound rate limit of 10 a second after a burst of 20), and only once.
+   */
+  @Test
+  void everyAckOfABurstIsOwedEvenBeyondTheUnackedWindowAndCostsNothing() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    for (int i = 0; i < 1000; i++) {
+      s.connection().deliver(node.message("m" + i));
+    }
+    for (int i = 0; i < 1000; i++) {
+      s.text(ack("m" + i));
+    }
+    assertEquals(List.of(), s.jetty().closes(), "owed acks are not abuse");
+    assertTrue(s.sent().stream().noneMatch(f -> f.contains("rate_limited")), "nor refused");
+    for (int i = 0; i < 30; i++) {
+      s.text(ack("m0")); // repeated: no longer owed, each costs a token
+    }
+    assertTrue(s.sent().stream().anyMatch(f -> f.contains("rate_limited")), "an ack repeated is not owed");
+  }
+
+  /** A socket that closes before the ack hands the message back: whoever gave it routes it again. */
+  @Test
+  void aCloseBeforeTheAckSettlesNoSocket() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    CompletableFuture<DeliveryOutcome> settled = s.connection().deliver(node.message("m1"));
+    s.closedBy(1001);
+    assertEquals(DeliveryOutcome.NO_SOCKET, settled.join());
+    assertEquals(DeliveryOutcome.NO_SOCKET, s.connection().deliver(node.message("m2")).join(),
+        "a closed socket takes nothing");
+  }
+
+  /** A client that never acks: each message settles as delivered once the window has run out. */
+  @Test
+  void aClientThatNeverAcksSettlesAtTheEndOfTheWindow() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    CompletableFuture<DeliveryOutcome> old = s.connection().deliver(node.message("m1"));
+    node.advanceInTicks(Duration.ofSeconds(6));
+    CompletableFuture<DeliveryOutcome> young = s.connection().deliver(node.message("m2"));
+    node.advanceInTicks(Duration.ofSeconds(5));
+    assertEquals(DeliveryOutcome.DELIVERED, old.join());
+    assertFalse(young.isDone());
+    s.closedBy(1000);
+    assertEquals(DeliveryOutcome.NO_SOCKET, young.join(), "written within the window before the close");
+  }
+
+  /** More unacked than the socket keeps: the oldest is pushed out and counts as delivered. */
+  @Test
+  void theOldestUnackedIsSettledWhenTheWindowIsFull() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    CompletableFuture<DeliveryOutcome> first = s.connection().deliver(node.message("m0"));
+    for (int i = 1; i <= WriteLedger.UNACKED_LIMIT; i++) {
+      s.connection().deliver(node.message("m" + i));
+    }
+    assertEquals(DeliveryOutcome.DELIVERED, first.join());
+    assertEquals(WriteLedger.UNACKED_LIMIT, s.connection().unackedCount());
+  }
+
+  /**
+   * A client that never acks holds a bounded weight of the node's memory: large messages push the
+   * oldest unacked ones out (settled as delivered, their acks still owed) long before 256 of them.
+   */
+  @Test
+  void unackedMessagesAreBoundedByWeightToo() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    String data = "\"" + "x".repeat(150 * 1024) + "\"";
+    List<CompletableFuture<DeliveryOutcome>> settled = new ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      settled.add(s.connection().deliver(new RelayMessage("big" + i, "u1", "e", data, node.clock.instant(), 3600,
+          Priority.NORMAL)));
+    }
+    assertTrue(s.connection().unackedCount() <= WriteLedger.UNACKED_BYTES / (150 * 1024),
+        "held: " + s.connection().unackedCount());
+    assertEquals(DeliveryOutcome.DELIVERED, settled.get(0).getNow(null), "the oldest pushed out");
+    assertFalse(settled.get(19).isDone(), "the newest still waits for its ack");
+  }
+
+  /** A frame the socket could not take is not settled as delivered. */
+  @Test
+  void aFailedWriteSettlesNoSocket() throws Exception {
+    try (SocketFixture small = new SocketFixture(SocketLimits.defaults().withOutbound(1, 1 << 20), null, null, 10)) {
+      SocketFixture.Socket s = small.live("u1");
+      s.jetty().holdWrites();
+      s.connection().deliver(small.message("m1"));
+      assertEquals(DeliveryOutcome.NO_SOCKET, s.connection().deliver(small.message("m2")).join());
+      assertEquals(0, s.connection().unackedCount());
+    }
+  }
+
+  /** Held back during the catch-up, written in order after it, one id at most once. */
+  @Test
+  void deliveriesDuringTheCatchUpFollowTheMailboxAndRepeatsAreDropped() throws Exception {
+    CompletableFuture<Void> mailboxAnswers = new CompletableFuture<>();
+    List<Connection.Write> parked = new ArrayList<>();
+    try (SocketFixture slow = new SocketFixture(SocketLimits.defaults(), null, c -> mailboxAnswers.thenRun(() ->
+        parked.add(c.catchUp(acceptedAt("parked", 1)))), 10)) {
+      slow.identity.serve();
+      SocketFixture.Socket s = slow.open("u1");
+      assertEquals(Connection.State.CATCHING_UP, s.connection().state());
+      CompletableFuture<DeliveryOutcome> live = s.connection().deliver(acceptedAt("live", 2));
+      assertEquals(List.of(), s.messageIds(), "held while catching up");
+      mailboxAnswers.complete(null);
+      assertEquals(List.of("parked"), s.messageIds());
+      slow.advance(java.time.Duration.ofSeconds(1));
+      assertEquals(List.of("parked", "live"), s.messageIds());
+      assertEquals(DeliveryOutcome.DUPLICATE_SUPPRESSED, s.connection().deliver(acceptedAt("parked", 1)).join());
+      s.text(ack("live"));
+      assertEquals(DeliveryOutcome.DELIVERED, live.join());
+      assertEquals(DeliveryOutcome.DELIVERED, parked.get(0).written().join());
+    }
+  }
+
+  /**
+   * Across a reconnect: a message parked while the catch-up read (found by the second look) and one
+   * routed live after parking (the route function's look after parking, or a retry) are both older
+   * than the live messages that came meanwhile, and are written ahead of them, in accept order.
+   */
+  @Test
+  void whileSettlingParkedAndLateRoutedMessagesGoAheadOfNewerLiveOnes() throws Exception {
+    List<RelayMessage> mailbox = new ArrayList<>(List.of(acceptedAt("p1", 1), acceptedAt("p2", 2)));
+    List<Connection.Write> late = new ArrayList<>();
+    try (SocketFixture parking = new SocketFixture(SocketLimits.defaults(), null, c -> {
+      for (RelayMessage m : mailbox) {
+        late.add(c.catchUp(m));
+      }
+      mailbox.clear();
+      return CompletableFuture.completedFuture(null);
+    }, 10)) {
+      parking.identity.serve();
+      SocketFixture.Socket s = parking.open("u1");
+      Connection c = s.connection();
+      c.deliver(acceptedAt("live5", 5));
+      c.deliver(acceptedAt("retried3", 3)); // routed live after parking, behind a newer live one
+      mailbox.add(acceptedAt("p4", 4)); // parked while the catch-up read: the second look finds it
+      c.deliver(acceptedAt("live6", 6));
+      assertEquals(List.of("p1", "p2"), s.messageIds(), "held while settling");
+      parking.advance(Duration.ofSeconds(1));
+      assertEquals(List.of("p1", "p2", "retried3", "p4", "live5", "live6"), s.messageIds());
+      assertEquals(DeliveryOutcome.DELIVERED, late.get(2).written().join());
+      c.deliver(acceptedAt("live8", 8));
+      c.deliver(acceptedAt("live7", 7));
+      assertEquals(List.of("live8", "live7"), s.messageIds().subList(6, 8), "live: in arrival order");
+    }
+  }
+
+  /** What was held while settling goes out high priority first, then the rest; each in accept order. */
+  @Test
+  void whileSettlingHighPriorityMessagesAreHeldAheadOfNormalOnes() throws Exception {
+    node.identity.serve();
+    SocketFixture.Socket s = node.open("u1");
+    s.connection().deliver(acceptedAt("n1", 1));
+    s.connection().deliver(acceptedAt("h2", 2, Priority.HIGH));
+    s.connection().deliver(acceptedAt("n3", 3));
+    node.advance(Duration.ofSeconds(1));
+    assertEquals(List.of("h2", "n1", "n3"), s.messageIds());
+  }
+
+  /** A socket that closes while settling hands every held message back, written or not. */
+  @Test
+  void aCloseWhileSettlingSettlesHeldMessagesNoSocket() throws Exception {
+    node.identity.serve();
+    SocketFixture.Socket s = node.open("u1");
+    CompletableFuture<DeliveryOutcome> routed = s.connection().deliver(acceptedAt("live", 2));
+    Connection.Write parked = s.connection().catchUp(acceptedAt("parked", 1));
+    s.closedBy(1001);
+    assertEquals(DeliveryOutcome.NO_SOCKET, routed.join());
+    assertEquals(DeliveryOutcome.NO_SOCKET, parked.written().join());
+    assertEquals(DeliveryOutcome.NO_SOCKET, parked.settled().join());
+    assertEquals(List.of(), s.messageIds());
+  }
+}

@@ -1,0 +1,98 @@
+package dev.pushrelay.node.ws;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pushrelay.node.config.SocketLimits;
+import java.nio.ByteBuffer;
+import java.util.List;
+import java.util.Optional;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** What a socket answers to each kind of client frame, and when a client's frames close it. */
+class ConnectionFramesTest {
+  private final SocketFixture node = new SocketFixture();
+
+  @AfterEach
+  void stop() {
+    node.close();
+  }
+
+  private static Optional<String> frame(SocketFixture.Socket s, String contains) {
+    return s.sent().stream().filter(f -> f.contains(contains)).findFirst();
+  }
+
+  @Test
+  void aPingIsAnsweredAndAnUnknownFrameGetsAnError() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    s.text("{\"type\":\"ping\"}");
+    assertTrue(frame(s, "\"type\":\"pong\"").isPresent(), s.sent().toString());
+    s.text("{\"type\":\"shout\"}");
+    assertTrue(frame(s, "unknown_type").isPresent(), s.sent().toString());
+    assertEquals(List.of(), s.jetty().closes());
+  }
+
+  @Test
+  void aPublishIsAnsweredAcceptedOnceItIsPublished() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    node.pubsub.hold();
+    s.text("{\"type\":\"publish\",\"id\":\"p1\",\"event\":\"e\",\"data\":{}}");
+    assertTrue(frame(s, "\"id\":\"p1\"").isEmpty(), "not before Pub/Sub took it");
+    node.pubsub.release();
+    assertTrue(frame(s, "{\"type\":\"accepted\",\"id\":\"p1\"}").isPresent(), s.sent().toString());
+    assertTrue(node.pubsub.types().contains("message"));
+  }
+
+  @Test
+  void aPublishBeforeTheSocketIsEstablishedIsRefusedUnavailable() throws Exception {
+    SocketFixture.Socket s = node.open("u1"); // not serving: never established
+    s.text("{\"type\":\"publish\",\"id\":\"early\",\"event\":\"e\",\"data\":{}}");
+    String refusal = frame(s, "\"id\":\"early\"").orElseThrow();
+    assertTrue(refusal.contains("unavailable"), refusal);
+  }
+
+  @Test
+  void aFrameOver16KiBIsRefusedAsTooLargeWithItsPublishIdAndTheSocketStays() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    s.text("{\"type\":\"publish\",\"id\":\"big\",\"event\":\"e\",\"data\":\"" + "é".repeat(9000) + "\"}");
+    String refusal = frame(s, "too_large").orElseThrow();
+    assertTrue(refusal.contains("\"id\":\"big\""), refusal);
+    assertEquals(List.of(), s.jetty().closes());
+    assertTrue(!node.pubsub.types().contains("message"), "never published");
+  }
+
+  /** Over the rate limit every publish still gets its own answer; sustained flooding closes with 1008. */
+  @Test
+  void publishesOverTheRateLimitAreEachAnsweredAndFloodingCloses() throws Exception {
+    try (SocketFixture strict = new SocketFixture(SocketLimits.defaults().withInboundRate(1, 2), null, null, 10)) {
+      SocketFixture.Socket s = strict.live("u1");
+      for (int i = 0; i < 4; i++) {
+        s.text("{\"type\":\"publish\",\"id\":\"r" + i + "\",\"event\":\"e\",\"data\":" + i + "}");
+      }
+      for (int i = 2; i < 4; i++) {
+        assertTrue(frame(s, "\"id\":\"r" + i + "\"").orElseThrow().contains("rate_limited"));
+      }
+      for (int i = 0; i < 10; i++) {
+        s.text("{\"type\":\"ping\"}");
+      }
+      assertEquals(List.of(1008), s.jetty().closes());
+    }
+  }
+
+  @Test
+  void aBinaryFrameClosesWith1003() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    s.connection().onWebSocketBinary(ByteBuffer.wrap(new byte[] {1}), Callback.NOOP);
+    assertEquals(List.of(1003), s.jetty().closes());
+  }
+
+  @Test
+  void utf8LengthCountsBytesNotChars() {
+    assertEquals(3, Connection.utf8Length("abc"));
+    String big = "é".repeat(9000);
+    assertEquals(18000, Connection.utf8Length(big));
+    assertEquals(4 * 5000, Connection.utf8Length("😀".repeat(5000)));
+  }
+}

@@ -85,7 +85,7 @@ final class IdlePhase {
             relayHeapSpaces = server.heapSpaces();
             if (run == 0 && i == levels.length - 1) {
               // where our node's per-socket heap goes, for whoever works on it next
-              Files.writeString(s.out().resolve(HISTOGRAM), server.classHistogram(40));
+              Files.writeString(s.out().resolve(HISTOGRAM), server.classHistogram(120));
             }
           }
           System.err.printf("idle %s %d sockets: heap %.1f MB, RSS %.1f MB%n", c.key(), levels[i], heap[i] / 1e6,

@@ -1,7 +1,5 @@
 package dev.pushrelay.node;
 
-import dev.pushrelay.gcp.GcpClients;
-import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.mailbox.ParkFirst;
 import dev.pushrelay.metrics.CountingPublisher;
 import dev.pushrelay.metrics.Part;
@@ -26,9 +24,7 @@ import dev.pushrelay.node.ws.ConnectionHub;
 import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.node.ws.SocketCreator;
 import dev.pushrelay.pubsub.MessagePublisher;
-import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
-import dev.pushrelay.registry.FirestoreRegistryStore;
 import dev.pushrelay.registry.RegistryStore;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.tracing.MessageTracing;
@@ -80,7 +76,7 @@ public final class SocketNode implements AutoCloseable {
 
   private final NodeConfig config;
   private final Clock clock;
-  private final GcpClients clients;
+  private final NodeBackends backends;
   private final MessagePublisher messagePublisher;
   private final RegistryStore registry;
   private final NodeIdentity identity;
@@ -108,21 +104,26 @@ public final class SocketNode implements AutoCloseable {
 
   /** {@code telemetry} holds the node's instruments; the node closes it when it stops. */
   public SocketNode(NodeConfig config, Clock clock, Telemetry telemetry) {
+    this(config, clock, telemetry, metrics -> NodeBackends.google(config.endpoints(), config.topology(), metrics));
+  }
+
+  /** A node on the cloud {@code backends} builds (with the node's metrics); it closes them when it stops. */
+  public SocketNode(NodeConfig config, Clock clock, Telemetry telemetry,
+      java.util.function.Function<RelayMetrics, NodeBackends> backends) {
     this.config = config;
     this.clock = clock;
     this.telemetry = telemetry;
     this.metrics = new RelayMetrics(telemetry.meter(), Part.SOCKET_NODE);
     this.tracing = new MessageTracing(telemetry);
     Topology topology = config.topology();
-    this.clients = new GcpClients(config.endpoints());
-    this.messagePublisher = new CountingPublisher(new PubSubMessagePublisher(clients, topology::isDeliveriesTopic),
-        metrics, topology::topicLabel);
+    this.backends = backends.apply(metrics);
+    this.messagePublisher = new CountingPublisher(this.backends.publisher(), metrics, topology::topicLabel);
     RelayPublisher publisher = new RelayPublisher(messagePublisher, topology);
-    this.registry = new FirestoreRegistryStore(clients.firestore(), metrics);
+    this.registry = this.backends.registry();
     this.identity = new NodeIdentity(config.nodeId());
     this.hub = new ConnectionHub(config.maxConnections(), config.limits().maxConnectionsPerUser());
     this.activeConnections = metrics.observeActiveConnections(hub::size);
-    FirestoreMailbox mailbox = new FirestoreMailbox(clients.firestore(), metrics);
+    var mailbox = this.backends.mailbox();
     this.rerouter = new Rerouter(
         new ParkFirst(mailbox, publisher, clock), metrics);
     // the sockets' one timer, and the retries of connection events, on a thread of their own, so they
@@ -138,7 +139,8 @@ public final class SocketNode implements AutoCloseable {
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registry,
         new MailboxCatchUp(mailbox, clock, metrics, tracing), upstream, metrics, config.limits(), SocketTimings.DEFAULT,
         clock, System::nanoTime), socketTimers);
-    this.channels = new DeliveryChannels(clients, topology, new SubscriptionSweeper(clients, rerouter));
+    this.channels = new DeliveryChannels(this.backends.broker(), topology,
+        new SubscriptionSweeper(this.backends.broker(), rerouter));
     this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels::retire, upstream, clock);
     this.fencing = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "node-fencing");
@@ -332,7 +334,12 @@ public final class SocketNode implements AutoCloseable {
     sockets.stop();
     socketTimers.shutdownNow();
     messagePublisher.close();
-    clients.close();
+    backends.broker().close();
+    try {
+      backends.resources().close();
+    } catch (Exception e) {
+      LOG.warn("closing the node's clients failed: {}", e.toString());
+    }
     activeConnections.close();
     telemetry.close();
     LOG.info("socket node {} drained {} sockets in {} ms", nodeId, held,

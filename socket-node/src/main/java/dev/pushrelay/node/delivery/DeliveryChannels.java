@@ -1,14 +1,7 @@
 package dev.pushrelay.node.delivery;
 
-import com.google.api.gax.rpc.AlreadyExistsException;
-import com.google.api.gax.rpc.NotFoundException;
-import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
-import com.google.cloud.pubsub.v1.TopicAdminClient;
-import java.time.Duration;
-import com.google.pubsub.v1.ExpirationPolicy;
-import com.google.pubsub.v1.Subscription;
-import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.topology.Topology;
+import java.time.Duration;
 import java.time.Instant;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,48 +17,26 @@ import org.slf4j.LoggerFactory;
 public final class DeliveryChannels {
   private static final Logger LOG = LoggerFactory.getLogger(DeliveryChannels.class);
 
-  private final GcpClients clients;
+  private final DeliveryBroker broker;
   private final Topology topology;
   private final SubscriptionSweeper sweeper;
 
-  public DeliveryChannels(GcpClients clients, Topology topology, SubscriptionSweeper sweeper) {
-    this.clients = clients;
+  public DeliveryChannels(DeliveryBroker broker, Topology topology, SubscriptionSweeper sweeper) {
+    this.broker = broker;
     this.topology = topology;
     this.sweeper = sweeper;
   }
 
   /** Creates the incarnation's topic and subscription (both kept when they exist already). */
   public NodeSubscription open(String nodeId) {
-    String topic = clients.topic(topology.deliveriesTopicFor(nodeId)).toString();
-    try (TopicAdminClient topics = clients.topicAdmin()) {
-      topics.createTopic(topic);
-    } catch (AlreadyExistsException e) {
-      // a restart with the same node id reuses it
-    }
     String subscription = topology.deliveriesSubscriptionFor(nodeId);
-    try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
-      admin.createSubscription(Subscription.newBuilder()
-          .setName(clients.subscription(subscription).toString())
-          .setTopic(topic)
-          .setAckDeadlineSeconds(topology.deliveriesAckDeadlineSeconds())
-          // one user's deliveries in the order Pub/Sub received them (they are keyed by user)
-          .setEnableMessageOrdering(true)
-          // never expires: only a sweep that proved it empty deletes it
-          .setExpirationPolicy(ExpirationPolicy.getDefaultInstance())
-          .build());
-    } catch (AlreadyExistsException e) {
-      // same
-    }
-    return new NodeSubscription(clients, subscription, topology.deliveriesAckDeadlineSeconds());
+    broker.open(topology.deliveriesTopicFor(nodeId), subscription, topology.deliveriesAckDeadlineSeconds());
+    return new NodeSubscription(broker, subscription, topology.deliveriesAckDeadlineSeconds());
   }
 
   /** Deletes the topic of {@code nodeId}: from now on a publish to that node fails and is retried elsewhere. */
   public void closeTopic(String nodeId) {
-    try (TopicAdminClient topics = clients.topicAdmin()) {
-      topics.deleteTopic(clients.topic(topology.deliveriesTopicFor(nodeId)));
-    } catch (NotFoundException e) {
-      // deleted already, by an earlier attempt
-    }
+    broker.deleteTopic(topology.deliveriesTopicFor(nodeId));
   }
 
   /** How long a sweep must find nothing before a subscription counts as empty: longer than any lease. */
@@ -87,11 +58,7 @@ public final class DeliveryChannels {
           subscription, sweep.rerouted());
       return sweep;
     }
-    try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
-      admin.deleteSubscription(clients.subscription(subscription));
-    } catch (NotFoundException e) {
-      // already gone
-    }
+    broker.deleteSubscription(subscription);
     return sweep;
   }
 }

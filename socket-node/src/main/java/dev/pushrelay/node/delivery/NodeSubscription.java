@@ -1,7 +1,6 @@
 package dev.pushrelay.node.delivery;
 
 import com.google.cloud.pubsub.v1.MessageReceiver;
-import dev.pushrelay.gcp.GcpClients;
 import java.util.concurrent.TimeUnit;
 
 /** The pulls on one node incarnation's delivery subscription (see {@link DeliveryChannels}). */
@@ -11,13 +10,13 @@ public final class NodeSubscription {
    * the order the ordered subscription returns them (two pulls' answers could be handled crosswise).
    */
   private static final int PULLERS = 1;
-  private final GcpClients clients;
+  private final DeliveryBroker broker;
   private final String name;
   private final int ackDeadlineSeconds;
   private PullLoop pulls;
 
-  NodeSubscription(GcpClients clients, String name, int ackDeadlineSeconds) {
-    this.clients = clients;
+  NodeSubscription(DeliveryBroker broker, String name, int ackDeadlineSeconds) {
+    this.broker = broker;
     this.name = name;
     this.ackDeadlineSeconds = ackDeadlineSeconds;
   }
@@ -28,7 +27,7 @@ public final class NodeSubscription {
 
   /** Starts pulling; {@code gone} runs once if the subscription turns out to have been deleted. */
   public void start(MessageReceiver receiver, Runnable gone) {
-    pulls = new PullLoop(clients, name, receiver, PULLERS, ackDeadlineSeconds, gone);
+    pulls = new PullLoop(broker, name, receiver, PULLERS, ackDeadlineSeconds, gone, System::nanoTime);
     pulls.start();
   }
 

@@ -1,26 +1,20 @@
 package dev.pushrelay.node.delivery;
 
-import com.google.api.core.ApiFuture;
 import com.google.cloud.pubsub.v1.AckReplyConsumer;
 import com.google.cloud.pubsub.v1.MessageReceiver;
-import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
-import com.google.pubsub.v1.AcknowledgeRequest;
-import com.google.pubsub.v1.ModifyAckDeadlineRequest;
-import com.google.pubsub.v1.PullRequest;
-import com.google.pubsub.v1.PullResponse;
-import com.google.pubsub.v1.ReceivedMessage;
-import dev.pushrelay.gcp.GcpClients;
-import com.google.api.gax.rpc.NotFoundException;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,12 +30,12 @@ public final class PullLoop {
   private static final Logger LOG = LoggerFactory.getLogger(PullLoop.class);
   private static final int MAX_MESSAGES = 1000;
 
-  private final SubscriptionAdminClient admin;
+  private final DeliveryBroker broker;
   private final String subscription;
   private final MessageReceiver receiver;
   private final int workers;
   private final AtomicBoolean running = new AtomicBoolean();
-  private final Set<ApiFuture<PullResponse>> outstanding = ConcurrentHashMap.newKeySet();
+  private final Set<CompletableFuture<List<DeliveryBroker.Pulled>>> outstanding = ConcurrentHashMap.newKeySet();
   private final AckBatcher acks;
   /** Messages handed to the receiver and not yet acked or nacked, by ack id, with when they were pulled. */
   private final Map<String, Long> held = new ConcurrentHashMap<>();
@@ -49,38 +43,44 @@ public final class PullLoop {
   private final Runnable gone;
   private final AtomicBoolean goneReported = new AtomicBoolean();
   private final ScheduledExecutorService extender;
+  private final LongSupplier nanoTime;
   private volatile boolean healthy;
-  private volatile long lastReceivedNanos = System.nanoTime();
+  private volatile long lastReceivedNanos;
   private ExecutorService threads;
 
   /**
    * {@code ackDeadlineSeconds} is the subscription's; {@code gone} runs once if a pull finds the
-   * subscription deleted (another node's cleanup took it: the node must fence itself).
+   * subscription deleted (another node's cleanup took it: the node must fence itself); {@code nanoTime}
+   * is the clock that ages held messages and quiet spells.
    */
-  public PullLoop(GcpClients clients, String subscription, MessageReceiver receiver, int workers,
-      int ackDeadlineSeconds, Runnable gone) {
-    this.admin = clients.subscriptionAdmin();
-    this.subscription = clients.subscription(subscription).toString();
+  public PullLoop(DeliveryBroker broker, String subscription, MessageReceiver receiver, int workers,
+      int ackDeadlineSeconds, Runnable gone, LongSupplier nanoTime) {
+    this.broker = broker;
+    this.subscription = subscription;
+    this.nanoTime = nanoTime;
+    this.lastReceivedNanos = nanoTime.getAsLong();
     this.receiver = receiver;
     this.workers = workers;
     this.ackDeadlineSeconds = ackDeadlineSeconds;
     this.gone = gone;
     String sub = this.subscription;
     this.extender = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "leases-" + sub.substring(sub.lastIndexOf('/') + 1));
+      Thread t = new Thread(r, "leases-" + sub);
       t.setDaemon(true);
       return t;
     });
-    this.acks = new AckBatcher(sub.substring(sub.lastIndexOf('/') + 1),
-        ids -> admin.acknowledgeCallable().futureCall(AcknowledgeRequest.newBuilder()
-            .setSubscription(sub).addAllAckIds(ids).build()));
+    // a lost ack only brings the message back, which the socket drops as a repeat
+    this.acks = new AckBatcher(sub, ids -> broker.ack(sub, ids).exceptionally(e -> {
+      LOG.info("acking {} deliveries on {} failed, Pub/Sub will redeliver them: {}", ids.size(), sub, e.toString());
+      return null;
+    }));
   }
 
   public void start() {
     running.set(true);
     healthy = true;
     threads = Executors.newFixedThreadPool(workers, r -> {
-      Thread t = new Thread(r, "pull-" + subscription.substring(subscription.lastIndexOf('/') + 1));
+      Thread t = new Thread(r, "pull-" + subscription);
       t.setDaemon(true);
       return t;
     });
@@ -93,17 +93,15 @@ public final class PullLoop {
 
   /** Extends the deadline of every message held longer than a third of it. */
   void extend() {
-    long olderThan = System.nanoTime() - TimeUnit.SECONDS.toNanos(ackDeadlineSeconds) / 3;
+    long olderThan = nanoTime.getAsLong() - TimeUnit.SECONDS.toNanos(ackDeadlineSeconds) / 3;
     List<String> due = held.entrySet().stream().filter(e -> e.getValue() < olderThan).map(Map.Entry::getKey)
         .toList();
     for (int from = 0; from < due.size(); from += AckBatcher.MAX_BATCH) {
       List<String> batch = due.subList(from, Math.min(due.size(), from + AckBatcher.MAX_BATCH));
-      try {
-        admin.modifyAckDeadlineCallable().futureCall(ModifyAckDeadlineRequest.newBuilder()
-            .setSubscription(subscription).addAllAckIds(batch).setAckDeadlineSeconds(ackDeadlineSeconds).build());
-      } catch (RuntimeException e) {
+      broker.modifyDeadline(subscription, batch, ackDeadlineSeconds).exceptionally(e -> {
         LOG.warn("extending {} ack deadlines on {} failed: {}", batch.size(), subscription, e.toString());
-      }
+        return null;
+      });
     }
   }
 
@@ -114,7 +112,7 @@ public final class PullLoop {
    */
   public boolean awaitQuiet(java.time.Duration quiet, java.time.Instant deadline) throws InterruptedException {
     while (java.time.Instant.now().isBefore(deadline)) {
-      if (held.isEmpty() && System.nanoTime() - lastReceivedNanos >= quiet.toNanos()) {
+      if (held.isEmpty() && nanoTime.getAsLong() - lastReceivedNanos >= quiet.toNanos()) {
         return true;
       }
       TimeUnit.MILLISECONDS.sleep(50);
@@ -141,23 +139,21 @@ public final class PullLoop {
     }
     extender.shutdownNow();
     acks.close();
-    admin.close();
   }
 
   private void loop() {
     while (running.get()) {
-      ApiFuture<PullResponse> pull = admin.pullCallable().futureCall(
-          PullRequest.newBuilder().setSubscription(subscription).setMaxMessages(MAX_MESSAGES).build());
+      CompletableFuture<List<DeliveryBroker.Pulled>> pull = broker.pull(subscription, MAX_MESSAGES);
       outstanding.add(pull);
       try {
-        List<ReceivedMessage> messages = pull.get().getReceivedMessagesList();
+        List<DeliveryBroker.Pulled> messages = pull.get();
         healthy = true;
         if (!messages.isEmpty()) {
-          lastReceivedNanos = System.nanoTime();
+          lastReceivedNanos = nanoTime.getAsLong();
         }
-        for (ReceivedMessage m : messages) {
-          held.put(m.getAckId(), System.nanoTime());
-          receiver.receiveMessage(m.getMessage(), new Reply(m.getAckId()));
+        for (DeliveryBroker.Pulled m : messages) {
+          held.put(m.ackId(), nanoTime.getAsLong());
+          receiver.receiveMessage(m.message(), new Reply(m.ackId()));
         }
       } catch (CancellationException e) {
         return;
@@ -184,12 +180,7 @@ public final class PullLoop {
   }
 
   private static boolean isNotFound(Exception e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof NotFoundException) {
-        return true;
-      }
-    }
-    return false;
+    return e instanceof ExecutionException && e.getCause() instanceof DeliveryBroker.GoneException;
   }
 
   private static boolean isDeadline(Exception e) {
@@ -221,8 +212,7 @@ public final class PullLoop {
     @Override
     public void nack() {
       held.remove(ackId);
-      admin.modifyAckDeadlineCallable().futureCall(ModifyAckDeadlineRequest.newBuilder()
-          .setSubscription(subscription).addAckIds(ackId).setAckDeadlineSeconds(0).build());
+      broker.modifyDeadline(subscription, List.of(ackId), 0).exceptionally(e -> null); // it comes back at its deadline
     }
   }
 }

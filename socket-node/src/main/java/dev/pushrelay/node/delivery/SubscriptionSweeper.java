@@ -1,14 +1,5 @@
 package dev.pushrelay.node.delivery;
 
-import com.google.api.gax.rpc.ApiException;
-import com.google.api.gax.rpc.NotFoundException;
-import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
-import com.google.protobuf.Timestamp;
-import com.google.pubsub.v1.PullRequest;
-import com.google.pubsub.v1.PullResponse;
-import com.google.pubsub.v1.ReceivedMessage;
-import com.google.pubsub.v1.SeekRequest;
-import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.tracing.MessageTracing;
 import java.time.Duration;
 import java.time.Instant;
@@ -39,12 +30,19 @@ public final class SubscriptionSweeper {
   /** What a sweep did: how many deliveries it re-routed, and whether it left the subscription empty. */
   public record Sweep(int rerouted, boolean empty) {}
 
-  private final GcpClients clients;
+  private final DeliveryBroker broker;
   private final Rerouter rerouter;
+  private final Duration idlePause;
 
-  public SubscriptionSweeper(GcpClients clients, Rerouter rerouter) {
-    this.clients = clients;
+  public SubscriptionSweeper(DeliveryBroker broker, Rerouter rerouter) {
+    this(broker, rerouter, IDLE_PAUSE);
+  }
+
+  /** {@code idlePause}: between two pulls that found nothing. */
+  SubscriptionSweeper(DeliveryBroker broker, Rerouter rerouter, Duration idlePause) {
+    this.broker = broker;
     this.rerouter = rerouter;
+    this.idlePause = idlePause;
   }
 
   /**
@@ -56,29 +54,28 @@ public final class SubscriptionSweeper {
    */
   public Sweep sweep(String subscription, String nodeId, Duration quiet, Instant deadline) {
     int rerouted = 0;
-    try (SubscriptionAdminClient admin = clients.subscriptionAdmin()) {
-      String name = clients.subscription(subscription).toString();
-      seekBack(admin, name);
+    try {
+      if (!broker.seek(subscription, Instant.now().minus(Duration.ofHours(1)))) {
+        LOG.info("seek on {} refused; leased messages come back at their deadline", subscription);
+      }
       long quietSince = System.nanoTime();
       while (System.nanoTime() - quietSince < quiet.toNanos()) {
         if (!Instant.now().isBefore(deadline)) {
           return new Sweep(rerouted, false);
         }
-        @SuppressWarnings("deprecation") // the sweep wants an answer now, not a waiting pull
-        PullResponse pulled = admin.pull(PullRequest.newBuilder().setSubscription(name).setMaxMessages(BATCH)
-            .setReturnImmediately(true).build());
-        if (pulled.getReceivedMessagesCount() == 0) {
-          TimeUnit.MILLISECONDS.sleep(IDLE_PAUSE.toMillis());
+        List<DeliveryBroker.Pulled> pulled = broker.pullNow(subscription, BATCH);
+        if (pulled.isEmpty()) {
+          TimeUnit.MILLISECONDS.sleep(idlePause.toMillis());
           continue;
         }
-        rerouted += reroute(admin, name, nodeId, pulled);
+        rerouted += reroute(subscription, nodeId, pulled);
         quietSince = System.nanoTime();
       }
       return new Sweep(rerouted, true);
-    } catch (NotFoundException e) {
+    } catch (DeliveryBroker.GoneException e) {
       return new Sweep(rerouted, true);
     } catch (Exception e) {
-      if (e.getCause() instanceof NotFoundException) {
+      if (e.getCause() instanceof DeliveryBroker.GoneException) {
         return new Sweep(rerouted, true);
       }
       if (e instanceof InterruptedException) {
@@ -89,34 +86,20 @@ public final class SubscriptionSweeper {
     }
   }
 
-  private static void seekBack(SubscriptionAdminClient admin, String name) {
-    Instant since = Instant.now().minus(Duration.ofHours(1));
-    try {
-      admin.seek(SeekRequest.newBuilder().setSubscription(name)
-          .setTime(Timestamp.newBuilder().setSeconds(since.getEpochSecond())).build());
-    } catch (NotFoundException e) {
-      throw e;
-    } catch (ApiException e) {
-      LOG.info("seek on {} refused ({}); leased messages come back at their deadline", name,
-          e.getStatusCode().getCode());
-    }
-  }
-
-  private int reroute(SubscriptionAdminClient admin, String name, String nodeId, PullResponse pulled)
-      throws Exception {
+  private int reroute(String subscription, String nodeId, List<DeliveryBroker.Pulled> pulled) throws Exception {
     List<String> ackIds = new ArrayList<>();
     List<CompletableFuture<Void>> republished = new ArrayList<>();
-    for (ReceivedMessage r : pulled.getReceivedMessagesList()) {
-      ackIds.add(r.getAckId());
-      Deliveries.parse(r.getMessage(), name).ifPresent(m -> {
-        LOG.debug("sweep of {} re-routes message {}", name, m.id());
-        republished.add(rerouter.reroute(m, nodeId, MessageTracing.carried(r.getMessage().getAttributesMap()),
-            r.getMessage().getAttributesMap()));
+    for (DeliveryBroker.Pulled r : pulled) {
+      ackIds.add(r.ackId());
+      Deliveries.parse(r.message(), subscription).ifPresent(m -> {
+        LOG.debug("sweep of {} re-routes message {}", subscription, m.id());
+        republished.add(rerouter.reroute(m, nodeId, MessageTracing.carried(r.message().getAttributesMap()),
+            r.message().getAttributesMap()));
       });
     }
     CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new))
         .get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    admin.acknowledge(name, ackIds);
+    broker.ack(subscription, ackIds).get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     return republished.size();
   }
 }

@@ -1,0 +1,31 @@
+package dev.pushrelay.node;
+
+import dev.pushrelay.gcp.GcpClients;
+import dev.pushrelay.gcp.GcpEndpoints;
+import dev.pushrelay.mailbox.FirestoreMailbox;
+import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.node.delivery.DeliveryBroker;
+import dev.pushrelay.node.delivery.PubSubBroker;
+import dev.pushrelay.pubsub.MessagePublisher;
+import dev.pushrelay.pubsub.PubSubMessagePublisher;
+import dev.pushrelay.registry.FirestoreRegistryStore;
+import dev.pushrelay.registry.RegistryStore;
+import dev.pushrelay.topology.Topology;
+
+/**
+ * The cloud a node runs on, and all of it: the registry and the mailbox (Firestore), the publisher and
+ * the delivery channels (Pub/Sub). {@link #google} builds the real ones; a test builds a whole node on
+ * in-memory ones. {@code resources} is closed last, with the node.
+ */
+public record NodeBackends(RegistryStore registry, Mailbox mailbox, MessagePublisher publisher,
+    DeliveryBroker broker, AutoCloseable resources) {
+
+  /** Firestore and Pub/Sub at {@code endpoints} (the emulators when they say so). */
+  public static NodeBackends google(GcpEndpoints endpoints, Topology topology, RelayMetrics metrics) {
+    GcpClients clients = new GcpClients(endpoints);
+    return new NodeBackends(new FirestoreRegistryStore(clients.firestore(), metrics),
+        new FirestoreMailbox(clients.firestore(), metrics),
+        new PubSubMessagePublisher(clients, topology::isDeliveriesTopic), new PubSubBroker(clients), clients);
+  }
+}

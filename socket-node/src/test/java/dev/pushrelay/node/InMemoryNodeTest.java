@@ -1,0 +1,105 @@
+package dev.pushrelay.node;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.model.Priority;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.testing.TestSocketClient;
+import dev.pushrelay.testing.TestTokens;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A whole node in one test process on an in-memory cloud, driven by the real Jetty WebSocket client:
+ * the data path end to end (delivery pulled, written, acked by the client, then acked to the channel),
+ * the mailbox at connect, the connection events, and the drain.
+ */
+class InMemoryNodeTest {
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  private MemoryNode memory;
+
+  @AfterEach
+  void stop() {
+    if (memory != null) {
+      memory.close();
+    }
+  }
+
+  private TestSocketClient connect(String user) throws Exception {
+    TestSocketClient c = TestSocketClient.connect(memory.ws(), Map.of("Authorization", "Bearer " + TestTokens.valid(user)),
+        WAIT);
+    c.awaitType("connection_established", WAIT);
+    return c;
+  }
+
+  private static void await(BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      TimeUnit.MILLISECONDS.sleep(5);
+    }
+  }
+
+  private static RelayMessage message(String id, String user) {
+    return new RelayMessage(id, user, "agent_update", "{\"step\":3}", Instant.now(), 3600, Priority.NORMAL);
+  }
+
+  private List<String> upstreamTypes() {
+    return memory.publisher.on(MemoryNode.TOPOLOGY.upstreamTopic()).stream()
+        .map(p -> p.message().attributes().get("type")).toList();
+  }
+
+  @Test
+  void aDeliveryIsWrittenAndLetGoOfOnlyOnceTheClientAckedIt() throws Exception {
+    memory = new MemoryNode();
+    try (TestSocketClient client = connect("u1")) {
+      assertEquals(1, memory.registry.connections().size(), "registered");
+      memory.deliver(message("m1", "u1"));
+      TestSocketClient.Frame frame = client.awaitType("message", WAIT);
+      assertEquals("m1", frame.json().get("id").asText());
+      await(() -> memory.broker.held(MemoryNode.TOPOLOGY.deliveriesSubscriptionFor(memory.node.nodeId())) == 1,
+          "the delivery still held");
+      client.send("{\"type\":\"ack\",\"id\":\"m1\"}");
+      await(() -> memory.broker.held(MemoryNode.TOPOLOGY.deliveriesSubscriptionFor(memory.node.nodeId())) == 0,
+          "the delivery acked once the client acked");
+      assertEquals(1, memory.broker.acked().size());
+    }
+  }
+
+  @Test
+  void aParkedMessageIsWrittenRightAfterConnectionEstablished() throws Exception {
+    memory = new MemoryNode();
+    memory.mailbox.park(message("parked", "u2"), Map.of(), 1, false, 10, Instant.now()).get();
+    try (TestSocketClient client = connect("u2")) {
+      assertEquals("parked", client.awaitType("message", WAIT).json().get("id").asText());
+      client.send("{\"type\":\"ack\",\"id\":\"parked\"}");
+      await(() -> memory.mailbox.entries().values().stream().allMatch(e -> e.state().equals("delivered")),
+          "the entry delivered once acked");
+    }
+  }
+
+  /** The drain: 1012 to each socket, the disconnected event out, and only then the registry entry gone. */
+  @Test
+  void theDrainClosesWith1012AndTellsTheBackend() throws Exception {
+    memory = new MemoryNode();
+    TestSocketClient client = connect("u3");
+    await(() -> upstreamTypes().equals(List.of("connected")), "the connected event");
+    memory.close();
+    assertEquals(1012, client.awaitClose(WAIT));
+    assertEquals(List.of("connected", "disconnected"), upstreamTypes());
+    var data = JsonCodec.read(memory.publisher.on(MemoryNode.TOPOLOGY.upstreamTopic()).get(1).message().data());
+    assertEquals(1012, data.get("closeCode").asInt());
+    assertTrue(memory.registry.connections().isEmpty(), "removed once the event was out");
+    memory = null;
+  }
+}

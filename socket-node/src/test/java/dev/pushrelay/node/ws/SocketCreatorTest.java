@@ -1,0 +1,116 @@
+package dev.pushrelay.node.ws;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.pushrelay.gcp.GcpEndpoints;
+import dev.pushrelay.metrics.Telemetry;
+import dev.pushrelay.node.NodeBackends;
+import dev.pushrelay.node.SocketNode;
+import dev.pushrelay.node.auth.TokenSettings;
+import dev.pushrelay.node.config.Exposure;
+import dev.pushrelay.node.config.NodeConfig;
+import dev.pushrelay.node.config.SocketLimits;
+import dev.pushrelay.node.delivery.MemoryBroker;
+import dev.pushrelay.testing.InMemoryMailbox;
+import dev.pushrelay.testing.InMemoryRegistryStore;
+import dev.pushrelay.testing.RecordingPublisher;
+import dev.pushrelay.testing.TestSocketClient;
+import dev.pushrelay.testing.TestTokens;
+import dev.pushrelay.topology.Topology;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The handshake's refusals, each before the upgrade, on a whole node over loopback with an in-memory
+ * cloud (the emulator-backed {@code SocketNodeSecurityIT} covers every case with the real registry).
+ */
+class SocketCreatorTest {
+  private static final Duration WAIT = Duration.ofSeconds(10);
+  private static final String ORIGIN = "https://app.example";
+  private static SocketNode node;
+
+  @BeforeAll
+  static void start() throws Exception {
+    NodeConfig config = new NodeConfig(0, GcpEndpoints.emulators("memory", "unused:1", "unused:1"),
+        Topology.standard(), "creator-node", TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)),
+        true, Optional.empty(), 100, List.of(ORIGIN), SocketLimits.defaults().withMaxConnectionsPerUser(2),
+        Exposure.local());
+    node = new SocketNode(config, Clock.systemUTC(), Telemetry.local("socket-node"),
+        metrics -> new NodeBackends(new InMemoryRegistryStore(), new InMemoryMailbox(), new RecordingPublisher(),
+            new MemoryBroker(System::nanoTime), () -> { })).start();
+  }
+
+  @AfterAll
+  static void stop() {
+    node.close();
+  }
+
+  private static URI ws() {
+    return URI.create("ws://127.0.0.1:" + node.port() + "/ws");
+  }
+
+  private static Optional<Integer> refusal(Map<String, String> headers, List<String> protocols) throws Exception {
+    return TestSocketClient.refusal(ws(), headers, protocols, WAIT);
+  }
+
+  @Test
+  void aForeignOriginIsRefused403() throws Exception {
+    assertEquals(Optional.of(403), refusal(Map.of("Origin", "https://evil.example",
+        "Authorization", "Bearer " + TestTokens.valid("u1")), List.of()));
+  }
+
+  @Test
+  void noTokenOrABadOneIsRefused401() throws Exception {
+    assertEquals(Optional.of(401), refusal(Map.of("Origin", ORIGIN), List.of()));
+    assertEquals(Optional.of(401), refusal(Map.of("Origin", ORIGIN, "Authorization", "Bearer nope"), List.of()));
+    assertEquals(Optional.of(401), refusal(Map.of("Origin", ORIGIN, "Authorization", "Basic dTpw"), List.of()));
+  }
+
+  @Test
+  void aTokenGivenTwoWaysIsRefused400() throws Exception {
+    String token = TestTokens.valid("u2");
+    assertEquals(Optional.of(400), refusal(Map.of("Origin", ORIGIN, "Authorization", "Bearer " + token),
+        List.of("bearer." + token)));
+  }
+
+  /** The token as a subprotocol is taken, and the protocol echoed exactly as offered. */
+  @Test
+  void theBearerSubprotocolIsEchoed() throws Exception {
+    String protocol = "bearer." + TestTokens.valid("u3");
+    try (TestSocketClient c = TestSocketClient.connect(ws(), Map.of("Origin", ORIGIN), List.of(protocol), WAIT)) {
+      c.awaitType("connection_established", WAIT);
+      assertEquals(protocol, c.acceptedSubprotocol());
+    }
+  }
+
+  /**
+   * A user at their cap on this node (2 sockets here) is refused 429, within the handshake rate limit's
+   * burst, so it is the cap that refuses; the node keeps room for others.
+   */
+  @Test
+  void aUserAtTheCapIsRefused429() throws Exception {
+    Map<String, String> headers = Map.of("Origin", ORIGIN, "Authorization", "Bearer " + TestTokens.valid("busy"));
+    List<TestSocketClient> open = new ArrayList<>();
+    try {
+      for (int i = 0; i < 2; i++) {
+        TestSocketClient c = TestSocketClient.connect(ws(), headers, WAIT);
+        c.awaitType("connection_established", WAIT);
+        open.add(c);
+      }
+      assertEquals(Optional.of(429), refusal(headers, List.of()));
+      assertEquals(Optional.empty(), refusal(Map.of("Origin", ORIGIN,
+          "Authorization", "Bearer " + TestTokens.valid("other")), List.of()));
+    } finally {
+      open.forEach(TestSocketClient::close);
+    }
+  }
+}

@@ -29,6 +29,8 @@ class ChurnIT {
   private static final int USERS = 200;
   private static final Duration CHURN = Duration.ofSeconds(30);
   private static final int MIN_TRAFFIC = 300;
+  /** Sends in flight at once, at most: together about 33 a second while sends are quick. */
+  private static final int SENDERS = 3;
   private static final Duration WAIT = Duration.ofSeconds(20);
   private static LocalStack stack;
   private static StackProbe probe;
@@ -64,15 +66,31 @@ class ChurnIT {
       List<String> users = List.copyOf(tokens.keySet());
       long end = System.nanoTime() + CHURN.toNanos();
       long latest = end + 6 * CHURN.toNanos();
-      // the whole churn window, and longer on a busy machine (up to 6 windows more: every connect costs the
-      // emulated Firestore a second and a late mailbox look, and the emulated Pub/Sub its connection events,
-      // which the local stack's echo backend reads too) until the traffic is enough to mean something
-      while (System.nanoTime() < end || (ledger.acceptedCount() <= MIN_TRAFFIC && System.nanoTime() < latest)) {
-        String user = users.get(ThreadLocalRandom.current().nextInt(users.size()));
-        if (!stack.sendRecorded(user, "churn", ledger)) {
-          refused.incrementAndGet();
+      // SENDERS senders at once, each pacing itself, so that a send slowed by a busy machine does not hold
+      // the others back; the whole churn window, and longer on a busy machine (up to 6 windows more: every
+      // connect costs the emulated Firestore a second and a late mailbox look, and the emulated Pub/Sub its
+      // connection events, which the local stack's echo backend reads too) until the traffic is enough to
+      // mean something
+      List<java.util.concurrent.Future<?>> senders = new java.util.ArrayList<>();
+      java.util.concurrent.ExecutorService sending = Executors.newFixedThreadPool(SENDERS);
+      for (int s = 0; s < SENDERS; s++) {
+        senders.add(sending.submit(() -> {
+          while (System.nanoTime() < end || (ledger.acceptedCount() <= MIN_TRAFFIC && System.nanoTime() < latest)) {
+            String user = users.get(ThreadLocalRandom.current().nextInt(users.size()));
+            if (!stack.sendRecorded(user, "churn", ledger)) {
+              refused.incrementAndGet();
+            }
+            TimeUnit.MILLISECONDS.sleep(SENDERS * 30L); // pacing of the load, not a wait for a result
+          }
+          return null;
+        }));
+      }
+      try {
+        for (java.util.concurrent.Future<?> f : senders) {
+          f.get();
         }
-        TimeUnit.MILLISECONDS.sleep(30); // pacing of the load, not a wait for a result
+      } finally {
+        sending.shutdownNow();
       }
       churning.set(false);
       // Everyone comes back and stays: parked messages drain, retries find their sockets.

@@ -62,8 +62,8 @@ public final class FirestoreMailbox implements Mailbox {
   }
 
   @Override
-  public CompletableFuture<ParkOutcome> park(RelayMessage m, Map<String, String> trace, int attemptHint,
-      boolean exact, int maxAttempts, Instant now) {
+  public CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, boolean exact, int maxAttempts,
+      Instant now) {
     DocumentReference ref = pending(m.userId()).document(m.id());
     metrics.firestoreReads(1);
     return Completions.of(db.runTransaction(tx -> {
@@ -94,7 +94,7 @@ public final class FirestoreMailbox implements Mailbox {
         tx.update(ref, "attempts", attempt);
         return new Parked(outcome, true);
       }
-      tx.set(ref, entry(m, trace, attempt, now));
+      tx.set(ref, entry(m, attempt, now));
       return new Parked(ParkOutcome.PARKED, true);
     })).thenApply(parked -> {
       metrics.firestoreWrites(parked.wrote() ? 1 : 0);
@@ -102,7 +102,7 @@ public final class FirestoreMailbox implements Mailbox {
     });
   }
 
-  private static Map<String, Object> entry(RelayMessage m, Map<String, String> trace, long attempt, Instant now) {
+  private static Map<String, Object> entry(RelayMessage m, long attempt, Instant now) {
     Map<String, Object> entry = new HashMap<>();
     entry.put("message", m.toJson());
     entry.put("sentAt", Timestamps.of(m.sentAt()));
@@ -110,8 +110,8 @@ public final class FirestoreMailbox implements Mailbox {
     entry.put("parkedAt", Timestamps.of(now));
     entry.put("attempts", attempt);
     entry.put("state", STATE_PENDING);
-    if (!trace.isEmpty()) {
-      entry.put("trace", trace);
+    if (!m.trace().isEmpty()) {
+      entry.put("trace", m.trace());
     }
     return entry;
   }
@@ -121,12 +121,12 @@ public final class FirestoreMailbox implements Mailbox {
    * re-route), which then takes the transaction of {@link #park}.
    */
   @Override
-  public CompletableFuture<ParkOutcome> parkNew(RelayMessage m, Map<String, String> trace, Instant now) {
+  public CompletableFuture<ParkOutcome> parkNew(RelayMessage m, Instant now) {
     DocumentReference ref = pending(m.userId()).document(m.id());
     metrics.firestoreWrites(1);
-    return Completions.of(ref.create(entry(m, trace, 0, now))).thenApply(r -> ParkOutcome.PARKED)
+    return Completions.of(ref.create(entry(m, 0, now))).thenApply(r -> ParkOutcome.PARKED)
         .exceptionallyCompose(e -> alreadyExists(e)
-            ? park(m, trace, 0, true, Integer.MAX_VALUE, now)
+            ? park(m, 0, true, Integer.MAX_VALUE, now)
             : CompletableFuture.failedFuture(e));
   }
 
@@ -214,13 +214,13 @@ public final class FirestoreMailbox implements Mailbox {
       return CompletableFuture.completedFuture(null);
     }
     if (shared) {
-      return CompletableFuture.completedFuture(new ParkedMessage(m, trace(doc), false));
+      return CompletableFuture.completedFuture(new ParkedMessage(m.withTrace(trace(doc)), false));
     }
     metrics.firestoreWrites(1);
     Map<String, Object> claim = Map.of("state", STATE_CLAIMED, "claimedBy", connectionId,
         "claimedAt", Timestamps.of(now));
     return Completions.of(doc.getReference().update(claim, Precondition.updatedAt(doc.getUpdateTime())))
-        .thenApply(r -> new ParkedMessage(m, trace(doc), true))
+        .thenApply(r -> new ParkedMessage(m.withTrace(trace(doc)), true))
         .exceptionallyCompose(e -> {
           // the conditional write lost: the entry changed (or went) since it was read
           if (!Preconditions.lost(e) || retries == 0) {

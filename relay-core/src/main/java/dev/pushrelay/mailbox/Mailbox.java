@@ -20,18 +20,17 @@ public interface Mailbox {
    * Records an attempt that found no socket, or looks whether an earlier one was settled. {@code attempt}
    * is the attempt number known to the caller: when {@code exact} (Pub/Sub's own {@code deliveryAttempt})
    * it is the count and an entry that already waits is not written again; otherwise (a count of one
-   * function instance) the entry keeps the durable count, and the higher of the two wins. {@code trace}
-   * is kept with a new entry for the socket write that drains it.
+   * function instance) the entry keeps the durable count, and the higher of the two wins. The message's
+   * trace context is kept with a new entry for the socket write that drains it.
    */
-  CompletableFuture<ParkOutcome> park(RelayMessage message, Map<String, String> trace, int attempt, boolean exact,
-      int maxAttempts, Instant now);
+  CompletableFuture<ParkOutcome> park(RelayMessage message, int attempt, boolean exact, int maxAttempts, Instant now);
 
   /**
    * Parks a message before its first delivery attempt (the sender found no socket, or a node lost the
    * socket): {@link ParkOutcome#PARKED} for a new entry, else what {@link #park} says of the one there.
    */
-  default CompletableFuture<ParkOutcome> parkNew(RelayMessage message, Map<String, String> trace, Instant now) {
-    return park(message, trace, 0, true, Integer.MAX_VALUE, now);
+  default CompletableFuture<ParkOutcome> parkNew(RelayMessage message, Instant now) {
+    return park(message, 0, true, Integer.MAX_VALUE, now);
   }
 
   /** Drops the entry of a message that was routed to a live socket after all; absent is fine. */

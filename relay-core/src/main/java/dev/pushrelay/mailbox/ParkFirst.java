@@ -33,15 +33,14 @@ public final class ParkFirst {
   }
 
   /**
-   * Completes once Pub/Sub accepted the request. {@code trace} is kept with the entry and goes on the
-   * request with {@code extra} (the node a re-route comes from).
+   * Completes once Pub/Sub accepted the request. The message's trace context is kept with the entry and
+   * goes on the request, with {@code extra} (the node a re-route comes from).
    */
-  public CompletableFuture<Void> park(RelayMessage m, Map<String, String> trace, Map<String, String> extra) {
-    Map<String, String> request = new HashMap<>(trace);
-    request.putAll(extra);
+  public CompletableFuture<Void> park(RelayMessage m, Map<String, String> extra) {
+    Map<String, String> request = new HashMap<>(extra);
     request.put(MessageAttributes.NO_LIVE_NODE, "true");
     // no delivery attempt: the route function counts from 1
-    return mailbox.parkNew(m, trace, clock.instant())
+    return mailbox.parkNew(m, clock.instant())
         .handle((outcome, e) -> {
           if (e != null) {
             LOG.info("message {} for user {} could not be parked first, the route function parks it: {}", m.id(),

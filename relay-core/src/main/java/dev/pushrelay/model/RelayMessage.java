@@ -7,16 +7,27 @@ import java.io.StringWriter;
 import java.io.UncheckedIOException;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 /**
  * One message to one user, as it travels on {@code relay-requests}, {@code relay-deliveries} and in
  * the mailbox. Its JSON is a send request with a single {@code userId}, an {@code id} and {@code sentAt}.
+ * It carries its trace context ({@code trace}: the W3C {@code traceparent} and {@code tracestate} it was
+ * accepted under) from hop to hop; that goes as Pub/Sub attributes and with its mailbox entry, never in
+ * its JSON, and is not part of what the message is: two messages that differ only in it are equal.
  */
-public record RelayMessage(
-    String id, String userId, String event, String dataJson, Instant sentAt, int ttlSeconds, Priority priority) {
+public record RelayMessage(String id, String userId, String event, String dataJson, Instant sentAt, int ttlSeconds,
+    Priority priority, Map<String, String> trace) {
+
+  /** A message with no trace context. */
+  public RelayMessage(String id, String userId, String event, String dataJson, Instant sentAt, int ttlSeconds,
+      Priority priority) {
+    this(id, userId, event, dataJson, sentAt, ttlSeconds, priority, Map.of());
+  }
 
   public RelayMessage {
+    trace = trace == null ? Map.of() : Map.copyOf(trace);
     Objects.requireNonNull(id, "id");
     Objects.requireNonNull(userId, "userId");
     Objects.requireNonNull(event, "event");
@@ -34,6 +45,23 @@ public record RelayMessage(
   public static final java.util.Comparator<RelayMessage> DELIVERY_ORDER =
       java.util.Comparator.comparing((RelayMessage m) -> m.priority() != Priority.HIGH)
           .thenComparing(RelayMessage::sentAt).thenComparing(RelayMessage::id);
+
+  /** The same message under the trace context {@code trace}. */
+  public RelayMessage withTrace(Map<String, String> trace) {
+    return new RelayMessage(id, userId, event, dataJson, sentAt, ttlSeconds, priority, trace);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof RelayMessage m && id.equals(m.id) && userId.equals(m.userId) && event.equals(m.event)
+        && Objects.equals(dataJson, m.dataJson) && sentAt.equals(m.sentAt) && ttlSeconds == m.ttlSeconds
+        && priority == m.priority;
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(id, userId, event, dataJson, sentAt, ttlSeconds, priority);
+  }
 
   public boolean high() {
     return priority == Priority.HIGH;

@@ -18,22 +18,27 @@ public final class RelayPublisher {
     this.topology = topology;
   }
 
-  /** A request on {@code relay-requests} ({@code relay-requests-high} for high priority), to be routed. */
+  /**
+   * A request on {@code relay-requests} ({@code relay-requests-high} for high priority), to be routed,
+   * under the message's trace context, with {@code extraAttributes}.
+   */
   public CompletableFuture<String> request(RelayMessage m, Map<String, String> extraAttributes) {
-    Map<String, String> attributes = new HashMap<>(extraAttributes);
+    Map<String, String> attributes = new HashMap<>(m.trace());
+    attributes.putAll(extraAttributes);
     attributes.put(MessageAttributes.MESSAGE_ID, m.id());
     attributes.put(MessageAttributes.USER_ID, m.userId());
     return publisher.publish(topology.requestsTopicFor(m.priority()), new OutboundMessage(m.toJson(), attributes));
   }
 
-  /** A delivery on the delivery topic of the node that holds the user. */
+  /** A delivery on the delivery topic of the node that holds the user, under the message's trace context. */
   public CompletableFuture<String> delivery(String nodeId, RelayMessage m) {
     return delivery(nodeId, m, Map.of());
   }
 
-  /** A delivery with more attributes (the message's trace context). */
+  /** A delivery with more attributes than the trace context (how often it was re-routed). */
   public CompletableFuture<String> delivery(String nodeId, RelayMessage m, Map<String, String> extraAttributes) {
-    Map<String, String> attributes = new HashMap<>(extraAttributes);
+    Map<String, String> attributes = new HashMap<>(m.trace());
+    attributes.putAll(extraAttributes);
     attributes.put(MessageAttributes.NODE_ID, nodeId);
     attributes.put(MessageAttributes.MESSAGE_ID, m.id());
     attributes.put(MessageAttributes.USER_ID, m.userId());

@@ -40,8 +40,8 @@ public final class LiveRoute {
   }
 
   /** One delivery to each node; completes once Pub/Sub took them all, fails if any was refused. */
-  public CompletableFuture<Void> deliver(Set<String> nodes, RelayMessage m, Map<String, String> trace) {
-    return CompletableFuture.allOf(nodes.stream().map(node -> publisher.delivery(node, m, trace))
+  public CompletableFuture<Void> deliver(Set<String> nodes, RelayMessage m, Map<String, String> extraAttributes) {
+    return CompletableFuture.allOf(nodes.stream().map(node -> publisher.delivery(node, m, extraAttributes))
         .toArray(CompletableFuture[]::new));
   }
 }

@@ -29,8 +29,8 @@ public final class InMemoryMailbox implements Mailbox {
   }
 
   @Override
-  public synchronized CompletableFuture<ParkOutcome> park(RelayMessage m, Map<String, String> trace,
-      int attemptHint, boolean exact, int maxAttempts, Instant now) {
+  public synchronized CompletableFuture<ParkOutcome> park(RelayMessage m, int attemptHint, boolean exact,
+      int maxAttempts, Instant now) {
     String key = key(m.userId(), m.id());
     Entry e = entries.get(key);
     if (e != null && e.state().equals("delivered")) {
@@ -51,7 +51,7 @@ public final class InMemoryMailbox implements Mailbox {
       return CompletableFuture.completedFuture(
           e.state().equals("claimed") ? ParkOutcome.CLAIMED : ParkOutcome.STILL_PARKED);
     }
-    entries.put(key, new Entry(m, "pending", attempt, Map.copyOf(trace), null, null));
+    entries.put(key, new Entry(m, "pending", attempt, m.trace(), null, null));
     return CompletableFuture.completedFuture(ParkOutcome.PARKED);
   }
 
@@ -73,10 +73,10 @@ public final class InMemoryMailbox implements Mailbox {
       }
       if (entry.state().equals("pending") && entry.message().expiresAt().isAfter(now)) {
         e.setValue(new Entry(entry.message(), "claimed", entry.attempts(), entry.trace(), connectionId, now));
-        out.add(new ParkedMessage(entry.message(), entry.trace(), true));
+        out.add(new ParkedMessage(entry.message(), true));
       } else if (!entry.state().equals("pending") && entry.claimedBy() != null
           && !entry.claimedBy().equals(connectionId) && !entry.claimedAt().isBefore(sharedSince)) {
-        out.add(new ParkedMessage(entry.message(), entry.trace(), false));
+        out.add(new ParkedMessage(entry.message(), false));
       }
     }
     out.sort(Comparator.comparing(p -> p.message().sentAt()));

@@ -13,7 +13,7 @@ import dev.pushrelay.node.delivery.DeliveryChannels;
 import dev.pushrelay.node.delivery.DeliveryReceiver;
 import dev.pushrelay.node.delivery.MailboxCatchUp;
 import dev.pushrelay.node.delivery.NodeSubscription;
-import dev.pushrelay.node.delivery.Rerouter;
+import dev.pushrelay.node.delivery.BackToRequests;
 import dev.pushrelay.node.delivery.SubscriptionSweeper;
 import dev.pushrelay.node.http.NodeHttpHandler;
 import dev.pushrelay.node.http.Readiness;
@@ -82,7 +82,7 @@ public final class SocketNode implements AutoCloseable {
   private final NodeIdentity identity;
   private final ConnectionHub hub;
   private final NodeSockets sockets;
-  private final Rerouter rerouter;
+  private final BackToRequests backToRequests;
   private final DeliveryChannels channels;
   private final LapsedNodeCleaner cleaner;
   private final ScheduledThreadPoolExecutor socketTimers;
@@ -124,7 +124,7 @@ public final class SocketNode implements AutoCloseable {
     this.hub = new ConnectionHub(config.maxConnections(), config.limits().maxConnectionsPerUser());
     this.activeConnections = metrics.observeActiveConnections(hub::size);
     var mailbox = this.backends.mailbox();
-    this.rerouter = new Rerouter(
+    this.backToRequests = new BackToRequests(
         new ParkFirst(mailbox, publisher, clock), metrics);
     // the sockets' one timer, and the retries of connection events, on a thread of their own, so they
     // never wait behind registry or Pub/Sub calls
@@ -140,7 +140,7 @@ public final class SocketNode implements AutoCloseable {
         new MailboxCatchUp(mailbox, clock, metrics, tracing), upstream, metrics, config.limits(), SocketTimings.DEFAULT,
         clock, System::nanoTime), socketTimers);
     this.channels = new DeliveryChannels(this.backends.broker(), topology,
-        new SubscriptionSweeper(this.backends.broker(), rerouter));
+        new SubscriptionSweeper(this.backends.broker(), backToRequests));
     this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels::retire, upstream, clock);
     this.fencing = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "node-fencing");
@@ -199,7 +199,7 @@ public final class SocketNode implements AutoCloseable {
       heartbeat.close();
       throw e;
     }
-    subscription.start(new DeliveryReceiver(nodeId, hub, rerouter, metrics, clock, tracing, sockets::noSocketFor),
+    subscription.start(new DeliveryReceiver(nodeId, hub, backToRequests, metrics, clock, tracing, sockets::noSocketFor),
         () -> fence(nodeId, "subscription deleted"));
     identity.serve();
     return new Incarnation(nodeId, heartbeat, subscription);

@@ -79,7 +79,7 @@ class InMemoryNodeTest {
   @Test
   void aParkedMessageIsWrittenRightAfterConnectionEstablished() throws Exception {
     memory = new MemoryNode();
-    memory.mailbox.park(message("parked", "u2"), Map.of(), 1, false, 10, Instant.now()).get();
+    memory.mailbox.park(message("parked", "u2"), 1, false, 10, Instant.now()).get();
     try (TestSocketClient client = connect("u2")) {
       assertEquals("parked", client.awaitType("message", WAIT).json().get("id").asText());
       client.send("{\"type\":\"ack\",\"id\":\"parked\"}");

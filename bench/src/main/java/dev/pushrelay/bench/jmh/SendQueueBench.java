@@ -10,7 +10,7 @@ import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.upstream.Upstream;
 import dev.pushrelay.node.ws.Connection;
 import dev.pushrelay.node.ws.ConnectionHub;
-import dev.pushrelay.node.ws.DeliveryOutcome;
+import dev.pushrelay.node.ws.SocketOutcome;
 import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.node.ws.OutboundQueue;
 import dev.pushrelay.testing.InMemoryRegistryStore;
@@ -146,7 +146,7 @@ public class SendQueueBench {
     RelayMessage m = messages[next];
     String ack = acks[next];
     next = (next + 1) % MESSAGES;
-    CompletableFuture<DeliveryOutcome> outcome = connection.deliver(m);
+    CompletableFuture<SocketOutcome> outcome = connection.deliver(m);
     connection.onWebSocketText(ack);
     return outcome.isDone();
   }

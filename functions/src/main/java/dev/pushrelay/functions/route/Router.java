@@ -82,11 +82,12 @@ public final class Router {
         .toMessages(envelope::messageId, now, topology.defaultTtlSeconds());
     if (request.fanOut()) {
       CompletableFuture<?>[] each = messages.stream()
-          .map(m -> publisher.request(m, MessageTracing.carried(envelope.attributes())))
+          .map(m -> publisher.request(m.withTrace(MessageTracing.carried(envelope.attributes())), Map.of()))
           .toArray(CompletableFuture[]::new);
       return CompletableFuture.allOf(each).thenApply(v -> RouteOutcome.FANNED_OUT);
     }
-    RelayMessage message = messages.get(0);
+    // the request's trace context rides on the message: parked with it, delivered under it
+    RelayMessage message = messages.get(0).withTrace(MessageTracing.carried(envelope.attributes()));
     int attempt = attempts.next(envelope.messageId(), envelope.deliveryAttempt());
     if (message.expiredAt(now)) {
       try (var log = MessageTracing.logContext(envelope.attributes())) {
@@ -101,8 +102,7 @@ public final class Router {
     if (attempt == 1 && "true".equals(envelope.attributes().get(MessageAttributes.PARKED))) {
       // its sender parked it a moment ago: no mailbox read, only the look for a socket that came since
       metrics.parked();
-      return lookAgain(message, attempt, MessageAttributes.reroutes(envelope.attributes()),
-          MessageTracing.carried(envelope.attributes()));
+      return lookAgain(message, attempt, MessageAttributes.reroutes(envelope.attributes()));
     }
     if (attempt > 1 || "true".equals(envelope.attributes().get(MessageAttributes.NO_LIVE_NODE))) {
       // A retry: its mailbox entry says first whether a socket's catch-up already wrote it, which
@@ -113,14 +113,13 @@ public final class Router {
     }
     return live.liveNodes(message.userId()).thenCompose(nodes -> nodes.isEmpty()
         ? park(message, envelope, attempt, exact)
-        : deliver(message, nodes, false, attempt, MessageTracing.carried(envelope.attributes())));
+        : deliver(message, nodes, false, attempt, Map.of()));
   }
 
   private CompletableFuture<RouteOutcome> park(RelayMessage message, PushEnvelope envelope, int attempt,
       boolean exact) {
     int max = topology.retryFor(envelope.subscription(), message.priority()).maxDeliveryAttempts();
-    Map<String, String> trace = MessageTracing.carried(envelope.attributes());
-    return mailbox.park(message, trace, attempt, exact, max, clock.instant()).thenCompose(outcome -> switch (outcome) {
+    return mailbox.park(message, attempt, exact, max, clock.instant()).thenCompose(outcome -> switch (outcome) {
       case ALREADY_DELIVERED -> {
         metrics.routeAttempts(attempt); // settled by a socket's mailbox catch-up
         yield CompletableFuture.completedFuture(RouteOutcome.ALREADY_DELIVERED);
@@ -141,7 +140,7 @@ public final class Router {
         if (outcome == ParkOutcome.PARKED) {
           metrics.parked(); // counted once per message, when its entry is made
         }
-        yield lookAgain(message, attempt, MessageAttributes.reroutes(envelope.attributes()), trace);
+        yield lookAgain(message, attempt, MessageAttributes.reroutes(envelope.attributes()));
       }
     });
   }
@@ -154,15 +153,13 @@ public final class Router {
    * it is not sent round again: it waits for the user's next connect, or for its last attempt's dead
    * letter.
    */
-  private CompletableFuture<RouteOutcome> lookAgain(RelayMessage message, int attempt, int reroutes,
-      Map<String, String> trace) {
+  private CompletableFuture<RouteOutcome> lookAgain(RelayMessage message, int attempt, int reroutes) {
     if (reroutes >= MessageAttributes.MAX_REROUTES) {
       return CompletableFuture.completedFuture(RouteOutcome.PENDING);
     }
-    Map<String, String> carried = new java.util.HashMap<>(trace);
-    if (reroutes > 0) {
-      carried.put(MessageAttributes.REROUTES, Integer.toString(reroutes));
-    }
+    // the delivery says how often the message went round already, so that the node counts on from there
+    Map<String, String> carried = reroutes > 0 ? Map.of(MessageAttributes.REROUTES, Integer.toString(reroutes))
+        : Map.of();
     return live.liveNodes(message.userId()).thenCompose(nodes -> {
       if (nodes.isEmpty()) {
         return CompletableFuture.completedFuture(RouteOutcome.PENDING);
@@ -174,9 +171,9 @@ public final class Router {
   }
 
   private CompletableFuture<RouteOutcome> deliver(RelayMessage message, Set<String> nodes, boolean mayBeParked,
-      int attempt, Map<String, String> trace) {
+      int attempt, Map<String, String> extraAttributes) {
     LOG.debug("message {} for user {} goes to nodes {}", message.id(), message.userId(), nodes);
-    CompletableFuture<Void> published = live.deliver(nodes, message, trace);
+    CompletableFuture<Void> published = live.deliver(nodes, message, extraAttributes);
     if (mayBeParked) {
       // An earlier attempt parked it: routed now, so no later socket should drain it again.
       published = published.thenCompose(v -> mailbox.discard(message.userId(), message.id()));

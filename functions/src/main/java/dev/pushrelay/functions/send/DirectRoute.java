@@ -32,23 +32,23 @@ final class DirectRoute {
     this.metrics = metrics;
   }
 
-  /** Completes once Pub/Sub took the message on whichever path it went. */
-  CompletableFuture<Void> publish(RelayMessage m, Map<String, String> trace) {
+  /** Completes once Pub/Sub took the message on whichever path it went, under its trace context. */
+  CompletableFuture<Void> publish(RelayMessage m) {
     return live.liveNodes(m.userId())
         .handle((nodes, e) -> {
           if (e != null) {
             LOG.warn("registry lookup for message {} failed, taking the retry path: {}", m.id(), e.toString());
-            return publisher.request(m, trace).thenApply(id -> (Void) null);
+            return publisher.request(m, Map.of()).thenApply(id -> (Void) null);
           }
           if (nodes.isEmpty()) {
-            return parkFirst.park(m, trace, Map.of());
+            return parkFirst.park(m, Map.of());
           }
           LOG.debug("message {} for user {} goes straight to nodes {}", m.id(), m.userId(), nodes);
-          return live.deliver(nodes, m, trace).thenRun(() -> metrics.routeAttempts(1))
+          return live.deliver(nodes, m, Map.of()).thenRun(() -> metrics.routeAttempts(1))
               .exceptionallyCompose(failed -> {
                 // a node retired between the lookup and the publish (its topic is gone): the retry path
                 LOG.info("direct route of message {} failed, taking the retry path: {}", m.id(), failed.toString());
-                return publisher.request(m, trace).thenApply(id -> (Void) null);
+                return publisher.request(m, Map.of()).thenApply(id -> (Void) null);
               });
         })
         .thenCompose(published -> published);

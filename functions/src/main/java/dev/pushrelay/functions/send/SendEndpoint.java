@@ -88,14 +88,15 @@ final class SendEndpoint {
           "is set by the relay when it accepts the message", "sentAt");
       return;
     }
-    List<RelayMessage> messages = sendRequest.toMessages(ids, clock.instant(), config.topology().defaultTtlSeconds());
+    List<RelayMessage> accepted = sendRequest.toMessages(ids, clock.instant(), config.topology().defaultTtlSeconds());
     // One trace per message (a fan-out's copies share its id and its trace), continuing the caller's.
-    Span span = tracing.start("relay.send", SpanKind.PRODUCER, traceHeaders(request), messages.get(0).id());
+    Span span = tracing.start("relay.send", SpanKind.PRODUCER, traceHeaders(request), accepted.get(0).id());
     Map<String, String> trace = MessageTracing.attributes(span);
+    List<RelayMessage> messages = accepted.stream().map(m -> m.withTrace(trace)).toList();
     CompletableFuture<Void> published = sendRequest.fanOut() || !config.directRoute()
-        ? CompletableFuture.allOf(messages.stream().map(m -> publisher.request(m, trace))
+        ? CompletableFuture.allOf(messages.stream().map(m -> publisher.request(m, Map.of()))
             .toArray(CompletableFuture[]::new))
-        : directRoute.publish(messages.get(0), trace);
+        : directRoute.publish(messages.get(0));
     try {
       published.get(PUBLISH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
       span.end();

@@ -7,7 +7,7 @@ import dev.pushrelay.metrics.DeliveryResult;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.ws.ConnectionHub;
-import dev.pushrelay.node.ws.DeliveryOutcome;
+import dev.pushrelay.node.ws.SocketOutcome;
 import dev.pushrelay.tracing.MessageTracing;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -34,7 +34,7 @@ public final class DeliveryReceiver implements MessageReceiver {
 
   private final String nodeId;
   private final ConnectionHub hub;
-  private final Rerouter rerouter;
+  private final BackToRequests backToRequests;
   private final RelayMetrics metrics;
   private final Clock clock;
   private final MessageTracing tracing;
@@ -46,13 +46,13 @@ public final class DeliveryReceiver implements MessageReceiver {
    * delivery's outcome and its latency from {@code sentAt}; {@code tracing} adds the socket write to the
    * message's trace.
    */
-  public DeliveryReceiver(String nodeId, ConnectionHub hub, Rerouter rerouter, RelayMetrics metrics, Clock clock,
+  public DeliveryReceiver(String nodeId, ConnectionHub hub, BackToRequests backToRequests, RelayMetrics metrics, Clock clock,
       MessageTracing tracing, Consumer<String> noSocketFor) {
     this.noSocketFor = noSocketFor;
     this.tracing = tracing;
     this.nodeId = nodeId;
     this.hub = hub;
-    this.rerouter = rerouter;
+    this.backToRequests = backToRequests;
     this.metrics = metrics;
     this.clock = clock;
   }
@@ -70,7 +70,7 @@ public final class DeliveryReceiver implements MessageReceiver {
     Map<String, String> attributes = message.getAttributesMap();
     Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, attributes, relayMessage.id());
     Map<String, String> trace = MessageTracing.attributes(span);
-    handle(relayMessage, trace.isEmpty() ? MessageTracing.carried(attributes) : trace, attributes)
+    handle(relayMessage.withTrace(trace.isEmpty() ? MessageTracing.carried(attributes) : trace), attributes)
         .whenComplete((outcome, error) -> {
           if (error != null) {
             span.setStatus(StatusCode.ERROR, error.toString());
@@ -90,15 +90,15 @@ public final class DeliveryReceiver implements MessageReceiver {
         });
   }
 
-  /** {@code trace}: the trace context a re-route carries on; {@code delivered}: the delivery's attributes. */
-  CompletableFuture<DeliveryOutcome> handle(RelayMessage m, Map<String, String> trace, Map<String, String> delivered) {
+  /** {@code m} under the trace context a re-route carries on; {@code delivered}: the delivery's attributes. */
+  CompletableFuture<SocketOutcome> handle(RelayMessage m, Map<String, String> delivered) {
     return hub.deliver(m).thenCompose(outcome -> {
       OutcomeMetrics.record(metrics, outcome, Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_LIVE);
-      if (outcome != DeliveryOutcome.NO_SOCKET) {
+      if (outcome != SocketOutcome.NO_SOCKET) {
         return CompletableFuture.completedFuture(outcome);
       }
       noSocketFor.accept(m.userId());
-      return rerouter.reroute(m, nodeId, trace, delivered).thenApply(v -> DeliveryOutcome.NO_SOCKET);
+      return backToRequests.send(m, nodeId, delivered).thenApply(v -> SocketOutcome.NO_SOCKET);
     });
   }
 }

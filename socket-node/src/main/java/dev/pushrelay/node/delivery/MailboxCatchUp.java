@@ -4,7 +4,7 @@ import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.RelayMessage;
-import dev.pushrelay.node.ws.DeliveryOutcome;
+import dev.pushrelay.node.ws.SocketOutcome;
 import dev.pushrelay.node.ws.Connection;
 import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.tracing.MessageTracing;
@@ -61,9 +61,9 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
       inOrder.sort(java.util.Comparator.comparing(ParkedMessage::message, RelayMessage.DELIVERY_ORDER));
       for (ParkedMessage p : inOrder) {
         RelayMessage m = p.message();
-        Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, p.trace(), m.id());
+        Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, m.trace(), m.id());
         Connection.Write w = connection.catchUp(m);
-        w.settled().exceptionally(e -> DeliveryOutcome.NO_SOCKET).thenAccept(o -> {
+        w.settled().exceptionally(e -> SocketOutcome.NO_SOCKET).thenAccept(o -> {
           span.setAttribute(MessageTracing.OUTCOME, o.name().toLowerCase(Locale.ROOT));
           span.setAttribute(MessageTracing.PATH, RelayMetrics.PATH_MAILBOX);
           span.end();
@@ -77,9 +77,9 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
     });
   }
 
-  private void settle(String user, String messageId, DeliveryOutcome outcome) {
+  private void settle(String user, String messageId, SocketOutcome outcome) {
     LOG.debug("mailbox entry {} of user {} settled: {}", messageId, user, outcome);
-    CompletableFuture<Void> marked = outcome == DeliveryOutcome.NO_SOCKET
+    CompletableFuture<Void> marked = outcome == SocketOutcome.NO_SOCKET
         ? mailbox.release(user, List.of(messageId))
         : mailbox.delivered(user, List.of(messageId), clock.instant()).thenRun(() -> metrics.drained(1));
     marked.exceptionally(e -> {

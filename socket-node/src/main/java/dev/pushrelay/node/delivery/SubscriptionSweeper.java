@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -31,17 +32,17 @@ public final class SubscriptionSweeper {
   public record Sweep(int rerouted, boolean empty) {}
 
   private final DeliveryBroker broker;
-  private final Rerouter rerouter;
+  private final BackToRequests backToRequests;
   private final Duration idlePause;
 
-  public SubscriptionSweeper(DeliveryBroker broker, Rerouter rerouter) {
-    this(broker, rerouter, IDLE_PAUSE);
+  public SubscriptionSweeper(DeliveryBroker broker, BackToRequests backToRequests) {
+    this(broker, backToRequests, IDLE_PAUSE);
   }
 
   /** {@code idlePause}: between two pulls that found nothing. */
-  SubscriptionSweeper(DeliveryBroker broker, Rerouter rerouter, Duration idlePause) {
+  SubscriptionSweeper(DeliveryBroker broker, BackToRequests backToRequests, Duration idlePause) {
     this.broker = broker;
-    this.rerouter = rerouter;
+    this.backToRequests = backToRequests;
     this.idlePause = idlePause;
   }
 
@@ -93,8 +94,8 @@ public final class SubscriptionSweeper {
       ackIds.add(r.ackId());
       Deliveries.parse(r.message(), subscription).ifPresent(m -> {
         LOG.debug("sweep of {} re-routes message {}", subscription, m.id());
-        republished.add(rerouter.reroute(m, nodeId, MessageTracing.carried(r.message().getAttributesMap()),
-            r.message().getAttributesMap()));
+        Map<String, String> delivered = r.message().getAttributesMap();
+        republished.add(backToRequests.send(m.withTrace(MessageTracing.carried(delivered)), nodeId, delivered));
       });
     }
     CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new))

@@ -19,9 +19,12 @@ public final class UpstreamLane {
   /** Publishes of one socket in flight or waiting for the one before; more are refused as rate_limited. */
   static final int MAX_WAITING = 64;
 
+  private static final CompletableFuture<?> DONE = CompletableFuture.completedFuture(null);
+
   private final RecentIds accepted = new RecentIds(REMEMBERED);
-  private final Map<String, CompletableFuture<UpstreamAnswer>> inFlight = new HashMap<>();
-  private CompletableFuture<?> tail = CompletableFuture.completedFuture(null);
+  /** Made at the first publish: most sockets never publish. */
+  private Map<String, CompletableFuture<UpstreamAnswer>> inFlight;
+  private CompletableFuture<?> tail = DONE;
 
   /**
    * The answer to publish {@code id}: {@code publish} is called once the socket's previous publish has
@@ -33,6 +36,9 @@ public final class UpstreamLane {
       if (accepted.contains(id)) {
         return CompletableFuture.completedFuture(UpstreamAnswer.ACCEPTED);
       }
+      if (inFlight == null) {
+        inFlight = new HashMap<>();
+      }
       CompletableFuture<UpstreamAnswer> pending = inFlight.get(id);
       if (pending != null) {
         return pending;
@@ -42,7 +48,7 @@ public final class UpstreamLane {
             "too many publishes waiting for Pub/Sub on this socket, slow down"));
       }
       answer = tail.handle((v, e) -> null).thenCompose(v -> publish.get());
-      tail = answer;
+      become(answer);
       inFlight.put(id, answer);
     }
     answer.whenComplete((a, e) -> settled(id, a != null && a.accepted()));
@@ -51,7 +57,19 @@ public final class UpstreamLane {
 
   /** Whatever the lane takes next waits for {@code step} (a connection event) to end first, and for what came before. */
   synchronized void follow(CompletableFuture<?> step) {
-    tail = CompletableFuture.allOf(tail.handle((v, e) -> null), step.handle((v, e) -> null));
+    become(CompletableFuture.allOf(tail.handle((v, e) -> null), step.handle((v, e) -> null)));
+  }
+
+  /** The lane's new tail; once it ends with nothing after it, the lane holds none of the chain. */
+  private void become(CompletableFuture<?> next) {
+    tail = next;
+    next.whenComplete((v, e) -> {
+      synchronized (this) {
+        if (tail == next) {
+          tail = DONE;
+        }
+      }
+    });
   }
 
   /** Ends once everything the lane has taken so far has ended, successfully or not. */
@@ -60,7 +78,7 @@ public final class UpstreamLane {
   }
 
   private synchronized void settled(String id, boolean ok) {
-    inFlight.remove(id);
+    inFlight.remove(id); // made by the submit that settles here
     if (ok) {
       accepted.add(id);
     }
@@ -68,6 +86,6 @@ public final class UpstreamLane {
 
   /** Publishes in flight or waiting on this socket. */
   synchronized int waiting() {
-    return inFlight.size();
+    return inFlight == null ? 0 : inFlight.size();
   }
 }

@@ -69,9 +69,9 @@ public final class Connection implements Session.Listener.AutoDemanding {
   public enum State { HANDSHAKEN, REGISTERING, CATCHING_UP, SETTLING, LIVE, CLOSING, CLOSED }
 
   /** A message handed to the socket: {@code written} once the frame is out, {@code settled} once acked. */
-  public record Write(CompletableFuture<DeliveryOutcome> written, CompletableFuture<DeliveryOutcome> settled) {
-    static Write done(DeliveryOutcome outcome) {
-      CompletableFuture<DeliveryOutcome> f = CompletableFuture.completedFuture(outcome);
+  public record Write(CompletableFuture<SocketOutcome> written, CompletableFuture<SocketOutcome> settled) {
+    static Write done(SocketOutcome outcome) {
+      CompletableFuture<SocketOutcome> f = CompletableFuture.completedFuture(outcome);
       return new Write(f, f);
     }
 
@@ -170,25 +170,21 @@ public final class Connection implements Session.Listener.AutoDemanding {
 
   @Override
   public void onWebSocketOpen(Session session) {
+    UpgradeRelease.release(session); // the HTTP/1 upgrade Jetty would keep for the socket's life: ~5 KB
     this.session = session;
     events.execute(this::opened);
   }
 
+  /**
+   * Every text frame is an event, and is counted against the rate limit there, in arrival order: an ack
+   * of a message this socket was written gives its token back before the next frame is counted, however
+   * busy the socket's events are when the acks come (a client acking a catch-up burst is never abuse).
+   */
   @Override
   public void onWebSocketText(String text) {
-    InboundRateLimit.Verdict verdict = admit();
-    switch (verdict) {
-      case ADMIT -> {
-        if (utf8Length(text) > Limits.MAX_CLIENT_FRAME_BYTES) {
-          events.execute(() -> refuse(text, "too_large", "frame over 16 KiB: not taken", true));
-        } else {
-          events.execute(() -> text(text));
-        }
-      }
-      case REFUSE_AND_WARN, REFUSE -> events.execute(() -> refuse(text, "rate_limited", "too many frames, slow down",
-          verdict == InboundRateLimit.Verdict.REFUSE_AND_WARN));
-      default -> { }
-    }
+    long at = node.nanoTime();
+    lastHeard = at;
+    events.execute(() -> received(text, at));
   }
 
   /** Binary frames are not part of the protocol: closed with 1003 (unsupported data), as RFC 6455 says. */
@@ -203,7 +199,9 @@ public final class Connection implements Session.Listener.AutoDemanding {
   @Override
   public void onWebSocketPing(ByteBuffer payload) {
     Session s = session;
-    if (s != null && admit() == InboundRateLimit.Verdict.ADMIT) {
+    long at = node.nanoTime();
+    lastHeard = at;
+    if (s != null && admit(at) == InboundRateLimit.Verdict.ADMIT) {
       s.sendPong(payload, Callback.NOOP);
     }
   }
@@ -242,7 +240,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
   }
 
   /** A routed message: written now when live, else once it is; completes when settled. */
-  public CompletableFuture<DeliveryOutcome> deliver(RelayMessage message) {
+  public CompletableFuture<SocketOutcome> deliver(RelayMessage message) {
     Write w = new Write();
     events.execute(() -> {
       if (state == State.CATCHING_UP || state == State.SETTLING) {
@@ -394,6 +392,23 @@ public final class Connection implements Session.Listener.AutoDemanding {
       }
     }
     lookAfter(Look.LATE, timings().lateLook().minus(timings().secondLook()));
+  }
+
+  /** A text frame, counted against the rate limit as of its arrival; then answered or refused. */
+  private void received(String text, long at) {
+    InboundRateLimit.Verdict verdict = admit(at);
+    switch (verdict) {
+      case ADMIT -> {
+        if (utf8Length(text) > Limits.MAX_CLIENT_FRAME_BYTES) {
+          refuse(text, "too_large", "frame over 16 KiB: not taken", true);
+        } else {
+          text(text);
+        }
+      }
+      case REFUSE_AND_WARN, REFUSE -> refuse(text, "rate_limited", "too many frames, slow down",
+          verdict == InboundRateLimit.Verdict.REFUSE_AND_WARN);
+      default -> { }
+    }
   }
 
   /**
@@ -599,8 +614,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
     }
     if (held != null) {
       for (Held h : held) {
-        h.write().written().complete(DeliveryOutcome.NO_SOCKET);
-        h.write().settled().complete(DeliveryOutcome.NO_SOCKET);
+        h.write().written().complete(SocketOutcome.NO_SOCKET);
+        h.write().settled().complete(SocketOutcome.NO_SOCKET);
       }
       held = null;
     }
@@ -627,14 +642,14 @@ public final class Connection implements Session.Listener.AutoDemanding {
 
   private Write write(RelayMessage message) {
     if (!open() || state.compareTo(State.CATCHING_UP) < 0) {
-      return Write.done(DeliveryOutcome.NO_SOCKET);
+      return Write.done(SocketOutcome.NO_SOCKET);
     }
     String id = message.id();
     if (!ledger.firstWrite(id)) {
-      return Write.done(DeliveryOutcome.DUPLICATE_SUPPRESSED);
+      return Write.done(SocketOutcome.DUPLICATE_SUPPRESSED);
     }
     // tracked from the moment it is handed to the socket, so a close racing the write still sees it
-    CompletableFuture<DeliveryOutcome> settled = new CompletableFuture<>();
+    CompletableFuture<SocketOutcome> settled = new CompletableFuture<>();
     String frame = ServerFrames.message(message);
     long now = node.nanoTime();
     ledger.track(id, settled, frame.length(), now);
@@ -642,12 +657,12 @@ public final class Connection implements Session.Listener.AutoDemanding {
       unackedCheckAt = now + SECOND;
       reschedule();
     }
-    CompletableFuture<DeliveryOutcome> out = queue.offer(frame, message.high()).handle((v, e) -> {
+    CompletableFuture<SocketOutcome> out = queue.offer(frame, message.high()).handle((v, e) -> {
       if (e == null) {
-        return DeliveryOutcome.DELIVERED;
+        return SocketOutcome.DELIVERED;
       }
       events.execute(() -> ledger.notWritten(id));
-      return DeliveryOutcome.NO_SOCKET;
+      return SocketOutcome.NO_SOCKET;
     });
     return new Write(out, settled);
   }
@@ -708,10 +723,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
     return node.timings();
   }
 
-  private InboundRateLimit.Verdict admit() {
-    long now = node.nanoTime();
-    lastHeard = now;
-    InboundRateLimit.Verdict verdict = rateLimit.admit(now);
+  private InboundRateLimit.Verdict admit(long at) {
+    InboundRateLimit.Verdict verdict = rateLimit.admit(at);
     if (verdict == InboundRateLimit.Verdict.CLOSE && !closingForAbuse) {
       closingForAbuse = true;
       LOG.info("connection {} of user {} kept sending over its rate limit: closed", connectionId, userId);
@@ -742,7 +755,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     return bytes;
   }
 
-  private static void pipe(CompletableFuture<DeliveryOutcome> from, CompletableFuture<DeliveryOutcome> to) {
+  private static void pipe(CompletableFuture<SocketOutcome> from, CompletableFuture<SocketOutcome> to) {
     from.whenComplete((o, e) -> {
       if (e != null) {
         to.completeExceptionally(e);

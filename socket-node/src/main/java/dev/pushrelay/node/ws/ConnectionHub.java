@@ -1,9 +1,9 @@
 package dev.pushrelay.node.ws;
 
 import dev.pushrelay.model.RelayMessage;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -15,7 +15,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * listed for its user from its registration until its close (deliveries go to listed ones).
  */
 public final class ConnectionHub {
-  private final Map<String, Set<Connection>> byUser = new ConcurrentHashMap<>();
+  /** A user's listed sockets, copied on change: one or two per user, read on every delivery. */
+  private final Map<String, Connection[]> byUser = new ConcurrentHashMap<>();
   private final Map<String, Connection> byId = new ConcurrentHashMap<>();
   private final AtomicInteger listed = new AtomicInteger();
   private final Map<String, Integer> reservedByUser = new ConcurrentHashMap<>();
@@ -112,16 +113,31 @@ public final class ConnectionHub {
   }
 
   void list(Connection c) {
-    if (byUser.computeIfAbsent(c.userId(), u -> ConcurrentHashMap.newKeySet()).add(c)) {
+    boolean[] added = {false};
+    byUser.compute(c.userId(), (u, held) -> {
+      if (held == null) {
+        added[0] = true;
+        return new Connection[] {c};
+      }
+      if (Arrays.asList(held).contains(c)) {
+        return held;
+      }
+      added[0] = true;
+      Connection[] more = Arrays.copyOf(held, held.length + 1);
+      more[held.length] = c;
+      return more;
+    });
+    if (added[0]) {
       listed.incrementAndGet();
     }
   }
 
   void unlist(Connection c) {
     boolean[] removed = {false};
-    byUser.computeIfPresent(c.userId(), (u, set) -> {
-      removed[0] = set.remove(c);
-      return set.isEmpty() ? null : set;
+    byUser.computeIfPresent(c.userId(), (u, held) -> {
+      Connection[] fewer = Arrays.stream(held).filter(h -> h != c).toArray(Connection[]::new);
+      removed[0] = fewer.length < held.length;
+      return fewer.length == 0 ? null : fewer;
     });
     if (removed[0]) {
       listed.decrementAndGet();
@@ -134,21 +150,24 @@ public final class ConnectionHub {
   }
 
   /** Writes the message to every socket of its user here. */
-  public CompletableFuture<DeliveryOutcome> deliver(RelayMessage m) {
-    Set<Connection> sockets = byUser.get(m.userId());
-    if (sockets == null || sockets.isEmpty()) {
-      return CompletableFuture.completedFuture(DeliveryOutcome.NO_SOCKET);
+  public CompletableFuture<SocketOutcome> deliver(RelayMessage m) {
+    Connection[] sockets = byUser.get(m.userId());
+    if (sockets == null) {
+      return CompletableFuture.completedFuture(SocketOutcome.NO_SOCKET);
     }
-    List<CompletableFuture<DeliveryOutcome>> each = sockets.stream()
-        .map(c -> c.deliver(m).exceptionally(e -> DeliveryOutcome.NO_SOCKET))
+    if (sockets.length == 1) {
+      return sockets[0].deliver(m).exceptionally(e -> SocketOutcome.NO_SOCKET);
+    }
+    List<CompletableFuture<SocketOutcome>> each = Arrays.stream(sockets)
+        .map(c -> c.deliver(m).exceptionally(e -> SocketOutcome.NO_SOCKET))
         .toList();
     return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> {
-      List<DeliveryOutcome> outcomes = each.stream().map(CompletableFuture::join).toList();
-      if (outcomes.contains(DeliveryOutcome.DELIVERED)) {
-        return DeliveryOutcome.DELIVERED;
+      List<SocketOutcome> outcomes = each.stream().map(CompletableFuture::join).toList();
+      if (outcomes.contains(SocketOutcome.DELIVERED)) {
+        return SocketOutcome.DELIVERED;
       }
-      return outcomes.contains(DeliveryOutcome.DUPLICATE_SUPPRESSED)
-          ? DeliveryOutcome.DUPLICATE_SUPPRESSED : DeliveryOutcome.NO_SOCKET;
+      return outcomes.contains(SocketOutcome.DUPLICATE_SUPPRESSED)
+          ? SocketOutcome.DUPLICATE_SUPPRESSED : SocketOutcome.NO_SOCKET;
     });
   }
 }

@@ -9,7 +9,7 @@ import java.util.concurrent.CompletableFuture;
 /**
  * What one socket was written: the ids of its recent messages (none is written twice), and the
  * messages its client has not acked yet, oldest first, each with the future that settles it. A message
- * is settled {@link DeliveryOutcome#DELIVERED} when the client acks it, when it was unacked for the whole
+ * is settled {@link SocketOutcome#DELIVERED} when the client acks it, when it was unacked for the whole
  * window, or when newer ones push it out (by count or by weight); its ack is then still owed, and an
  * owed ack is not abuse. Touched only on its {@link Connection}'s events; times are the node's
  * monotonic nanoseconds.
@@ -23,7 +23,7 @@ final class WriteLedger {
    */
   static final long UNACKED_BYTES = 1024 * 1024;
 
-  private record Unacked(long writtenAt, CompletableFuture<DeliveryOutcome> settled, int bytes) {}
+  private record Unacked(long writtenAt, CompletableFuture<SocketOutcome> settled, int bytes) {}
 
   private final RecentIds written = new RecentIds(RECENT_IDS);
   /** Written ids pushed out of {@code unacked} by newer ones: their acks are still owed, not abuse. */
@@ -38,7 +38,7 @@ final class WriteLedger {
   }
 
   /** A message handed to the socket; settled as the class doc says. */
-  void track(String id, CompletableFuture<DeliveryOutcome> settled, int bytes, long now) {
+  void track(String id, CompletableFuture<SocketOutcome> settled, int bytes, long now) {
     if (unacked == null) {
       unacked = new LinkedHashMap<>();
     }
@@ -49,7 +49,7 @@ final class WriteLedger {
       Iterator<Map.Entry<String, Unacked>> oldest = unacked.entrySet().iterator();
       Map.Entry<String, Unacked> e = oldest.next();
       oldest.remove();
-      settle(e.getKey(), e.getValue(), DeliveryOutcome.DELIVERED);
+      settle(e.getKey(), e.getValue(), SocketOutcome.DELIVERED);
     }
   }
 
@@ -60,7 +60,7 @@ final class WriteLedger {
       return owed.remove(id);
     }
     unackedBytes -= u.bytes();
-    u.settled().complete(DeliveryOutcome.DELIVERED);
+    u.settled().complete(SocketOutcome.DELIVERED);
     return true;
   }
 
@@ -69,7 +69,7 @@ final class WriteLedger {
     Unacked u = unacked == null ? null : unacked.remove(id);
     if (u != null) {
       unackedBytes -= u.bytes();
-      u.settled().complete(DeliveryOutcome.NO_SOCKET);
+      u.settled().complete(SocketOutcome.NO_SOCKET);
     }
   }
 
@@ -85,13 +85,13 @@ final class WriteLedger {
         break; // oldest first: the rest are younger
       }
       it.remove();
-      settle(e.getKey(), e.getValue(), DeliveryOutcome.DELIVERED);
+      settle(e.getKey(), e.getValue(), SocketOutcome.DELIVERED);
     }
   }
 
   /**
    * The socket is gone: what was written before {@code since} settles as delivered, the rest
-   * {@link DeliveryOutcome#NO_SOCKET} (a socket closing right after a write may not have handed it to the
+   * {@link SocketOutcome#NO_SOCKET} (a socket closing right after a write may not have handed it to the
    * app, so it is routed again; the client drops repeats by id).
    */
   void closed(long since) {
@@ -99,7 +99,7 @@ final class WriteLedger {
       return;
     }
     for (Unacked u : unacked.values()) {
-      u.settled().complete(u.writtenAt() - since < 0 ? DeliveryOutcome.DELIVERED : DeliveryOutcome.NO_SOCKET);
+      u.settled().complete(u.writtenAt() - since < 0 ? SocketOutcome.DELIVERED : SocketOutcome.NO_SOCKET);
     }
     unacked = null;
     unackedBytes = 0;
@@ -109,7 +109,7 @@ final class WriteLedger {
     return unacked == null ? 0 : unacked.size();
   }
 
-  private void settle(String id, Unacked u, DeliveryOutcome outcome) {
+  private void settle(String id, Unacked u, SocketOutcome outcome) {
     unackedBytes -= u.bytes();
     owed.add(id);
     u.settled().complete(outcome);

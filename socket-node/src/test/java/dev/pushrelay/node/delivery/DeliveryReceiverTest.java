@@ -38,7 +38,7 @@ class DeliveryReceiverTest {
   private final RecordingPublisher pubsub = new RecordingPublisher();
   private final List<String> noSocketFor = new ArrayList<>();
   private final DeliveryReceiver receiver = new DeliveryReceiver("n1", node.hub,
-      new Rerouter(new ParkFirst(mailbox, new RelayPublisher(pubsub, topology), clock),
+      new BackToRequests(new ParkFirst(mailbox, new RelayPublisher(pubsub, topology), clock),
           RelayMetrics.noop(Part.SOCKET_NODE)),
       RelayMetrics.noop(Part.SOCKET_NODE), clock, MessageTracing.noop(), noSocketFor::add);
 

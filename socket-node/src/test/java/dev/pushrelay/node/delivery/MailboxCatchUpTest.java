@@ -35,7 +35,7 @@ class MailboxCatchUpTest {
   }
 
   private void park(String id, Priority priority) throws Exception {
-    mailbox.park(new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, priority), Map.of(), 1, false,
+    mailbox.park(new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, priority), 1, false,
         10, clock.instant()).get();
   }
 

@@ -31,7 +31,7 @@ class SubscriptionSweeperTest {
   private final InMemoryMailbox mailbox = new InMemoryMailbox();
   private final RecordingPublisher pubsub = new RecordingPublisher();
   private final SubscriptionSweeper sweeper = new SubscriptionSweeper(broker,
-      new Rerouter(new ParkFirst(mailbox, new RelayPublisher(pubsub, topology), clock),
+      new BackToRequests(new ParkFirst(mailbox, new RelayPublisher(pubsub, topology), clock),
           RelayMetrics.noop(Part.SOCKET_NODE)), Duration.ofMillis(5));
 
   private void deliver(String id) {

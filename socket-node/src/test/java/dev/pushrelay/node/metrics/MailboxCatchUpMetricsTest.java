@@ -38,9 +38,9 @@ class MailboxCatchUpMetricsTest {
   }
 
   private RelayMessage parked(String id) throws Exception {
-    RelayMessage m = new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, Priority.NORMAL);
-    mailbox.park(m, Map.of(MessageTracing.TRACEPARENT, "00-" + TRACE_ID + "-00f067aa0ba902b7-01"), 1, false, 10,
-        clock.instant()).get();
+    RelayMessage m = new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, Priority.NORMAL)
+        .withTrace(Map.of(MessageTracing.TRACEPARENT, "00-" + TRACE_ID + "-00f067aa0ba902b7-01"));
+    mailbox.park(m, 1, false, 10, clock.instant()).get();
     return m;
   }
 

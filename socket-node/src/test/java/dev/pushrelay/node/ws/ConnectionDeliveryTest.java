@@ -35,11 +35,11 @@ class ConnectionDeliveryTest {
   @Test
   void aDeliveryIsSettledByTheClientsAck() throws Exception {
     SocketFixture.Socket s = node.live("u1");
-    CompletableFuture<DeliveryOutcome> settled = s.connection().deliver(node.message("m1"));
+    CompletableFuture<SocketOutcome> settled = s.connection().deliver(node.message("m1"));
     assertEquals(List.of("m1"), s.messageIds(), "written at once");
     assertFalse(settled.isDone(), "not settled before the client acks");
     s.text(ack("m1"));
-    assertEquals(DeliveryOutcome.DELIVERED, settled.join());
+    assertEquals(SocketOutcome.DELIVERED, settled.join());
   }
 
   /**
@@ -63,14 +63,54 @@ class ConnectionDeliveryTest {
     assertTrue(s.sent().stream().anyMatch(f -> f.contains("rate_limited")), "an ack repeated is not owed");
   }
 
+  /**
+   * The acks of a catch-up burst come while the socket's events are busy on another thread (there, a
+   * late mailbox look that takes long): they still cost nothing. The fault suite's drain lost messages
+   * to this once: the acks were counted on arrival and given back only when their event ran, so a
+   * client acking 40 caught-up messages was closed for flooding.
+   */
+  @Test
+  void acksThatComeWhileTheSocketIsBusyCostNothing() throws Exception {
+    java.util.concurrent.CountDownLatch lookGoesOn = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch looking = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
+    try (SocketFixture busy = new SocketFixture(SocketLimits.defaults(), null, c -> {
+      if (runs.incrementAndGet() == 3) { // the late look: it holds the socket's events until let go
+        looking.countDown();
+        try {
+          lookGoesOn.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return CompletableFuture.completedFuture(null);
+    }, 10)) {
+      SocketFixture.Socket s = busy.live("u1");
+      for (int i = 0; i < 60; i++) {
+        s.connection().deliver(busy.message("m" + i));
+      }
+      Thread timer = new Thread(() -> busy.advance(Duration.ofSeconds(4)));
+      timer.start();
+      assertTrue(looking.await(10, java.util.concurrent.TimeUnit.SECONDS));
+      for (int i = 0; i < 60; i++) {
+        s.ack("m" + i); // posted behind the look
+      }
+      lookGoesOn.countDown();
+      timer.join(10_000);
+      assertEquals(List.of(), s.jetty().closes(), "owed acks are not abuse");
+      assertTrue(s.sent().stream().noneMatch(f -> f.contains("rate_limited")), s.sent().toString());
+      assertEquals(0, s.connection().unackedCount());
+    }
+  }
+
   /** A socket that closes before the ack hands the message back: whoever gave it routes it again. */
   @Test
   void aCloseBeforeTheAckSettlesNoSocket() throws Exception {
     SocketFixture.Socket s = node.live("u1");
-    CompletableFuture<DeliveryOutcome> settled = s.connection().deliver(node.message("m1"));
+    CompletableFuture<SocketOutcome> settled = s.connection().deliver(node.message("m1"));
     s.closedBy(1001);
-    assertEquals(DeliveryOutcome.NO_SOCKET, settled.join());
-    assertEquals(DeliveryOutcome.NO_SOCKET, s.connection().deliver(node.message("m2")).join(),
+    assertEquals(SocketOutcome.NO_SOCKET, settled.join());
+    assertEquals(SocketOutcome.NO_SOCKET, s.connection().deliver(node.message("m2")).join(),
         "a closed socket takes nothing");
   }
 
@@ -78,25 +118,25 @@ class ConnectionDeliveryTest {
   @Test
   void aClientThatNeverAcksSettlesAtTheEndOfTheWindow() throws Exception {
     SocketFixture.Socket s = node.live("u1");
-    CompletableFuture<DeliveryOutcome> old = s.connection().deliver(node.message("m1"));
+    CompletableFuture<SocketOutcome> old = s.connection().deliver(node.message("m1"));
     node.advanceInTicks(Duration.ofSeconds(6));
-    CompletableFuture<DeliveryOutcome> young = s.connection().deliver(node.message("m2"));
+    CompletableFuture<SocketOutcome> young = s.connection().deliver(node.message("m2"));
     node.advanceInTicks(Duration.ofSeconds(5));
-    assertEquals(DeliveryOutcome.DELIVERED, old.join());
+    assertEquals(SocketOutcome.DELIVERED, old.join());
     assertFalse(young.isDone());
     s.closedBy(1000);
-    assertEquals(DeliveryOutcome.NO_SOCKET, young.join(), "written within the window before the close");
+    assertEquals(SocketOutcome.NO_SOCKET, young.join(), "written within the window before the close");
   }
 
   /** More unacked than the socket keeps: the oldest is pushed out and counts as delivered. */
   @Test
   void theOldestUnackedIsSettledWhenTheWindowIsFull() throws Exception {
     SocketFixture.Socket s = node.live("u1");
-    CompletableFuture<DeliveryOutcome> first = s.connection().deliver(node.message("m0"));
+    CompletableFuture<SocketOutcome> first = s.connection().deliver(node.message("m0"));
     for (int i = 1; i <= WriteLedger.UNACKED_LIMIT; i++) {
       s.connection().deliver(node.message("m" + i));
     }
-    assertEquals(DeliveryOutcome.DELIVERED, first.join());
+    assertEquals(SocketOutcome.DELIVERED, first.join());
     assertEquals(WriteLedger.UNACKED_LIMIT, s.connection().unackedCount());
   }
 
@@ -108,14 +148,14 @@ class ConnectionDeliveryTest {
   void unackedMessagesAreBoundedByWeightToo() throws Exception {
     SocketFixture.Socket s = node.live("u1");
     String data = "\"" + "x".repeat(150 * 1024) + "\"";
-    List<CompletableFuture<DeliveryOutcome>> settled = new ArrayList<>();
+    List<CompletableFuture<SocketOutcome>> settled = new ArrayList<>();
     for (int i = 0; i < 20; i++) {
       settled.add(s.connection().deliver(new RelayMessage("big" + i, "u1", "e", data, node.clock.instant(), 3600,
           Priority.NORMAL)));
     }
     assertTrue(s.connection().unackedCount() <= WriteLedger.UNACKED_BYTES / (150 * 1024),
         "held: " + s.connection().unackedCount());
-    assertEquals(DeliveryOutcome.DELIVERED, settled.get(0).getNow(null), "the oldest pushed out");
+    assertEquals(SocketOutcome.DELIVERED, settled.get(0).getNow(null), "the oldest pushed out");
     assertFalse(settled.get(19).isDone(), "the newest still waits for its ack");
   }
 
@@ -126,7 +166,7 @@ class ConnectionDeliveryTest {
       SocketFixture.Socket s = small.live("u1");
       s.jetty().holdWrites();
       s.connection().deliver(small.message("m1"));
-      assertEquals(DeliveryOutcome.NO_SOCKET, s.connection().deliver(small.message("m2")).join());
+      assertEquals(SocketOutcome.NO_SOCKET, s.connection().deliver(small.message("m2")).join());
       assertEquals(0, s.connection().unackedCount());
     }
   }
@@ -141,16 +181,16 @@ class ConnectionDeliveryTest {
       slow.identity.serve();
       SocketFixture.Socket s = slow.open("u1");
       assertEquals(Connection.State.CATCHING_UP, s.connection().state());
-      CompletableFuture<DeliveryOutcome> live = s.connection().deliver(acceptedAt("live", 2));
+      CompletableFuture<SocketOutcome> live = s.connection().deliver(acceptedAt("live", 2));
       assertEquals(List.of(), s.messageIds(), "held while catching up");
       mailboxAnswers.complete(null);
       assertEquals(List.of("parked"), s.messageIds());
       slow.advance(java.time.Duration.ofSeconds(1));
       assertEquals(List.of("parked", "live"), s.messageIds());
-      assertEquals(DeliveryOutcome.DUPLICATE_SUPPRESSED, s.connection().deliver(acceptedAt("parked", 1)).join());
+      assertEquals(SocketOutcome.DUPLICATE_SUPPRESSED, s.connection().deliver(acceptedAt("parked", 1)).join());
       s.text(ack("live"));
-      assertEquals(DeliveryOutcome.DELIVERED, live.join());
-      assertEquals(DeliveryOutcome.DELIVERED, parked.get(0).written().join());
+      assertEquals(SocketOutcome.DELIVERED, live.join());
+      assertEquals(SocketOutcome.DELIVERED, parked.get(0).written().join());
     }
   }
 
@@ -180,7 +220,7 @@ class ConnectionDeliveryTest {
       assertEquals(List.of("p1", "p2"), s.messageIds(), "held while settling");
       parking.advance(Duration.ofSeconds(1));
       assertEquals(List.of("p1", "p2", "retried3", "p4", "live5", "live6"), s.messageIds());
-      assertEquals(DeliveryOutcome.DELIVERED, late.get(2).written().join());
+      assertEquals(SocketOutcome.DELIVERED, late.get(2).written().join());
       c.deliver(acceptedAt("live8", 8));
       c.deliver(acceptedAt("live7", 7));
       assertEquals(List.of("live8", "live7"), s.messageIds().subList(6, 8), "live: in arrival order");
@@ -204,12 +244,12 @@ class ConnectionDeliveryTest {
   void aCloseWhileSettlingSettlesHeldMessagesNoSocket() throws Exception {
     node.identity.serve();
     SocketFixture.Socket s = node.open("u1");
-    CompletableFuture<DeliveryOutcome> routed = s.connection().deliver(acceptedAt("live", 2));
+    CompletableFuture<SocketOutcome> routed = s.connection().deliver(acceptedAt("live", 2));
     Connection.Write parked = s.connection().catchUp(acceptedAt("parked", 1));
     s.closedBy(1001);
-    assertEquals(DeliveryOutcome.NO_SOCKET, routed.join());
-    assertEquals(DeliveryOutcome.NO_SOCKET, parked.written().join());
-    assertEquals(DeliveryOutcome.NO_SOCKET, parked.settled().join());
+    assertEquals(SocketOutcome.NO_SOCKET, routed.join());
+    assertEquals(SocketOutcome.NO_SOCKET, parked.written().join());
+    assertEquals(SocketOutcome.NO_SOCKET, parked.settled().join());
     assertEquals(List.of(), s.messageIds());
   }
 }

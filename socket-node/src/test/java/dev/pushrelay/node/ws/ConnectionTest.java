@@ -274,10 +274,10 @@ class ConnectionTest {
   void closeAllHandsBackWhatEachSocketHeldAndClosesIt() throws Exception {
     node.identity.serve();
     SocketFixture.Socket settling = node.open("u1");
-    CompletableFuture<DeliveryOutcome> held = settling.connection().deliver(node.message("m1"));
+    CompletableFuture<SocketOutcome> held = settling.connection().deliver(node.message("m1"));
     Connection handshaken = node.handshake("u2");
     node.sockets.closeAll(1012, "node draining, reconnect");
-    assertEquals(DeliveryOutcome.NO_SOCKET, held.join());
+    assertEquals(SocketOutcome.NO_SOCKET, held.join());
     assertEquals(List.of(1012), settling.jetty().closes());
     assertEquals(Connection.State.CLOSED, handshaken.state(), "a socket not open yet is just forgotten");
     assertEquals(1, node.sockets.openSockets(), "until its close is in");
@@ -293,13 +293,13 @@ class ConnectionTest {
     try (SocketFixture small = new SocketFixture(SocketLimits.defaults().withOutbound(2, 1 << 20), null, null, 10)) {
       SocketFixture.Socket s = small.live("u1");
       s.jetty().holdWrites(); // the network takes nothing more
-      CompletableFuture<DeliveryOutcome> first = s.connection().deliver(small.message("m1"));
+      CompletableFuture<SocketOutcome> first = s.connection().deliver(small.message("m1"));
       s.connection().deliver(small.message("m2"));
       assertEquals(List.of(), s.jetty().closes());
-      CompletableFuture<DeliveryOutcome> third = s.connection().deliver(small.message("m3"));
+      CompletableFuture<SocketOutcome> third = s.connection().deliver(small.message("m3"));
       assertEquals(List.of(1013), s.jetty().closes());
-      assertEquals(DeliveryOutcome.NO_SOCKET, third.join(), "not written");
-      assertEquals(DeliveryOutcome.NO_SOCKET, first.join(), "handed back: it may never have reached the app");
+      assertEquals(SocketOutcome.NO_SOCKET, third.join(), "not written");
+      assertEquals(SocketOutcome.NO_SOCKET, first.join(), "handed back: it may never have reached the app");
       small.advance(SocketTimings.DEFAULT.slowConsumerGrace().minusMillis(100));
       assertEquals(0, s.jetty().disconnects());
       small.advance(Duration.ofMillis(100));

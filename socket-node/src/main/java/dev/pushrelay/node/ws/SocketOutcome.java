@@ -1,7 +1,7 @@
 package dev.pushrelay.node.ws;
 
-/** What became of a message on this node. */
-public enum DeliveryOutcome {
+/** What a socket, or all of its user's sockets on this node, made of a message handed to it. */
+public enum SocketOutcome {
   /** Written to at least one socket of the user. */
   DELIVERED,
   /** Every socket of the user had it already. */

@@ -13,25 +13,24 @@ import java.util.concurrent.CompletableFuture;
  * user's mailbox first, then onto {@code relay-requests} ({@link ParkFirst}). The user's next socket
  * finds it in its catch-up, in accept order ahead of live traffic.
  */
-public final class Rerouter {
+public final class BackToRequests {
   private final ParkFirst parkFirst;
   private final RelayMetrics metrics;
 
   /** {@code metrics} counts each re-route as a {@code rerouted} delivery outcome. */
-  public Rerouter(ParkFirst parkFirst, RelayMetrics metrics) {
+  public BackToRequests(ParkFirst parkFirst, RelayMetrics metrics) {
     this.parkFirst = parkFirst;
     this.metrics = metrics;
   }
 
   /**
-   * Completes once Pub/Sub accepted it. {@code fromNode} is the node that held it, {@code trace} the
-   * message's trace context (the re-route stays in its trace), {@code delivered} the attributes of the
-   * delivery it came on, whose re-route count goes on one higher.
+   * Completes once Pub/Sub accepted it, under the message's trace context (the re-route stays in its
+   * trace). {@code fromNode} is the node that held it, {@code delivered} the attributes of the delivery it
+   * came on, whose re-route count goes on one higher.
    */
-  public CompletableFuture<Void> reroute(RelayMessage m, String fromNode, Map<String, String> trace,
-      Map<String, String> delivered) {
+  public CompletableFuture<Void> send(RelayMessage m, String fromNode, Map<String, String> delivered) {
     int reroutes = MessageAttributes.reroutes(delivered) + 1;
-    return parkFirst.park(m, trace, Map.of(MessageAttributes.REROUTED_FROM, fromNode,
+    return parkFirst.park(m, Map.of(MessageAttributes.REROUTED_FROM, fromNode,
         MessageAttributes.REROUTES, Integer.toString(reroutes))).thenRun(() -> metrics.delivery(DeliveryResult.REROUTED));
   }
 }

@@ -1,0 +1,97 @@
+package dev.pushrelay.node.ws;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.api.UpgradeRequest;
+import org.eclipse.jetty.websocket.api.UpgradeResponse;
+import org.eclipse.jetty.websocket.common.JettyWebSocketFrameHandler;
+import org.eclipse.jetty.websocket.common.WebSocketSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Lets go of a socket's HTTP/1 upgrade once it is open. Jetty 12.1 (12.1.14 here) keeps the upgrade
+ * reachable for the socket's whole life: the session and its frame handler each hold the completed
+ * upgrade request and response; the request's headers are the HTTP parser's own fields, whose parser
+ * leads to the {@code HttpConnection} and its channel state, and the response's headers are a live view
+ * back to the request. That is about 5 KB of an idle socket's heap, half of what it costs
+ * (docs/BENCHMARKS.md, phase 2). Jetty has no setting for it: the frame handler has setters, the
+ * session's two fields are final. So the four references are swapped for one stand-in shared by every
+ * socket, which answers what is asked of an upgrade after it (the protocol version, "not secure": TLS ends
+ * at Cloud Run's front end) with nothing of any request. The relay itself never reads the upgrade after
+ * the handshake. The fields are found once, by reflection; should a Jetty upgrade move them, nothing is
+ * changed, a warning says so once, and {@code InMemoryNodeTest} fails.
+ */
+final class UpgradeRelease {
+  private static final Logger LOG = LoggerFactory.getLogger(UpgradeRelease.class);
+  static final UpgradeRequest REQUEST = standIn(UpgradeRequest.class);
+  static final UpgradeResponse RESPONSE = standIn(UpgradeResponse.class);
+  private static final Fields FIELDS = Fields.find();
+
+  /** The session's fields, and its frame handler's, that hold the upgrade; null when not found. */
+  private record Fields(Field handler, Field request, Field response) {
+    static Fields find() {
+      try {
+        Field handler = WebSocketSession.class.getDeclaredField("frameHandler");
+        Field request = WebSocketSession.class.getDeclaredField("upgradeRequest");
+        Field response = WebSocketSession.class.getDeclaredField("upgradeResponse");
+        for (Field f : List.of(handler, request, response)) {
+          f.setAccessible(true);
+        }
+        return new Fields(handler, request, response);
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        LOG.warn("this Jetty's sessions are not as expected ({}): each socket keeps its HTTP upgrade, about 5 KB",
+            e.toString());
+        return null;
+      }
+    }
+  }
+
+  private UpgradeRelease() {}
+
+  /** Swaps the open session's upgrade for the stand-in; false when it could not (or is no Jetty session). */
+  static boolean release(Session session) {
+    if (FIELDS == null || !(session instanceof WebSocketSession ws)) {
+      return false;
+    }
+    try {
+      JettyWebSocketFrameHandler handler = (JettyWebSocketFrameHandler) FIELDS.handler().get(ws);
+      handler.setUpgradeRequest(REQUEST);
+      handler.setUpgradeResponse(RESPONSE);
+      FIELDS.request().set(ws, REQUEST);
+      FIELDS.response().set(ws, RESPONSE);
+      return true;
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      LOG.debug("upgrade of a session not released: {}", e.toString());
+      return false;
+    }
+  }
+
+  /** An upgrade request or response of nothing: empty collections, no strings, WebSocket version 13. */
+  private static <T> T standIn(Class<T> type) {
+    return type.cast(Proxy.newProxyInstance(UpgradeRelease.class.getClassLoader(), new Class<?>[] {type},
+        (proxy, method, args) -> answer(proxy, method, args)));
+  }
+
+  private static Object answer(Object proxy, Method method, Object[] args) {
+    Class<?> r = method.getReturnType();
+    return switch (method.getName()) {
+      case "getProtocolVersion" -> "13";
+      case "toString" -> "released upgrade";
+      case "hashCode" -> System.identityHashCode(proxy);
+      case "equals" -> proxy == args[0];
+      default -> r == boolean.class ? Boolean.FALSE
+          : r == int.class ? 0
+          : r == long.class ? 0L
+          : r == List.class ? List.of()
+          : r == Map.class ? Map.of()
+          : r == Set.class ? Set.of()
+          : null;
+    };
+  }
+}

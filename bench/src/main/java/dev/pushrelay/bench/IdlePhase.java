@@ -166,10 +166,10 @@ final class IdlePhase {
     md.append('\n');
     if (ours != null) {
       double heapKb = medianSlope(ours, true) / 1024;
-      md.append(String.format("- Goal: at most 10 KB of heap per socket — **%s** (%s KB). Where it goes: the live "
+      md.append(String.format("- Goal: at most 8 KB of heap per socket — **%s** (%s KB). Where it goes: the live "
               + "objects of our node at %d sockets by class (`jcmd GC.class_histogram`, first run) are in "
               + "`bench/target/results/%s`.%n",
-          heapKb <= 10 ? "met" : "missed", Stats.fmt(heapKb, 1), levels[levels.length - 1], HISTOGRAM));
+          heapKb <= 8 ? "met" : "missed", Stats.fmt(heapKb, 1), levels[levels.length - 1], HISTOGRAM));
       List<Run> browser = results.get(Contender.RELAY_BROWSER);
       if (browser != null) {
         double rssKb = medianSlope(browser, false) / 1024;

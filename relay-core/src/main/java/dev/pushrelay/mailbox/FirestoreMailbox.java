@@ -12,7 +12,6 @@ import com.google.cloud.firestore.Precondition;
 import dev.pushrelay.gcp.Completions;
 import dev.pushrelay.gcp.Preconditions;
 import dev.pushrelay.gcp.Timestamps;
-import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.InvalidRequestException;
 import dev.pushrelay.model.RelayMessage;
@@ -46,10 +45,6 @@ public final class FirestoreMailbox implements Mailbox {
 
   private final Firestore db;
   private final RelayMetrics metrics;
-
-  public FirestoreMailbox(Firestore db) {
-    this(db, RelayMetrics.noop(Part.SOCKET_NODE));
-  }
 
   /** Counts the documents it reads and writes in {@code metrics}. */
   public FirestoreMailbox(Firestore db, RelayMetrics metrics) {

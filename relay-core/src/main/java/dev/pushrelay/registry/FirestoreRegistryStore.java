@@ -10,7 +10,6 @@ import dev.pushrelay.gcp.Preconditions;
 import com.google.cloud.firestore.WriteBatch;
 import dev.pushrelay.gcp.Completions;
 import dev.pushrelay.gcp.Timestamps;
-import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import java.time.Duration;
 import java.time.Instant;
@@ -41,10 +40,6 @@ public final class FirestoreRegistryStore implements RegistryStore {
   private final Map<String, Timestamp> leaseVersions = new ConcurrentHashMap<>();
 
   private record CachedLease(Instant expiresAt, Instant checkedAt) {}
-
-  public FirestoreRegistryStore(Firestore db) {
-    this(db, RelayMetrics.noop(Part.SOCKET_NODE));
-  }
 
   /** Counts the documents it reads and writes in {@code metrics}. */
   public FirestoreRegistryStore(Firestore db, RelayMetrics metrics) {

@@ -2,7 +2,6 @@ package dev.pushrelay.functions.route;
 
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkOutcome;
-import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.DeadLetterReason;
 import dev.pushrelay.model.InvalidRequestException;
@@ -41,10 +40,6 @@ public final class Router {
   private final Clock clock;
   private final RelayMetrics metrics;
   private final AttemptCounter attempts = new AttemptCounter(100_000);
-
-  public Router(RegistryStore registry, Mailbox mailbox, RelayPublisher publisher, Topology topology, Clock clock) {
-    this(registry, mailbox, publisher, topology, clock, RelayMetrics.noop(Part.ROUTE_FUNCTION));
-  }
 
   public Router(RegistryStore registry, Mailbox mailbox, RelayPublisher publisher, Topology topology, Clock clock,
       RelayMetrics metrics) {

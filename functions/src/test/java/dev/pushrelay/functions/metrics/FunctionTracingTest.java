@@ -11,6 +11,8 @@ import dev.pushrelay.functions.route.Router;
 import dev.pushrelay.functions.send.SendFunction;
 import dev.pushrelay.gcp.GcpEndpoints;
 import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.pubsub.OutboundMessage;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.ConnectionRecord;
@@ -69,7 +71,8 @@ class FunctionTracingTest {
     assertEquals(Optional.of(CALLER_TRACE), MessageTracing.traceId(request.attributes()),
         "the request carries the caller's trace");
 
-    Router router = new Router(registry, new InMemoryMailbox(), new RelayPublisher(pubsub, topology), topology, clock);
+    Router router = new Router(registry, new InMemoryMailbox(), new RelayPublisher(pubsub, topology), topology,
+        clock, RelayMetrics.noop(Part.ROUTE_FUNCTION));
     RouteFunction route = new RouteFunction(router, clock, probe.telemetry());
     FakeHttp.Response parked = new FakeHttp.Response();
     route.service(FakeHttp.request("POST", "/", "application/json",

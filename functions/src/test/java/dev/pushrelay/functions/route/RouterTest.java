@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pushrelay.mailbox.ParkedMessage;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.DeadLetterReason;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
@@ -28,7 +30,8 @@ class RouterTest {
   private final InMemoryRegistryStore registry = new InMemoryRegistryStore();
   private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final InMemoryMailbox mailbox = new InMemoryMailbox();
-  private final Router router = new Router(registry, mailbox, new RelayPublisher(pubsub, topology), topology, clock);
+  private final Router router = new Router(registry, mailbox, new RelayPublisher(pubsub, topology), topology, clock,
+      RelayMetrics.noop(Part.ROUTE_FUNCTION));
 
   private PushEnvelope envelope(String json) {
     return new PushEnvelope(json.getBytes(StandardCharsets.UTF_8), Map.of(), "ps-1", clock.instant(), Optional.empty());

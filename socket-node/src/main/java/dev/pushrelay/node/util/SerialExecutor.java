@@ -22,6 +22,7 @@ public final class SerialExecutor implements Executor {
 
   @Override
   public void execute(Runnable task) {
+    Runnable next;
     synchronized (this) {
       if (running) {
         if (waiting == null) {
@@ -31,8 +32,13 @@ public final class SerialExecutor implements Executor {
         return;
       }
       running = true;
+      if (waiting != null && !waiting.isEmpty()) {
+        waiting.add(task); // left by a run that ended in an Error: they go first, in order
+        next = waiting.poll();
+      } else {
+        next = task;
+      }
     }
-    Runnable next = task;
     try {
       while (next != null) {
         try {

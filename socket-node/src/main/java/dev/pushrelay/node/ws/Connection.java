@@ -64,6 +64,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
   private static final long NEVER = Long.MAX_VALUE;
   private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+  /** Longer than any socket lives; a token valid for longer has no expiry deadline. */
+  private static final Duration FOREVER = Duration.ofDays(365 * 100L);
 
   /** Where a socket is in its life; see the class doc. */
   public enum State { HANDSHAKEN, REGISTERING, CATCHING_UP, SETTLING, LIVE, CLOSING, CLOSED }
@@ -118,7 +120,10 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private Instant connectedAt;
   private boolean roomHeld = true;
   private boolean registering;
-  private boolean registered;
+  /** The registry write was sent: the entry may exist, whatever the answer said. */
+  private boolean writeIssued;
+  /** Closed by the node (drain, fencing) before it opened. */
+  private boolean refusedByNode;
   private boolean announced;
   private boolean socketClosed;
   private boolean dropped;
@@ -256,6 +261,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
   void close(int code, String reason) {
     events.execute(() -> {
       if (state == State.HANDSHAKEN) {
+        refusedByNode = true;
         releaseRoom();
         finish();
         return;
@@ -278,7 +284,11 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private void opened() {
     Session s = session;
     if (state != State.HANDSHAKEN) {
-      s.close(StatusCode.TRY_AGAIN_LATER, "handshake took too long, connect again", Callback.NOOP);
+      if (refusedByNode) {
+        s.close(StatusCode.SERVICE_RESTART, "node closing, reconnect", Callback.NOOP);
+      } else {
+        s.close(StatusCode.TRY_AGAIN_LATER, "handshake took too long, connect again", Callback.NOOP);
+      }
       return;
     }
     state = State.REGISTERING;
@@ -288,16 +298,30 @@ public final class Connection implements Session.Listener.AutoDemanding {
         node.limits().outboundFrames(), node.limits().outboundChars(), () -> events.execute(this::tooSlow));
     node.opened();
     openBy = NEVER;
-    expiresAt = now + Math.max(0, Duration.between(node.clock().instant(), tokenExpiresAt).toNanos());
+    expiresAt = expiryAfter(now, Duration.between(node.clock().instant(), tokenExpiresAt));
     pingAt = now + node.limits().pingInterval().toNanos();
     String nodeId = node.identity().id();
     connectedAt = node.clock().instant();
     socket = new UpstreamMessages.Socket(userId, connectionId, nodeId);
     registering = true;
-    node.registry().addConnection(new ConnectionRecord(connectionId, userId, nodeId, connectedAt))
-        .orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
+    writeIssued = true;
+    CompletableFuture<Void> write;
+    try {
+      write = node.registry().addConnection(new ConnectionRecord(connectionId, userId, nodeId, connectedAt));
+    } catch (RuntimeException e) {
+      write = CompletableFuture.failedFuture(e);
+    }
+    write.orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete((v, error) -> events.execute(() -> registered(error)));
     reschedule();
+  }
+
+  /** The token's deadline; one further off than a socket can live (a JWT with {@code exp} in ms) is none. */
+  private static long expiryAfter(long now, Duration left) {
+    if (left.isNegative()) {
+      return now;
+    }
+    return left.compareTo(FOREVER) >= 0 ? NEVER : now + left.toNanos();
   }
 
   private void registered(Throwable error) {
@@ -308,11 +332,10 @@ public final class Connection implements Session.Listener.AutoDemanding {
         node.metrics().connectionAttempt(ConnectionOutcome.REGISTRY_FAILED);
         closeSession(StatusCode.SERVER_ERROR, "registry unavailable");
       } else if (socketClosed) {
-        finish();
+        remove(); // the write may have landed after all: the delete is idempotent
       }
       return;
     }
-    registered = true;
     if (state != State.REGISTERING) {
       // closed while registering: the entry goes as soon as the socket's close is in
       if (socketClosed) {
@@ -554,13 +577,22 @@ public final class Connection implements Session.Listener.AutoDemanding {
       return;
     }
     socketClosed = true;
-    if (queue != null) {
-      node.closed(); // it had opened
-    }
     releaseRoom();
     release();
     disconnectAt = NEVER;
+    pingAt = NEVER;
     LOG.info("connection {} closed for user {} with code {}", connectionId, userId, statusCode);
+    try {
+      afterClose(statusCode);
+    } finally {
+      if (queue != null) {
+        node.closed(); // it had opened; counted last, so the drain sees its disconnected event under way
+      }
+    }
+  }
+
+  /** The disconnected event, then the registry entry; or whatever of the two this socket got to. */
+  private void afterClose(int statusCode) {
     if (registering) {
       return; // the registry's answer finishes it
     }
@@ -575,8 +607,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
               finish();
             }
           }));
-    } else if (registered) {
-      remove();
+    } else if (writeIssued) {
+      remove(); // registered, or its write timed out and may have landed after all
     } else {
       finish();
     }
@@ -620,8 +652,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
       held = null;
     }
     ledger.closed(node.nanoTime() - timings().unackedWindow().toNanos());
-    expiresAt = NEVER;
-    pingAt = NEVER;
+    expiresAt = NEVER; // pings go on until the close is in: a dead peer is still dropped
     lookAt = NEVER;
     unackedCheckAt = NEVER;
     reschedule();

@@ -30,7 +30,7 @@ final class InboundRateLimit {
 
   synchronized Verdict admit(long nowNanos) {
     long elapsed = Math.max(0, nowNanos - last);
-    last = nowNanos;
+    last = Math.max(last, nowNanos); // a frame counted late with its arrival time never winds the clock back
     tokens = Math.min(burst, tokens + elapsed * perNano);
     refused = Math.max(0, refused - elapsed * perNano / 10);
     if (tokens >= 1) {

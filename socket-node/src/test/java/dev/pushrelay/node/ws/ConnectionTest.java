@@ -190,6 +190,38 @@ class ConnectionTest {
     }
   }
 
+  /** A write that timed out may still have landed: the closed socket's entry is deleted all the same. */
+  @Test
+  void anEntryWhoseWriteFailedLateIsStillRemovedAtTheClose() throws Exception {
+    UnaryOperator<RegistryStore> landsThenFails = registry -> (RegistryStore) Proxy.newProxyInstance(
+        ConnectionTest.class.getClassLoader(), new Class<?>[] {RegistryStore.class},
+        (proxy, m, args) -> {
+          Object answer = m.invoke(registry, args);
+          return m.getName().equals("addConnection")
+              ? CompletableFuture.failedFuture(new java.util.concurrent.TimeoutException("no answer in 5 s"))
+              : answer;
+        });
+    try (SocketFixture late = new SocketFixture(SocketLimits.defaults(), landsThenFails, null, 10)) {
+      late.identity.serve();
+      SocketFixture.Socket s = late.open("u1");
+      assertEquals(List.of(1011), s.jetty().closes());
+      assertEquals(1, late.registry.connections().size(), "the write landed");
+      s.closedBy(1011);
+      assertTrue(late.registry.connections().isEmpty());
+      assertEquals(Connection.State.CLOSED, s.connection().state());
+    }
+  }
+
+  /** A token valid for centuries (an exp written in milliseconds) is a socket with no expiry, not a stuck one. */
+  @Test
+  void aTokenValidForCenturiesGivesASocketWithNoExpiry() throws Exception {
+    node.identity.serve();
+    SocketFixture.Socket s = node.open("u1", java.time.Instant.parse("+50000-01-01T00:00:00Z"));
+    assertEquals(Connection.State.SETTLING, s.connection().state());
+    node.advance(Duration.ofDays(1));
+    assertEquals(List.of(), s.jetty().closes());
+  }
+
   @Test
   void aRegistryThatDoesNotTakeTheSocketClosesItWith1011() throws Exception {
     CompletableFuture<Void> refused = CompletableFuture.failedFuture(new IllegalStateException("firestore down"));
@@ -277,6 +309,10 @@ class ConnectionTest {
     CompletableFuture<SocketOutcome> held = settling.connection().deliver(node.message("m1"));
     Connection handshaken = node.handshake("u2");
     node.sockets.closeAll(1012, "node draining, reconnect");
+    RecordingSession late = new RecordingSession();
+    handshaken.onWebSocketOpen(late.session());
+    assertEquals(List.of(1012), late.closes(), "its upgrade completing after the drain began: told to reconnect");
+    handshaken.onWebSocketClose(1012, "");
     assertEquals(SocketOutcome.NO_SOCKET, held.join());
     assertEquals(List.of(1012), settling.jetty().closes());
     assertEquals(Connection.State.CLOSED, handshaken.state(), "a socket not open yet is just forgotten");

@@ -34,6 +34,9 @@ final class ReliabilityReport {
     int inversions;
     int deadLetteredWhileConnected;
     final List<Long> recoveryMillis = new ArrayList<>();
+    /** The message that took longest to reach a socket after its fault ended: where a tail comes from. */
+    String slowestKey;
+    long slowestMillis = -1;
 
     long recoveryP99() {
       if (recoveryMillis.isEmpty()) {
@@ -95,7 +98,12 @@ final class ReliabilityReport {
       if (first != null) {
         row.delivered++;
         Instant from = faultEnd != null ? faultEnd : ledger.acceptedAt(key);
-        row.recoveryMillis.add(Math.max(0, Duration.between(from, first).toMillis()));
+        long recovery = Math.max(0, Duration.between(from, first).toMillis());
+        row.recoveryMillis.add(recovery);
+        if (faultEnd != null && recovery > row.slowestMillis) {
+          row.slowestMillis = recovery;
+          row.slowestKey = key + " (accepted " + ledger.acceptedAt(key) + ", first on a socket " + first + ")";
+        }
       } else if (dead.contains(key)) {
         row.deadLettered++;
       }
@@ -149,8 +157,14 @@ final class ReliabilityReport {
     b.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     rows.forEach((fault, row) -> line(b, fault, row));
     line(b, "**all messages of the runs**", total);
+    b.append("\n");
+    rows.forEach((fault, row) -> {
+      if (row.slowestKey != null) {
+        b.append(String.format(Locale.ROOT, "- slowest after %s: %.1f s, %s%n", fault, row.slowestMillis / 1000.0,
+            row.slowestKey));
+      }
+    });
     if (!notes.isEmpty()) {
-      b.append("\n");
       for (String n : notes) {
         b.append("- ").append(n).append("\n");
       }

@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.StatusCode;
@@ -120,8 +121,6 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private Instant connectedAt;
   private boolean roomHeld = true;
   private boolean registering;
-  /** The registry write was sent: the entry may exist, whatever the answer said. */
-  private boolean writeIssued;
   /** Closed by the node (drain, fencing) before it opened. */
   private boolean refusedByNode;
   private boolean announced;
@@ -298,22 +297,29 @@ public final class Connection implements Session.Listener.AutoDemanding {
         node.limits().outboundFrames(), node.limits().outboundChars(), () -> events.execute(this::tooSlow));
     node.opened();
     openBy = NEVER;
-    expiresAt = expiryAfter(now, Duration.between(node.clock().instant(), tokenExpiresAt));
+    connectedAt = node.clock().instant();
+    expiresAt = expiryAfter(now, Duration.between(connectedAt, tokenExpiresAt));
     pingAt = now + node.limits().pingInterval().toNanos();
     String nodeId = node.identity().id();
-    connectedAt = node.clock().instant();
     socket = new UpstreamMessages.Socket(userId, connectionId, nodeId);
     registering = true;
-    writeIssued = true;
     CompletableFuture<Void> write;
     try {
       write = node.registry().addConnection(new ConnectionRecord(connectionId, userId, nodeId, connectedAt));
     } catch (RuntimeException e) {
       write = CompletableFuture.failedFuture(e);
     }
-    write.orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
-        .whenComplete((v, error) -> events.execute(() -> registered(error)));
+    answered(write, this::registered);
     reschedule();
+  }
+
+  /**
+   * A registry or mailbox call of this socket: it gives up after the registry deadline, and its outcome
+   * (null, or why it failed) comes back as an event.
+   */
+  private void answered(CompletableFuture<?> call, Consumer<Throwable> outcome) {
+    call.orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
+        .whenComplete((v, failed) -> events.execute(() -> outcome.accept(failed)));
   }
 
   /** The token's deadline; one further off than a socket can live (a JWT with {@code exp} in ms) is none. */
@@ -363,8 +369,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
   }
 
   private void catchUp() {
-    node.catchUp().run(this).orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
-        .whenComplete((done, failed) -> events.execute(() -> caughtUp(failed)));
+    answered(node.catchUp().run(this), this::caughtUp);
   }
 
   private void caughtUp(Throwable failed) {
@@ -391,13 +396,12 @@ public final class Connection implements Session.Listener.AutoDemanding {
    * retries still hold whatever a failed look would have found).
    */
   private void look(String which, Runnable after) {
-    node.catchUp().run(this).orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
-        .whenComplete((done, failed) -> events.execute(() -> {
-          if (failed != null) {
-            LOG.info("{} mailbox look of connection {} failed: {}", which, connectionId, failed.toString());
-          }
-          after.run();
-        }));
+    answered(node.catchUp().run(this), failed -> {
+      if (failed != null) {
+        LOG.info("{} mailbox look of connection {} failed: {}", which, connectionId, failed.toString());
+      }
+      after.run();
+    });
   }
 
   /** Ends the settling window and writes what was held back, in accept order. */
@@ -585,8 +589,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
     try {
       afterClose(statusCode);
     } finally {
-      if (queue != null) {
-        node.closed(); // it had opened; counted last, so the drain sees its disconnected event under way
+      if (hasOpened()) {
+        node.closed(); // counted last, so the drain sees its disconnected event under way
       }
     }
   }
@@ -607,7 +611,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
               finish();
             }
           }));
-    } else if (writeIssued) {
+    } else if (hasOpened()) {
       remove(); // registered, or its write timed out and may have landed after all
     } else {
       finish();
@@ -616,19 +620,17 @@ public final class Connection implements Session.Listener.AutoDemanding {
 
   /** Removes the registry entry, trying again while the registry does not answer. */
   private void remove() {
-    node.registry().removeConnections(List.of(connectionId))
-        .orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
-        .whenComplete((v, failed) -> events.execute(() -> {
-          if (failed == null) {
-            finish();
-          } else if (removalAttempts < timings().removalRetries().size()) {
-            removeAt = node.nanoTime() + timings().removalRetries().get(removalAttempts++).toNanos();
-            reschedule();
-          } else {
-            LOG.warn("connection {} could not be removed from the registry: {}", connectionId, failed.toString());
-            finish();
-          }
-        }));
+    answered(node.registry().removeConnections(List.of(connectionId)), failed -> {
+      if (failed == null) {
+        finish();
+      } else if (removalAttempts < timings().removalRetries().size()) {
+        removeAt = node.nanoTime() + timings().removalRetries().get(removalAttempts++).toNanos();
+        reschedule();
+      } else {
+        LOG.warn("connection {} could not be removed from the registry: {}", connectionId, failed.toString());
+        finish();
+      }
+    });
   }
 
   /**
@@ -739,8 +741,13 @@ public final class Connection implements Session.Listener.AutoDemanding {
     return deadline != NEVER && now - deadline >= 0;
   }
 
+  /** It opened: it was counted open, its send queue made and its registry write sent. */
+  private boolean hasOpened() {
+    return queue != null;
+  }
+
   private boolean open() {
-    return queue != null && !socketClosed && state != State.CLOSING && state != State.CLOSED;
+    return hasOpened() && !socketClosed && state != State.CLOSING && state != State.CLOSED;
   }
 
   private void closeSession(int code, String reason) {

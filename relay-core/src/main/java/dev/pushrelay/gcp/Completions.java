@@ -10,6 +10,16 @@ import java.util.concurrent.CompletableFuture;
 public final class Completions {
   private Completions() {}
 
+  /** Whether {@code error}, or anything that caused it, is a {@code type} (a client's error under its wrappers). */
+  public static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   public static <T> CompletableFuture<T> of(ApiFuture<T> future) {
     CompletableFuture<T> out = new CompletableFuture<>();
     ApiFutures.addCallback(future, new ApiFutureCallback<T>() {

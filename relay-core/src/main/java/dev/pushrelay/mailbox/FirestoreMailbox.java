@@ -1,5 +1,6 @@
 package dev.pushrelay.mailbox;
 
+import com.google.api.gax.rpc.AlreadyExistsException;
 import com.google.api.gax.rpc.NotFoundException;
 import com.google.cloud.Timestamp;
 import com.google.cloud.firestore.CollectionReference;
@@ -120,18 +121,9 @@ public final class FirestoreMailbox implements Mailbox {
     DocumentReference ref = pending(m.userId()).document(m.id());
     metrics.firestoreWrites(1);
     return Completions.of(ref.create(entry(m, 0, now))).thenApply(r -> ParkOutcome.PARKED)
-        .exceptionallyCompose(e -> alreadyExists(e)
+        .exceptionallyCompose(e -> Completions.causedBy(e, AlreadyExistsException.class)
             ? park(m, 0, true, Integer.MAX_VALUE, now)
             : CompletableFuture.failedFuture(e));
-  }
-
-  private static boolean alreadyExists(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof com.google.api.gax.rpc.AlreadyExistsException) {
-        return true;
-      }
-    }
-    return false;
   }
 
   /** What a park transaction decided, and whether it wrote the entry. */

@@ -149,18 +149,10 @@ public final class PubSubBroker implements DeliveryBroker {
       if (t == null) {
         f.complete(map.apply(result));
       } else {
-        f.completeExceptionally(notFound(t) ? new GoneException(subscription, t) : t);
+        boolean gone = Completions.causedBy(t, NotFoundException.class);
+        f.completeExceptionally(gone ? new GoneException(subscription, t) : t);
       }
     });
     return f;
-  }
-
-  private static boolean notFound(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof NotFoundException) {
-        return true;
-      }
-    }
-    return false;
   }
 }

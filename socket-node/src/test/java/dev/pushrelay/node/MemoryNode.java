@@ -4,7 +4,10 @@ import dev.pushrelay.gcp.GcpEndpoints;
 import dev.pushrelay.metrics.Telemetry;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.node.auth.TokenSettings;
+import dev.pushrelay.node.config.Exposure;
 import dev.pushrelay.node.config.NodeConfig;
+import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.node.delivery.MemoryBroker;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.InMemoryRegistryStore;
@@ -22,7 +25,7 @@ import java.util.Optional;
  * A whole socket node, Jetty and all, on loopback port 0, running on an in-memory cloud: registry,
  * mailbox, publisher and delivery channels. What it does there can be seen and driven from a test.
  */
-final class MemoryNode implements AutoCloseable {
+public final class MemoryNode implements AutoCloseable {
   static final Topology TOPOLOGY = Topology.standard();
 
   final InMemoryRegistryStore registry = new InMemoryRegistryStore();
@@ -31,20 +34,24 @@ final class MemoryNode implements AutoCloseable {
   final MemoryBroker broker = new MemoryBroker(System::nanoTime);
   final SocketNode node;
 
-  MemoryNode(List<String> allowedOrigins) throws Exception {
+  /**
+   * HS256 tokens of {@link TestTokens}; sockets from {@code allowedOrigins} only (none: from any), held to
+   * {@code limits}.
+   */
+  public MemoryNode(List<String> allowedOrigins, SocketLimits limits) throws Exception {
     NodeConfig config = new NodeConfig(0, GcpEndpoints.emulators("memory", "unused:1", "unused:1"), TOPOLOGY,
-        "memory-node", TestTokens.SECRET.getBytes(StandardCharsets.UTF_8), true, Optional.empty(), 100,
-        allowedOrigins);
+        "memory-node", TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)), true,
+        Optional.empty(), 100, allowedOrigins, limits, Exposure.local());
     node = new SocketNode(config, Clock.systemUTC(), Telemetry.local("socket-node"),
         metrics -> new NodeBackends(registry, mailbox, publisher, broker, () -> { }));
     node.start();
   }
 
   MemoryNode() throws Exception {
-    this(List.of());
+    this(List.of(), SocketLimits.defaults());
   }
 
-  URI ws() {
+  public URI ws() {
     return URI.create("ws://127.0.0.1:" + node.port() + "/ws");
   }
 

@@ -281,6 +281,18 @@ class ConnectionTest {
     assertEquals(List.of(1008), s.jetty().closes());
   }
 
+  /** The README's promise: closed within one tick (100 ms) of the token's exp, never before it. */
+  @Test
+  void theExpiryCloseComesWithinOneTickOfExp() throws Exception {
+    node.identity.serve();
+    SocketFixture.Socket s = node.open("u1", node.clock.instant().plusMillis(30_050));
+    node.advanceInTicks(Duration.ofSeconds(30));
+    assertEquals(List.of(), s.jetty().closes(), "not before exp");
+    node.advanceInTicks(T.tick());
+    assertEquals(List.of(1008), s.jetty().closes(), "by the first tick after exp");
+    assertTrue(T.tick().compareTo(Duration.ofMillis(100)) <= 0, "the README says 100 ms");
+  }
+
   /** Pinged every interval while it answers; silent for two intervals, it is disconnected, once. */
   @Test
   void aLiveSocketIsPingedAndASilentOneDropped() throws Exception {

@@ -2,24 +2,11 @@ package dev.pushrelay.node.ws;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.pushrelay.gcp.GcpEndpoints;
-import dev.pushrelay.metrics.Telemetry;
-import dev.pushrelay.node.NodeBackends;
-import dev.pushrelay.node.SocketNode;
-import dev.pushrelay.node.auth.TokenSettings;
-import dev.pushrelay.node.config.Exposure;
-import dev.pushrelay.node.config.NodeConfig;
+import dev.pushrelay.node.MemoryNode;
 import dev.pushrelay.node.config.SocketLimits;
-import dev.pushrelay.node.delivery.MemoryBroker;
-import dev.pushrelay.testing.InMemoryMailbox;
-import dev.pushrelay.testing.InMemoryRegistryStore;
-import dev.pushrelay.testing.RecordingPublisher;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.testing.TestTokens;
-import dev.pushrelay.topology.Topology;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,22 +18,17 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The handshake's refusals, each before the upgrade, on a whole node over loopback with an in-memory
- * cloud (the emulator-backed {@code SocketNodeSecurityIT} covers every case with the real registry).
+ * cloud, a {@link MemoryNode} (the emulator-backed {@code SocketNodeSecurityIT} covers every case with the
+ * real registry).
  */
 class SocketCreatorTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
   private static final String ORIGIN = "https://app.example";
-  private static SocketNode node;
+  private static MemoryNode node;
 
   @BeforeAll
   static void start() throws Exception {
-    NodeConfig config = new NodeConfig(0, GcpEndpoints.emulators("memory", "unused:1", "unused:1"),
-        Topology.standard(), "creator-node", TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)),
-        true, Optional.empty(), 100, List.of(ORIGIN), SocketLimits.defaults().withMaxConnectionsPerUser(2),
-        Exposure.local());
-    node = new SocketNode(config, Clock.systemUTC(), Telemetry.local("socket-node"),
-        metrics -> new NodeBackends(new InMemoryRegistryStore(), new InMemoryMailbox(), new RecordingPublisher(),
-            new MemoryBroker(System::nanoTime), () -> { })).start();
+    node = new MemoryNode(List.of(ORIGIN), SocketLimits.defaults().withMaxConnectionsPerUser(2));
   }
 
   @AfterAll
@@ -55,7 +37,7 @@ class SocketCreatorTest {
   }
 
   private static URI ws() {
-    return URI.create("ws://127.0.0.1:" + node.port() + "/ws");
+    return node.ws();
   }
 
   private static Optional<Integer> refusal(Map<String, String> headers, List<String> protocols) throws Exception {

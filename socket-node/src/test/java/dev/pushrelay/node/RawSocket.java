@@ -112,7 +112,20 @@ final class RawSocket implements AutoCloseable {
 
   /** Sends one masked frame, as a client must. */
   void send(int opcode, byte[] payload) throws IOException {
-    ByteArrayOutputStream frame = new ByteArrayOutputStream();
+    sendTogether(opcode, payload, 1);
+  }
+
+  /** Sends the same masked frame {@code times} times in one write, so that they arrive together. */
+  void sendTogether(int opcode, byte[] payload, int times) throws IOException {
+    ByteArrayOutputStream frames = new ByteArrayOutputStream();
+    for (int t = 0; t < times; t++) {
+      writeFrame(frames, opcode, payload);
+    }
+    out.write(frames.toByteArray());
+    out.flush();
+  }
+
+  private static void writeFrame(ByteArrayOutputStream frame, int opcode, byte[] payload) {
     frame.write(0x80 | opcode);
     int n = payload.length;
     if (n < 126) {
@@ -129,12 +142,10 @@ final class RawSocket implements AutoCloseable {
     }
     byte[] mask = new byte[4];
     ThreadLocalRandom.current().nextBytes(mask);
-    frame.write(mask);
+    frame.write(mask, 0, 4);
     for (int i = 0; i < n; i++) {
       frame.write(payload[i] ^ mask[i % 4]);
     }
-    out.write(frame.toByteArray());
-    out.flush();
   }
 
   Frame read() throws IOException {

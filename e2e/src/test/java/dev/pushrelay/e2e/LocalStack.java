@@ -269,20 +269,45 @@ public final class LocalStack implements AutoCloseable {
     return probe;
   }
 
-  /** Sends one message to the user and records it in the ledger when accepted; false when refused. */
+  /** Times a recorded send is made before it counts as refused: the first and two more after a 503. */
+  static final int SEND_ATTEMPTS = 3;
+
+  private final java.util.concurrent.atomic.AtomicInteger unavailable = new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * Sends one message to the user as the README tells a sender to: with its own id, and on a 503 the
+   * same request again after its {@code Retry-After}, up to {@link #SEND_ATTEMPTS} times; records it in
+   * the ledger once accepted. False when it never was. A 503 after the send function's publish timed
+   * out may still be delivered (Pub/Sub can take it late); the retry then makes a repeat, which the node
+   * does not write twice to one socket.
+   */
   public boolean sendRecorded(String user, String event, Ledger ledger) {
     java.time.Instant started = java.time.Instant.now();
+    String id = java.util.UUID.randomUUID().toString();
+    String body = "{\"id\":\"" + id + "\",\"userId\":\"" + user + "\",\"event\":\"" + event + "\",\"data\":{}}";
     try {
-      HttpResponse<String> r = send("application/json",
-          "{\"userId\":\"" + user + "\",\"event\":\"" + event + "\",\"data\":{}}");
-      if (r.statusCode() != 202) {
-        return false;
+      for (int attempt = 1; attempt <= SEND_ATTEMPTS; attempt++) {
+        HttpResponse<String> r = send("application/json", body);
+        if (r.statusCode() == 202) {
+          ledger.accepted(user, json(r).get("id").asText(), started);
+          return true;
+        }
+        if (r.statusCode() != 503 || attempt == SEND_ATTEMPTS) {
+          return false;
+        }
+        unavailable.incrementAndGet();
+        long retryAfter = r.headers().firstValueAsLong("Retry-After").orElse(1);
+        TimeUnit.SECONDS.sleep(retryAfter); // the wait the answer asked for, not a wait for a result
       }
-      ledger.accepted(user, json(r).get("id").asText(), started);
-      return true;
+      return false;
     } catch (Exception e) {
       return false;
     }
+  }
+
+  /** How many recorded sends were answered 503 and sent again. */
+  public int sendsRetried() {
+    return unavailable.get();
   }
 
   /** SIGTERM to the script; it stops exactly what it started. */

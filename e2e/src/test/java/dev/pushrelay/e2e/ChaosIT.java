@@ -80,7 +80,8 @@ class ChaosIT {
         awaitSettled(ledger, workload, stack);
         drainOfAThousand(stack, ledger, workload, nemesis, report);
         awaitSettled(ledger, workload, stack);
-        report.add(nemesis.windows(), ledger, workload.sockets(), stack.probe().deadLetters());
+        report.add(nemesis.windows(), ledger, workload.sockets(), stack.probe().deadLetters(),
+            stack.probe()::mailboxState);
         // the backend's side: every accepted publish heard, every socket's life framed by its events
         workload.closeSockets(Duration.ofSeconds(20));
         UpstreamLedger.Result heard = upstream.check(workload.sockets(), Duration.ofSeconds(90));

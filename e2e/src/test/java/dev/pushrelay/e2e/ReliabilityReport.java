@@ -52,9 +52,12 @@ final class ReliabilityReport {
   private final List<String> notes = new ArrayList<>();
   private final List<String> problems = new ArrayList<>();
 
-  /** Adds one run: its fault windows, its ledger, the sockets that took part and the dead letters. */
+  /**
+   * Adds one run: its fault windows, its ledger, the sockets that took part and the dead letters;
+   * {@code mailbox} tells what the user's mailbox holds of a message (user, id), for each one lost.
+   */
   void add(List<Nemesis.Window> windows, Ledger ledger, List<ChaosWorkload.Socket> sockets,
-      List<PubsubMessage> deadLetterMessages) {
+      List<PubsubMessage> deadLetterMessages, java.util.function.BiFunction<String, String, String> mailbox) {
     List<Map.Entry<String, TestSocketClient>> entries = sockets.stream()
         .map(s -> Map.entry(s.user, s.client)).toList();
     for (Map.Entry<String, TestSocketClient> e : entries) {
@@ -82,7 +85,10 @@ final class ReliabilityReport {
       Set<String> during = ledger.acceptedWhere(w::covers);
       count(row, during, ledger, dead, lost, wrong, repeats, inverted, whileConnected, w.end());
     }
-    lost.stream().limit(20).forEach(k -> problems.add("lost " + k));
+    lost.stream().limit(20).forEach(k -> {
+      String[] userAndId = k.split("/", 2);
+      problems.add("lost " + k + " (mailbox: " + mailbox.apply(userAndId[0], userAndId[1]) + ")");
+    });
     wrong.stream().limit(20).forEach(k -> problems.add("wrong user: " + k));
     repeats.stream().limit(20).forEach(k -> problems.add("twice on one socket: " + k));
     // reported, not a problem: faults (a retry, a fenced node) may reorder, as the README says

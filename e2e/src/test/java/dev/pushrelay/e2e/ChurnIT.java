@@ -95,9 +95,7 @@ class ChurnIT {
       churning.set(false);
       // Everyone comes back and stays: parked messages drain, retries find their sockets.
       for (String user : users) {
-        TestSocketClient c = TestSocketClient.connect(stack.socket(1 + (user.hashCode() & 1), tokens.get(user)),
-            Map.of(), WAIT);
-        sockets.add(new AbstractMap.SimpleEntry<>(user, c));
+        sockets.add(new AbstractMap.SimpleEntry<>(user, comeBack(user, tokens.get(user))));
       }
       try {
         ledger.awaitNothingLost(() -> sockets, probe::deadLettered, Duration.ofSeconds(60));
@@ -125,6 +123,24 @@ class ChurnIT {
       Set<String> distinct = new HashSet<>(ids);
       assertEquals(distinct.size(), ids.size(), "a socket of " + s.getKey() + " saw an id twice");
       s.getValue().close();
+    }
+  }
+
+  /**
+   * The user's last connect, as a client makes it: a node that answers the upgrade 503 (fenced after a
+   * lapsed lease, coming back as its next incarnation; or full) is tried again after a second, on the
+   * other node from the second attempt on, up to 10 times.
+   */
+  private static TestSocketClient comeBack(String user, String token) throws Exception {
+    for (int attempt = 0; ; attempt++) {
+      try {
+        return TestSocketClient.connect(stack.socket(1 + ((user.hashCode() + attempt) & 1), token), Map.of(), WAIT);
+      } catch (java.util.concurrent.ExecutionException e) {
+        if (attempt == 9 || !String.valueOf(e.getMessage()).contains("503")) {
+          throw e;
+        }
+        TimeUnit.SECONDS.sleep(1); // the Retry-After of a refused upgrade, not a wait for a result
+      }
     }
   }
 

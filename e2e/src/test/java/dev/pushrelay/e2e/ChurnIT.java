@@ -128,15 +128,17 @@ class ChurnIT {
 
   /**
    * The user's last connect, as a client makes it: a node that answers the upgrade 503 (fenced after a
-   * lapsed lease, coming back as its next incarnation; or full) is tried again after a second, on the
-   * other node from the second attempt on, up to 10 times.
+   * lapsed lease, coming back as its next incarnation; or full) is tried again after a second, the two
+   * nodes in turn, up to 10 times.
    */
   private static TestSocketClient comeBack(String user, String token) throws Exception {
     for (int attempt = 0; ; attempt++) {
       try {
         return TestSocketClient.connect(stack.socket(1 + ((user.hashCode() + attempt) & 1), token), Map.of(), WAIT);
       } catch (java.util.concurrent.ExecutionException e) {
-        if (attempt == 9 || !String.valueOf(e.getMessage()).contains("503")) {
+        boolean unavailable = e.getCause() instanceof org.eclipse.jetty.websocket.api.exceptions.UpgradeException u
+            && u.getResponseStatusCode() == 503;
+        if (attempt == 9 || !unavailable) {
           throw e;
         }
         TimeUnit.SECONDS.sleep(1); // the Retry-After of a refused upgrade, not a wait for a result

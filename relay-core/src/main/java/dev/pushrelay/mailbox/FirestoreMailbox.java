@@ -167,16 +167,9 @@ public final class FirestoreMailbox implements Mailbox {
               java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder()))
           .thenComparing(QueryDocumentSnapshot::getId));
       metrics.firestoreReads(Math.max(1, docs.size()));
-      // One entry whose claim failed must not cost the others: their claims are written, and an entry
-      // claimed but never handed to the socket is one that no look takes again (it is this socket's)
-      // until the claim runs out. A failed one stays as it was, for the next look or the next retry.
       List<CompletableFuture<ParkedMessage>> each = new ArrayList<>(docs.size());
       for (QueryDocumentSnapshot doc : docs) {
-        each.add(claimOne(doc, connectionId, now, CLAIM_RETRIES).exceptionally(e -> {
-          LOG.info("claiming mailbox entry {} for connection {} failed, left for the next look: {}",
-              doc.getReference().getPath(), connectionId, e.toString());
-          return null;
-        }));
+        each.add(claimOne(doc, connectionId, now, CLAIM_RETRIES));
       }
       return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> {
         List<ParkedMessage> claimed = new ArrayList<>();

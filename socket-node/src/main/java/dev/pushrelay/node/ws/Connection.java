@@ -315,12 +315,10 @@ public final class Connection implements Session.Listener.AutoDemanding {
 
   /**
    * A registry or mailbox call of this socket: it gives up after the registry deadline, and its outcome
-   * (null, or why it failed) comes back as an event. The deadline is on a copy: the call itself goes
-   * on, so that a catch-up whose claims land late still hands them to the socket (which writes them, or
-   * gives them back) instead of leaving them claimed by a socket that never had them.
+   * (null, or why it failed) comes back as an event.
    */
   private void answered(CompletableFuture<?> call, Consumer<Throwable> outcome) {
-    call.copy().orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
+    call.orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete((v, failed) -> events.execute(() -> outcome.accept(failed)));
   }
 

@@ -254,40 +254,6 @@ class ConnectionTest {
     }
   }
 
-  /**
-   * A catch-up that answers after the registry deadline still hands its claimed messages to the socket:
-   * they are claimed for this socket, so no later look of it takes them again, and left unhandled they
-   * would wait for the claim to run out with nobody looking (the fault suite lost messages so).
-   */
-  @Test
-  void aCatchUpThatAnswersAfterTheDeadlineStillHandsOverWhatItClaimed() throws Exception {
-    SocketTimings quick = new SocketTimings(T.tick(), Duration.ofMillis(50), T.catchUpRetries(), T.secondLook(),
-        T.lateLook(), T.unackedWindow(), T.removalRetries(), T.repairEvery(), T.slowConsumerGrace());
-    CompletableFuture<Void> claimsLand = new CompletableFuture<>();
-    java.util.concurrent.atomic.AtomicReference<SocketFixture> fixture = new java.util.concurrent.atomic.AtomicReference<>();
-    try (SocketFixture late = new SocketFixture(SocketLimits.defaults(), null,
-        c -> fixture.get().catchUps.get() > 1
-            ? CompletableFuture.completedFuture(null) // a look after it finds the entry claimed by this socket
-            : claimsLand.thenApply(v -> {
-              c.catchUp(fixture.get().message("parked-1"));
-              return null;
-            }), 10, quick)) {
-      fixture.set(late);
-      late.identity.serve();
-      SocketFixture.Socket s = late.open("u1");
-      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-      while (late.catchUps.get() < 2) { // the deadline passed (real time) and the retry's pause (fake time)
-        assertTrue(System.nanoTime() < deadline, "the catch-up was never given up on and retried");
-        late.advance(T.catchUpRetries().get(0));
-        Thread.onSpinWait();
-      }
-      claimsLand.complete(null);
-      late.advance(T.secondLook()); // what a settling socket is handed, it writes when it goes live
-      assertTrue(s.jetty().sent().stream().anyMatch(t -> t.contains("parked-1")),
-          "the late claim reached the socket: " + s.jetty().sent());
-    }
-  }
-
   /** An upgrade that never completes gives its room back at the open deadline; opening later is refused. */
   @Test
   void aSocketThatNeverOpensGivesItsRoomBack() throws Exception {

@@ -80,12 +80,6 @@ public final class SocketFixture implements AutoCloseable {
    */
   public SocketFixture(SocketLimits limits, UnaryOperator<RegistryStore> registryView, NodeSockets.CatchUp catchUp,
       int capacity) {
-    this(limits, registryView, catchUp, capacity, SocketTimings.DEFAULT);
-  }
-
-  /** The same, with the node's own timings. */
-  public SocketFixture(SocketLimits limits, UnaryOperator<RegistryStore> registryView, NodeSockets.CatchUp catchUp,
-      int capacity, SocketTimings timings) {
     this.hub = new ConnectionHub(capacity, limits.maxConnectionsPerUser());
     Upstream upstream = new Upstream(pubsub, "relay-upstream", clock, RelayMetrics.noop(Part.SOCKET_NODE),
         MessageTracing.noop(), timers);
@@ -94,7 +88,7 @@ public final class SocketFixture implements AutoCloseable {
       return catchUp == null ? CompletableFuture.completedFuture(null) : catchUp.run(c);
     };
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registryView == null ? registry : registryView.apply(registry),
-        counting, upstream, RelayMetrics.noop(Part.SOCKET_NODE), limits, timings, clock,
+        counting, upstream, RelayMetrics.noop(Part.SOCKET_NODE), limits, SocketTimings.DEFAULT, clock,
         () -> clock.millis() * 1_000_000L), timers);
   }
 

@@ -140,10 +140,11 @@ public final class FirestoreMailbox implements Mailbox {
    * conditional on the entry being unchanged since the query (its update time). A transaction over the
    * query would hold the whole mailbox against the route function's parking of new messages, and both
    * sides then abort each other under churn; here an entry that changed meanwhile is read again and
-   * decided again, and nothing else waits.
+   * decided again, and nothing else waits. One claim that fails fails the look: the socket's next look
+   * hands over the claims this one wrote, as its own.
    */
   @Override
-  public CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId, Instant now) {
+  public CompletableFuture<Claimed> claim(String userId, String connectionId, Instant now) {
     // every entry, delivered ones too: one that another socket of the user got moments ago is shared
     return claimFrom(pending(userId).orderBy("sentAt").limit(CLAIM_LIMIT), connectionId, now);
   }
@@ -154,60 +155,79 @@ public final class FirestoreMailbox implements Mailbox {
    * order is the client's.
    */
   @Override
-  public CompletableFuture<List<ParkedMessage>> claimNew(String userId, String connectionId, Instant now) {
+  public CompletableFuture<Claimed> claimNew(String userId, String connectionId, Instant now) {
     return claimFrom(pending(userId).whereIn("state", List.of(STATE_PENDING, STATE_CLAIMED)).limit(CLAIM_LIMIT),
         connectionId, now);
   }
 
-  private CompletableFuture<List<ParkedMessage>> claimFrom(com.google.cloud.firestore.Query query,
-      String connectionId, Instant now) {
+  private CompletableFuture<Claimed> claimFrom(com.google.cloud.firestore.Query query, String connectionId,
+      Instant now) {
     return Completions.of(query.get()).thenCompose(snapshot -> {
       List<QueryDocumentSnapshot> docs = new ArrayList<>(snapshot.getDocuments());
       docs.sort(java.util.Comparator.comparing((QueryDocumentSnapshot d) -> d.getTimestamp("sentAt"),
               java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder()))
           .thenComparing(QueryDocumentSnapshot::getId));
       metrics.firestoreReads(Math.max(1, docs.size()));
-      List<CompletableFuture<ParkedMessage>> each = new ArrayList<>(docs.size());
+      List<CompletableFuture<Decided>> each = new ArrayList<>(docs.size());
       for (QueryDocumentSnapshot doc : docs) {
         each.add(claimOne(doc, connectionId, now, CLAIM_RETRIES));
       }
       return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> {
-        List<ParkedMessage> claimed = new ArrayList<>();
-        for (CompletableFuture<ParkedMessage> f : each) {
-          if (f.join() != null) {
-            claimed.add(f.join());
+        List<ParkedMessage> handed = new ArrayList<>();
+        Instant lookAgainAt = null;
+        for (CompletableFuture<Decided> f : each) {
+          Decided d = f.join();
+          if (d.message() != null) {
+            handed.add(d.message());
+          }
+          if (d.heldUntil() != null && (lookAgainAt == null || d.heldUntil().isBefore(lookAgainAt))) {
+            lookAgainAt = d.heldUntil();
           }
         }
-        return claimed;
+        return new Claimed(handed, java.util.Optional.ofNullable(lookAgainAt));
       });
     });
   }
 
-  /** Claims one entry if it is claimable, or shares it; null when it is neither. */
-  private CompletableFuture<ParkedMessage> claimOne(DocumentSnapshot doc, String connectionId, Instant now,
-      int retries) {
+  /**
+   * What a look decided of one entry: the message it hands the socket (null: none), and until when
+   * another socket's claim holds the entry (null: no such claim).
+   */
+  private record Decided(ParkedMessage message, Instant heldUntil) {
+    static final Decided NONE = new Decided(null, null);
+  }
+
+  /** Claims one entry if it is claimable, hands it again if this socket claimed it, or shares it. */
+  private CompletableFuture<Decided> claimOne(DocumentSnapshot doc, String connectionId, Instant now, int retries) {
     if (!doc.exists()) {
-      return CompletableFuture.completedFuture(null);
+      return CompletableFuture.completedFuture(Decided.NONE);
     }
     String state = doc.getString("state");
-    boolean claimable = STATE_PENDING.equals(state) || (STATE_CLAIMED.equals(state) && claimExpired(doc, now));
-    boolean shared = !claimable && claimedByAnotherSince(doc, connectionId, now.minus(SHARED_WINDOW));
+    boolean claimedNow = STATE_CLAIMED.equals(state) && !claimExpired(doc, now);
+    boolean claimable = STATE_PENDING.equals(state) || (STATE_CLAIMED.equals(state) && !claimedNow);
+    boolean own = claimedNow && connectionId.equals(doc.getString("claimedBy"));
+    Instant heldUntil = claimedNow && !own ? claimRunsOut(doc) : null;
+    boolean shared = !claimable && !own && claimedByAnotherSince(doc, connectionId, now.minus(SHARED_WINDOW));
     Timestamp expires = doc.getTimestamp("expiresAt");
-    if (!(claimable || shared) || (claimable && expires != null && !Timestamps.instant(expires).isAfter(now))) {
-      return CompletableFuture.completedFuture(null);
+    boolean expired = expires != null && !Timestamps.instant(expires).isAfter(now);
+    if (!(claimable || own || shared) || ((claimable || own) && expired)) {
+      return CompletableFuture.completedFuture(new Decided(null, heldUntil));
     }
     RelayMessage m = decode(doc);
     if (m == null) {
-      return CompletableFuture.completedFuture(null);
+      return CompletableFuture.completedFuture(Decided.NONE);
     }
-    if (shared) {
-      return CompletableFuture.completedFuture(new ParkedMessage(m.withTrace(trace(doc)), false));
+    RelayMessage message = m.withTrace(trace(doc));
+    if (shared || own) {
+      // shared: written here too, settled by its claimer; own: claimed by a look of this socket whose
+      // answer came after the socket stopped waiting for it, so nobody had it yet
+      return CompletableFuture.completedFuture(new Decided(new ParkedMessage(message, own), heldUntil));
     }
     metrics.firestoreWrites(1);
     Map<String, Object> claim = Map.of("state", STATE_CLAIMED, "claimedBy", connectionId,
         "claimedAt", Timestamps.of(now));
     return Completions.of(doc.getReference().update(claim, Precondition.updatedAt(doc.getUpdateTime())))
-        .thenApply(r -> new ParkedMessage(m.withTrace(trace(doc)), true))
+        .thenApply(r -> new Decided(new ParkedMessage(message, true), null))
         .exceptionallyCompose(e -> {
           // the conditional write lost: the entry changed (or went) since it was read
           if (!Preconditions.lost(e) || retries == 0) {
@@ -261,8 +281,14 @@ public final class FirestoreMailbox implements Mailbox {
   }
 
   private static boolean claimExpired(DocumentSnapshot doc, Instant now) {
+    Instant runsOut = claimRunsOut(doc);
+    return runsOut == null || runsOut.isBefore(now);
+  }
+
+  /** When the entry's claim runs out; null for an entry without one. */
+  private static Instant claimRunsOut(DocumentSnapshot doc) {
     Timestamp at = doc.getTimestamp("claimedAt");
-    return at == null || Timestamps.instant(at).plus(CLAIM_TIMEOUT).isBefore(now);
+    return at == null ? null : Timestamps.instant(at).plus(CLAIM_TIMEOUT);
   }
 
   private static Map<String, String> trace(DocumentSnapshot doc) {

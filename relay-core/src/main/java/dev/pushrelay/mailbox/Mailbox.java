@@ -40,15 +40,18 @@ public interface Mailbox {
    * Claims the user's pending messages for one socket, oldest first. Messages another socket of the
    * same user claimed within {@link #SHARED_WINDOW} come along unclaimed: every socket the user holds
    * when a message is written gets it, also when two of them register at the same moment (two tabs
-   * reconnecting after a deploy).
+   * reconnecting after a deploy). Entries this socket claimed before and has not settled come again:
+   * a look whose claims landed after the socket stopped waiting for it handed them to nobody. Claims of
+   * other sockets that are neither shared nor run out yet are left, and the answer says when the
+   * earliest of them runs out.
    */
-  CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId, Instant now);
+  CompletableFuture<Claimed> claim(String userId, String connectionId, Instant now);
 
   /**
    * The same for a socket that caught up already and looks again: only entries still pending or
    * claimed matter then, and delivered ones need not be read.
    */
-  default CompletableFuture<List<ParkedMessage>> claimNew(String userId, String connectionId, Instant now) {
+  default CompletableFuture<Claimed> claimNew(String userId, String connectionId, Instant now) {
     return claim(userId, connectionId, now);
   }
 

@@ -1,5 +1,7 @@
 package dev.pushrelay.testing;
 
+import dev.pushrelay.mailbox.Claimed;
+import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkOutcome;
 import dev.pushrelay.mailbox.ParkedMessage;
@@ -10,9 +12,10 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
-/** In-memory mailbox seam for unit tests: the same states as the Firestore one, without claim expiry. */
+/** In-memory mailbox seam for unit tests: the same states and claim expiry as the Firestore one. */
 public final class InMemoryMailbox implements Mailbox {
   /** One entry: the message, its state and how many attempts found nobody. */
   public record Entry(RelayMessage message, String state, int attempts, Map<String, String> trace, String claimedBy,
@@ -37,6 +40,10 @@ public final class InMemoryMailbox implements Mailbox {
       return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
     }
     int attempt = exact ? attemptHint : Math.max(e == null ? 1 : e.attempts() + 1, attemptHint);
+    if (e != null && e.state().equals("claimed") && runsOut(e).isBefore(now)) {
+      e = new Entry(e.message(), "pending", e.attempts(), e.trace(), null, null); // its claimer died
+      entries.put(key, e);
+    }
     if (attempt >= maxAttempts) {
       if (e != null && e.state().equals("claimed")) {
         return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
@@ -62,25 +69,37 @@ public final class InMemoryMailbox implements Mailbox {
   }
 
   @Override
-  public synchronized CompletableFuture<List<ParkedMessage>> claim(String userId, String connectionId,
-      Instant now) {
+  public synchronized CompletableFuture<Claimed> claim(String userId, String connectionId, Instant now) {
     List<ParkedMessage> out = new ArrayList<>();
     Instant sharedSince = now.minus(SHARED_WINDOW);
+    Instant lookAgainAt = null;
     for (Map.Entry<String, Entry> e : entries.entrySet()) {
       Entry entry = e.getValue();
       if (!entry.message().userId().equals(userId)) {
         continue;
       }
-      if (entry.state().equals("pending") && entry.message().expiresAt().isAfter(now)) {
+      boolean claimedNow = entry.state().equals("claimed") && !runsOut(entry).isBefore(now);
+      boolean own = claimedNow && entry.claimedBy().equals(connectionId);
+      boolean live = entry.message().expiresAt().isAfter(now);
+      if ((entry.state().equals("pending") || entry.state().equals("claimed") && !claimedNow) && live) {
         e.setValue(new Entry(entry.message(), "claimed", entry.attempts(), entry.trace(), connectionId, now));
+        out.add(new ParkedMessage(entry.message(), true));
+      } else if (own && live) {
         out.add(new ParkedMessage(entry.message(), true));
       } else if (!entry.state().equals("pending") && entry.claimedBy() != null
           && !entry.claimedBy().equals(connectionId) && !entry.claimedAt().isBefore(sharedSince)) {
         out.add(new ParkedMessage(entry.message(), false));
       }
+      if (claimedNow && !own && (lookAgainAt == null || runsOut(entry).isBefore(lookAgainAt))) {
+        lookAgainAt = runsOut(entry);
+      }
     }
     out.sort(Comparator.comparing(p -> p.message().sentAt()));
-    return CompletableFuture.completedFuture(out);
+    return CompletableFuture.completedFuture(new Claimed(out, Optional.ofNullable(lookAgainAt)));
+  }
+
+  private static Instant runsOut(Entry e) {
+    return e.claimedAt().plus(FirestoreMailbox.CLAIM_TIMEOUT);
   }
 
   @Override

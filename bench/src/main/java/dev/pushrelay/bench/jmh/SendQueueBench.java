@@ -88,7 +88,7 @@ public class SendQueueBench {
     SocketTimings quick = new SocketTimings(ms, Duration.ofSeconds(5), List.of(ms), ms, ms.multipliedBy(2),
         Duration.ofSeconds(10), List.of(ms), Duration.ofSeconds(5), Duration.ofSeconds(2));
     sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, new InMemoryRegistryStore(),
-        c -> CompletableFuture.completedFuture(null),
+        c -> CompletableFuture.completedFuture(java.util.Optional.empty()),
         new Upstream(new RecordingPublisher(), "relay-upstream", Clock.systemUTC(), metrics, MessageTracing.noop(),
             timer),
         metrics, SocketLimits.defaults(), quick, Clock.systemUTC(), System::nanoTime), timer);

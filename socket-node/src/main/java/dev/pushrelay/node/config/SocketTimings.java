@@ -15,7 +15,8 @@ import java.util.Objects;
  *     fires up to one tick late; shorter than the first catch-up retry and the settling window
  * @param registryDeadline each registry or mailbox call on the connect and close path gives up after this
  * @param catchUpRetries pauses between catch-up attempts; after the last one fails the socket is closed
- *     with 1011 (the client reconnects and its next socket catches up)
+ *     with 1011 (the client reconnects and its next socket catches up). A live socket's later looks that
+ *     fail are tried again after the same pauses, then left to the route function's retries
  * @param secondLook the settling window: after its catch-up a socket holds what comes for it, looks at
  *     the mailbox again this long after, then writes the held messages in accept order. It covers a
  *     route that read the registry just before the socket was in it; live messages in a socket's first

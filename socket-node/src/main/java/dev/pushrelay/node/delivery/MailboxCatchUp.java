@@ -1,5 +1,6 @@
 package dev.pushrelay.node.delivery;
 
+import dev.pushrelay.mailbox.Claimed;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.metrics.RelayMetrics;
@@ -12,19 +13,24 @@ import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Right after {@code connection_established}: claims the user's parked messages and hands them to the
- * socket {@code high} priority first, then oldest {@code sentAt} first; the catch-up is done once they are handed over. Each claimed entry
- * is then settled as the client acks: marked delivered when acked (or taken as delivered once its
- * unacked window ran out), put back to pending when the socket closed first, so the next socket, or the
- * route function's next retry, takes it.
+ * Right after {@code connection_established}, and at each later look of the socket: claims the user's
+ * parked messages and hands them to the socket {@code high} priority first, then oldest {@code sentAt}
+ * first; the look is done once they are handed over. Each claimed entry is then settled as the client
+ * acks: marked delivered when acked (or taken as delivered once its unacked window ran out), put back to
+ * pending when the socket closed first, so the next socket, or the route function's next retry, takes
+ * it. An entry handed over twice (a later look finds the socket's own claim still open) is written once,
+ * and both copies settle as that write does.
  */
 public final class MailboxCatchUp implements NodeSockets.CatchUp {
   private static final Logger LOG = LoggerFactory.getLogger(MailboxCatchUp.class);
@@ -46,19 +52,20 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
   }
 
   @Override
-  public CompletableFuture<Void> run(Connection connection) {
+  public CompletableFuture<Optional<Instant>> run(Connection connection) {
     String user = connection.userId();
     // the looks after the catch-up (settling, then live) read only what is still waiting
-    CompletableFuture<List<ParkedMessage>> claimed = connection.caughtUp()
+    CompletableFuture<Claimed> claimed = connection.caughtUp()
         ? mailbox.claimNew(user, connection.connectionId(), clock.instant())
         : mailbox.claim(user, connection.connectionId(), clock.instant());
-    return claimed.thenApply(parked -> {
+    return claimed.thenApply(look -> {
+      List<ParkedMessage> parked = look.messages();
       if (!parked.isEmpty()) {
         LOG.debug("connection {} catches up on {}", connection.connectionId(),
             parked.stream().map(p -> p.message().id() + (p.claimed() ? "" : " (shared)")).toList());
       }
-      List<ParkedMessage> inOrder = new java.util.ArrayList<>(parked);
-      inOrder.sort(java.util.Comparator.comparing(ParkedMessage::message, RelayMessage.DELIVERY_ORDER));
+      List<ParkedMessage> inOrder = new ArrayList<>(parked);
+      inOrder.sort(Comparator.comparing(ParkedMessage::message, RelayMessage.DELIVERY_ORDER));
       for (ParkedMessage p : inOrder) {
         RelayMessage m = p.message();
         Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, m.trace(), m.id());
@@ -73,7 +80,7 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
           }
         });
       }
-      return null;
+      return look.lookAgainAt();
     });
   }
 

@@ -21,7 +21,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
+import java.util.function.BiConsumer;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.StatusCode;
@@ -46,7 +46,9 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code SETTLING}: the catch-up is written; for {@link SocketTimings#secondLook} it holds what comes
  *       (routed, or found by the mailbox's second look): a message parked while the catch-up read still
  *       turns up, and nothing live overtakes it.</li>
- *   <li>{@code LIVE}: what was held is written in accept order, then every message as it comes.</li>
+ *   <li>{@code LIVE}: what was held is written in accept order, then every message as it comes. It
+ *       looks at the mailbox once more at the late look, again after a look that failed, and when a
+ *       claim of another socket that it could not share runs out (that socket died holding it).</li>
  *   <li>{@code CLOSING}: the socket closed (or the node is closing it): it takes nothing, and what it
  *       held or its client had not acked goes back to whoever handed it over. Its {@code disconnected}
  *       event goes out, and only then its registry entry goes, so a node that dies first leaves the entry
@@ -67,6 +69,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
   /** Longer than any socket lives; a token valid for longer has no expiry deadline. */
   private static final Duration FOREVER = Duration.ofDays(365 * 100L);
+  /** How long after another socket's claim runs out this socket looks for it. */
+  private static final Duration CLAIM_MARGIN = Duration.ofSeconds(1);
 
   /** Where a socket is in its life; see the class doc. */
   public enum State { HANDSHAKEN, REGISTERING, CATCHING_UP, SETTLING, LIVE, CLOSING, CLOSED }
@@ -127,12 +131,18 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private boolean socketClosed;
   private boolean dropped;
   private int catchUpAttempts;
+  private int lookFailures;
   private int removalAttempts;
   private Look look;
   private long openBy;
   private long expiresAt = NEVER;
   private long pingAt = NEVER;
   private long lookAt = NEVER;
+  /**
+   * A look of a live socket for what another socket's claim (or a failed look) left: at the moment the
+   * earliest such claim runs out, or after a failed look. Not counted before the socket is live.
+   */
+  private long claimsLookAt = NEVER;
   private long unackedCheckAt = NEVER;
   private long disconnectAt = NEVER;
   private long removeAt = NEVER;
@@ -309,17 +319,18 @@ public final class Connection implements Session.Listener.AutoDemanding {
     } catch (RuntimeException e) {
       write = CompletableFuture.failedFuture(e);
     }
-    answered(write, this::registered);
+    answered(write, (v, failed) -> registered(failed));
     reschedule();
   }
 
   /**
    * A registry or mailbox call of this socket: it gives up after the registry deadline, and its outcome
-   * (null, or why it failed) comes back as an event.
+   * (its value, or why it failed) comes back as an event. A mailbox look that answers after that hands
+   * nothing to the socket; what it claimed comes with the socket's next look, as its own.
    */
-  private void answered(CompletableFuture<?> call, Consumer<Throwable> outcome) {
+  private <T> void answered(CompletableFuture<T> call, BiConsumer<T, Throwable> outcome) {
     call.orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
-        .whenComplete((v, failed) -> events.execute(() -> outcome.accept(failed)));
+        .whenComplete((v, failed) -> events.execute(() -> outcome.accept(v, failed)));
   }
 
   /** The token's deadline; one further off than a socket can live (a JWT with {@code exp} in ms) is none. */
@@ -372,11 +383,12 @@ public final class Connection implements Session.Listener.AutoDemanding {
     answered(node.catchUp().run(this), this::caughtUp);
   }
 
-  private void caughtUp(Throwable failed) {
+  private void caughtUp(Optional<Instant> lookAgainAt, Throwable failed) {
     if (state != State.CATCHING_UP) {
       return;
     }
     if (failed == null) {
+      claimsRunOut(lookAgainAt);
       state = State.SETTLING;
       lookAfter(Look.SECOND, timings().secondLook());
       return;
@@ -392,16 +404,35 @@ public final class Connection implements Session.Listener.AutoDemanding {
   }
 
   /**
-   * One more mailbox look, then {@code after}, whether the look succeeded or not (the route function's
-   * retries still hold whatever a failed look would have found).
+   * One more mailbox look, then {@code after}, whether the look succeeded or not. A failed look is taken
+   * again once live, after each pause of {@link SocketTimings#catchUpRetries}; past the last, the route
+   * function's retries still hold whatever it would have found.
    */
   private void look(String which, Runnable after) {
-    answered(node.catchUp().run(this), failed -> {
+    answered(node.catchUp().run(this), (lookAgainAt, failed) -> {
       if (failed != null) {
         LOG.info("{} mailbox look of connection {} failed: {}", which, connectionId, failed.toString());
+        if (lookFailures < timings().catchUpRetries().size()) {
+          lookAgainAfter(timings().catchUpRetries().get(lookFailures++));
+        }
+      } else {
+        claimsRunOut(lookAgainAt);
       }
       after.run();
     });
+  }
+
+  /** Another socket's claim runs out at {@code at}: this socket looks then, a second later (clocks differ). */
+  private void claimsRunOut(Optional<Instant> at) {
+    at.ifPresent(runsOut -> {
+      Duration left = Duration.between(node.clock().instant(), runsOut).plus(CLAIM_MARGIN);
+      lookAgainAfter(left.compareTo(CLAIM_MARGIN) < 0 ? CLAIM_MARGIN : left);
+    });
+  }
+
+  private void lookAgainAfter(Duration after) {
+    claimsLookAt = Math.min(claimsLookAt, node.nanoTime() + after.toNanos());
+    reschedule();
   }
 
   /** Ends the settling window and writes what was held back, in accept order. */
@@ -531,6 +562,10 @@ public final class Connection implements Session.Listener.AutoDemanding {
         ledger.expire(now - timings().unackedWindow().toNanos());
         unackedCheckAt = ledger.unackedCount() == 0 ? NEVER : now + SECOND;
       }
+      if (state == State.LIVE && passed(now, claimsLookAt)) {
+        claimsLookAt = NEVER;
+        look("claims", () -> { });
+      }
       if (passed(now, lookAt)) {
         lookAt = NEVER;
         switch (look) {
@@ -620,7 +655,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
 
   /** Removes the registry entry, trying again while the registry does not answer. */
   private void remove() {
-    answered(node.registry().removeConnections(List.of(connectionId)), failed -> {
+    answered(node.registry().removeConnections(List.of(connectionId)), (v, failed) -> {
       if (failed == null) {
         finish();
       } else if (removalAttempts < timings().removalRetries().size()) {
@@ -656,6 +691,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     ledger.closed(node.nanoTime() - timings().unackedWindow().toNanos());
     expiresAt = NEVER; // pings go on until the close is in: a dead peer is still dropped
     lookAt = NEVER;
+    claimsLookAt = NEVER;
     unackedCheckAt = NEVER;
     reschedule();
   }
@@ -679,7 +715,13 @@ public final class Connection implements Session.Listener.AutoDemanding {
     }
     String id = message.id();
     if (!ledger.firstWrite(id)) {
-      return Write.done(SocketOutcome.DUPLICATE_SUPPRESSED);
+      CompletableFuture<SocketOutcome> first = ledger.waiting(id);
+      if (first == null) {
+        return Write.done(SocketOutcome.DUPLICATE_SUPPRESSED);
+      }
+      // its first copy waits for the ack: this one settles as that one does, not before
+      return new Write(CompletableFuture.completedFuture(SocketOutcome.DUPLICATE_SUPPRESSED),
+          first.thenApply(o -> o == SocketOutcome.NO_SOCKET ? o : SocketOutcome.DUPLICATE_SUPPRESSED));
     }
     // tracked from the moment it is handed to the socket, so a close racing the write still sees it
     CompletableFuture<SocketOutcome> settled = new CompletableFuture<>();
@@ -730,6 +772,9 @@ public final class Connection implements Session.Listener.AutoDemanding {
 
   private void reschedule() {
     long due = Math.min(Math.min(openBy, expiresAt), Math.min(pingAt, lookAt));
+    if (state == State.LIVE) {
+      due = Math.min(due, claimsLookAt);
+    }
     due = Math.min(due, Math.min(Math.min(unackedCheckAt, disconnectAt), removeAt));
     if (state == State.CLOSED) {
       due = NEVER;

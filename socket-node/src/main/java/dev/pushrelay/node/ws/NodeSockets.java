@@ -10,6 +10,7 @@ import dev.pushrelay.registry.RegistryStore;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,9 +35,10 @@ public final class NodeSockets {
   public interface CatchUp {
     /**
      * Completes once every parked message is handed to the socket (written, or held while settling);
-     * the socket writes them in that order, ahead of what it is handed later.
+     * the socket writes them in that order, ahead of what it is handed later. Its answer is when to look
+     * again: when a claim that another socket of the user holds runs out (empty: no such claim).
      */
-    CompletableFuture<Void> run(Connection connection);
+    CompletableFuture<Optional<Instant>> run(Connection connection);
   }
 
   /** What the sockets are built from; {@code nanoTime} is the node's monotonic clock. */

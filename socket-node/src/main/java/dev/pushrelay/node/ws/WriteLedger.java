@@ -37,6 +37,12 @@ final class WriteLedger {
     return written.add(id);
   }
 
+  /** The future that settles {@code id}, written here and not acked yet; null when none is waiting. */
+  CompletableFuture<SocketOutcome> waiting(String id) {
+    Unacked u = unacked == null ? null : unacked.get(id);
+    return u == null ? null : u.settled();
+  }
+
   /** A message handed to the socket; settled as the class doc says. */
   void track(String id, CompletableFuture<SocketOutcome> settled, int bytes, long now) {
     if (unacked == null) {

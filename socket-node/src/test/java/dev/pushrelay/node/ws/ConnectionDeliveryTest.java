@@ -9,8 +9,10 @@ import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.config.SocketLimits;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -83,7 +85,7 @@ class ConnectionDeliveryTest {
           Thread.currentThread().interrupt();
         }
       }
-      return CompletableFuture.completedFuture(null);
+      return CompletableFuture.completedFuture(Optional.<Instant>empty());
     }, 10)) {
       SocketFixture.Socket s = busy.live("u1");
       for (int i = 0; i < 60; i++) {
@@ -176,8 +178,10 @@ class ConnectionDeliveryTest {
   void deliveriesDuringTheCatchUpFollowTheMailboxAndRepeatsAreDropped() throws Exception {
     CompletableFuture<Void> mailboxAnswers = new CompletableFuture<>();
     List<Connection.Write> parked = new ArrayList<>();
-    try (SocketFixture slow = new SocketFixture(SocketLimits.defaults(), null, c -> mailboxAnswers.thenRun(() ->
-        parked.add(c.catchUp(acceptedAt("parked", 1)))), 10)) {
+    try (SocketFixture slow = new SocketFixture(SocketLimits.defaults(), null, c -> mailboxAnswers.thenApply(v -> {
+      parked.add(c.catchUp(acceptedAt("parked", 1)));
+      return Optional.<Instant>empty();
+    }), 10)) {
       slow.identity.serve();
       SocketFixture.Socket s = slow.open("u1");
       assertEquals(Connection.State.CATCHING_UP, s.connection().state());
@@ -187,10 +191,16 @@ class ConnectionDeliveryTest {
       assertEquals(List.of("parked"), s.messageIds());
       slow.advance(java.time.Duration.ofSeconds(1));
       assertEquals(List.of("parked", "live"), s.messageIds());
-      assertEquals(SocketOutcome.DUPLICATE_SUPPRESSED, s.connection().deliver(acceptedAt("parked", 1)).join());
+      CompletableFuture<SocketOutcome> repeat = s.connection().deliver(acceptedAt("parked", 1));
+      assertEquals(List.of("parked", "live"), s.messageIds(), "a repeat is not written");
       s.text(ack("live"));
       assertEquals(SocketOutcome.DELIVERED, live.join());
       assertEquals(SocketOutcome.DELIVERED, parked.get(0).written().join());
+      assertFalse(repeat.isDone(), "a repeat settles as its first copy does, once that one is acked");
+      s.text(ack("parked"));
+      assertEquals(SocketOutcome.DUPLICATE_SUPPRESSED, repeat.join());
+      assertEquals(SocketOutcome.DUPLICATE_SUPPRESSED, s.connection().deliver(acceptedAt("parked", 1)).join(),
+          "a repeat of an acked message is settled at once");
     }
   }
 
@@ -208,7 +218,7 @@ class ConnectionDeliveryTest {
         late.add(c.catchUp(m));
       }
       mailbox.clear();
-      return CompletableFuture.completedFuture(null);
+      return CompletableFuture.completedFuture(Optional.<Instant>empty());
     }, 10)) {
       parking.identity.serve();
       SocketFixture.Socket s = parking.open("u1");

@@ -18,6 +18,7 @@ import dev.pushrelay.tracing.MessageTracing;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -80,15 +81,21 @@ public final class SocketFixture implements AutoCloseable {
    */
   public SocketFixture(SocketLimits limits, UnaryOperator<RegistryStore> registryView, NodeSockets.CatchUp catchUp,
       int capacity) {
+    this(limits, registryView, catchUp, capacity, SocketTimings.DEFAULT);
+  }
+
+  /** The same with the socket timings given (a registry deadline short enough to pass in a test). */
+  public SocketFixture(SocketLimits limits, UnaryOperator<RegistryStore> registryView, NodeSockets.CatchUp catchUp,
+      int capacity, SocketTimings timings) {
     this.hub = new ConnectionHub(capacity, limits.maxConnectionsPerUser());
     Upstream upstream = new Upstream(pubsub, "relay-upstream", clock, RelayMetrics.noop(Part.SOCKET_NODE),
         MessageTracing.noop(), timers);
     NodeSockets.CatchUp counting = c -> {
       catchUps.incrementAndGet();
-      return catchUp == null ? CompletableFuture.completedFuture(null) : catchUp.run(c);
+      return catchUp == null ? CompletableFuture.completedFuture(Optional.empty()) : catchUp.run(c);
     };
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registryView == null ? registry : registryView.apply(registry),
-        counting, upstream, RelayMetrics.noop(Part.SOCKET_NODE), limits, SocketTimings.DEFAULT, clock,
+        counting, upstream, RelayMetrics.noop(Part.SOCKET_NODE), limits, timings, clock,
         () -> clock.millis() * 1_000_000L), timers);
   }
 

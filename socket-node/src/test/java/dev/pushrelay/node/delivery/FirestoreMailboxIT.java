@@ -1,0 +1,81 @@
+package dev.pushrelay.node.delivery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.pushrelay.mailbox.Claimed;
+import dev.pushrelay.mailbox.FirestoreMailbox;
+import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.mailbox.ParkOutcome;
+import dev.pushrelay.metrics.Part;
+import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.model.Priority;
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.testing.EmulatorProject;
+import dev.pushrelay.topology.Topology;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The Firestore mailbox's claims against the emulator, each look at a time the test gives. */
+class FirestoreMailboxIT {
+  private static EmulatorProject project;
+  private static Mailbox mailbox;
+
+  @BeforeAll
+  static void start() {
+    project = EmulatorProject.withTopology(Topology.standard());
+    mailbox = new FirestoreMailbox(project.clients().firestore(), RelayMetrics.noop(Part.SOCKET_NODE));
+  }
+
+  @AfterAll
+  static void stop() {
+    project.close();
+  }
+
+  private static Claimed look(String user, String connectionId, Instant at) throws Exception {
+    return mailbox.claim(user, connectionId, at).get(10, TimeUnit.SECONDS);
+  }
+
+  private static List<String> handed(Claimed claimed) {
+    return claimed.messages().stream().map(p -> p.message().id() + (p.claimed() ? "" : " (shared)")).toList();
+  }
+
+  /**
+   * An unsettled claim comes again to the socket that holds it; another socket shares it within the
+   * shared window, then is told when it runs out, and takes it from then on.
+   */
+  @Test
+  void aClaimComesAgainToItsSocketAndRunsOutForTheOthers() throws Exception {
+    String user = "mailbox-" + UUID.randomUUID();
+    Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    RelayMessage m = new RelayMessage("m1", user, "e", null, t0, 3600, Priority.NORMAL);
+    assertEquals(ParkOutcome.PARKED, mailbox.parkNew(m, t0).get(10, TimeUnit.SECONDS));
+    Instant runsOut = t0.plus(FirestoreMailbox.CLAIM_TIMEOUT);
+
+    assertEquals(List.of("m1"), handed(look(user, "c1", t0)), "claimed");
+    assertEquals(List.of("m1"), handed(look(user, "c1", t0.plusSeconds(1))), "its own claim, handed again");
+    Claimed shared = look(user, "c2", t0.plusSeconds(2));
+    assertEquals(List.of("m1 (shared)"), handed(shared), "within the shared window");
+    assertEquals(Optional.of(runsOut), shared.lookAgainAt());
+    Claimed skipped = look(user, "c2", t0.plus(Mailbox.SHARED_WINDOW).plusSeconds(1));
+    assertEquals(List.of(), handed(skipped), "past the shared window: c1's to settle");
+    assertEquals(Optional.of(runsOut), skipped.lookAgainAt(), "told when c1's claim runs out");
+
+    Instant after = runsOut.plus(Duration.ofSeconds(1));
+    Claimed taken = look(user, "c2", after);
+    assertEquals(List.of("m1"), handed(taken), "c1's claim ran out: c2 claims it");
+    assertEquals(Optional.empty(), taken.lookAgainAt());
+    assertEquals(List.of("m1 (shared)"), handed(look(user, "c1", after.plusSeconds(1))),
+        "c1's claim is gone: it shares c2's fresh one");
+    mailbox.delivered(user, List.of("m1"), after.plusSeconds(2)).get(10, TimeUnit.SECONDS);
+    assertEquals(List.of(), handed(mailbox.claimNew(user, "c3", after.plusSeconds(60)).get(10, TimeUnit.SECONDS)),
+        "delivered: nobody gets it again");
+  }
+}

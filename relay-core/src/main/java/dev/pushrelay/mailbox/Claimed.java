@@ -2,6 +2,7 @@ package dev.pushrelay.mailbox;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -19,5 +20,6 @@ public record Claimed(List<ParkedMessage> messages, Optional<Instant> lookAgainA
 
   public Claimed {
     messages = List.copyOf(messages);
+    lookAgainAt = Objects.requireNonNullElse(lookAgainAt, Optional.empty());
   }
 }

@@ -70,12 +70,16 @@ public final class InMemoryMailbox implements Mailbox {
 
   @Override
   public synchronized CompletableFuture<Claimed> claim(String userId, String connectionId, Instant now) {
+    return look(userId, connectionId, now, true);
+  }
+
+  private CompletableFuture<Claimed> look(String userId, String connectionId, Instant now, boolean delivered) {
     List<ParkedMessage> out = new ArrayList<>();
     Instant sharedSince = now.minus(SHARED_WINDOW);
     Instant lookAgainAt = null;
     for (Map.Entry<String, Entry> e : entries.entrySet()) {
       Entry entry = e.getValue();
-      if (!entry.message().userId().equals(userId)) {
+      if (!entry.message().userId().equals(userId) || !delivered && entry.state().equals("delivered")) {
         continue;
       }
       boolean claimedNow = entry.state().equals("claimed") && !runsOut(entry).isBefore(now);
@@ -98,6 +102,12 @@ public final class InMemoryMailbox implements Mailbox {
     return CompletableFuture.completedFuture(new Claimed(out, Optional.ofNullable(lookAgainAt)));
   }
 
+  /** The later looks' query: delivered entries are not read, so none is shared from them. */
+  @Override
+  public synchronized CompletableFuture<Claimed> claimNew(String userId, String connectionId, Instant now) {
+    return look(userId, connectionId, now, false);
+  }
+
   private static Instant runsOut(Entry e) {
     return e.claimedAt().plus(FirestoreMailbox.CLAIM_TIMEOUT);
   }
@@ -110,7 +120,10 @@ public final class InMemoryMailbox implements Mailbox {
 
   @Override
   public synchronized CompletableFuture<Void> release(String userId, List<String> messageIds) {
-    setState(userId, messageIds, "pending");
+    for (String id : messageIds) {
+      entries.computeIfPresent(key(userId, id),
+          (k, e) -> new Entry(e.message(), "pending", e.attempts(), e.trace(), null, null));
+    }
     return CompletableFuture.completedFuture(null);
   }
 

@@ -58,7 +58,7 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
     CompletableFuture<Claimed> claimed = connection.caughtUp()
         ? mailbox.claimNew(user, connection.connectionId(), clock.instant())
         : mailbox.claim(user, connection.connectionId(), clock.instant());
-    return claimed.thenApply(look -> {
+    CompletableFuture<Optional<Instant>> handedOver = claimed.thenApply(look -> {
       List<ParkedMessage> parked = look.messages();
       if (!parked.isEmpty()) {
         LOG.debug("connection {} catches up on {}", connection.connectionId(),
@@ -82,6 +82,14 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
       }
       return look.lookAgainAt();
     });
+    claimed.thenAccept(look -> {
+      // the socket stopped waiting for this look before its claims landed, so they were handed over to
+      // nobody: the socket's next look hands them over as its own
+      if (handedOver.isCompletedExceptionally() && look.messages().stream().anyMatch(ParkedMessage::claimed)) {
+        connection.lookSoon();
+      }
+    });
+    return handedOver;
   }
 
   private void settle(String user, String messageId, SocketOutcome outcome) {

@@ -131,7 +131,10 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private boolean socketClosed;
   private boolean dropped;
   private int catchUpAttempts;
+  /** Later looks that failed in a row. */
   private int lookFailures;
+  /** A later look is under way: the next waits for its answer. */
+  private boolean looking;
   private int removalAttempts;
   private Look look;
   private long openBy;
@@ -264,6 +267,18 @@ public final class Connection implements Session.Listener.AutoDemanding {
       }
     });
     return w.settled();
+  }
+
+  /**
+   * A look of this socket claimed entries after the socket had stopped waiting for it: one more look
+   * hands them over, as soon as the socket is live (a catch-up's own retry takes them before that).
+   */
+  public void lookSoon() {
+    events.execute(() -> {
+      if (open() && state.compareTo(State.CATCHING_UP) >= 0) {
+        lookAgainAfter(Duration.ZERO);
+      }
+    });
   }
 
   /** Closes the socket with {@code code}; what it holds goes back to whoever handed it over at once. */
@@ -409,13 +424,16 @@ public final class Connection implements Session.Listener.AutoDemanding {
    * function's retries still hold whatever it would have found.
    */
   private void look(String which, Runnable after) {
+    looking = true;
     answered(node.catchUp().run(this), (lookAgainAt, failed) -> {
+      looking = false;
       if (failed != null) {
         LOG.info("{} mailbox look of connection {} failed: {}", which, connectionId, failed.toString());
         if (lookFailures < timings().catchUpRetries().size()) {
           lookAgainAfter(timings().catchUpRetries().get(lookFailures++));
         }
       } else {
+        lookFailures = 0;
         claimsRunOut(lookAgainAt);
       }
       after.run();
@@ -562,11 +580,11 @@ public final class Connection implements Session.Listener.AutoDemanding {
         ledger.expire(now - timings().unackedWindow().toNanos());
         unackedCheckAt = ledger.unackedCount() == 0 ? NEVER : now + SECOND;
       }
-      if (state == State.LIVE && passed(now, claimsLookAt)) {
+      if (state == State.LIVE && passed(now, claimsLookAt) && !looking) {
         claimsLookAt = NEVER;
         look("claims", () -> { });
       }
-      if (passed(now, lookAt)) {
+      if (passed(now, lookAt) && !looking) {
         lookAt = NEVER;
         switch (look) {
           case RETRY -> {

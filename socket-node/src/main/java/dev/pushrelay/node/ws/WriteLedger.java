@@ -70,8 +70,12 @@ final class WriteLedger {
     return true;
   }
 
-  /** The frame of {@code id} was not written (the socket is too slow or gone): its copy goes back. */
+  /**
+   * The frame of {@code id} was not written (the socket is too slow or gone): its copy goes back, and a
+   * later copy is no repeat.
+   */
   void notWritten(String id) {
+    written.remove(id);
     Unacked u = unacked == null ? null : unacked.remove(id);
     if (u != null) {
       unackedBytes -= u.bytes();

@@ -27,6 +27,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -99,16 +100,21 @@ class OrphanedClaimsTest {
     assertEquals(1, node.catchUps.get());
     // the registry deadline passes in real time, the retry's pause in the test's time
     assertThrows(ExecutionException.class, () -> looks.get(0).get(10, TimeUnit.SECONDS), "given up on");
-    Duration waited = Duration.ZERO;
-    while (node.catchUps.get() < 2 && waited.compareTo(Duration.ofSeconds(3)) < 0) {
-      node.advance(Duration.ofMillis(10)); // until the event of the deadline has run and its retry is due
-      waited = waited.plusMillis(10);
+    // until the deadline's event has run on its own thread and the retry's pause is over: a millisecond
+    // of the test's time for each of real time, so the socket's other deadlines stay far off
+    long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (node.catchUps.get() < 2 && System.nanoTime() < giveUp) {
+      node.advance(Duration.ofMillis(1));
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
     }
     assertEquals(2, node.catchUps.get(), "the catch-up was tried again after its deadline");
     assertEquals(List.of("p1", "p2"), s.messageIds(), "the retry handed over what the first look claimed");
     node.advance(SocketTimings.DEFAULT.secondLook());
     assertEquals(Connection.State.LIVE, s.connection().state());
+    int looks = node.catchUps.get();
     firstAnswer.complete(null);
+    node.advance(SocketTimings.DEFAULT.tick());
+    assertEquals(looks + 1, node.catchUps.get(), "the late answer's claims ask for one more look");
     assertEquals(List.of("p1", "p2", "live"), s.messageIds(), "in accept order, each once");
     s.ack("p1");
     s.ack("p2");

@@ -204,6 +204,19 @@ class ConnectionDeliveryTest {
     }
   }
 
+  /** A repeat handed over while its first copy waits for the ack goes back with it when the socket closes. */
+  @Test
+  void aRepeatOfAnUnackedMessageGoesBackWithItsFirstCopy() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    CompletableFuture<SocketOutcome> first = s.connection().deliver(acceptedAt("m1", 1));
+    CompletableFuture<SocketOutcome> repeat = s.connection().deliver(acceptedAt("m1", 1));
+    assertEquals(List.of("m1"), s.messageIds());
+    assertFalse(repeat.isDone(), "waits for the first copy");
+    s.closedBy(1006);
+    assertEquals(SocketOutcome.NO_SOCKET, first.join());
+    assertEquals(SocketOutcome.NO_SOCKET, repeat.join(), "routed again, as its first copy is");
+  }
+
   /**
    * Across a reconnect: a message parked while the catch-up read (found by the second look) and one
    * routed live after parking (the route function's look after parking, or a retry) are both older

@@ -254,6 +254,33 @@ class ConnectionTest {
     }
   }
 
+  /**
+   * A live socket's late look that fails is tried again after each of the catch-up's pauses, then left;
+   * one that succeeds starts the count again.
+   */
+  @Test
+  void aFailingLaterLookIsTriedAgainAfterEachPauseThenLeft() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean down = new java.util.concurrent.atomic.AtomicBoolean();
+    try (SocketFixture flaky = new SocketFixture(SocketLimits.defaults(), null,
+        c -> down.get() ? CompletableFuture.failedFuture(new IllegalStateException("mailbox down"))
+            : CompletableFuture.completedFuture(java.util.Optional.empty()), 10)) {
+      SocketFixture.Socket s = flaky.live("u1");
+      down.set(true);
+      flaky.advance(T.lateLook().minus(T.secondLook()));
+      assertEquals(3, flaky.catchUps.get(), "the late look, failed");
+      for (int i = 0; i < T.catchUpRetries().size(); i++) {
+        flaky.advance(T.catchUpRetries().get(i).minusMillis(1));
+        assertEquals(3 + i, flaky.catchUps.get(), "not before the pause is over");
+        flaky.advance(Duration.ofMillis(1));
+        assertEquals(4 + i, flaky.catchUps.get());
+      }
+      flaky.advance(Duration.ofMinutes(1));
+      assertEquals(3 + T.catchUpRetries().size(), flaky.catchUps.get(), "left after the last pause");
+      assertEquals(Connection.State.LIVE, s.connection().state(), "a live socket stays open");
+      assertEquals(List.of(), s.jetty().closes());
+    }
+  }
+
   /** An upgrade that never completes gives its room back at the open deadline; opening later is refused. */
   @Test
   void aSocketThatNeverOpensGivesItsRoomBack() throws Exception {

@@ -107,12 +107,17 @@ final class StackProbe implements AutoCloseable {
     return doc.exists();
   }
 
-  /** The mailbox state of a message, for failure messages. */
+  /** The mailbox state of a message and who claimed it when, for failure messages. */
   String mailboxState(String userId, String messageId) {
     try {
       DocumentSnapshot doc = clients.firestore().collection(FirestoreMailbox.MAILBOXES).document(userId)
           .collection(FirestoreMailbox.PENDING).document(messageId).get().get(5, TimeUnit.SECONDS);
-      return doc.exists() ? doc.getString("state") + " after " + doc.getLong("attempts") + " attempts" : "no entry";
+      if (!doc.exists()) {
+        return "no entry";
+      }
+      String claim = doc.getString("claimedBy") == null ? ""
+          : " (claimed by " + doc.getString("claimedBy") + " at " + doc.getTimestamp("claimedAt") + ")";
+      return doc.getString("state") + " after " + doc.getLong("attempts") + " attempts" + claim;
     } catch (Exception e) {
       return "unknown (" + e + ")";
     }

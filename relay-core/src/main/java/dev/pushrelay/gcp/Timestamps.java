@@ -14,4 +14,9 @@ public final class Timestamps {
   public static Instant instant(Timestamp t) {
     return Instant.ofEpochSecond(t.getSeconds(), t.getNanos());
   }
+
+  /** The instant of a field that may be absent: null for null. */
+  public static Instant instantOrNull(Timestamp t) {
+    return t == null ? null : instant(t);
+  }
 }

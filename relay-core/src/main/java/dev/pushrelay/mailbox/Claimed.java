@@ -1,6 +1,7 @@
 package dev.pushrelay.mailbox;
 
 import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -16,10 +17,13 @@ import java.util.Optional;
  *     a look at that moment takes it
  */
 public record Claimed(List<ParkedMessage> messages, Optional<Instant> lookAgainAt) {
-  public static final Claimed NOTHING = new Claimed(List.of(), Optional.empty());
-
   public Claimed {
     messages = List.copyOf(messages);
     lookAgainAt = Objects.requireNonNullElse(lookAgainAt, Optional.empty());
+  }
+
+  /** The messages handed over, and the earliest of the other sockets' claims a look left. */
+  public static Claimed of(List<ParkedMessage> messages, List<Instant> heldUntil) {
+    return new Claimed(messages, heldUntil.stream().min(Comparator.naturalOrder()));
   }
 }

@@ -2,7 +2,6 @@ package dev.pushrelay.mailbox;
 
 import com.google.api.gax.rpc.AlreadyExistsException;
 import com.google.api.gax.rpc.NotFoundException;
-import com.google.cloud.Timestamp;
 import com.google.cloud.firestore.CollectionReference;
 import com.google.cloud.firestore.DocumentReference;
 import com.google.cloud.firestore.DocumentSnapshot;
@@ -69,7 +68,7 @@ public final class FirestoreMailbox implements Mailbox {
         // the tombstone stays until its TTL, so a duplicate push of this message is settled as well
         return new Parked(ParkOutcome.ALREADY_DELIVERED, false);
       }
-      boolean freshClaim = STATE_CLAIMED.equals(state) && !claimExpired(doc, now);
+      boolean freshClaim = ClaimDecision.held(state, Timestamps.instantOrNull(doc.getTimestamp("claimedAt")), now);
       long recorded = doc.exists() && doc.getLong("attempts") != null ? doc.getLong("attempts") : 0;
       long attempt = exact ? attemptHint : Math.max(recorded + 1, attemptHint);
       if (attempt >= maxAttempts) {
@@ -174,17 +173,17 @@ public final class FirestoreMailbox implements Mailbox {
       }
       return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> {
         List<ParkedMessage> handed = new ArrayList<>();
-        Instant lookAgainAt = null;
+        List<Instant> heldUntil = new ArrayList<>();
         for (CompletableFuture<Decided> f : each) {
           Decided d = f.join();
           if (d.message() != null) {
             handed.add(d.message());
           }
-          if (d.heldUntil() != null && (lookAgainAt == null || d.heldUntil().isBefore(lookAgainAt))) {
-            lookAgainAt = d.heldUntil();
+          if (d.heldUntil() != null) {
+            heldUntil.add(d.heldUntil());
           }
         }
-        return new Claimed(handed, java.util.Optional.ofNullable(lookAgainAt));
+        return Claimed.of(handed, heldUntil);
       });
     });
   }
@@ -197,31 +196,27 @@ public final class FirestoreMailbox implements Mailbox {
     static final Decided NONE = new Decided(null, null);
   }
 
-  /** Claims one entry if it is claimable, hands it again if this socket claimed it, or shares it. */
+  /** Claims one entry, hands it again or shares it, as {@link ClaimDecision} says. */
   private CompletableFuture<Decided> claimOne(DocumentSnapshot doc, String connectionId, Instant now, int retries) {
     if (!doc.exists()) {
       return CompletableFuture.completedFuture(Decided.NONE);
     }
-    String state = doc.getString("state");
-    boolean claimedNow = STATE_CLAIMED.equals(state) && !claimExpired(doc, now);
-    boolean claimable = STATE_PENDING.equals(state) || (STATE_CLAIMED.equals(state) && !claimedNow);
-    boolean own = claimedNow && connectionId.equals(doc.getString("claimedBy"));
-    Instant heldUntil = claimedNow && !own ? claimRunsOut(doc) : null;
-    boolean shared = !claimable && !own && claimedByAnotherSince(doc, connectionId, now.minus(SHARED_WINDOW));
-    Timestamp expires = doc.getTimestamp("expiresAt");
-    boolean expired = expires != null && !Timestamps.instant(expires).isAfter(now);
-    if (!(claimable || own || shared) || ((claimable || own) && expired)) {
-      return CompletableFuture.completedFuture(new Decided(null, heldUntil));
+    ClaimDecision decision = ClaimDecision.of(doc.getString("state"), doc.getString("claimedBy"),
+        Timestamps.instantOrNull(doc.getTimestamp("claimedAt")),
+        Timestamps.instantOrNull(doc.getTimestamp("expiresAt")), connectionId, now);
+    if (decision.kind() == ClaimDecision.Kind.LEAVE) {
+      return CompletableFuture.completedFuture(new Decided(null, decision.heldUntil()));
     }
     RelayMessage m = decode(doc);
     if (m == null) {
       return CompletableFuture.completedFuture(Decided.NONE);
     }
     RelayMessage message = m.withTrace(trace(doc));
-    if (shared || own) {
-      // shared: written here too, settled by its claimer; own: claimed by a look of this socket whose
-      // answer came after the socket stopped waiting for it, so nobody had it yet
-      return CompletableFuture.completedFuture(new Decided(new ParkedMessage(message, own), heldUntil));
+    if (decision.kind() != ClaimDecision.Kind.CLAIM) {
+      // shared: written here too, settled by its claimer; handed again: claimed by a look of this socket
+      // whose answer came after the socket stopped waiting for it, so nobody had it yet
+      boolean own = decision.kind() == ClaimDecision.Kind.HAND_AGAIN;
+      return CompletableFuture.completedFuture(new Decided(new ParkedMessage(message, own), decision.heldUntil()));
     }
     metrics.firestoreWrites(1);
     Map<String, Object> claim = Map.of("state", STATE_CLAIMED, "claimedBy", connectionId,
@@ -269,26 +264,6 @@ public final class FirestoreMailbox implements Mailbox {
         }))
         .toArray(CompletableFuture[]::new);
     return CompletableFuture.allOf(each);
-  }
-
-  /** Claimed (or since delivered) by another socket at or after {@code since}. */
-  private static boolean claimedByAnotherSince(DocumentSnapshot doc, String connectionId, Instant since) {
-    Timestamp at = doc.getTimestamp("claimedAt");
-    String by = doc.getString("claimedBy");
-    String state = doc.getString("state");
-    return (STATE_CLAIMED.equals(state) || STATE_DELIVERED.equals(state)) && at != null && by != null
-        && !by.equals(connectionId) && !Timestamps.instant(at).isBefore(since);
-  }
-
-  private static boolean claimExpired(DocumentSnapshot doc, Instant now) {
-    Instant runsOut = claimRunsOut(doc);
-    return runsOut == null || runsOut.isBefore(now);
-  }
-
-  /** When the entry's claim runs out; null for an entry without one. */
-  private static Instant claimRunsOut(DocumentSnapshot doc) {
-    Timestamp at = doc.getTimestamp("claimedAt");
-    return at == null ? null : Timestamps.instant(at).plus(CLAIM_TIMEOUT);
   }
 
   private static Map<String, String> trace(DocumentSnapshot doc) {

@@ -1,7 +1,7 @@
 package dev.pushrelay.testing;
 
+import dev.pushrelay.mailbox.ClaimDecision;
 import dev.pushrelay.mailbox.Claimed;
-import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkOutcome;
 import dev.pushrelay.mailbox.ParkedMessage;
@@ -12,7 +12,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 
 /** In-memory mailbox seam for unit tests: the same states and claim expiry as the Firestore one. */
@@ -40,7 +39,7 @@ public final class InMemoryMailbox implements Mailbox {
       return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
     }
     int attempt = exact ? attemptHint : Math.max(e == null ? 1 : e.attempts() + 1, attemptHint);
-    if (e != null && e.state().equals("claimed") && runsOut(e).isBefore(now)) {
+    if (e != null && e.state().equals("claimed") && !ClaimDecision.held(e.state(), e.claimedAt(), now)) {
       e = new Entry(e.message(), "pending", e.attempts(), e.trace(), null, null); // its claimer died
       entries.put(key, e);
     }
@@ -75,41 +74,35 @@ public final class InMemoryMailbox implements Mailbox {
 
   private CompletableFuture<Claimed> look(String userId, String connectionId, Instant now, boolean delivered) {
     List<ParkedMessage> out = new ArrayList<>();
-    Instant sharedSince = now.minus(SHARED_WINDOW);
-    Instant lookAgainAt = null;
+    List<Instant> heldUntil = new ArrayList<>();
     for (Map.Entry<String, Entry> e : entries.entrySet()) {
       Entry entry = e.getValue();
       if (!entry.message().userId().equals(userId) || !delivered && entry.state().equals("delivered")) {
         continue;
       }
-      boolean claimedNow = entry.state().equals("claimed") && !runsOut(entry).isBefore(now);
-      boolean own = claimedNow && entry.claimedBy().equals(connectionId);
-      boolean live = entry.message().expiresAt().isAfter(now);
-      if ((entry.state().equals("pending") || entry.state().equals("claimed") && !claimedNow) && live) {
-        e.setValue(new Entry(entry.message(), "claimed", entry.attempts(), entry.trace(), connectionId, now));
-        out.add(new ParkedMessage(entry.message(), true));
-      } else if (own && live) {
-        out.add(new ParkedMessage(entry.message(), true));
-      } else if (!entry.state().equals("pending") && entry.claimedBy() != null
-          && !entry.claimedBy().equals(connectionId) && !entry.claimedAt().isBefore(sharedSince)) {
-        out.add(new ParkedMessage(entry.message(), false));
+      ClaimDecision decision = ClaimDecision.of(entry.state(), entry.claimedBy(), entry.claimedAt(),
+          entry.message().expiresAt(), connectionId, now);
+      switch (decision.kind()) {
+        case CLAIM -> {
+          e.setValue(new Entry(entry.message(), "claimed", entry.attempts(), entry.trace(), connectionId, now));
+          out.add(new ParkedMessage(entry.message(), true));
+        }
+        case HAND_AGAIN -> out.add(new ParkedMessage(entry.message(), true));
+        case SHARE -> out.add(new ParkedMessage(entry.message(), false));
+        case LEAVE -> { }
       }
-      if (claimedNow && !own && (lookAgainAt == null || runsOut(entry).isBefore(lookAgainAt))) {
-        lookAgainAt = runsOut(entry);
+      if (decision.heldUntil() != null) {
+        heldUntil.add(decision.heldUntil());
       }
     }
     out.sort(Comparator.comparing(p -> p.message().sentAt()));
-    return CompletableFuture.completedFuture(new Claimed(out, Optional.ofNullable(lookAgainAt)));
+    return CompletableFuture.completedFuture(Claimed.of(out, heldUntil));
   }
 
   /** The later looks' query: delivered entries are not read, so none is shared from them. */
   @Override
   public synchronized CompletableFuture<Claimed> claimNew(String userId, String connectionId, Instant now) {
     return look(userId, connectionId, now, false);
-  }
-
-  private static Instant runsOut(Entry e) {
-    return e.claimedAt().plus(FirestoreMailbox.CLAIM_TIMEOUT);
   }
 
   @Override

@@ -37,6 +37,7 @@ public final class RelayMetrics {
   public static final String PUBSUB_DELIVERIES = "relay.pubsub.deliveries";
   public static final String UPSTREAM_PUBLISHES = "relay.upstream.publishes";
   public static final String CONNECTION_EVENTS = "relay.upstream.connection_events";
+  public static final String SOCKET_EVENTS = "relay.socket.events";
   public static final AttributeKey<String> CODE = AttributeKey.stringKey("code");
   public static final AttributeKey<String> TYPE = AttributeKey.stringKey("type");
 
@@ -80,6 +81,7 @@ public final class RelayMetrics {
   private final LongCounter deliveries;
   private final LongCounter upstream;
   private final LongCounter connectionEvents;
+  private final LongCounter socketEvents;
 
   public RelayMetrics(Meter meter, Part part) {
     this.meter = meter;
@@ -126,6 +128,8 @@ public final class RelayMetrics {
         .setDescription("Client publish frames, by outcome (accepted, or refused with its error code)").build();
     connectionEvents = meter.counterBuilder(CONNECTION_EVENTS).setUnit("{event}")
         .setDescription("connected and disconnected events published to the upstream topic, by type").build();
+    socketEvents = meter.counterBuilder(SOCKET_EVENTS).setUnit("{event}")
+        .setDescription("What a node did to one socket of its own accord, by type").build();
   }
 
   /** Instruments that record nothing: for code paths built without telemetry. */
@@ -215,6 +219,16 @@ public final class RelayMetrics {
   /** A connection event ({@code connected}, {@code disconnected}) that Pub/Sub accepted. */
   public void connectionEvent(String type) {
     connectionEvents.add(1, Attributes.of(TYPE, type));
+  }
+
+  /** A socket let a routed message wait past the quorum bound and stopped holding its user's deliveries. */
+  public void ackQuorumLeft() {
+    socketEvents.add(1, Attributes.of(TYPE, "left_ack_quorum"));
+  }
+
+  /** A socket reached the age drawn for it and was closed with 1012 to reconnect. */
+  public void socketRetiredAtAge() {
+    socketEvents.add(1, Attributes.of(TYPE, "retired_at_age"));
   }
 
   private static double seconds(Duration d) {

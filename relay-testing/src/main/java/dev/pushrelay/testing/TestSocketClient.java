@@ -138,6 +138,14 @@ public final class TestSocketClient implements AutoCloseable {
     return listener.session.getUpgradeResponse().getAcceptedSubProtocol();
   }
 
+  /**
+   * Stops acking messages, as a frozen browser tab does (its WebSocket stack still answers pings) or a
+   * hand-written client that never learnt to.
+   */
+  public void stopAcking() {
+    listener.acking = false;
+  }
+
   /** Stops answering the server's WebSocket pings, as a client that hung would. */
   public void stopAnsweringPings() {
     listener.answerPings = false;
@@ -190,6 +198,7 @@ public final class TestSocketClient implements AutoCloseable {
     private final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private volatile Session session;
     private volatile boolean answerPings = true;
+    private volatile boolean acking = true;
 
     @Override
     public void onWebSocketPing(java.nio.ByteBuffer payload) {
@@ -212,7 +221,7 @@ public final class TestSocketClient implements AutoCloseable {
         notifyAll();
       }
       Session s = session;
-      if (s != null && "message".equals(json.path("type").asText())) {
+      if (acking && s != null && "message".equals(json.path("type").asText())) {
         // as a real client does: the node re-routes unacked messages when a socket closes
         s.sendText("{\"type\":\"ack\",\"id\":" + json.get("id") + "}", Callback.NOOP);
       }

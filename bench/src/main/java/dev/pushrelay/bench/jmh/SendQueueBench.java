@@ -86,7 +86,8 @@ public class SendQueueBench {
     RelayMetrics metrics = RelayMetrics.noop(Part.SOCKET_NODE);
     Duration ms = Duration.ofMillis(1);
     SocketTimings quick = new SocketTimings(ms, Duration.ofSeconds(5), List.of(ms), ms, ms.multipliedBy(2),
-        Duration.ofSeconds(10), List.of(ms), Duration.ofSeconds(5), Duration.ofSeconds(2));
+        Duration.ofSeconds(10), List.of(ms), Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofMillis(250),
+        SocketTimings.DEFAULT.oldestAge(), SocketTimings.DEFAULT.newestAge());
     sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, new InMemoryRegistryStore(),
         c -> CompletableFuture.completedFuture(java.util.Optional.empty()),
         new Upstream(new RecordingPublisher(), "relay-upstream", Clock.systemUTC(), metrics, MessageTracing.noop(),
@@ -146,7 +147,7 @@ public class SendQueueBench {
     RelayMessage m = messages[next];
     String ack = acks[next];
     next = (next + 1) % MESSAGES;
-    CompletableFuture<SocketOutcome> outcome = connection.deliver(m);
+    CompletableFuture<SocketOutcome> outcome = connection.deliver(m, () -> { });
     connection.onWebSocketText(ack);
     return outcome.isDone();
   }

@@ -30,6 +30,14 @@ import java.util.Objects;
  * @param repairEvery a user's stale registry entries on this node are looked for at most this often
  * @param slowConsumerGrace a slow consumer gets this long to read up to its 1013 close frame, then it
  *     is disconnected
+ * @param ackQuorum a routed message waits this long at most for one socket's ack before that socket
+ *     leaves its user's ack quorum (see {@code WriteLedger}): Pub/Sub hands the user's next message only
+ *     once this one is settled, so this bounds how long a socket that is behind holds back the user's
+ *     other sockets. Above the tick (it is looked at once a tick), below the unacked window
+ * @param oldestAge a socket is closed with 1012 at an age drawn between this and {@code newestAge}, after
+ *     its queue is flushed, so that sockets opened together (after a deploy or a storm) do not all come
+ *     back together when Cloud Run cuts the request at its timeout (60 minutes)
+ * @param newestAge the latest age at which a socket is closed; below Cloud Run's request timeout
  */
 public record SocketTimings(
     Duration tick,
@@ -40,7 +48,13 @@ public record SocketTimings(
     Duration unackedWindow,
     List<Duration> removalRetries,
     Duration repairEvery,
-    Duration slowConsumerGrace) {
+    Duration slowConsumerGrace,
+    Duration ackQuorum,
+    Duration oldestAge,
+    Duration newestAge) {
+
+  /** Cloud Run ends every request, a WebSocket included, at this timeout at the latest. */
+  public static final Duration REQUEST_TIMEOUT = Duration.ofMinutes(60);
 
   public static final SocketTimings DEFAULT = new SocketTimings(
       Duration.ofMillis(100),
@@ -51,7 +65,10 @@ public record SocketTimings(
       Duration.ofSeconds(10),
       List.of(Duration.ofSeconds(1), Duration.ofSeconds(3), Duration.ofSeconds(10), Duration.ofSeconds(30)),
       Duration.ofSeconds(5),
-      Duration.ofSeconds(2));
+      Duration.ofSeconds(2),
+      Duration.ofMillis(250),
+      Duration.ofMinutes(45),
+      Duration.ofMinutes(55));
 
   public SocketTimings {
     Objects.requireNonNull(tick, "tick");
@@ -68,6 +85,12 @@ public record SocketTimings(
     }
     if (unackedWindow.compareTo(FirestoreMailbox.CLAIM_TIMEOUT) >= 0) {
       throw new IllegalArgumentException("the unacked window must be shorter than the mailbox claim (30 s)");
+    }
+    if (ackQuorum.compareTo(tick) <= 0 || ackQuorum.compareTo(unackedWindow) >= 0) {
+      throw new IllegalArgumentException("the ack quorum bound must be above the tick and below the unacked window");
+    }
+    if (oldestAge.compareTo(newestAge) > 0 || newestAge.compareTo(REQUEST_TIMEOUT) >= 0 || oldestAge.isNegative()) {
+      throw new IllegalArgumentException("socket ages must be ordered and below Cloud Run's request timeout (60 min)");
     }
   }
 }

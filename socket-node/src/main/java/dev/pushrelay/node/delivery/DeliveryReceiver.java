@@ -92,7 +92,13 @@ public final class DeliveryReceiver implements MessageReceiver {
 
   /** {@code m} under the trace context a re-route carries on; {@code delivered}: the delivery's attributes. */
   CompletableFuture<SocketOutcome> handle(RelayMessage m, Map<String, String> delivered) {
-    return hub.deliver(m).thenCompose(outcome -> {
+    Runnable handBack = () -> backToRequests.send(m, nodeId, delivered).exceptionally(e -> {
+      // the socket it went to left its user's ack quorum, so Pub/Sub holds no copy any more
+      LOG.warn("message {}, written but not acked on a socket that closed, could not be routed again: {}",
+          m.id(), e.toString());
+      return null;
+    });
+    return hub.deliver(m, handBack).thenCompose(outcome -> {
       OutcomeMetrics.record(metrics, outcome, Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_LIVE);
       if (outcome != SocketOutcome.NO_SOCKET) {
         return CompletableFuture.completedFuture(outcome);

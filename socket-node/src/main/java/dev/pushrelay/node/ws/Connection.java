@@ -71,6 +71,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private static final Duration FOREVER = Duration.ofDays(365 * 100L);
   /** How long after another socket's claim runs out this socket looks for it. */
   private static final Duration CLAIM_MARGIN = Duration.ofSeconds(1);
+  /** How long a socket at its age limit waits for its queue to be written before it is closed anyway. */
+  private static final long FLUSH_PATIENCE = TimeUnit.SECONDS.toNanos(5);
 
   /** Where a socket is in its life; see the class doc. */
   public enum State { HANDSHAKEN, REGISTERING, CATCHING_UP, SETTLING, LIVE, CLOSING, CLOSED }
@@ -93,8 +95,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
     }
   }
 
-  /** A message waiting for the socket to go live. */
-  private record Held(RelayMessage message, Write write) {}
+  /** A message waiting for the socket to go live; {@code handBack} routes a routed one again. */
+  private record Held(RelayMessage message, Write write, Runnable handBack) {}
 
   /** Which mailbox look the look deadline starts. */
   private enum Look { RETRY, SECOND, LATE }
@@ -149,6 +151,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private long unackedCheckAt = NEVER;
   private long disconnectAt = NEVER;
   private long removeAt = NEVER;
+  /** When the socket has lived long enough and is closed with 1012 (see {@link SocketTimings#oldestAge}). */
+  private long retireAt = NEVER;
 
   /** A socket whose upgrade was just accepted; it holds room for its user on the node from now on. */
   Connection(NodeSockets node, VerifiedToken token, String connectionId, Instant handshakeStart) {
@@ -248,25 +252,35 @@ public final class Connection implements Session.Listener.AutoDemanding {
     Write w = new Write();
     events.execute(() -> {
       if (state == State.SETTLING) {
-        hold(message, w);
+        hold(message, w, null);
       } else {
-        w.follow(write(message));
+        w.follow(write(message, null));
       }
     });
     return w;
   }
 
-  /** A routed message: written now when live, else once it is; completes when settled. */
-  public CompletableFuture<SocketOutcome> deliver(RelayMessage message) {
+  /**
+   * A routed message: written now when live, else once it is; completes when settled: acked by the
+   * client, or, once this socket has left its user's ack quorum (see {@link WriteLedger}), when written.
+   * {@code handBack} routes it again, for a copy settled that way which the client then never acked
+   * before the socket closed.
+   */
+  public CompletableFuture<SocketOutcome> deliver(RelayMessage message, Runnable handBack) {
     Write w = new Write();
     events.execute(() -> {
       if (state == State.CATCHING_UP || state == State.SETTLING) {
-        hold(message, w);
+        hold(message, w, handBack);
       } else {
-        w.follow(write(message));
+        w.follow(write(message, handBack));
       }
     });
     return w.settled();
+  }
+
+  /** A routed message whose hand-back nobody watches; for tests. */
+  CompletableFuture<SocketOutcome> deliver(RelayMessage message) {
+    return deliver(message, () -> { });
   }
 
   /**
@@ -325,6 +339,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     connectedAt = node.clock().instant();
     expiresAt = expiryAfter(now, Duration.between(connectedAt, tokenExpiresAt));
     pingAt = now + node.limits().pingInterval().toNanos();
+    retireAt = now + drawAge().toNanos();
     String nodeId = node.identity().id();
     socket = new UpstreamMessages.Socket(userId, connectionId, nodeId);
     registering = true;
@@ -346,6 +361,13 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private <T> void answered(CompletableFuture<T> call, BiConsumer<T, Throwable> outcome) {
     call.orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
         .whenComplete((v, failed) -> events.execute(() -> outcome.accept(v, failed)));
+  }
+
+  /** An age between the oldest and the newest a socket may reach, uniformly drawn. */
+  private Duration drawAge() {
+    long from = timings().oldestAge().toMillis();
+    long to = timings().newestAge().toMillis();
+    return Duration.ofMillis(from + java.util.concurrent.ThreadLocalRandom.current().nextLong(to - from + 1));
   }
 
   /** The token's deadline; one further off than a socket can live (a JWT with {@code exp} in ms) is none. */
@@ -464,7 +486,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
       held = null;
       released.sort(Comparator.comparing(Held::message, RelayMessage.DELIVERY_ORDER));
       for (Held h : released) {
-        h.write().follow(write(h.message()));
+        h.write().follow(write(h.message(), h.handBack()));
       }
     }
     lookAfter(Look.LATE, timings().lateLook().minus(timings().secondLook()));
@@ -577,8 +599,10 @@ public final class Connection implements Session.Listener.AutoDemanding {
         ping(now);
       }
       if (passed(now, unackedCheckAt)) {
-        ledger.expire(now - timings().unackedWindow().toNanos());
-        unackedCheckAt = ledger.unackedCount() == 0 ? NEVER : now + SECOND;
+        unackedCheck(now);
+      }
+      if (passed(now, retireAt)) {
+        retireAtAge(now);
       }
       if (state == State.LIVE && passed(now, claimsLookAt) && !looking) {
         claimsLookAt = NEVER;
@@ -610,6 +634,40 @@ public final class Connection implements Session.Listener.AutoDemanding {
       remove();
     }
     reschedule();
+  }
+
+  /**
+   * Settles what waited for its ack past the unacked window, and leaves the ack quorum when a routed
+   * message waited past the quorum bound; looks again when the next of either can pass.
+   */
+  private void unackedCheck(long now) {
+    ledger.expire(now - timings().unackedWindow().toNanos());
+    if (ledger.leaveQuorumIfBehind(now - timings().ackQuorum().toNanos())) {
+      node.metrics().ackQuorumLeft();
+    }
+    long gating = ledger.oldestGating();
+    if (ledger.unackedCount() == 0) {
+      unackedCheckAt = NEVER;
+    } else if (gating != Long.MAX_VALUE) {
+      unackedCheckAt = Math.min(gating + timings().ackQuorum().toNanos(), now + SECOND);
+    } else {
+      unackedCheckAt = now + SECOND;
+    }
+  }
+
+  /**
+   * The socket reached the age drawn for it: it is closed with 1012 once what it was handed is written
+   * (at most {@link #FLUSH_PATIENCE} later), so that its client reconnects before Cloud Run cuts it.
+   */
+  private void retireAtAge(long now) {
+    if (queue.unwritten() > 0 && now - retireAt < FLUSH_PATIENCE) {
+      return; // looked at again at the next tick (retireAt stays passed)
+    }
+    retireAt = NEVER;
+    LOG.info("connection {} reached its age limit: closed so that it reconnects", connectionId);
+    node.metrics().socketRetiredAtAge();
+    release();
+    closeSession(StatusCode.SERVICE_RESTART, "connection age limit, reconnect");
   }
 
   /** Pings a socket that was heard from lately; drops one silent for two intervals (it cannot close cleanly). */
@@ -711,6 +769,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     lookAt = NEVER;
     claimsLookAt = NEVER;
     unackedCheckAt = NEVER;
+    retireAt = NEVER;
     reschedule();
   }
 
@@ -727,7 +786,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     }
   }
 
-  private Write write(RelayMessage message) {
+  private Write write(RelayMessage message, Runnable handBack) {
     if (!open() || state.compareTo(State.CATCHING_UP) < 0) {
       return Write.done(SocketOutcome.NO_SOCKET);
     }
@@ -745,13 +804,18 @@ public final class Connection implements Session.Listener.AutoDemanding {
     CompletableFuture<SocketOutcome> settled = new CompletableFuture<>();
     String frame = ServerFrames.message(message);
     long now = node.nanoTime();
-    ledger.track(id, settled, frame.length(), now);
-    if (unackedCheckAt == NEVER) {
-      unackedCheckAt = now + SECOND;
+    ledger.track(id, settled, frame.length(), now, handBack);
+    boolean settlesWhenWritten = handBack != null && ledger.outOfQuorum();
+    long check = handBack != null && !settlesWhenWritten ? now + timings().ackQuorum().toNanos() : now + SECOND;
+    if (unackedCheckAt == NEVER || check - unackedCheckAt < 0) {
+      unackedCheckAt = check;
       reschedule();
     }
     CompletableFuture<SocketOutcome> out = queue.offer(frame, message.high()).handle((v, e) -> {
       if (e == null) {
+        if (settlesWhenWritten) {
+          events.execute(() -> ledger.writtenOut(id));
+        }
         return SocketOutcome.DELIVERED;
       }
       events.execute(() -> ledger.notWritten(id));
@@ -768,11 +832,11 @@ public final class Connection implements Session.Listener.AutoDemanding {
     return queue.offer(frame, true);
   }
 
-  private void hold(RelayMessage message, Write w) {
+  private void hold(RelayMessage message, Write w, Runnable handBack) {
     if (held == null) {
       held = new ArrayList<>();
     }
-    held.add(new Held(message, w));
+    held.add(new Held(message, w, handBack));
   }
 
   private UpstreamLane upstream() {
@@ -793,7 +857,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     if (state == State.LIVE) {
       due = Math.min(due, claimsLookAt);
     }
-    due = Math.min(due, Math.min(Math.min(unackedCheckAt, disconnectAt), removeAt));
+    due = Math.min(due, Math.min(Math.min(unackedCheckAt, disconnectAt), Math.min(removeAt, retireAt)));
     if (state == State.CLOSED) {
       due = NEVER;
     }

@@ -149,17 +149,21 @@ public final class ConnectionHub {
     return listed.get();
   }
 
-  /** Writes the message to every socket of its user here. */
-  public CompletableFuture<SocketOutcome> deliver(RelayMessage m) {
+  /**
+   * Writes the message to every socket of its user here; settled once each socket settled its copy (see
+   * {@link Connection#deliver}). {@code handBack} routes a copy again that a socket settled early and
+   * then lost unacked.
+   */
+  public CompletableFuture<SocketOutcome> deliver(RelayMessage m, Runnable handBack) {
     Connection[] sockets = byUser.get(m.userId());
     if (sockets == null) {
       return CompletableFuture.completedFuture(SocketOutcome.NO_SOCKET);
     }
     if (sockets.length == 1) {
-      return sockets[0].deliver(m).exceptionally(e -> SocketOutcome.NO_SOCKET);
+      return sockets[0].deliver(m, handBack).exceptionally(e -> SocketOutcome.NO_SOCKET);
     }
     List<CompletableFuture<SocketOutcome>> each = Arrays.stream(sockets)
-        .map(c -> c.deliver(m).exceptionally(e -> SocketOutcome.NO_SOCKET))
+        .map(c -> c.deliver(m, handBack).exceptionally(e -> SocketOutcome.NO_SOCKET))
         .toList();
     return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> {
       List<SocketOutcome> outcomes = each.stream().map(CompletableFuture::join).toList();

@@ -42,7 +42,8 @@ class OrphanedClaimsTest {
   private static final SocketTimings QUICK_DEADLINE = new SocketTimings(SocketTimings.DEFAULT.tick(),
       Duration.ofMillis(50), SocketTimings.DEFAULT.catchUpRetries(), SocketTimings.DEFAULT.secondLook(),
       SocketTimings.DEFAULT.lateLook(), SocketTimings.DEFAULT.unackedWindow(), SocketTimings.DEFAULT.removalRetries(),
-      SocketTimings.DEFAULT.repairEvery(), SocketTimings.DEFAULT.slowConsumerGrace());
+      SocketTimings.DEFAULT.repairEvery(), SocketTimings.DEFAULT.slowConsumerGrace(),
+      SocketTimings.DEFAULT.ackQuorum(), SocketTimings.DEFAULT.oldestAge(), SocketTimings.DEFAULT.newestAge());
 
   private final InMemoryMailbox entries = new InMemoryMailbox();
   /** The first claim of the test lands at once, and its answer comes only when the test says. */
@@ -94,7 +95,7 @@ class OrphanedClaimsTest {
     park(acceptedAt("p1", 1));
     park(acceptedAt("p2", 2));
     SocketFixture.Socket s = node.open("u1");
-    CompletableFuture<?> live = s.connection().deliver(acceptedAt("live", 3));
+    CompletableFuture<?> live = s.connection().deliver(acceptedAt("live", 3), () -> { });
     assertTrue(entries.entries().values().stream().allMatch(e -> e.state().equals("claimed")),
         "the first look's claims landed: " + entries.entries());
     assertEquals(1, node.catchUps.get());

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.config.SocketLimits;
+import dev.pushrelay.node.config.SocketTimings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -116,18 +117,107 @@ class ConnectionDeliveryTest {
         "a closed socket takes nothing");
   }
 
-  /** A client that never acks: each message settles as delivered once the window has run out. */
+  /** A client that never acks: a mailbox message settles as delivered once the window has run out. */
   @Test
-  void aClientThatNeverAcksSettlesAtTheEndOfTheWindow() throws Exception {
+  void aMailboxMessageThatIsNeverAckedSettlesAtTheEndOfTheWindow() throws Exception {
     SocketFixture.Socket s = node.live("u1");
-    CompletableFuture<SocketOutcome> old = s.connection().deliver(node.message("m1"));
+    CompletableFuture<SocketOutcome> old = s.connection().catchUp(node.message("m1")).settled();
     node.advanceInTicks(Duration.ofSeconds(6));
-    CompletableFuture<SocketOutcome> young = s.connection().deliver(node.message("m2"));
+    CompletableFuture<SocketOutcome> young = s.connection().catchUp(node.message("m2")).settled();
     node.advanceInTicks(Duration.ofSeconds(5));
     assertEquals(SocketOutcome.DELIVERED, old.join());
-    assertFalse(young.isDone());
+    assertFalse(young.isDone(), "a mailbox entry holds no Pub/Sub stream: it waits for the ack");
     s.closedBy(1000);
     assertEquals(SocketOutcome.NO_SOCKET, young.join(), "written within the window before the close");
+  }
+
+  /**
+   * A routed message waits for the client's ack only up to the quorum bound: then the socket leaves its
+   * user's ack quorum, its copy settles, and the next ones settle as soon as they are written, until the
+   * client acks again. Pub/Sub's ordered delivery thus never waits on a socket that is behind.
+   */
+  @Test
+  void aSocketBehindOnItsAcksLeavesTheQuorumUntilItAcksAgain() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    CompletableFuture<SocketOutcome> first = s.connection().deliver(node.message("m1"));
+    node.advanceInTicks(SocketTimings.DEFAULT.ackQuorum().minus(SocketTimings.DEFAULT.tick()));
+    assertFalse(first.isDone(), "waits for the ack within the bound");
+    node.advanceInTicks(SocketTimings.DEFAULT.tick().multipliedBy(2));
+    assertEquals(SocketOutcome.DELIVERED, first.getNow(null), "settled once the bound passed");
+    CompletableFuture<SocketOutcome> second = s.connection().deliver(node.message("m2"));
+    assertEquals(SocketOutcome.DELIVERED, second.getNow(null), "out of the quorum: settled when written");
+    s.text(ack("m1"));
+    CompletableFuture<SocketOutcome> third = s.connection().deliver(node.message("m3"));
+    assertFalse(third.isDone(), "an ack brings the socket back into the quorum");
+    s.text(ack("m3"));
+    assertEquals(SocketOutcome.DELIVERED, third.join());
+    assertTrue(s.sent().stream().noneMatch(f -> f.contains("rate_limited")), "late acks are owed acks");
+  }
+
+  /**
+   * A copy settled because its socket left the quorum, and never acked, goes back by its hand-back when
+   * the socket closes within the unacked window, as a copy still waiting goes back by settling no socket;
+   * one written before the window does not.
+   */
+  @Test
+  void aCopySettledEarlyAndNeverAckedGoesBackAtTheClose() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    List<String> handedBack = new ArrayList<>();
+    s.connection().deliver(node.message("old"), () -> handedBack.add("old"));
+    node.advanceInTicks(SocketTimings.DEFAULT.unackedWindow().plusSeconds(1));
+    CompletableFuture<SocketOutcome> recent = s.connection().deliver(node.message("recent"),
+        () -> handedBack.add("recent"));
+    assertEquals(SocketOutcome.DELIVERED, recent.getNow(null), "settled when written: the socket is behind");
+    assertEquals(List.of(), handedBack);
+    s.closedBy(1006);
+    assertEquals(List.of("recent"), handedBack, "only what was written within the window goes back");
+  }
+
+  /** Of two sockets of one user, the one that never acks does not hold the other's deliveries back. */
+  @Test
+  void aFrozenSocketDoesNotHoldBackItsUsersOtherSocket() throws Exception {
+    SocketFixture.Socket frozen = node.live("u1");
+    SocketFixture.Socket active = node.live("u1");
+    CompletableFuture<SocketOutcome> settled = node.hub.deliver(node.message("m1"), () -> { });
+    active.text(ack("m1"));
+    assertEquals(List.of("m1"), frozen.messageIds());
+    assertFalse(settled.isDone(), "the frozen socket still has its bound");
+    node.advanceInTicks(SocketTimings.DEFAULT.ackQuorum().plus(SocketTimings.DEFAULT.tick()));
+    assertEquals(SocketOutcome.DELIVERED, settled.getNow(null), "settled within the bound and a tick");
+    CompletableFuture<SocketOutcome> next = node.hub.deliver(node.message("m2"), () -> { });
+    active.text(ack("m2"));
+    assertEquals(SocketOutcome.DELIVERED, next.getNow(null), "settled by the active socket's ack alone");
+  }
+
+  /**
+   * Sockets opened together do not all leave together: each is closed with 1012 at an age drawn between
+   * the oldest and the newest, after what it was handed is written, before Cloud Run's cut at 60 minutes.
+   */
+  @Test
+  void aSocketIsClosedWith1012AtAnAgeDrawnBelowCloudRunsCut() throws Exception {
+    // pings answered or not, these sockets are never dropped for silence within the test's hour
+    try (SocketFixture quiet = new SocketFixture(SocketLimits.defaults().withPingInterval(Duration.ofHours(2)), null,
+        null, 10)) {
+      List<SocketFixture.Socket> sockets = new ArrayList<>();
+      for (int i = 0; i < 8; i++) {
+        sockets.add(quiet.live("u" + i));
+      }
+      quiet.advance(SocketTimings.DEFAULT.oldestAge().minusSeconds(2));
+      assertTrue(sockets.stream().allMatch(s -> s.jetty().closes().isEmpty()), "none before the oldest age");
+      java.util.Map<SocketFixture.Socket, Integer> closedAtStep = new java.util.HashMap<>();
+      for (int step = 0; step < 24; step++) { // 30 s steps, past the newest age
+        quiet.advance(Duration.ofSeconds(30));
+        for (SocketFixture.Socket s : sockets) {
+          if (!s.jetty().closes().isEmpty()) {
+            closedAtStep.putIfAbsent(s, step);
+          }
+        }
+      }
+      for (SocketFixture.Socket s : sockets) {
+        assertEquals(List.of(1012), s.jetty().closes(), "each closed once, to reconnect");
+      }
+      assertTrue(closedAtStep.values().stream().distinct().count() > 1, "not all at the same age: " + closedAtStep);
+    }
   }
 
   /** More unacked than the socket keeps: the oldest is pushed out and counts as delivered. */

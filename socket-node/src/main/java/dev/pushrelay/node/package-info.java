@@ -24,7 +24,7 @@
  *     subscription, one at a time; each delivery goes to {@code DeliveryReceiver}, which posts it to the
  *     user's sockets in the order of the answer (a user's messages keep their order)</td>
  *     <td>only on the pull</td></tr>
- * <tr><td>{@code acks-<subscription>}</td><td>acks to Pub/Sub, a batch within 1 ms of the first ack after a quiet spell</td><td>no</td></tr>
+ * <tr><td>{@code acks-<subscription>}</td><td>acks to Pub/Sub, a batch within 1 ms of the first ack after a quiet spell, at most one call every 5 ms under load</td><td>no</td></tr>
  * <tr><td>{@code leases-<subscription>}</td><td>extends the ack deadline of deliveries whose client has
  *     not acked yet</td><td>no</td></tr>
  * <tr><td>{@code heartbeat-<node id>}</td><td>the lease: a conditional renewal every period, a check of

@@ -12,22 +12,30 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Gathers the ack ids of one subscription and sends them a batch at a time: the first ack after a quiet
- * spell goes out within a millisecond, with whatever came meanwhile, so a busy node makes one
- * acknowledge call per millisecond or so instead of one per message. The ack is on a user's path: on
- * the ordered subscription the user's next message waits for it (the emulator holds it back until
- * then). One that is lost only brings the message back, which the socket drops as a repeat.
+ * spell goes out within a millisecond, with whatever came meanwhile, and under load one acknowledge
+ * call goes out at most every {@link #SPACING_MILLIS}, with everything that gathered meanwhile. The ack is
+ * on a user's path: on the ordered subscription the user's next message waits for it (the emulator
+ * holds it back until then), so a batch waits only a few milliseconds. Many small calls cost more than
+ * that: the Pub/Sub emulator, given 3,000 acknowledge calls a second of one id each, answers its pulls
+ * in about 300 ms instead of 25 ms and falls behind a 3,000 msg/s stream by half; at 15 ids a call it
+ * keeps up. One that is lost only brings the message back, which the
+ * socket drops as a repeat.
  */
 final class AckBatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(AckBatcher.class);
   /** Pub/Sub takes up to 2,500 ack ids per call; a batch stays well below. */
   static final int MAX_BATCH = 1000;
   static final long WINDOW_MILLIS = 1;
+  /** The least time between two acknowledge calls of a busy node. */
+  static final long SPACING_MILLIS = 5;
 
   private final ConcurrentLinkedQueue<String> pending = new ConcurrentLinkedQueue<>();
   private final Consumer<List<String>> send;
   private final ScheduledExecutorService timer;
   /** A flush is scheduled and has not started yet. */
   private final java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+  /** When the last batch went out (System.nanoTime); touched on the timer thread and read when arming. */
+  private volatile long lastSent = System.nanoTime() - TimeUnit.MILLISECONDS.toNanos(SPACING_MILLIS);
 
   /** {@code send} acknowledges one batch; it is called from one thread at a time. */
   AckBatcher(String name, Consumer<List<String>> send) {
@@ -42,11 +50,15 @@ final class AckBatcher implements AutoCloseable {
   void add(String ackId) {
     pending.add(ackId);
     if (armed.compareAndSet(false, true)) {
+      long sinceLast = System.nanoTime() - lastSent;
+      long wait = Math.max(TimeUnit.MILLISECONDS.toNanos(WINDOW_MILLIS),
+          TimeUnit.MILLISECONDS.toNanos(SPACING_MILLIS) - sinceLast);
       try {
         timer.schedule(() -> {
           armed.set(false);
+          lastSent = System.nanoTime();
           flush();
-        }, WINDOW_MILLIS, TimeUnit.MILLISECONDS);
+        }, wait, TimeUnit.NANOSECONDS);
       } catch (java.util.concurrent.RejectedExecutionException closed) {
         armed.set(false); // closing: close() sends what is left
       }

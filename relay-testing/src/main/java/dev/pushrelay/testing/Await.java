@@ -1,0 +1,40 @@
+package dev.pushrelay.testing;
+
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * The one way a test waits for something: it asks again every {@link #POLL} until the answer is there or
+ * the timeout has passed, and then fails naming what it waited for. Never a fixed sleep.
+ */
+public final class Await {
+  static final Duration POLL = Duration.ofMillis(20);
+
+  private Await() {}
+
+  /** Waits until {@code condition} holds. */
+  public static void until(String what, Duration timeout, BooleanSupplier condition)
+      throws InterruptedException, TimeoutException {
+    value(what, timeout, () -> condition.getAsBoolean() ? Optional.of(Boolean.TRUE) : Optional.empty());
+  }
+
+  /** Waits until {@code answer} gives a value, and returns it. */
+  public static <T> T value(String what, Duration timeout, Supplier<Optional<T>> answer)
+      throws InterruptedException, TimeoutException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      Optional<T> a = answer.get();
+      if (a.isPresent()) {
+        return a.get();
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new TimeoutException("waited " + timeout + " for " + what);
+      }
+      TimeUnit.MILLISECONDS.sleep(POLL.toMillis());
+    }
+  }
+}

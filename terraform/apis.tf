@@ -6,6 +6,9 @@ locals {
     "cloudresourcemanager.googleapis.com",
     "firestore.googleapis.com",
     "iam.googleapis.com",
+    # The IAM Service Account Credentials API: the build's smoke test mints the deployer's identity
+    # token for the send function through it (cloudbuild.yaml, smoke-credentials).
+    "iamcredentials.googleapis.com",
     "logging.googleapis.com",
     "monitoring.googleapis.com",
     "pubsub.googleapis.com",

@@ -11,6 +11,13 @@ resource "google_cloud_run_v2_service" "socket_node" {
   # The service holds no data: a destroy or replace loses nothing that clients do not reconnect to.
   deletion_protection = false
 
+  # Browsers connect straight to the node, which authenticates every socket with a JWT at the
+  # handshake: Cloud Run's invoker check is turned off rather than roles/run.invoker granted to
+  # allUsers, which domain-restricted sharing (on by default in organizations created since May 2024)
+  # refuses. socket_node_public = false keeps the check, for a node behind something else that
+  # holds the invoker role.
+  invoker_iam_disabled = var.socket_node_public
+
   template {
     service_account                  = google_service_account.socket_node.email
     timeout                          = "3600s"
@@ -131,17 +138,7 @@ resource "google_cloud_run_v2_service" "socket_node" {
     google_pubsub_topic_iam_member.upstream_publisher_socket_node,
     google_secret_manager_secret_iam_member.jwt_secret_socket_node,
     time_sleep.iam_propagation,
+    # A node registers itself in Firestore before it reports ready.
+    google_firestore_database.default,
   ]
-}
-
-# Browsers connect straight to the node, which authenticates every socket with a JWT at the
-# handshake. Turn this off (socket_node_public = false) to front the node with something else.
-resource "google_cloud_run_v2_service_iam_member" "socket_node_public" {
-  count = var.socket_node_public ? 1 : 0
-
-  project  = var.project_id
-  location = var.region
-  name     = google_cloud_run_v2_service.socket_node.name
-  role     = "roles/run.invoker"
-  member   = "allUsers"
 }

@@ -84,10 +84,13 @@ resource "google_cloudfunctions2_function" "send" {
   depends_on = [
     google_project_iam_member.functions_build,
     google_project_iam_member.functions_build_storage,
+    google_project_iam_member.send_datastore_user,
     google_project_iam_member.send_pubsub_publisher,
     google_pubsub_topic_iam_member.requests_publisher_send,
     google_pubsub_topic_iam_member.requests_high_publisher_send,
     time_sleep.iam_propagation,
+    # The registry and the mailboxes: the first request reads them.
+    google_firestore_database.default,
   ]
 }
 
@@ -130,6 +133,7 @@ resource "google_cloudfunctions2_function" "route" {
     google_project_iam_member.route_datastore_user,
     google_project_iam_member.route_pubsub_publisher,
     time_sleep.iam_propagation,
+    google_firestore_database.default,
   ]
 }
 

@@ -131,10 +131,12 @@ resource "google_project_iam_member" "send_pubsub_publisher" {
   member  = google_service_account.send_function.member
 }
 
-# Presence (is user U online?) and the direct route read the registry; it never writes.
-resource "google_project_iam_member" "send_datastore_viewer" {
+# Presence (is user U online?) and the direct route read the registry, and the direct route parks a
+# message for a user with no live node in the user's mailbox before it answers (ParkFirst, a create in
+# mailboxes/{userId}/pending, or a transaction when the entry exists already): reads and writes.
+resource "google_project_iam_member" "send_datastore_user" {
   project = var.project_id
-  role    = "roles/datastore.viewer"
+  role    = "roles/datastore.user"
   member  = google_service_account.send_function.member
 }
 
@@ -265,7 +267,7 @@ resource "time_sleep" "iam_propagation" {
     ])
     send_function = join(",", [
       google_project_iam_member.send_pubsub_publisher.id,
-      google_project_iam_member.send_datastore_viewer.id,
+      google_project_iam_member.send_datastore_user.id,
       google_pubsub_topic_iam_member.requests_publisher_send.id,
       google_pubsub_topic_iam_member.requests_high_publisher_send.id,
     ])

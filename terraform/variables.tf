@@ -107,7 +107,7 @@ variable "socket_node_memory" {
 
 variable "socket_node_public" {
   type        = bool
-  description = "Let anyone reach the socket node (browsers connect directly; the node authenticates every socket with a JWT). Set to false to put something else in front of it."
+  description = "Let anyone reach the socket node (browsers connect directly; the node authenticates every socket with a JWT) by turning off Cloud Run's invoker IAM check, which domain-restricted sharing allows where an allUsers grant is refused. Set to false to put something else in front of it: the check stays on and callers need roles/run.invoker."
   default     = true
 }
 
@@ -155,8 +155,8 @@ variable "smoke_test_invoker" {
 
 variable "function_max_instances" {
   type        = number
-  description = "Upper bound on instances of each function."
-  default     = 50
+  description = "Upper bound on instances of each function. Cloud Run refuses a revision whose instances times vCPUs the project's regional CPU quota cannot hold, and new projects start with a small one: raise this once the quota allows (docs/DEPLOY.md, \"Instances and the regional CPU quota\")."
+  default     = 10
 
   validation {
     condition     = var.function_max_instances >= 1

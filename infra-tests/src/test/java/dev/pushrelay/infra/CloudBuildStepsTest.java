@@ -63,7 +63,7 @@ class CloudBuildStepsTest {
         union(DEBIAN, Set.of("gcloud", "gsutil", "java", "curl", "python3")));
     IMAGE_TOOLS.put("gcr.io/google.com/cloudsdktool/google-cloud-cli:slim",
         union(DEBIAN, Set.of("gcloud", "gsutil", "curl", "python3")));
-    IMAGE_TOOLS.put("node:20-slim", union(DEBIAN, Set.of("node", "npm", "npx")));
+    IMAGE_TOOLS.put("node:24-slim", union(DEBIAN, Set.of("node", "npm", "npx")));
   }
 
   /** Cloud Build's own values, for running a command line here. */

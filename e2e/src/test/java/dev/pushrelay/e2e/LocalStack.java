@@ -223,6 +223,11 @@ public final class LocalStack implements AutoCloseable {
    * environment as theirs, on a free port. The caller stops it by its process id.
    */
   public Process startNode(String nodeId, int port) throws IOException {
+    return startNode(nodeId, port, "");
+  }
+
+  /** A node of its own, of the deployed {@code revision} (Cloud Run's {@code K_REVISION}; empty: none). */
+  public Process startNode(String nodeId, int port, String revision) throws IOException {
     Path root = Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
     Path target = root.resolve("socket-node/target");
     String jar;
@@ -240,6 +245,9 @@ public final class LocalStack implements AutoCloseable {
     env.put("FIRESTORE_EMULATOR_HOST", "127.0.0.1:" + port("FIRESTORE_PORT"));
     env.put("PORT", Integer.toString(port));
     env.put("RELAY_NODE_ID", nodeId);
+    if (!revision.isEmpty()) {
+      env.put("K_REVISION", revision);
+    }
     env.put("RELAY_LOCAL_MODE", "true");
     env.put("RELAY_SEND_URL", "http://127.0.0.1:" + port("SEND_PORT"));
     env.putIfAbsent("RELAY_JWT_SECRET", DEV_SECRET);
@@ -303,6 +311,24 @@ public final class LocalStack implements AutoCloseable {
     } catch (Exception e) {
       return false;
     }
+  }
+
+  /**
+   * The README's rollback on this stack: {@code scripts/rollback.sh --retire revision} with the emulator
+   * variables {@code scripts/run-local.sh} prints; returns what it printed, and fails if it failed.
+   */
+  public String retireRevision(String revision) throws Exception {
+    Path root = Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
+    ProcessBuilder pb = new ProcessBuilder("bash", root.resolve("scripts/rollback.sh").toString(), "--retire", revision)
+        .redirectErrorStream(true);
+    pb.environment().put("GOOGLE_CLOUD_PROJECT", "relay-local");
+    pb.environment().put("FIRESTORE_EMULATOR_HOST", "127.0.0.1:" + port("FIRESTORE_PORT"));
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IllegalStateException("rollback.sh --retire " + revision + " failed: " + out);
+    }
+    return out;
   }
 
   /** How many recorded sends were answered 503 and sent again. */

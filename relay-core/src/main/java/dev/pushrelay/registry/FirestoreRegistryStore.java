@@ -24,11 +24,17 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The registry in Firestore: {@code connections/{connectionId}} and {@code nodes/{nodeId}}. Node
- * liveness is cached for a short time so a routed message costs one query, not one read per node.
+ * liveness is cached for a short time so a routed message costs one query, not one read per node. A
+ * rollback ({@code scripts/rollback.sh --retire}) writes {@code retiredAt} on {@code revisions/{revision}}
+ * and on each node document of that revision; a running node learns it at its next lease renewal, whose
+ * condition the mark breaks, so retirement costs no polling of its own.
  */
 public final class FirestoreRegistryStore implements RegistryStore {
   public static final String CONNECTIONS = "connections";
   public static final String NODES = "nodes";
+  public static final String REVISIONS = "revisions";
+  /** The field a rollback sets on a revision's document and on its nodes' documents. */
+  public static final String RETIRED_AT = "retiredAt";
   /** Cloud Run ends a socket after 60 minutes: a connection document outlives it by a little. */
   private static final Duration CONNECTION_TTL = Duration.ofMinutes(65);
   private static final Duration LIVENESS_CACHE = Duration.ofSeconds(1);
@@ -89,8 +95,10 @@ public final class FirestoreRegistryStore implements RegistryStore {
   }
 
   @Override
-  public CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt) {
-    Map<String, Object> doc = Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt));
+  public CompletableFuture<Void> heartbeat(String nodeId, String revision, Instant now, Instant expiresAt) {
+    Map<String, Object> doc = revision.isEmpty()
+        ? Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt))
+        : Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt), "revision", revision);
     metrics.firestoreWrites(1);
     return Completions.of(db.collection(NODES).document(nodeId).set(doc)).thenApply(r -> {
       leaseVersions.put(nodeId, r.getUpdateTime());
@@ -106,16 +114,16 @@ public final class FirestoreRegistryStore implements RegistryStore {
    * but landed) the renewal is tried once more on the fresh version.
    */
   @Override
-  public CompletableFuture<Boolean> renewLease(String nodeId, Instant now, Instant expiresAt) {
+  public CompletableFuture<Lease> renewLease(String nodeId, Instant now, Instant expiresAt) {
     Timestamp version = leaseVersions.get(nodeId);
     if (version == null) {
-      return readLease(nodeId).thenCompose(v -> v == null ? CompletableFuture.completedFuture(false)
-          : renewAt(nodeId, v, now, expiresAt, true));
+      return readLease(nodeId).thenCompose(v -> v.lease() != Lease.HELD ? CompletableFuture.completedFuture(v.lease())
+          : renewAt(nodeId, v.version(), now, expiresAt, true));
     }
     return renewAt(nodeId, version, now, expiresAt, true);
   }
 
-  private CompletableFuture<Boolean> renewAt(String nodeId, Timestamp version, Instant now, Instant expiresAt,
+  private CompletableFuture<Lease> renewAt(String nodeId, Timestamp version, Instant now, Instant expiresAt,
       boolean mayRetry) {
     metrics.firestoreWrites(1);
     DocumentReference ref = db.collection(NODES).document(nodeId);
@@ -123,22 +131,43 @@ public final class FirestoreRegistryStore implements RegistryStore {
             Precondition.updatedAt(version)))
         .thenApply(r -> {
           leaseVersions.put(nodeId, r.getUpdateTime());
-          return true;
+          return Lease.HELD;
         })
         .exceptionallyCompose(e -> {
           if (!Preconditions.lost(e) || !mayRetry) {
             return CompletableFuture.failedFuture(e);
           }
-          return readLease(nodeId).thenCompose(v -> v == null ? CompletableFuture.completedFuture(false)
-              : renewAt(nodeId, v, now, expiresAt, false));
+          return readLease(nodeId).thenCompose(v -> v.lease() != Lease.HELD
+              ? CompletableFuture.completedFuture(v.lease()) : renewAt(nodeId, v.version(), now, expiresAt, false));
         });
   }
 
-  /** The node document's version if it is still the node's own (present, not claimed for cleanup); else null. */
-  private CompletableFuture<Timestamp> readLease(String nodeId) {
+  /** What the node document says of the lease, and its version when it is still the node's own. */
+  private record LeaseState(Lease lease, Timestamp version) {}
+
+  /**
+   * The node document as the lease sees it: gone or claimed for cleanup is lost; marked {@code retiredAt}
+   * by a rollback is retired; otherwise held, at the document's version.
+   */
+  private CompletableFuture<LeaseState> readLease(String nodeId) {
     metrics.firestoreReads(1);
-    return Completions.of(db.collection(NODES).document(nodeId).get())
-        .thenApply(doc -> doc.exists() && doc.get("cleanupBy") == null ? doc.getUpdateTime() : null);
+    return Completions.of(db.collection(NODES).document(nodeId).get()).thenApply(doc -> {
+      if (!doc.exists() || doc.get("cleanupBy") != null) {
+        return new LeaseState(Lease.LOST, null);
+      }
+      return doc.get(RETIRED_AT) != null ? new LeaseState(Lease.RETIRED, null)
+          : new LeaseState(Lease.HELD, doc.getUpdateTime());
+    });
+  }
+
+  @Override
+  public CompletableFuture<Boolean> revisionRetired(String revision) {
+    if (revision.isEmpty()) {
+      return CompletableFuture.completedFuture(false);
+    }
+    metrics.firestoreReads(1);
+    return Completions.of(db.collection(REVISIONS).document(revision).get())
+        .thenApply(doc -> doc.exists() && doc.get(RETIRED_AT) != null);
   }
 
   @Override

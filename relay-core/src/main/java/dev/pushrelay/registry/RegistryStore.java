@@ -25,16 +25,41 @@ public interface RegistryStore {
   CompletableFuture<Void> removeStaleConnections(String userId, String nodeId,
       java.util.function.Predicate<String> held);
 
-  /** Records that the node is alive until {@code expiresAt}: the first lease of a new node incarnation. */
-  CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt);
+  /**
+   * Records that the node is alive until {@code expiresAt}: the first lease of a new node incarnation,
+   * of the deployed {@code revision} (Cloud Run's {@code K_REVISION}; empty: none).
+   */
+  CompletableFuture<Void> heartbeat(String nodeId, String revision, Instant now, Instant expiresAt);
+
+  /** {@link #heartbeat(String, String, Instant, Instant)} of a node of no named revision. */
+  default CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt) {
+    return heartbeat(nodeId, "", now, expiresAt);
+  }
+
+  /** What a lease renewal found. */
+  enum Lease {
+    /** Extended: the node serves on. */
+    HELD,
+    /** The node document is gone or claimed for cleanup: the node was declared dead. */
+    LOST,
+    /** The node's revision was retired (a rollback): the node leaves and does not come back. */
+    RETIRED
+  }
 
   /**
-   * Extends the node's lease to {@code expiresAt}, in one transaction with the check that the lease is
-   * still the node's: true when extended; false when the node document is gone, retired, or claimed for
-   * cleanup by another node. A node that gets false has been declared dead and must stop serving
-   * under this id.
+   * True when {@code revision} was retired (a rollback marked {@code revisions/{revision}}): a node of it
+   * does not serve. A node reads it when an incarnation starts; a running node learns it from its lease
+   * renewal, since the rollback marks the node documents of that revision too.
    */
-  CompletableFuture<Boolean> renewLease(String nodeId, Instant now, Instant expiresAt);
+  CompletableFuture<Boolean> revisionRetired(String revision);
+
+  /**
+   * Extends the node's lease to {@code expiresAt}, conditional on the lease still being the node's:
+   * {@link Lease#HELD} when extended; {@link Lease#LOST} when the node document is gone or claimed for
+   * cleanup by another node (the node has been declared dead and must stop serving under this id);
+   * {@link Lease#RETIRED} when its revision was retired.
+   */
+  CompletableFuture<Lease> renewLease(String nodeId, Instant now, Instant expiresAt);
 
   /**
    * A node leaves routing on purpose (a drain): its lease ends now, and it holds the cleanup claim on

@@ -15,6 +15,8 @@ public final class InMemoryRegistryStore implements RegistryStore {
   private final Map<String, ConnectionRecord> connections = new ConcurrentHashMap<>();
   private final Map<String, Instant> leases = new ConcurrentHashMap<>();
   private final Map<String, String> cleanups = new ConcurrentHashMap<>();
+  private final Map<String, String> revisions = new ConcurrentHashMap<>();
+  private final java.util.Set<String> retired = ConcurrentHashMap.newKeySet();
 
   @Override
   public CompletableFuture<Void> addConnection(ConnectionRecord connection) {
@@ -37,18 +39,32 @@ public final class InMemoryRegistryStore implements RegistryStore {
   }
 
   @Override
-  public CompletableFuture<Void> heartbeat(String nodeId, Instant now, Instant expiresAt) {
+  public CompletableFuture<Void> heartbeat(String nodeId, String revision, Instant now, Instant expiresAt) {
     leases.put(nodeId, expiresAt);
+    revisions.put(nodeId, revision);
     return CompletableFuture.completedFuture(null);
   }
 
   @Override
-  public synchronized CompletableFuture<Boolean> renewLease(String nodeId, Instant now, Instant expiresAt) {
+  public synchronized CompletableFuture<Lease> renewLease(String nodeId, Instant now, Instant expiresAt) {
     if (!leases.containsKey(nodeId) || cleanups.containsKey(nodeId)) {
-      return CompletableFuture.completedFuture(false);
+      return CompletableFuture.completedFuture(Lease.LOST);
+    }
+    if (retired.contains(revisions.getOrDefault(nodeId, ""))) {
+      return CompletableFuture.completedFuture(Lease.RETIRED);
     }
     leases.put(nodeId, expiresAt);
-    return CompletableFuture.completedFuture(true);
+    return CompletableFuture.completedFuture(Lease.HELD);
+  }
+
+  @Override
+  public CompletableFuture<Boolean> revisionRetired(String revision) {
+    return CompletableFuture.completedFuture(retired.contains(revision));
+  }
+
+  /** What {@code scripts/rollback.sh --retire} does to the registry: the revision and its nodes are marked. */
+  public void retireRevision(String revision) {
+    retired.add(revision);
   }
 
   @Override

@@ -26,6 +26,7 @@ import dev.pushrelay.node.ws.SocketCreator;
 import dev.pushrelay.pubsub.MessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.RegistryStore;
+import dev.pushrelay.routing.LiveRoute;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.tracing.MessageTracing;
 import io.opentelemetry.api.metrics.ObservableLongGauge;
@@ -53,6 +54,11 @@ import org.slf4j.LoggerFactory;
  * 1012 (the clients reconnect, register again and catch up from the mailbox), stops pulling, and comes
  * back as a new incarnation with a new id, delivery channel and lease. The old incarnation is cleaned
  * up like a crashed node, by whichever live node gets there first, this one included.
+ *
+ * <p>A node whose revision is retired (a rollback, {@code scripts/rollback.sh --retire}; its lease
+ * renewal finds out, or its start does) leaves routing as a drain does, closes every socket with 1012 so
+ * that the clients reconnect to a revision that serves, and then stays up refusing every handshake with
+ * 503 until Cloud Run stops it: it does not come back.
  */
 public final class SocketNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SocketNode.class);
@@ -89,6 +95,7 @@ public final class SocketNode implements AutoCloseable {
   private final ExecutorService fencing;
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean stopped = new AtomicBoolean();
+  private final AtomicBoolean retired = new AtomicBoolean();
   private final Server server;
   private final Telemetry telemetry;
   private final RelayMetrics metrics;
@@ -140,7 +147,7 @@ public final class SocketNode implements AutoCloseable {
         new MailboxCatchUp(mailbox, clock, metrics, tracing), upstream, metrics, config.limits(), SocketTimings.DEFAULT,
         clock, System::nanoTime), socketTimers);
     this.channels = new DeliveryChannels(this.backends.broker(), topology,
-        new SubscriptionSweeper(this.backends.broker(), backToRequests));
+        new SubscriptionSweeper(this.backends.broker(), backToRequests, new LiveRoute(registry, publisher, clock)));
     this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels::retire, upstream, clock);
     this.fencing = Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "node-fencing");
@@ -179,20 +186,31 @@ public final class SocketNode implements AutoCloseable {
     server.setHandler(context);
     server.setStopTimeout(2000);
     server.start();
-    current = beginWhenPossible(identity.id(), START_PATIENCE);
+    try {
+      current = beginWhenPossible(identity.id(), START_PATIENCE);
+    } catch (RevisionRetired e) {
+      LOG.warn("socket node {} listening on port {} refuses every socket: its revision {} is retired", identity.id(),
+          port(), config.revision());
+      return this;
+    }
     cleaner.start(Duration.ofSeconds(config.topology().nodeHeartbeatSeconds()));
     sockets.start();
-    LOG.info("socket node {} listening on port {} with subscription {}", identity.id(), port(),
-        current.subscription().name());
+    LOG.info("socket node {} of revision {} listening on port {} with subscription {}", identity.id(),
+        config.revision().isEmpty() ? "-" : config.revision(), port(), current.subscription().name());
     return this;
   }
 
   /** Opens the incarnation's channel, takes its lease, starts its pulls, and serves under it. */
   private Incarnation begin(String nodeId) throws Exception {
+    if (registry.revisionRetired(config.revision()).get(5, TimeUnit.SECONDS)) {
+      retired.set(true);
+      throw new RevisionRetired();
+    }
     NodeSubscription subscription = channels.open(nodeId);
     Topology topology = config.topology();
-    NodeHeartbeat heartbeat = new NodeHeartbeat(nodeId, registry, clock, topology.nodeHeartbeatSeconds(),
-        topology.nodeLeaseSeconds(), () -> fence(nodeId, "lease lost"));
+    NodeHeartbeat heartbeat = new NodeHeartbeat(nodeId, config.revision(), registry, clock,
+        topology.nodeHeartbeatSeconds(), topology.nodeLeaseSeconds(), () -> fence(nodeId, "lease lost"),
+        () -> retire(nodeId));
     try {
       heartbeat.start().get(10, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -235,10 +253,49 @@ public final class SocketNode implements AutoCloseable {
         current = beginWhenPossible(next, Duration.ofDays(365));
         LOG.info("node {} serving as {} after {} ms", nodeId, next,
             TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+      } catch (RevisionRetired e) {
+        current = null;
+        LOG.warn("node {} does not come back: its revision {} is retired", nodeId, config.revision());
       } catch (Exception e) {
         LOG.warn("node incarnation {} did not start: {}", next, e.toString());
       }
     });
+  }
+
+  /** A node of a retired revision: it does not serve, and does not come back. */
+  private static final class RevisionRetired extends Exception {
+    RevisionRetired() {
+      super("revision retired", null, false, false);
+    }
+  }
+
+  /**
+   * The revision of incarnation {@code nodeId} was retired (a rollback): leave routing as a drain does,
+   * sockets closed with 1012 so that their clients reconnect to a revision that serves, and stay out.
+   * Runs once, on the fencing thread.
+   */
+  private void retire(String nodeId) {
+    if (stopped.get()) {
+      return;
+    }
+    fencing.execute(() -> {
+      Incarnation inc = current;
+      if (stopped.get() || inc == null || !inc.nodeId().equals(nodeId)) {
+        return;
+      }
+      long started = System.nanoTime();
+      retired.set(true);
+      int held = hub.size();
+      leave(inc, Instant.now().plus(DRAIN_BUDGET), "revision retired, reconnect");
+      current = null;
+      LOG.warn("node {} of retired revision {} closed {} sockets and left routing in {} ms; it refuses new ones",
+          nodeId, config.revision(), held, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+    });
+  }
+
+  /** True once the node found its revision retired. */
+  public boolean retired() {
+    return retired.get();
   }
 
   /**
@@ -250,6 +307,8 @@ public final class SocketNode implements AutoCloseable {
     while (true) {
       try {
         return begin(nodeId);
+      } catch (RevisionRetired e) {
+        throw e;
       } catch (Exception e) {
         if (stopped.get() || System.nanoTime() > deadline) {
           throw e;
@@ -287,6 +346,36 @@ public final class SocketNode implements AutoCloseable {
    * quiet period longer than the ack deadline proves the subscription empty, and that does not fit in
    * a drain.
    */
+  /**
+   * Leaves routing on purpose (a drain, a retirement): stop serving, end the lease, close every socket
+   * with 1012 ({@code reason}), delete the delivery topic, and pull and re-route until the subscription
+   * is quiet or {@code deadline} passes. {@code inc} may be null (no incarnation serves): then only the
+   * sockets are closed.
+   */
+  private void leave(Incarnation inc, Instant deadline, String reason) {
+    identity.fence();
+    if (inc != null) {
+      inc.heartbeat().close();
+      try {
+        registry.retire(inc.nodeId(), clock.instant()).get(3, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        LOG.warn("node {} could not end its lease: {}", inc.nodeId(), e.toString());
+      }
+    }
+    sockets.closeAll(StatusCode.SERVICE_RESTART, reason);
+    if (inc != null) {
+      try {
+        channels.closeTopic(inc.nodeId());
+        if (!inc.subscription().awaitQuiet(DRAIN_QUIET, deadline)) {
+          LOG.warn("node {} still had deliveries in hand when it left", inc.nodeId());
+        }
+      } catch (Exception e) {
+        LOG.warn("node {} could not finish leaving: {}", inc.nodeId(), e.toString());
+      }
+      inc.subscription().stop(1, TimeUnit.SECONDS);
+    }
+  }
+
   @Override
   public void close() {
     if (!stopped.compareAndSet(false, true)) {
@@ -299,28 +388,8 @@ public final class SocketNode implements AutoCloseable {
     cleaner.close();
     Incarnation inc = current;
     String nodeId = identity.id();
-    identity.fence();
     int held = hub.size();
-    if (inc != null) {
-      inc.heartbeat().close();
-      try {
-        registry.retire(nodeId, clock.instant()).get(3, TimeUnit.SECONDS);
-      } catch (Exception e) {
-        LOG.warn("node {} could not end its lease: {}", nodeId, e.toString());
-      }
-    }
-    sockets.closeAll(StatusCode.SERVICE_RESTART, "node draining, reconnect");
-    if (inc != null) {
-      try {
-        channels.closeTopic(nodeId);
-        if (!inc.subscription().awaitQuiet(DRAIN_QUIET, deadline)) {
-          LOG.warn("node {} still had deliveries in hand at the end of its drain", nodeId);
-        }
-      } catch (Exception e) {
-        LOG.warn("node {} could not finish its drain: {}", nodeId, e.toString());
-      }
-      inc.subscription().stop(1, TimeUnit.SECONDS);
-    }
+    leave(inc, deadline, "node draining, reconnect");
     sockets.awaitClosed(deadline); // every close handled, so every disconnected event is under way
     if (!upstream.awaitOutstanding(deadline)) {
       LOG.warn("node {} stopped with connection events unpublished: the cleanup reports those sockets as node_lost",

@@ -28,6 +28,8 @@ import java.util.regex.Pattern;
  * @param allowedOrigins browser origins allowed to open sockets, compared exactly; empty allows any
  * @param limits per-user cap, inbound rate, ping interval and outbound bounds of every socket
  * @param exposure whether the node takes query-string tokens, serves the demo page and /metrics
+ * @param revision the deployed revision the node runs ({@code K_REVISION}, which Cloud Run sets; empty:
+ *     none): {@code scripts/rollback.sh --retire} retires every node of one revision
  */
 public record NodeConfig(
     int port,
@@ -40,13 +42,22 @@ public record NodeConfig(
     int maxConnections,
     List<String> allowedOrigins,
     SocketLimits limits,
-    Exposure exposure) {
+    Exposure exposure,
+    String revision) {
 
   /** A serialized origin as browsers send it: scheme, host, optional port; no path, no trailing slash. */
   private static final Pattern ORIGIN = Pattern.compile("https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\\[[0-9A-Fa-f:.]+\\](:[0-9]{1,5})?");
 
   public NodeConfig {
     allowedOrigins = List.copyOf(allowedOrigins);
+  }
+
+  /** Of no named revision. */
+  public NodeConfig(int port, GcpEndpoints endpoints, Topology topology, String nodeId, TokenSettings tokens,
+      boolean localMode, Optional<URI> sendUrl, int maxConnections, List<String> allowedOrigins, SocketLimits limits,
+      Exposure exposure) {
+    this(port, endpoints, topology, nodeId, tokens, localMode, sendUrl, maxConnections, allowedOrigins, limits,
+        exposure, "");
   }
 
   /** HS256 with {@code jwtSecret} and the default socket limits. */
@@ -100,11 +111,15 @@ public record NodeConfig(
     int ping = env.integer("RELAY_PING_INTERVAL_SECONDS", (int) defaults.pingInterval().toSeconds(), 1, 600);
     Exposure exposure = new Exposure(env.flag("RELAY_ALLOW_QUERY_TOKEN", local), env.flag("RELAY_SERVE_DEMO", local),
         env.flag("RELAY_SERVE_METRICS", local), env.string("RELAY_BIND_HOST", ""));
+    String revision = env.string("K_REVISION", "");
+    if (!revision.matches("[A-Za-z0-9._-]{0,100}")) {
+      env.problem("K_REVISION must be up to 100 characters of A-Z a-z 0-9 . _ - (a Cloud Run revision name)");
+    }
     env.finish();
     SocketLimits limits = defaults.withMaxConnectionsPerUser(perUser).withInboundRate(rate, burst)
         .withPingInterval(Duration.ofSeconds(ping));
     return new NodeConfig(port, endpoints, topology, nodeId, tokens, local, sendUrl, maxConnections, origins, limits,
-        exposure);
+        exposure, revision);
   }
 
   /** The token settings, or null when a problem was recorded (then {@link EnvReader#finish()} throws). */

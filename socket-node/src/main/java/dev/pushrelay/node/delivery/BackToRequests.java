@@ -5,7 +5,9 @@ import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.mailbox.ParkFirst;
+import dev.pushrelay.routing.LiveRoute;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -29,8 +31,21 @@ public final class BackToRequests {
    * came on, whose re-route count goes on one higher.
    */
   public CompletableFuture<Void> send(RelayMessage m, String fromNode, Map<String, String> delivered) {
-    int reroutes = MessageAttributes.reroutes(delivered) + 1;
-    return parkFirst.park(m, Map.of(MessageAttributes.REROUTED_FROM, fromNode,
-        MessageAttributes.REROUTES, Integer.toString(reroutes))).thenRun(() -> metrics.delivery(DeliveryResult.REROUTED));
+    return parkFirst.park(m, rerouted(fromNode, delivered)).thenRun(() -> metrics.delivery(DeliveryResult.REROUTED));
+  }
+
+  /**
+   * Straight to the live {@code nodes} that hold the user now, neither parked nor through requests: a
+   * dead node's delivery whose user is back on another node. Completes once Pub/Sub took every copy.
+   */
+  public CompletableFuture<Void> sendLive(LiveRoute live, Set<String> nodes, RelayMessage m, String fromNode,
+      Map<String, String> delivered) {
+    return live.deliver(nodes, m, rerouted(fromNode, delivered)).thenRun(() -> metrics.delivery(DeliveryResult.REROUTED));
+  }
+
+  /** The attributes of a re-route: the node it comes from, and one more re-route than the delivery had. */
+  private static Map<String, String> rerouted(String fromNode, Map<String, String> delivered) {
+    return Map.of(MessageAttributes.REROUTED_FROM, fromNode,
+        MessageAttributes.REROUTES, Integer.toString(MessageAttributes.reroutes(delivered) + 1));
   }
 }

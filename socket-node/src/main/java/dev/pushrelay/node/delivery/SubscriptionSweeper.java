@@ -1,19 +1,28 @@
 package dev.pushrelay.node.delivery;
 
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.routing.LiveRoute;
 import dev.pushrelay.tracing.MessageTracing;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Empties a node's delivery subscription before it is deleted: every delivery in it goes back to
- * {@code relay-requests} to be routed again, and is acked only once republished. Used by the crash
+ * Empties a node's delivery subscription before it is deleted: every delivery in it is routed again, and
+ * is acked only once republished. A user who holds a socket on a live node by now (back after a crash)
+ * gets the deliveries on that node's topic at once, one registry read per user and batch; the rest are
+ * parked and go back to {@code relay-requests}. A crashed node's backlog is thousands of messages a
+ * minute: parked one by one and routed again through the retry's backoff, it reached its returning users
+ * minutes late; a user who is back already needs neither. Used by the crash
  * cleanup on a lapsed, fenced or drained node's subscription, after its topic was deleted, so nothing
  * new can arrive. The sweep has no bound of its own, only the caller's deadline, and it calls the
  * subscription empty only after it found nothing for a whole quiet period that is longer than the ack
@@ -33,16 +42,18 @@ public final class SubscriptionSweeper {
 
   private final DeliveryBroker broker;
   private final BackToRequests backToRequests;
+  private final LiveRoute live;
   private final Duration idlePause;
 
-  public SubscriptionSweeper(DeliveryBroker broker, BackToRequests backToRequests) {
-    this(broker, backToRequests, IDLE_PAUSE);
+  public SubscriptionSweeper(DeliveryBroker broker, BackToRequests backToRequests, LiveRoute live) {
+    this(broker, backToRequests, live, IDLE_PAUSE);
   }
 
   /** {@code idlePause}: between two pulls that found nothing. */
-  SubscriptionSweeper(DeliveryBroker broker, BackToRequests backToRequests, Duration idlePause) {
+  SubscriptionSweeper(DeliveryBroker broker, BackToRequests backToRequests, LiveRoute live, Duration idlePause) {
     this.broker = broker;
     this.backToRequests = backToRequests;
+    this.live = live;
     this.idlePause = idlePause;
   }
 
@@ -87,20 +98,48 @@ public final class SubscriptionSweeper {
     }
   }
 
+  /** One delivery of the swept node, and the attributes it came with. */
+  private record Swept(RelayMessage message, Map<String, String> delivered) {}
+
   private int reroute(String subscription, String nodeId, List<DeliveryBroker.Pulled> pulled) throws Exception {
     List<String> ackIds = new ArrayList<>();
-    List<CompletableFuture<Void>> republished = new ArrayList<>();
+    Map<String, List<Swept>> byUser = new LinkedHashMap<>();
     for (DeliveryBroker.Pulled r : pulled) {
       ackIds.add(r.ackId());
       Deliveries.parse(r.message(), subscription).ifPresent(m -> {
-        LOG.debug("sweep of {} re-routes message {}", subscription, m.id());
         Map<String, String> delivered = r.message().getAttributesMap();
-        republished.add(backToRequests.send(m.withTrace(MessageTracing.carried(delivered)), nodeId, delivered));
+        byUser.computeIfAbsent(m.userId(), u -> new ArrayList<>())
+            .add(new Swept(m.withTrace(MessageTracing.carried(delivered)), delivered));
       });
     }
+    List<CompletableFuture<Void>> republished = new ArrayList<>();
+    byUser.forEach((user, swept) -> republished.add(rerouteUser(user, swept, nodeId)));
     CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new))
         .get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     broker.ack(subscription, ackIds).get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    return republished.size();
+    return byUser.values().stream().mapToInt(List::size).sum();
+  }
+
+  /**
+   * One user's swept deliveries, in the order they were pulled: to the live nodes that hold the user
+   * (never the swept node), or, when none does or the registry does not answer in time, parked and back
+   * to requests.
+   */
+  private CompletableFuture<Void> rerouteUser(String user, List<Swept> swept, String nodeId) {
+    return live.liveNodes(user).handle((nodes, e) -> {
+      Set<String> others = e == null ? new HashSet<>(nodes) : new HashSet<>();
+      others.remove(nodeId);
+      return others;
+    }).thenCompose(nodes -> {
+      List<CompletableFuture<?>> sent = new ArrayList<>();
+      for (Swept s : swept) {
+        sent.add(nodes.isEmpty()
+            ? backToRequests.send(s.message(), nodeId, s.delivered())
+            : backToRequests.sendLive(live, nodes, s.message(), nodeId, s.delivered()));
+      }
+      LOG.debug("sweep of node {} re-routes {} deliveries to {}", nodeId, swept.size(),
+          nodes.isEmpty() ? "requests" : nodes);
+      return CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new));
+    });
   }
 }

@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
  * heartbeat period, on a thread of its own that nothing else runs on. The lease is lost, once, when a
  * renewal finds the node document gone or claimed for cleanup, or when no renewal has succeeded for a
  * whole lease (by the monotonic clock, so a process stalled past its lease sees it the moment it
- * resumes); {@code lost} then runs on this thread, and the node fences itself.
+ * resumes); {@code lost} then runs on this thread, and the node fences itself. A renewal that finds the
+ * node's revision retired (a rollback) ends the heartbeat the same way, but runs {@code retired}: the
+ * node leaves for good instead of coming back.
  */
 public final class NodeHeartbeat implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(NodeHeartbeat.class);
@@ -34,6 +36,8 @@ public final class NodeHeartbeat implements AutoCloseable {
   private final Duration period;
   private final Duration lease;
   private final Runnable lost;
+  private final Runnable retired;
+  private final String revision;
   private final ScheduledExecutorService thread;
   private final AtomicBoolean ended = new AtomicBoolean();
   private volatile long lastSuccessNanos;
@@ -41,10 +45,11 @@ public final class NodeHeartbeat implements AutoCloseable {
   private volatile boolean beating;
   private ScheduledFuture<?> task;
 
-  public NodeHeartbeat(String nodeId, RegistryStore registry, Clock clock, int periodSeconds, int leaseSeconds,
-      Runnable lost) {
-    this(nodeId, registry, clock, System::nanoTime, Duration.ofSeconds(periodSeconds), Duration.ofSeconds(leaseSeconds),
-        lost, Executors.newSingleThreadScheduledExecutor(r -> {
+  /** {@code revision}: the deployed revision the node runs (empty: none), written with the first lease. */
+  public NodeHeartbeat(String nodeId, String revision, RegistryStore registry, Clock clock, int periodSeconds,
+      int leaseSeconds, Runnable lost, Runnable retired) {
+    this(nodeId, revision, registry, clock, System::nanoTime, Duration.ofSeconds(periodSeconds),
+        Duration.ofSeconds(leaseSeconds), lost, retired, Executors.newSingleThreadScheduledExecutor(r -> {
           Thread t = new Thread(r, "heartbeat-" + nodeId);
           t.setDaemon(true);
           return t;
@@ -55,8 +60,9 @@ public final class NodeHeartbeat implements AutoCloseable {
    * For tests: {@code nanos} is the monotonic clock, {@code thread} runs a check of the lease every
    * {@code check} (and a renewal when one is due).
    */
-  NodeHeartbeat(String nodeId, RegistryStore registry, Clock clock, LongSupplier nanos, Duration period,
-      Duration lease, Runnable lost, ScheduledExecutorService thread, Duration check) {
+  NodeHeartbeat(String nodeId, String revision, RegistryStore registry, Clock clock, LongSupplier nanos,
+      Duration period, Duration lease, Runnable lost, Runnable retired, ScheduledExecutorService thread,
+      Duration check) {
     this.check = check;
     this.nodeId = nodeId;
     this.registry = registry;
@@ -65,6 +71,8 @@ public final class NodeHeartbeat implements AutoCloseable {
     this.period = period;
     this.lease = lease;
     this.lost = lost;
+    this.retired = retired;
+    this.revision = revision;
     this.thread = thread;
   }
 
@@ -75,7 +83,7 @@ public final class NodeHeartbeat implements AutoCloseable {
   public CompletableFuture<Void> start() {
     long started = nanos.getAsLong();
     Instant now = clock.instant();
-    return registry.heartbeat(nodeId, now, now.plus(lease)).orTimeout(period.toMillis(), TimeUnit.MILLISECONDS)
+    return registry.heartbeat(nodeId, revision, now, now.plus(lease)).orTimeout(period.toMillis(), TimeUnit.MILLISECONDS)
         .thenRun(() -> {
           lastSuccessNanos = started;
           lastBeatNanos = started;
@@ -108,7 +116,8 @@ public final class NodeHeartbeat implements AutoCloseable {
     }
     long now = nanos.getAsLong();
     if (now - lastSuccessNanos >= lease.toNanos()) {
-      lose("no renewal succeeded for " + Duration.ofNanos(now - lastSuccessNanos).toMillis() + " ms");
+      end("lost its lease (no renewal succeeded for " + Duration.ofNanos(now - lastSuccessNanos).toMillis()
+          + " ms): fencing", lost);
       return;
     }
     if (!beating && now - lastBeatNanos >= period.toNanos()) {
@@ -125,21 +134,23 @@ public final class NodeHeartbeat implements AutoCloseable {
           beating = false;
           if (error != null) {
             LOG.warn("lease renewal of node {} failed: {}", nodeId, error.toString());
-          } else if (!held) {
-            lose("its node entry is gone or claimed for cleanup");
+          } else if (held == RegistryStore.Lease.LOST) {
+            end("lost its lease (its node entry is gone or claimed for cleanup): fencing", lost);
+          } else if (held == RegistryStore.Lease.RETIRED) {
+            end("found its revision retired: leaving", retired);
           } else {
             lastSuccessNanos = Math.max(lastSuccessNanos, started);
           }
         });
   }
 
-  private void lose(String why) {
+  private void end(String what, Runnable then) {
     if (ended.compareAndSet(false, true)) {
-      LOG.warn("node {} lost its lease ({}): fencing", nodeId, why);
+      LOG.warn("node {} {}", nodeId, what);
       if (task != null) {
         task.cancel(false);
       }
-      thread.execute(lost);
+      thread.execute(then);
       thread.shutdown();
     }
   }

@@ -11,6 +11,9 @@ import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.pubsub.RelayPublisher;
+import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.routing.LiveRoute;
+import dev.pushrelay.testing.InMemoryRegistryStore;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.testing.RecordingPublisher;
@@ -30,9 +33,11 @@ class SubscriptionSweeperTest {
   private final Topology topology = Topology.standard();
   private final InMemoryMailbox mailbox = new InMemoryMailbox();
   private final RecordingPublisher pubsub = new RecordingPublisher();
+  private final InMemoryRegistryStore registry = new InMemoryRegistryStore();
+  private final RelayPublisher publisher = new RelayPublisher(pubsub, topology);
   private final SubscriptionSweeper sweeper = new SubscriptionSweeper(broker,
-      new BackToRequests(new ParkFirst(mailbox, new RelayPublisher(pubsub, topology), clock),
-          RelayMetrics.noop(Part.SOCKET_NODE)), Duration.ofMillis(5));
+      new BackToRequests(new ParkFirst(mailbox, publisher, clock), RelayMetrics.noop(Part.SOCKET_NODE)),
+      new LiveRoute(registry, publisher, clock), Duration.ofMillis(5));
 
   private void deliver(String id) {
     RelayMessage m = new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, Priority.NORMAL);
@@ -53,6 +58,40 @@ class SubscriptionSweeperTest {
     assertEquals(3, back.size(), "back on the requests topic");
     assertTrue(back.stream().allMatch(p -> "dead".equals(p.message().attributes().get(MessageAttributes.REROUTED_FROM))));
     assertEquals(3, mailbox.entries().size(), "parked first");
+  }
+
+  /**
+   * A user who is back on a live node by the time of the sweep gets the dead node's deliveries on that
+   * node's topic, in the order they were pulled, neither parked nor through requests; a user with no
+   * live socket gets the park-first way.
+   */
+  @Test
+  void aUserBackOnALiveNodeGetsTheDeliveriesStraightThereInOrder() {
+    broker.open(TOPIC, SUB, 10);
+    registry.heartbeat("live", clock.instant(), clock.instant().plusSeconds(12)).join();
+    registry.addConnection(new ConnectionRecord("c1", "u1", "live", clock.instant())).join();
+    for (int i = 0; i < 3; i++) {
+      deliver("m" + i);
+    }
+    RelayMessage away = new RelayMessage("a0", "u2", "e", null, clock.instant(), 3600, Priority.NORMAL);
+    broker.publish(TOPIC, away.toJson(), Map.of(MessageAttributes.NODE_ID, "dead"));
+    SubscriptionSweeper.Sweep sweep = sweeper.sweep(SUB, "dead", Duration.ofMillis(50), Instant.now().plusSeconds(10));
+    assertEquals(new SubscriptionSweeper.Sweep(4, true), sweep);
+    List<RecordingPublisher.Published> straight = pubsub.on(topology.deliveriesTopicFor("live"));
+    assertEquals(List.of("m0", "m1", "m2"), straight.stream().map(p -> id(p))
+        .toList(), "on the live node's topic, in order");
+    assertTrue(straight.stream().allMatch(p -> "dead".equals(p.message().attributes().get(MessageAttributes.REROUTED_FROM))));
+    assertEquals(List.of("a0"), pubsub.on(topology.requestsTopic()).stream()
+        .map(p -> id(p)).toList(), "the user who is away goes back to requests");
+    assertEquals(1, mailbox.entries().size(), "only the away user's delivery is parked");
+  }
+
+  private static String id(RecordingPublisher.Published p) {
+    try {
+      return RelayMessage.parse(p.message().data().getBytes(java.nio.charset.StandardCharsets.UTF_8)).id();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
   }
 
   /** A re-route that fails acks nothing: the delivery stays, and the sweep does not call it empty. */

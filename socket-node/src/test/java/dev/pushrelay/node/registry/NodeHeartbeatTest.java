@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pushrelay.registry.RegistryStore;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.InMemoryRegistryStore;
 import dev.pushrelay.testing.MutableClock;
 import java.lang.reflect.Proxy;
@@ -25,6 +26,7 @@ class NodeHeartbeatTest {
   private final MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
   private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
   private final AtomicInteger lost = new AtomicInteger();
+  private final AtomicInteger retired = new AtomicInteger();
   /** The heartbeat's own thread, with checks far apart: the test ticks by hand. */
   private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor();
 
@@ -34,8 +36,8 @@ class NodeHeartbeatTest {
   }
 
   private NodeHeartbeat heartbeat(RegistryStore registry) {
-    return new NodeHeartbeat("n1", registry, clock, nanos::get, PERIOD, LEASE, lost::incrementAndGet, thread,
-        Duration.ofHours(1));
+    return new NodeHeartbeat("n1", "rev-1", registry, clock, nanos::get, PERIOD, LEASE, lost::incrementAndGet,
+        retired::incrementAndGet, thread, Duration.ofHours(1));
   }
 
   private void advance(Duration d) {
@@ -109,11 +111,29 @@ class NodeHeartbeatTest {
     awaitLost();
   }
 
+  /** A rollback retired the node's revision: the next renewal ends the heartbeat, as retired, not lost. */
+  @Test
+  void aRetiredRevisionEndsTheHeartbeatAtTheNextRenewalWithoutFencing() throws Exception {
+    InMemoryRegistryStore registry = new InMemoryRegistryStore();
+    NodeHeartbeat hb = heartbeat(registry);
+    hb.start().get();
+    advance(PERIOD);
+    hb.tick();
+    assertEquals(0, retired.get());
+    registry.retireRevision("rev-2");
+    advance(PERIOD);
+    hb.tick();
+    assertEquals(0, retired.get(), "another revision's retirement does not touch this node");
+    registry.retireRevision("rev-1");
+    advance(PERIOD);
+    hb.tick();
+    Await.until("the heartbeat ended as retired", Duration.ofSeconds(5), () -> retired.get() == 1);
+    assertEquals(0, lost.get(), "a retired node is not fenced: it does not come back");
+    assertFalse(hb.healthy());
+    assertTrue(registry.revisionRetired("rev-1").get());
+  }
+
   private void awaitLost() throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (lost.get() == 0) {
-      assertTrue(System.nanoTime() < deadline, "the lease was not lost");
-      Thread.sleep(5);
-    }
+    Await.until("the lease was lost", Duration.ofSeconds(5), () -> lost.get() > 0);
   }
 }

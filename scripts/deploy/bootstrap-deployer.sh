@@ -35,6 +35,7 @@ roles=(
   roles/monitoring.alertPolicyEditor
   roles/monitoring.notificationChannelEditor
   roles/monitoring.dashboardEditor
+  roles/monitoring.uptimeCheckConfigEditor
   roles/artifactregistry.writer
   roles/logging.logWriter
 )

@@ -117,6 +117,10 @@ class ChaosIT {
     pace(12);
     nemesis.stall("sigstop-pubsub", stack.process("pubsub-emulator"), Duration.ofSeconds(5));
     pace(8);
+    Nemesis.Node rolledBack = nemesis.join();
+    pace(8);
+    nemesis.retire(rolledBack);
+    pace(5);
     nemesis.join();
     pace(5);
   }

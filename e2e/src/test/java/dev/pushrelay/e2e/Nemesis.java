@@ -1,5 +1,6 @@
 package dev.pushrelay.e2e;
 
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.EmulatorProcess;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,7 +12,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * The faults of a chaos run, each done to a real process of the local stack by its process id:
  * SIGKILL, SIGSTOP for a while then SIGCONT (a faithful stall: a GC pause, a starved CPU, a frozen
- * emulator), SIGTERM (a drain), and nodes that join. Each fault is recorded as a window in time, so
+ * emulator), SIGTERM (a drain), nodes that join, and a rollback that retires a node's revision. Each fault is recorded as a window in time, so
  * the messages accepted during it can be followed to their delivery.
  */
 final class Nemesis implements AutoCloseable {
@@ -22,8 +23,8 @@ final class Nemesis implements AutoCloseable {
     }
   }
 
-  /** A socket node this run can reach: the script's, or one that joined. */
-  record Node(String name, int port, ProcessHandle process) {}
+  /** A socket node this run can reach: the script's, or one that joined; {@code revision} its K_REVISION. */
+  record Node(String name, int port, ProcessHandle process, String revision) {}
 
   private final LocalStack stack;
   private final ChaosWorkload workload;
@@ -36,7 +37,7 @@ final class Nemesis implements AutoCloseable {
     this.stack = stack;
     this.workload = workload;
     for (int n = 1; n <= 2; n++) {
-      Node node = new Node("socket-node-" + n, stack.port("NODE" + n + "_PORT"), stack.nodeProcess(n));
+      Node node = new Node("socket-node-" + n, stack.port("NODE" + n + "_PORT"), stack.nodeProcess(n), "local-" + n);
       nodes.add(node);
       workload.nodeUp(node.port());
     }
@@ -91,17 +92,34 @@ final class Nemesis implements AutoCloseable {
   }
 
   /** A new node starts and becomes ready; users may connect to it from then on. */
-  Window join() throws Exception {
+  Node join() throws Exception {
     Instant start = Instant.now();
     String id = "node-j" + (++joins);
     int port = EmulatorProcess.freePort();
-    Process p = stack.startNode(id, port);
+    String revision = "chaos-" + id;
+    Process p = stack.startNode(id, port, revision);
     joined.add(p);
     stack.awaitNodeReady(port, Duration.ofSeconds(60));
-    Node node = new Node(id, port, p.toHandle());
+    Node node = new Node(id, port, p.toHandle(), revision);
     nodes.add(node);
     workload.nodeUp(port);
-    return record("node-joins", start, Instant.now());
+    record("node-joins", start, Instant.now());
+    return node;
+  }
+
+  /**
+   * A rollback under traffic: {@code scripts/rollback.sh --retire} the node's revision. The users stop
+   * choosing it (Cloud Run's traffic moved); the fault lasts until the node closed every socket it held,
+   * which then reconnect elsewhere. The node stays up, refusing new sockets, until the run ends.
+   */
+  Window retire(Node node) throws Exception {
+    Instant start = Instant.now();
+    workload.nodeDown(node.port());
+    stack.retireRevision(node.revision());
+    nodes.remove(node);
+    Await.until("the retired node's sockets closed", Duration.ofSeconds(20), () -> workload.sockets().stream()
+        .filter(s -> s.port == node.port()).allMatch(s -> s.client.closed().isDone()));
+    return record("retire-revision", start, Instant.now());
   }
 
   private Window record(String fault, Instant start, Instant end) {

@@ -109,4 +109,31 @@ class MonitoringTest {
     assertTrue(queried >= 10, "queries found: " + queried);
     assertEquals(List.of(), unknown, "queried but not exported by RelayMetrics: " + unknown);
   }
+
+  /**
+   * The operations alerts read metrics Google Cloud writes itself: the retry subscriptions' oldest
+   * unacked message, both functions' 5xx, and an uptime check of the node's /healthz.
+   */
+  @Test
+  void theRetryBacklogFunction5xxAndUptimeAlertsReadCloudMetricsOfTheRightResources() throws IOException {
+    TerraformConfig tf = TerraformConfig.load();
+    String backlog = tf.resource("google_monitoring_alert_policy", "retry_backlog").orElseThrow()
+        .text("conditions", "condition_threshold", "filter");
+    assertTrue(backlog.contains("pubsub.googleapis.com/subscription/oldest_unacked_message_age"), backlog);
+    assertTrue(backlog.contains("${google_pubsub_subscription.router.name}")
+        && backlog.contains("${google_pubsub_subscription.router_high.name}"), "both retry subscriptions: " + backlog);
+    Block fivexx = tf.resource("google_monitoring_alert_policy", "function_5xx").orElseThrow();
+    String filter = fivexx.text("conditions", "condition_threshold", "filter");
+    assertTrue(filter.contains("run.googleapis.com/request_count") && filter.contains("response_code_class = \"5xx\""),
+        filter);
+    String operations = Files.readString(Repo.root().resolve("terraform/operations.tf"));
+    assertTrue(operations.contains("google_cloudfunctions2_function.send.name")
+        && operations.contains("google_cloudfunctions2_function.route.name"), "both functions");
+    Block check = tf.resource("google_monitoring_uptime_check_config", "socket_node").orElseThrow();
+    assertEquals("/healthz", check.text("http_check", "path"));
+    String uptime = tf.resource("google_monitoring_alert_policy", "socket_node_uptime").orElseThrow()
+        .text("conditions", "condition_threshold", "filter");
+    assertTrue(uptime.contains("monitoring.googleapis.com/uptime_check/check_passed")
+        && uptime.contains("google_monitoring_uptime_check_config.socket_node[0].uptime_check_id"), uptime);
+  }
 }

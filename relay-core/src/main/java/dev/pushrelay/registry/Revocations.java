@@ -13,9 +13,10 @@ import java.util.concurrent.CompletableFuture;
  */
 public interface Revocations {
   /**
-   * How long a revocation holds: longer than any token the relay is meant to take lives (Firebase and
-   * Identity Platform ID tokens live an hour; {@code scripts/dev-token.sh} mints one-hour tokens), plus
-   * the node's clock skew. A token issued before the revocation that is still valid past this is taken
+   * How long a revocation holds: a day, longer than any token the relay is meant to take lives (Firebase
+   * and Identity Platform ID tokens live an hour; {@code scripts/dev-token.sh} mints one-hour tokens),
+   * plus the largest clock skew a node may allow ({@code RELAY_JWT_CLOCK_SKEW_SECONDS}, at most 300). The
+   * node sets no bound of its own on a token's life. A token issued before the revocation that is still valid past this is taken
    * again once the revocation is forgotten: keep token lives under a day.
    */
   Duration HOLD = Duration.ofHours(24).plusMinutes(5);

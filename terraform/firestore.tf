@@ -2,6 +2,7 @@
 #   connections/{connectionId}                 userId, nodeId, connectedAt, expiresAt
 #   nodes/{nodeId}                             heartbeat, expiresAt
 #   mailboxes/{userId}/pending/{messageId}     the request, sentAt, attempts, expiresAt
+#   revocations/{userId}                       issuedBefore, expiresAt (issuedBefore + 24 h 5 min)
 # The queries (connections where userId == U; one user's pending ordered by sentAt) are served by
 # the automatic single-field indexes, so no composite index is declared.
 
@@ -62,4 +63,20 @@ resource "google_firestore_field" "pending_ttl" {
   ttl_config {}
 
   depends_on = [google_firestore_field.nodes_ttl]
+}
+
+# A user's revocation (POST /v1/users/{userId}/disconnect with revokeIssuedBefore): tokens issued
+# before issuedBefore are refused until expiresAt, the longest token life the relay is meant for.
+resource "google_firestore_field" "revocations_ttl" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "revocations"
+  field      = "expiresAt"
+
+  ttl_config {}
+
+  # Read by id only, never queried: no index.
+  index_config {}
+
+  depends_on = [google_firestore_field.pending_ttl]
 }

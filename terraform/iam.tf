@@ -91,7 +91,8 @@ resource "google_pubsub_topic_iam_member" "requests_high_publisher_socket_node" 
   member = google_service_account.socket_node.member
 }
 
-# Registry writes (connections, node heartbeat) and the mailbox drain.
+# Registry writes (connections, node heartbeat), the mailbox drain, and the read of a user's
+# revocation at each handshake and renewal.
 resource "google_project_iam_member" "socket_node_datastore" {
   project = var.project_id
   role    = "roles/datastore.user"
@@ -133,7 +134,9 @@ resource "google_project_iam_member" "send_pubsub_publisher" {
 
 # Presence (is user U online?) and the direct route read the registry, and the direct route parks a
 # message for a user with no live node in the user's mailbox before it answers (ParkFirst, a create in
-# mailboxes/{userId}/pending, or a transaction when the entry exists already): reads and writes.
+# mailboxes/{userId}/pending, or a transaction when the entry exists already): reads and writes. The
+# disconnect endpoint writes revocations/{userId} (a transaction) and publishes its control deliveries
+# to the nodes' topics under the project-wide publisher grant above.
 resource "google_project_iam_member" "send_datastore_user" {
   project = var.project_id
   role    = "roles/datastore.user"

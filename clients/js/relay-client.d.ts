@@ -11,9 +11,11 @@ export declare const CloseCode: Readonly<{
   DRAINING: 1012;
   /** The node is overloaded: the client backs off (at least the base delay) and tries the next URL. */
   OVERLOADED: 1013;
+  /** The backend disconnected the user (POST /v1/users/{userId}/disconnect): the client stops, unless reconnectOnDisconnect. */
+  DISCONNECTED: 4001;
 }>;
 
-export type RelayState = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed' | 'auth_failed';
+export type RelayState = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closed' | 'auth_failed' | 'disconnected';
 
 export declare const State: Readonly<{
   IDLE: 'idle';
@@ -22,6 +24,7 @@ export declare const State: Readonly<{
   RECONNECTING: 'reconnecting';
   CLOSED: 'closed';
   AUTH_FAILED: 'auth_failed';
+  DISCONNECTED: 'disconnected';
 }>;
 
 export declare const DEFAULTS: Readonly<{
@@ -32,6 +35,7 @@ export declare const DEFAULTS: Readonly<{
   connectTimeoutMs: number;
   dedupeSize: number;
   outboxSize: number;
+  renewRetryMs: number;
 }>;
 
 /** The codes a publish can be refused with: the relay's, then the client's own. */
@@ -42,6 +46,7 @@ export type PublishErrorCode =
   | 'unavailable'
   | 'closed'
   | 'auth_failed'
+  | 'disconnected'
   | 'outbox_full';
 
 /** What a publish promise rejects with. bad_frame will fail again as it is; the others may succeed later with the same id. */
@@ -71,6 +76,9 @@ export declare function backoffDelay(attempt: number, options?: BackoffOptions):
 /** Uniform in [baseMs, min(capMs, baseMs * 2^(attempt + 1))): the wait after 1013. */
 export declare function overloadDelay(attempt: number, options?: BackoffOptions): number;
 
+/** When the client renews a token ending at expiresAtMs: at 80 % of its remaining life or 30 s before its end, whichever is earlier (0 when past). */
+export declare function renewalDelay(expiresAtMs: number, nowMs: number): number;
+
 /** What the token provider is told on each call. */
 export interface TokenRequest {
   /** The socket URL the token is for (without the token). */
@@ -79,6 +87,8 @@ export interface TokenRequest {
   attempt: number;
   /** Set after a 1008 close: the token the node refused. Returning it again ends in auth_failed. */
   rejectedToken: string | null;
+  /** True when the token renews the open socket's (an auth frame), not a connect. */
+  renewal?: boolean;
 }
 
 export type TokenProvider = (request: TokenRequest) => string | Promise<string>;
@@ -123,6 +133,14 @@ export interface RelayClientOptions {
   dedupeSize?: number;
   /** How many publishes may wait for their answer at once (default 1000); more are refused with outbox_full. */
   outboxSize?: number;
+  /** Renew the token on the open socket before its exp, from the token provider (default true; tokens without exp are never renewed). */
+  autoRenew?: boolean;
+  /** How long to wait before trying a refused or failed renewal again, in ms (default 5000). */
+  renewRetryMs?: number;
+  /** Reconnect after 4001 (disconnected by the server) as after any other loss (default false: the client stops in state disconnected). */
+  reconnectOnDisconnect?: boolean;
+  /** For tests: the wall clock in ms since the epoch, which token expiries are compared with (default Date.now). */
+  now?: () => number;
   /** For tests: the random source of the jitter. */
   random?: () => number;
   /** For tests: the timers the client uses. */
@@ -151,6 +169,13 @@ export interface RelayMessage<T = unknown> {
   priority: 'normal' | 'high';
   /** True for a message older than one of its priority already handed out: it came late, after a fault (handed out, never dropped). */
   late: boolean;
+}
+
+/** From the caught_up frame: the connection's catch-up is written. */
+export interface CaughtUp {
+  /** Messages parked while the user was away that came before the frame. */
+  count: number;
+  connectionId: string | null;
 }
 
 export interface StateChange {
@@ -186,6 +211,8 @@ export interface RelayClientStats {
   late: number;
   /** Connections that reached ready. */
   connects: number;
+  /** Tokens renewed on an open socket (auth_ok). */
+  renewals: number;
   rememberedIds: number;
   /** Publishes waiting for the relay's answer. */
   outbox: number;
@@ -199,6 +226,11 @@ export declare class RelayClient {
   /** The socket URL in use or next in turn. */
   readonly url: string;
   readonly stats: RelayClientStats;
+  /**
+   * Resolves once the current connection's catch-up is written (a new promise for each connection; after a
+   * loss, the next one's); rejects if the client is closed, disconnected or auth_failed first.
+   */
+  readonly caughtUp: Promise<CaughtUp>;
   /** Starts connecting; a no-op while connecting, ready or reconnecting. */
   connect(): this;
   /** Closes the socket and stops reconnecting. */
@@ -208,7 +240,9 @@ export declare class RelayClient {
   off(event: string, handler: (message: RelayMessage<any>) => void): void;
   onState(handler: (change: StateChange) => void): () => void;
   onError(handler: (error: RelayClientError) => void): () => void;
-  /** Resolves once ready; rejects if the client is or becomes closed or auth_failed. */
+  /** Each connection's caught_up; returns a function that removes the handler. */
+  onCaughtUp(handler: (caughtUp: CaughtUp) => void): () => void;
+  /** Resolves once ready; rejects if the client is or becomes closed, disconnected or auth_failed. */
   waitForReady(): Promise<RelayConnection>;
   /**
    * Sends a message to the backend through the relay's upstream topic. Resolves with the id once the relay

@@ -12,6 +12,7 @@ export const CloseCode = Object.freeze({
   INTERNAL: 1011,
   DRAINING: 1012, // reconnect at once, to the next node
   OVERLOADED: 1013, // back off, to the next node
+  DISCONNECTED: 4001, // the backend disconnected the user: stop, unless reconnectOnDisconnect
 });
 
 /** Connection states, in the order a healthy client sees them. */
@@ -22,6 +23,7 @@ export const State = Object.freeze({
   RECONNECTING: 'reconnecting',
   CLOSED: 'closed',
   AUTH_FAILED: 'auth_failed',
+  DISCONNECTED: 'disconnected',
 });
 
 export const DEFAULTS = Object.freeze({
@@ -32,7 +34,11 @@ export const DEFAULTS = Object.freeze({
   connectTimeoutMs: 15_000,
   dedupeSize: 1000,
   outboxSize: 1000,
+  renewRetryMs: 5_000,
 });
+
+/** A renewal is sent at 80 % of the token's remaining life, or this long before it ends, whichever is earlier. */
+const RENEW_MARGIN_MS = 30_000;
 
 /** A publish id: what the relay takes (1-128 visible ASCII characters). */
 const PUBLISH_ID = /^[\x21-\x7E]{1,128}$/;
@@ -77,6 +83,39 @@ export function backoffDelay(attempt, { baseMs = DEFAULTS.backoffBaseMs, capMs =
 export function overloadDelay(attempt, { baseMs = DEFAULTS.backoffBaseMs, capMs = DEFAULTS.backoffCapMs, random = Math.random } = {}) {
   const ceiling = Math.max(baseMs, Math.min(capMs, baseMs * 2 ** Math.min(Math.max(attempt, 0) + 1, 30)));
   return Math.floor(baseMs + random() * (ceiling - baseMs));
+}
+
+/**
+ * How long after `nowMs` the client renews a token that ends at `expiresAtMs`: at 80 % of the remaining
+ * life or 30 s before the end, whichever is earlier; 0 when that is past.
+ */
+export function renewalDelay(expiresAtMs, nowMs) {
+  const remaining = expiresAtMs - nowMs;
+  if (!(remaining > 0)) return 0;
+  return Math.max(0, Math.floor(Math.min(remaining * 0.8, remaining - RENEW_MARGIN_MS)));
+}
+
+/** The `exp` of a JWT in ms since the epoch; null when it has none or is not a JWT (then the client does not renew it). */
+function tokenExpiry(token) {
+  try {
+    const payload = token.split('.')[1];
+    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/').padEnd(Math.ceil(payload.length / 4) * 4, '=');
+    const exp = JSON.parse(globalThis.atob(base64)).exp;
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A promise with its settling functions; rejections nobody awaits are not reported as unhandled. */
+function deferred() {
+  const d = { settled: false };
+  d.promise = new Promise((resolve, reject) => {
+    d.resolve = (v) => { d.settled = true; resolve(v); };
+    d.reject = (e) => { d.settled = true; reject(e); };
+  });
+  d.promise.catch(() => {});
+  return d;
 }
 
 /** Remembers the last `size` message ids, oldest forgotten first. */
@@ -144,13 +183,17 @@ export class RelayClient {
   #connection = null;
   #attempt = 0; // failures since the last ready connection
   #run = 0; // bumped by connect() and close(): stale callbacks of an earlier run do nothing
-  #pending = { retry: null, connect: null, ping: null, pong: null, publish: null }; // timer ids
+  #pending = { retry: null, connect: null, ping: null, pong: null, publish: null, renew: null }; // timer ids
+  #now;
+  #renewing = null; // the token sent in an auth frame and not answered yet
+  #caughtUp = deferred(); // settled by the current (or next) connection's caught_up frame
+  #caughtUpHandlers = new Set();
 
   #recent;
   #handlers = new Map();
   #stateHandlers = new Set();
   #errorHandlers = new Set();
-  #stats = { received: 0, duplicates: 0, late: 0, connects: 0 };
+  #stats = { received: 0, duplicates: 0, late: 0, connects: 0, renewals: 0 };
   // publishes not answered yet, in the order they were made: sent on every ready socket until answered
   #outbox = new Map();
   #outboxSize;
@@ -179,6 +222,9 @@ export class RelayClient {
       pingIntervalMs: positive('pingIntervalMs', options.pingIntervalMs, DEFAULTS.pingIntervalMs, { allowZero: true }),
       pongTimeoutMs: positive('pongTimeoutMs', options.pongTimeoutMs, DEFAULTS.pongTimeoutMs),
       connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs, DEFAULTS.connectTimeoutMs),
+      renewRetryMs: positive('renewRetryMs', options.renewRetryMs, DEFAULTS.renewRetryMs),
+      autoRenew: options.autoRenew ?? true,
+      reconnectOnDisconnect: options.reconnectOnDisconnect ?? false,
     };
     if (this.#opts.backoffCapMs < this.#opts.backoffBaseMs) throw new TypeError('backoffCapMs must not be below backoffBaseMs');
     const dedupeSize = options.dedupeSize ?? DEFAULTS.dedupeSize;
@@ -188,6 +234,7 @@ export class RelayClient {
     if (!Number.isInteger(outboxSize) || outboxSize < 1) throw new TypeError('outboxSize must be a positive integer');
     this.#outboxSize = outboxSize;
     this.#random = options.random ?? Math.random;
+    this.#now = options.now ?? (() => Date.now());
     const timers = options.timers ?? {};
     this.#timers = {
       setTimeout: timers.setTimeout ?? ((fn, ms) => globalThis.setTimeout(fn, ms)),
@@ -210,7 +257,16 @@ export class RelayClient {
     return this.#urls[this.#urlIndex];
   }
 
-  /** Counters: messages received, repeats dropped, messages that came after a newer one, connections established. */
+  /**
+   * Resolves with `{ count, connectionId }` once the current connection's catch-up is written: `count`
+   * messages parked while the user was away came before it. A new promise for each connection (after a
+   * loss, the next one's); rejects when the client is closed, disconnected or auth_failed first.
+   */
+  get caughtUp() {
+    return this.#caughtUp.promise;
+  }
+
+  /** Counters: messages received, repeats dropped, messages that came after a newer one, connections established, tokens renewed on the socket. */
   get stats() {
     return { ...this.#stats, rememberedIds: this.#recent.size, outbox: this.#outbox.size };
   }
@@ -232,8 +288,8 @@ export class RelayClient {
     }
     const waiting = this.#outbox.get(publishId);
     if (waiting) return waiting.promise;
-    if (this.#state === State.CLOSED || this.#state === State.AUTH_FAILED) {
-      return Promise.reject(new PublishError(this.#state === State.CLOSED ? 'closed' : 'auth_failed', `relay client ${this.#state}`, publishId));
+    if (this.#state === State.CLOSED || this.#state === State.AUTH_FAILED || this.#state === State.DISCONNECTED) {
+      return Promise.reject(new PublishError(this.#state, `relay client ${this.#state}`, publishId));
     }
     if (this.#outbox.size >= this.#outboxSize) {
       return Promise.reject(new PublishError('outbox_full', `${this.#outboxSize} publishes are already waiting`, publishId));
@@ -262,6 +318,7 @@ export class RelayClient {
     if (this.#state === State.CONNECTING || this.#state === State.READY || this.#state === State.RECONNECTING) return this;
     this.#run += 1;
     this.#attempt = 0;
+    if (this.#caughtUp.settled) this.#caughtUp = deferred();
     this.#setState(State.CONNECTING, { url: this.url });
     this.#open(this.#run, null);
     return this;
@@ -275,6 +332,7 @@ export class RelayClient {
     this.#dropSocket(code, reason);
     this.#setState(State.CLOSED, { code, reason });
     this.#rejectOutbox('closed', 'the client was closed before the relay answered');
+    this.#rejectCaughtUp(State.CLOSED);
   }
 
   /**
@@ -301,6 +359,12 @@ export class RelayClient {
     return () => this.#stateHandlers.delete(handler);
   }
 
+  /** The end of each connection's catch-up: fn({ count, connectionId }). Returns a function that removes it. */
+  onCaughtUp(handler) {
+    this.#caughtUpHandlers.add(handler);
+    return () => this.#caughtUpHandlers.delete(handler);
+  }
+
   /** Error frames from the server and local trouble: fn({ code, message, cause? }). */
   onError(handler) {
     this.#errorHandlers.add(handler);
@@ -308,12 +372,12 @@ export class RelayClient {
   }
 
   /**
-   * Resolves with the connection once ready; rejects when the client is or becomes closed or
-   * auth_failed (so call it after connect()).
+   * Resolves with the connection once ready; rejects when the client is or becomes closed,
+   * disconnected or auth_failed (so call it after connect()).
    */
   waitForReady() {
     if (this.#state === State.READY) return Promise.resolve(this.#connection);
-    if (this.#state === State.CLOSED || this.#state === State.AUTH_FAILED) {
+    if (this.#state === State.CLOSED || this.#state === State.AUTH_FAILED || this.#state === State.DISCONNECTED) {
       return Promise.reject(Object.assign(new Error(`relay client ${this.#state}`), { state: this.#state }));
     }
     return new Promise((resolve, reject) => {
@@ -321,7 +385,7 @@ export class RelayClient {
         if (change.state === State.READY) {
           stop();
           resolve(change.connection);
-        } else if (change.state === State.CLOSED || change.state === State.AUTH_FAILED) {
+        } else if (change.state === State.CLOSED || change.state === State.AUTH_FAILED || change.state === State.DISCONNECTED) {
           stop();
           reject(Object.assign(new Error(`relay client ${change.state}`), { state: change.state, code: change.code }));
         }
@@ -387,7 +451,14 @@ export class RelayClient {
         return this.#message(socket, frame);
       case 'accepted':
         return this.#answered(frame.id, null);
+      case 'caught_up':
+        return this.#caughtUpFrame(frame);
+      case 'auth_ok':
+        return this.#renewed(frame);
       case 'error':
+        if (frame.code === 'auth_failed' && this.#renewing !== null) {
+          return this.#renewalRefused(String(frame.message ?? ''));
+        }
         if (typeof frame.id === 'string' && this.#outbox.has(frame.id)) {
           return this.#answered(frame.id, new PublishError(String(frame.code ?? 'error'), String(frame.message ?? ''), frame.id));
         }
@@ -410,6 +481,7 @@ export class RelayClient {
     this.#stats.connects += 1;
     this.#setState(State.READY, { url: this.url, connection: this.#connection });
     this.#schedulePing();
+    this.#scheduleRenewal();
     // what no earlier socket got an answer for goes again, with the same ids, in the order it was made
     this.#publishCredit = PUBLISH_BURST;
     this.#sendPublishes();
@@ -480,6 +552,70 @@ export class RelayClient {
     this.#send(socket, { type: 'ack', id: frame.id });
   }
 
+  // ---- caught up ----
+
+  #caughtUpFrame(frame) {
+    const caughtUp = Object.freeze({ count: Number(frame.count ?? 0), connectionId: this.#connection?.connectionId ?? null });
+    if (this.#caughtUp.settled) this.#caughtUp = deferred();
+    this.#caughtUp.resolve(caughtUp);
+    for (const handler of [...this.#caughtUpHandlers]) {
+      try {
+        handler(caughtUp);
+      } catch (cause) {
+        this.#emitError({ code: 'handler_failed', message: `a caught_up handler threw: ${cause?.message ?? cause}`, cause });
+      }
+    }
+  }
+
+  #rejectCaughtUp(state) {
+    if (!this.#caughtUp.settled) this.#caughtUp.reject(Object.assign(new Error(`relay client ${state}`), { state }));
+  }
+
+  // ---- renewing the token on the open socket ----
+
+  /** Arms the renewal of the socket's token, at renewalDelay of its exp; a token without exp is never renewed. */
+  #scheduleRenewal(afterMs = null) {
+    if (!this.#opts.autoRenew) return;
+    const expiresAt = tokenExpiry(this.#token ?? '');
+    if (expiresAt === null) return;
+    const now = this.#now();
+    if (afterMs !== null && now + afterMs >= expiresAt) return; // too late: the node closes with 1008, and the reconnect asks anew
+    const delayMs = afterMs ?? renewalDelay(expiresAt, now);
+    const socket = this.#socket;
+    this.#arm('renew', delayMs, () => this.#renew(socket));
+  }
+
+  async #renew(socket) {
+    if (this.#socket !== socket || this.#state !== State.READY) return;
+    let token;
+    try {
+      token = await this.#tokenProvider({ url: this.url, attempt: 0, rejectedToken: null, renewal: true });
+      if (typeof token !== 'string' || token.length === 0) throw new TypeError('tokenProvider gave no token');
+    } catch (cause) {
+      if (this.#socket !== socket) return;
+      this.#emitError({ code: 'token_provider_failed', message: String(cause?.message ?? cause), cause });
+      return this.#scheduleRenewal(this.#opts.renewRetryMs);
+    }
+    if (this.#socket !== socket || this.#state !== State.READY) return;
+    if (token === this.#token) return this.#scheduleRenewal(this.#opts.renewRetryMs); // nothing newer yet
+    this.#renewing = token;
+    this.#send(socket, { type: 'auth', token });
+  }
+
+  #renewed(frame) {
+    if (this.#renewing === null) return;
+    this.#token = this.#renewing;
+    this.#renewing = null;
+    this.#stats.renewals += 1;
+    this.#scheduleRenewal();
+  }
+
+  #renewalRefused(message) {
+    this.#renewing = null;
+    this.#emitError({ code: 'auth_failed', message: `token renewal refused: ${message}` });
+    this.#scheduleRenewal(this.#opts.renewRetryMs);
+  }
+
   // ---- keepalive ----
 
   #schedulePing() {
@@ -503,6 +639,8 @@ export class RelayClient {
     const wasReady = this.#state === State.READY;
     this.#clearTimers();
     this.#socket = null;
+    this.#renewing = null;
+    if (this.#caughtUp.settled) this.#caughtUp = deferred(); // the next connection's
     if (code === CLIENT_CLOSE) {
       // We gave up on it; do not wait for a close handshake with a server that does not answer.
       socket.onmessage = socket.onclose = socket.onerror = null;
@@ -514,6 +652,9 @@ export class RelayClient {
     }
     if (code === CloseCode.AUTH_FAILED) {
       return this.#retry({ code, reason, rejectedToken: this.#token });
+    }
+    if (code === CloseCode.DISCONNECTED && !this.#opts.reconnectOnDisconnect) {
+      return this.#disconnected(reason);
     }
     if (code === CloseCode.DRAINING) {
       // The node is going away on purpose: straight to the next one, unless that already failed.
@@ -548,6 +689,16 @@ export class RelayClient {
     this.#dropSocket(CloseCode.NORMAL, 'auth failed');
     this.#setState(State.AUTH_FAILED, { code: CloseCode.AUTH_FAILED, reason });
     this.#rejectOutbox('auth_failed', 'the relay refused every token before it answered');
+    this.#rejectCaughtUp(State.AUTH_FAILED);
+  }
+
+  /** The backend disconnected the user (4001): no reconnect until connect() is called again. */
+  #disconnected(reason) {
+    this.#run += 1;
+    this.#clearTimers();
+    this.#setState(State.DISCONNECTED, { code: CloseCode.DISCONNECTED, reason });
+    this.#rejectOutbox('disconnected', 'the user was disconnected by the server before the relay answered');
+    this.#rejectCaughtUp(State.DISCONNECTED);
   }
 
   // ---- plumbing ----

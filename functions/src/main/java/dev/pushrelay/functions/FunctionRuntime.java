@@ -12,7 +12,9 @@ import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.registry.FirestoreRegistryStore;
+import dev.pushrelay.registry.FirestoreRevocations;
 import dev.pushrelay.registry.RegistryStore;
+import dev.pushrelay.registry.Revocations;
 import java.util.UUID;
 
 /**
@@ -30,6 +32,7 @@ public final class FunctionRuntime {
   private final RelayPublisher publisher;
   private final RegistryStore registry;
   private final Mailbox mailbox;
+  private final Revocations revocations;
   private final GcpClients clients;
 
   private FunctionRuntime(FunctionConfig config, Part part) {
@@ -43,6 +46,7 @@ public final class FunctionRuntime {
         new PubSubMessagePublisher(clients, topology::isDeliveriesTopic), metrics, topology::topicLabel), topology);
     this.registry = new FirestoreRegistryStore(clients.firestore(), metrics);
     this.mailbox = new FirestoreMailbox(clients.firestore(), metrics);
+    this.revocations = new FirestoreRevocations(clients.firestore(), metrics);
     // An instance ends with SIGTERM: flush what the exporters have not sent yet.
     Runtime.getRuntime().addShutdownHook(new Thread(telemetry::close, "telemetry-flush"));
   }
@@ -84,6 +88,10 @@ public final class FunctionRuntime {
 
   public Mailbox mailbox() {
     return mailbox;
+  }
+
+  public Revocations revocations() {
+    return revocations;
   }
 
   public GcpClients clients() {

@@ -655,7 +655,7 @@ class TerraformInvariantsTest {
         ttl.add(field.text("collection"));
       }
     }
-    assertEquals(new TreeSet<>(List.of("connections", "nodes", "pending")), ttl);
+    assertEquals(new TreeSet<>(List.of("connections", "nodes", "pending", "revocations")), ttl);
   }
 
   @Test

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.pushrelay.json.JsonCodec;
 import java.io.IOException;
 
-/** A frame sent by a client: {@code ack}, {@code ping} or {@code publish} (upstream, to the backend). */
+/**
+ * A frame sent by a client: {@code ack}, {@code ping}, {@code publish} (upstream, to the backend) or
+ * {@code auth} (a fresh token for the open socket).
+ */
 public sealed interface ClientFrame {
   record Ack(String id) implements ClientFrame {}
 
@@ -15,6 +18,18 @@ public sealed interface ClientFrame {
    * the send API's rules and any JSON {@code data}.
    */
   record Publish(String id, String event, JsonNode data) implements ClientFrame {}
+
+  /** A fresh token for the open socket: it moves the socket's expiry on. The token is never logged. */
+  record Auth(String token) implements ClientFrame {
+    /** Never prints the token. */
+    @Override
+    public String toString() {
+      return "Auth[token=…]";
+    }
+  }
+
+  /** The longest token an auth frame may carry, as at the handshake. */
+  int MAX_TOKEN_CHARS = 8192;
 
   /** The fields a publish frame may have; any other is refused, as the send API refuses unknown fields. */
   java.util.Set<String> PUBLISH_FIELDS = java.util.Set.of("type", "id", "event", "data");
@@ -58,8 +73,20 @@ public sealed interface ClientFrame {
       case "publish" -> {
         return publish(root);
       }
+      case "auth" -> {
+        return auth(root);
+      }
       default -> throw new BadFrameException("unknown_type", "unknown frame type");
     }
+  }
+
+  private static Auth auth(JsonNode root) throws BadFrameException {
+    JsonNode token = root.get("token");
+    if (root.size() != 2 || token == null || !token.isTextual() || token.textValue().isEmpty()
+        || token.textValue().length() > MAX_TOKEN_CHARS) {
+      throw new BadFrameException("bad_frame", "auth needs a token (a JWT of at most 8192 characters) and no other field");
+    }
+    return new Auth(token.textValue());
   }
 
   private static Publish publish(JsonNode root) throws BadFrameException {

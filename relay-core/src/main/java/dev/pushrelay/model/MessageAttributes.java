@@ -37,6 +37,15 @@ public final class MessageAttributes {
   public static final String REROUTES = "reroutes";
   public static final int MAX_REROUTES = 3;
 
+  /**
+   * Set on a control delivery, one that carries no message but an order for the node whose topic it is
+   * on; its value says which ({@link #CONTROL_DISCONNECT}). Whatever reads deliveries as messages skips
+   * it: a control delivery is never routed again, parked or dead-lettered.
+   */
+  public static final String CONTROL = "relay_control";
+  /** Close every socket of the delivery's {@link #USER_ID} on the node with 4001. */
+  public static final String CONTROL_DISCONNECT = "disconnect";
+
   /** The {@link #REROUTES} count of a message's attributes, 0 when absent or not a number. */
   public static int reroutes(java.util.Map<String, String> attributes) {
     try {

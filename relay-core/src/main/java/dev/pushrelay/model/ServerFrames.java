@@ -81,6 +81,22 @@ public final class ServerFrames {
     }, 32 + id.length());
   }
 
+  /** A token renewed on the open socket: the socket now lives until {@code expiresAt}. */
+  public static String authOk(Instant expiresAt) {
+    return build(g -> {
+      g.writeStringField("type", "auth_ok");
+      g.writeStringField("expiresAt", expiresAt.toString());
+    }, 64);
+  }
+
+  /** The socket's catch-up is written: {@code count} messages from the mailbox came before this frame. */
+  public static String caughtUp(int count) {
+    return build(g -> {
+      g.writeStringField("type", "caught_up");
+      g.writeNumberField("count", count);
+    }, 40);
+  }
+
   public static String pong(Instant serverTime) {
     return build(g -> {
       g.writeStringField("type", "pong");

@@ -1,5 +1,6 @@
 package dev.pushrelay.pubsub;
 
+import dev.pushrelay.json.JsonCodec;
 import dev.pushrelay.model.DeadLetterReason;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
@@ -45,6 +46,21 @@ public final class RelayPublisher {
     // keyed by user: the node's ordered subscription hands one user's deliveries over in publish order
     return publisher.publish(topology.deliveriesTopicFor(nodeId),
         new OutboundMessage(m.toJson(), attributes, m.userId()));
+  }
+
+  /**
+   * A control delivery to one node: close every socket of {@code userId} there (4001). Keyed by the user
+   * like the user's messages, so it comes after the deliveries published to that node before it. Its
+   * data names the order and the user; no payload.
+   */
+  public CompletableFuture<String> disconnect(String nodeId, String userId) {
+    Map<String, String> attributes = Map.of(
+        MessageAttributes.NODE_ID, nodeId,
+        MessageAttributes.USER_ID, userId,
+        MessageAttributes.CONTROL, MessageAttributes.CONTROL_DISCONNECT);
+    String data = JsonCodec.write(JsonCodec.object()
+        .put("control", MessageAttributes.CONTROL_DISCONNECT).put("userId", userId));
+    return publisher.publish(topology.deliveriesTopicFor(nodeId), new OutboundMessage(data, attributes, userId));
   }
 
   /**

@@ -24,6 +24,27 @@ class ClientFrameTest {
   }
 
   @Test
+  void parsesAnAuthFrameAndRefusesABadOneWithoutEchoingTheToken() throws Exception {
+    ClientFrame.Auth auth = (ClientFrame.Auth) ClientFrame.parse("{\"type\":\"auth\",\"token\":\"a.b.c\"}");
+    assertEquals("a.b.c", auth.token());
+    assertEquals("Auth[token=…]", auth.toString());
+    for (String bad : new String[] {"{\"type\":\"auth\"}", "{\"type\":\"auth\",\"token\":\"\"}",
+        "{\"type\":\"auth\",\"token\":7}", "{\"type\":\"auth\",\"token\":\"a.b.c\",\"id\":\"x\"}",
+        "{\"type\":\"auth\",\"token\":\"" + "x".repeat(ClientFrame.MAX_TOKEN_CHARS + 1) + "\"}"}) {
+      ClientFrame.BadFrameException e = assertThrows(ClientFrame.BadFrameException.class, () -> ClientFrame.parse(bad));
+      assertEquals("bad_frame", e.code());
+      org.junit.jupiter.api.Assertions.assertFalse(e.getMessage().contains("a.b.c"));
+    }
+  }
+
+  @Test
+  void sessionFramesCarryTheirFields() {
+    assertEquals("{\"type\":\"auth_ok\",\"expiresAt\":\"2026-01-01T00:00:30Z\"}",
+        ServerFrames.authOk(java.time.Instant.parse("2026-01-01T00:00:30Z")));
+    assertEquals("{\"type\":\"caught_up\",\"count\":3}", ServerFrames.caughtUp(3));
+  }
+
+  @Test
   void messageFrameCarriesIdEventDataAndSentAt() throws Exception {
     RelayMessage m = new RelayMessage("id-9", "u", "ev", "{\"k\":1}", java.time.Instant.EPOCH, 10, Priority.NORMAL);
     assertEquals("{\"type\":\"message\",\"id\":\"id-9\",\"event\":\"ev\",\"data\":{\"k\":1},"

@@ -10,22 +10,25 @@ import dev.pushrelay.node.delivery.PubSubBroker;
 import dev.pushrelay.pubsub.MessagePublisher;
 import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.registry.FirestoreRegistryStore;
+import dev.pushrelay.registry.FirestoreRevocations;
 import dev.pushrelay.registry.RegistryStore;
+import dev.pushrelay.registry.Revocations;
 import dev.pushrelay.topology.Topology;
 
 /**
- * The cloud a node runs on, and all of it: the registry and the mailbox (Firestore), the publisher and
+ * The cloud a node runs on, and all of it: the registry, the mailbox and the revocations (Firestore), the publisher and
  * the delivery channels (Pub/Sub). {@link #google} builds the real ones; a test builds a whole node on
  * in-memory ones. {@code resources} is closed last, with the node.
  */
 public record NodeBackends(RegistryStore registry, Mailbox mailbox, MessagePublisher publisher,
-    DeliveryBroker broker, AutoCloseable resources) {
+    DeliveryBroker broker, Revocations revocations, AutoCloseable resources) {
 
   /** Firestore and Pub/Sub at {@code endpoints} (the emulators when they say so). */
   public static NodeBackends google(GcpEndpoints endpoints, Topology topology, RelayMetrics metrics) {
     GcpClients clients = new GcpClients(endpoints);
     return new NodeBackends(new FirestoreRegistryStore(clients.firestore(), metrics),
         new FirestoreMailbox(clients.firestore(), metrics),
-        new PubSubMessagePublisher(clients, topology::isDeliveriesTopic), new PubSubBroker(clients), clients);
+        new PubSubMessagePublisher(clients, topology::isDeliveriesTopic), new PubSubBroker(clients),
+        new FirestoreRevocations(clients.firestore(), metrics), clients);
   }
 }

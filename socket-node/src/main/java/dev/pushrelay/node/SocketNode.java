@@ -5,6 +5,8 @@ import dev.pushrelay.metrics.CountingPublisher;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.metrics.Telemetry;
+import dev.pushrelay.node.auth.RevocationCheck;
+import dev.pushrelay.node.auth.TokenRenewal;
 import dev.pushrelay.node.auth.TokenVerifier;
 import dev.pushrelay.node.cleanup.LapsedNodeCleaner;
 import dev.pushrelay.node.config.NodeConfig;
@@ -33,8 +35,10 @@ import io.opentelemetry.api.metrics.ObservableLongGauge;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -102,6 +106,10 @@ public final class SocketNode implements AutoCloseable {
   private final MessageTracing tracing;
   private final ObservableLongGauge activeConnections;
   private final Upstream upstream;
+  private final TokenVerifier verifier;
+  private final RevocationCheck revocations;
+  /** Where tokens renewed in band are verified: a JWKS key fetch may block, never a Jetty thread. */
+  private final ThreadPoolExecutor renewals;
   private volatile Incarnation current;
 
   /** A node whose metrics are served at {@code /metrics} only (tests, embedded use). */
@@ -143,9 +151,16 @@ public final class SocketNode implements AutoCloseable {
     timers.setRemoveOnCancelPolicy(true);
     this.socketTimers = timers;
     this.upstream = new Upstream(messagePublisher, topology.upstreamTopic(), clock, metrics, tracing, socketTimers);
+    this.verifier = new TokenVerifier(config.tokens());
+    this.revocations = new RevocationCheck(this.backends.revocations(), clock);
+    this.renewals = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1000), r -> {
+      Thread t = new Thread(r, "token-renewals");
+      t.setDaemon(true);
+      return t;
+    });
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registry,
         new MailboxCatchUp(mailbox, clock, metrics, tracing), upstream, metrics, config.limits(), SocketTimings.DEFAULT,
-        clock, System::nanoTime), socketTimers);
+        clock, System::nanoTime, new TokenRenewal(verifier, revocations, renewals, clock)), socketTimers);
     this.channels = new DeliveryChannels(this.backends.broker(), topology,
         new SubscriptionSweeper(this.backends.broker(), backToRequests, new LiveRoute(registry, publisher, clock)));
     this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels::retire, upstream, clock);
@@ -171,14 +186,13 @@ public final class SocketNode implements AutoCloseable {
         .check("subscription_pulling", () -> current != null && current.subscription().pulling())
         .check("registry_reachable", this::leaseHealthy);
     ContextHandler context = new ContextHandler("/");
-    TokenVerifier verifier = new TokenVerifier(config.tokens());
     verifier.warmUp().ifPresent(problem -> LOG.warn("the token signing keys at {} could not be fetched at start ({}); "
         + "retrying when sockets connect", config.tokens().jwksUrl().map(Object::toString).orElse("-"), problem));
     WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(server, context, container -> {
       container.setIdleTimeout(IDLE_TIMEOUT);
       container.setMaxTextMessageSize(MAX_INBOUND_FRAME_BYTES);
       container.setMaxBinaryMessageSize(MAX_INBOUND_FRAME_BYTES);
-      container.addMapping("/ws", new SocketCreator(verifier, sockets, clock, config.allowedOrigins(),
+      container.addMapping("/ws", new SocketCreator(verifier, revocations, sockets, clock, config.allowedOrigins(),
           () -> draining.get() || !identity.serving(), metrics, config.exposure().queryToken()));
     });
     ws.setHandler(new NodeHttpHandler(config, identity::id, readiness, clock, telemetry));
@@ -402,6 +416,7 @@ public final class SocketNode implements AutoCloseable {
     }
     sockets.stop();
     socketTimers.shutdownNow();
+    renewals.shutdownNow();
     messagePublisher.close();
     backends.broker().close();
     try {

@@ -11,6 +11,7 @@ import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.node.delivery.MemoryBroker;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.InMemoryRegistryStore;
+import dev.pushrelay.testing.InMemoryRevocations;
 import dev.pushrelay.testing.RecordingPublisher;
 import dev.pushrelay.testing.TestTokens;
 import dev.pushrelay.topology.Topology;
@@ -30,6 +31,7 @@ public final class MemoryNode implements AutoCloseable {
 
   final InMemoryRegistryStore registry = new InMemoryRegistryStore();
   final InMemoryMailbox mailbox = new InMemoryMailbox();
+  public final InMemoryRevocations revocations = new InMemoryRevocations();
   final RecordingPublisher publisher = new RecordingPublisher();
   final MemoryBroker broker = new MemoryBroker(System::nanoTime);
   final SocketNode node;
@@ -43,7 +45,7 @@ public final class MemoryNode implements AutoCloseable {
         "memory-node", TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)), true,
         Optional.empty(), 100, allowedOrigins, limits, Exposure.local());
     node = new SocketNode(config, Clock.systemUTC(), Telemetry.local("socket-node"),
-        metrics -> new NodeBackends(registry, mailbox, publisher, broker, () -> { }));
+        metrics -> new NodeBackends(registry, mailbox, publisher, broker, revocations, () -> { }));
     node.start();
   }
 

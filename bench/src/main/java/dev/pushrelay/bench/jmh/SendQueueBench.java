@@ -3,6 +3,9 @@ package dev.pushrelay.bench.jmh;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.node.auth.RevocationCheck;
+import dev.pushrelay.node.auth.TokenRenewal;
+import dev.pushrelay.node.auth.TokenVerifier;
 import dev.pushrelay.node.auth.VerifiedToken;
 import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.node.config.SocketTimings;
@@ -14,6 +17,8 @@ import dev.pushrelay.node.ws.SocketOutcome;
 import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.node.ws.OutboundQueue;
 import dev.pushrelay.testing.InMemoryRegistryStore;
+import dev.pushrelay.testing.InMemoryRevocations;
+import dev.pushrelay.testing.TestTokens;
 import dev.pushrelay.testing.RecordingPublisher;
 import dev.pushrelay.tracing.MessageTracing;
 import java.lang.reflect.Proxy;
@@ -92,7 +97,10 @@ public class SendQueueBench {
         c -> CompletableFuture.completedFuture(java.util.Optional.empty()),
         new Upstream(new RecordingPublisher(), "relay-upstream", Clock.systemUTC(), metrics, MessageTracing.noop(),
             timer),
-        metrics, SocketLimits.defaults(), quick, Clock.systemUTC(), System::nanoTime), timer);
+        metrics, SocketLimits.defaults(), quick, Clock.systemUTC(), System::nanoTime,
+        new TokenRenewal(new TokenVerifier(TestTokens.SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+            new RevocationCheck(new InMemoryRevocations(), Clock.systemUTC()), Runnable::run, Clock.systemUTC())),
+        timer);
     hub.reserve("demo-user");
     Connection c = sockets.accept(new VerifiedToken("demo-user", Clock.systemUTC().instant().plusSeconds(86_400)),
         Clock.systemUTC().instant());

@@ -14,6 +14,7 @@ import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.metrics.Telemetry;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.RegistryStore;
+import dev.pushrelay.registry.Revocations;
 import dev.pushrelay.routing.LiveRoute;
 import dev.pushrelay.tracing.MessageTracing;
 import java.io.IOException;
@@ -27,17 +28,20 @@ import java.util.function.Supplier;
 /**
  * The send API's HTTP side: CORS for the configured origins, the API key, and the routes to
  * {@code POST /v1/messages} ({@link SendEndpoint}), {@code GET /v1/users/{userId}/presence}
- * ({@link PresenceEndpoint}) and {@code GET /metrics}.
+ * ({@link PresenceEndpoint}), {@code POST /v1/users/{userId}/disconnect} ({@link DisconnectEndpoint}) and
+ * {@code GET /metrics}.
  */
 public final class SendFunction implements HttpFunction {
   static final String MESSAGES_PATH = "/v1/messages";
   static final String PRESENCE_PREFIX = "/v1/users/";
   static final String PRESENCE_SUFFIX = "/presence";
+  static final String DISCONNECT_SUFFIX = "/disconnect";
 
   private final FunctionConfig config;
   private final Telemetry telemetry;
   private final SendEndpoint send;
   private final PresenceEndpoint presence;
+  private final DisconnectEndpoint disconnect;
 
   /** Used by the Functions Framework: one instance per function instance. */
   public SendFunction() {
@@ -45,25 +49,27 @@ public final class SendFunction implements HttpFunction {
   }
 
   private SendFunction(FunctionRuntime runtime) {
-    this(runtime.config(), runtime.publisher(), runtime.registry(), runtime.mailbox(), Clock.systemUTC(),
-        () -> UUID.randomUUID().toString(), runtime.telemetry());
+    this(runtime.config(), runtime.publisher(), runtime.registry(), runtime.mailbox(), runtime.revocations(),
+        Clock.systemUTC(), () -> UUID.randomUUID().toString(), runtime.telemetry());
   }
 
   public SendFunction(FunctionConfig config, RelayPublisher publisher, RegistryStore registry, Mailbox mailbox,
-      Clock clock, Supplier<String> ids) {
-    this(config, publisher, registry, mailbox, clock, ids, Telemetry.local("send-function"));
+      Revocations revocations, Clock clock, Supplier<String> ids) {
+    this(config, publisher, registry, mailbox, revocations, clock, ids, Telemetry.local("send-function"));
   }
 
   /** {@code telemetry} holds this function's instruments and answers {@code GET /metrics}. */
   public SendFunction(FunctionConfig config, RelayPublisher publisher, RegistryStore registry, Mailbox mailbox,
-      Clock clock, Supplier<String> ids, Telemetry telemetry) {
+      Revocations revocations, Clock clock, Supplier<String> ids, Telemetry telemetry) {
     this.config = config;
     this.telemetry = telemetry;
     RelayMetrics metrics = new RelayMetrics(telemetry.meter(), Part.SEND_FUNCTION);
-    DirectRoute direct = new DirectRoute(new LiveRoute(registry, publisher, clock), publisher,
+    LiveRoute live = new LiveRoute(registry, publisher, clock);
+    DirectRoute direct = new DirectRoute(live, publisher,
         new ParkFirst(mailbox, publisher, clock), metrics);
     this.send = new SendEndpoint(config, publisher, direct, clock, ids, metrics, new MessageTracing(telemetry));
     this.presence = new PresenceEndpoint(registry, clock);
+    this.disconnect = new DisconnectEndpoint(live, publisher, revocations, clock);
   }
 
   @Override
@@ -91,6 +97,14 @@ public final class SendFunction implements HttpFunction {
         return;
       }
       send.send(request, response);
+    } else if (path.startsWith(PRESENCE_PREFIX) && path.endsWith(DISCONNECT_SUFFIX)
+        && path.length() >= PRESENCE_PREFIX.length() + DISCONNECT_SUFFIX.length()) {
+      if (!request.getMethod().equals("POST")) {
+        methodNotAllowed(response, "POST, OPTIONS");
+        return;
+      }
+      disconnect.disconnect(path.substring(PRESENCE_PREFIX.length(), path.length() - DISCONNECT_SUFFIX.length()),
+          request, response);
     } else if (path.startsWith(PRESENCE_PREFIX) && path.endsWith(PRESENCE_SUFFIX)
         && path.length() >= PRESENCE_PREFIX.length() + PRESENCE_SUFFIX.length()) {
       if (!request.getMethod().equals("GET")) {

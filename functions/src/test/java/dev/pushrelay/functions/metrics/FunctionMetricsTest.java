@@ -30,6 +30,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import dev.pushrelay.testing.InMemoryRevocations;
 
 /** Each function instrument moves when its event happens, with the right attributes. */
 class FunctionMetricsTest {
@@ -94,7 +95,7 @@ class FunctionMetricsTest {
     AtomicInteger ids = new AtomicInteger();
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology, Optional.empty(),
         List.of());
-    SendFunction send = new SendFunction(config, new RelayPublisher(pubsub, topology), registry, new InMemoryMailbox(), clock,
+    SendFunction send = new SendFunction(config, new RelayPublisher(pubsub, topology), registry, new InMemoryMailbox(), new InMemoryRevocations(), clock,
         () -> "id-" + ids.incrementAndGet(), probe.telemetry());
     FakeHttp.Response accepted = new FakeHttp.Response();
     send.service(FakeHttp.request("POST", "/v1/messages", "application/json",

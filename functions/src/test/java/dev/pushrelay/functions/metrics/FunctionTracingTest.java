@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import dev.pushrelay.testing.InMemoryRevocations;
 
 /** One trace per message: the caller's trace continues through the send function into the route function's deliveries. */
 class FunctionTracingTest {
@@ -60,7 +61,7 @@ class FunctionTracingTest {
   void theCallersTraceRunsFromTheSendThroughEveryRouteAttemptToTheDelivery() throws Exception {
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology, Optional.empty(),
         List.of());
-    SendFunction send = new SendFunction(config, new RelayPublisher(pubsub, topology), registry, new InMemoryMailbox(), clock, () -> "m-1",
+    SendFunction send = new SendFunction(config, new RelayPublisher(pubsub, topology), registry, new InMemoryMailbox(), new InMemoryRevocations(), clock, () -> "m-1",
         probe.telemetry());
     FakeHttp.Response accepted = new FakeHttp.Response();
     send.service(FakeHttp.request("POST", "/v1/messages", "application/json",

@@ -28,6 +28,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import dev.pushrelay.testing.InMemoryRevocations;
 
 /**
  * The send API against bad input, one row per input with its exact answer: status, error code, and
@@ -46,7 +47,7 @@ class SendApiBadInputTest {
     AtomicInteger ids = new AtomicInteger();
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), TOPOLOGY, Optional.of(KEY),
         List.of());
-    function = new SendFunction(config, new RelayPublisher(PUBSUB, TOPOLOGY), new InMemoryRegistryStore(), new dev.pushrelay.testing.InMemoryMailbox(),
+    function = new SendFunction(config, new RelayPublisher(PUBSUB, TOPOLOGY), new InMemoryRegistryStore(), new dev.pushrelay.testing.InMemoryMailbox(), new InMemoryRevocations(),
         new MutableClock(Instant.parse("2026-01-01T00:00:00Z")), () -> "id-" + ids.incrementAndGet());
   }
 

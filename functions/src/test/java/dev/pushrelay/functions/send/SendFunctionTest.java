@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import dev.pushrelay.testing.InMemoryRevocations;
 
 class SendFunctionTest {
   private final Topology topology = Topology.standard();
@@ -35,7 +36,7 @@ class SendFunctionTest {
 
   private SendFunction function(Optional<String> apiKey) {
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology, apiKey, List.of());
-    return new SendFunction(config, new RelayPublisher(pubsub, topology), registry, mailbox, clock,
+    return new SendFunction(config, new RelayPublisher(pubsub, topology), registry, mailbox, new InMemoryRevocations(), clock,
         () -> "id-" + ids.incrementAndGet());
   }
 
@@ -172,7 +173,7 @@ class SendFunctionTest {
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
         Optional.empty(), List.of(), false);
     FakeHttp.Response r = new FakeHttp.Response();
-    new SendFunction(config, new RelayPublisher(pubsub, topology), registry, new InMemoryMailbox(), clock, () -> "id-x")
+    new SendFunction(config, new RelayPublisher(pubsub, topology), registry, new InMemoryMailbox(), new InMemoryRevocations(), clock, () -> "id-x")
         .service(FakeHttp.request("POST", "/v1/messages", "application/json",
             "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
     assertEquals(202, r.status());
@@ -189,7 +190,7 @@ class SendFunctionTest {
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
         Optional.empty(), List.of());
     FakeHttp.Response r = new FakeHttp.Response();
-    new SendFunction(config, new RelayPublisher(pubsub, topology), broken, new InMemoryMailbox(), clock, () -> "id-y")
+    new SendFunction(config, new RelayPublisher(pubsub, topology), broken, new InMemoryMailbox(), new InMemoryRevocations(), clock, () -> "id-y")
         .service(FakeHttp.request("POST", "/v1/messages", "application/json",
             "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
     assertEquals(202, r.status());
@@ -209,7 +210,7 @@ class SendFunctionTest {
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
         Optional.empty(), List.of());
     FakeHttp.Response r = new FakeHttp.Response();
-    new SendFunction(config, new RelayPublisher(retired, topology), registry, new InMemoryMailbox(), clock, () -> "id-z")
+    new SendFunction(config, new RelayPublisher(retired, topology), registry, new InMemoryMailbox(), new InMemoryRevocations(), clock, () -> "id-z")
         .service(FakeHttp.request("POST", "/v1/messages", "application/json",
             "{\"userId\":\"u1\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8)), r);
     assertEquals(202, r.status());

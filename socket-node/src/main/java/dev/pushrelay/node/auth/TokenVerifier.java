@@ -183,7 +183,7 @@ public final class TokenVerifier {
       // the mailbox and the registry key documents by user id: these names are Firestore's own
       throw new AuthException("token sub is reserved: . and .. and names like __x__ cannot be user ids");
     }
-    return new VerifiedToken(subject, validUntil);
+    return new VerifiedToken(subject, validUntil, Optional.ofNullable(iat).map(Date::toInstant));
   }
 
   private static String stringClaim(JWTClaimsSet claims, String name) throws AuthException {

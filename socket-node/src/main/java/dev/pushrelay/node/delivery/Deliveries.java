@@ -14,10 +14,16 @@ final class Deliveries {
   private Deliveries() {}
 
   /**
-   * The relay message a delivery carries; empty (and logged, without its data) when it is not one: the
-   * relay only publishes valid messages, so that is a bug or a foreign publisher, and it is dropped.
+   * The relay message a delivery carries; empty when it is a control delivery ({@link ControlDelivery}), or
+   * (logged, without its data) when it is not one: the relay only publishes valid messages, so that is a
+   * bug or a foreign publisher, and it is dropped.
    */
   static Optional<RelayMessage> parse(PubsubMessage delivery, String subscription) {
+    if (ControlDelivery.isControl(delivery)) {
+      // an order for the node, not a message: never routed again (a sweep drops it, its node is gone)
+      LOG.debug("delivery {} on {} is a control delivery, not a message", delivery.getMessageId(), subscription);
+      return Optional.empty();
+    }
     try {
       return Optional.of(RelayMessage.parse(delivery.getData().toByteArray()));
     } catch (InvalidRequestException e) {

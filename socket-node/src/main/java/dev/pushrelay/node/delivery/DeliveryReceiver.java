@@ -60,6 +60,11 @@ public final class DeliveryReceiver implements MessageReceiver {
   @Override
   public void receiveMessage(PubsubMessage message, AckReplyConsumer reply) {
     metrics.pubsubDelivered("node");
+    if (ControlDelivery.isControl(message)) {
+      ControlDelivery.apply(message, hub);
+      reply.ack();
+      return;
+    }
     Optional<RelayMessage> parsed = Deliveries.parse(message, "the subscription of " + nodeId);
     if (parsed.isEmpty()) {
       reply.ack();

@@ -5,6 +5,7 @@ import dev.pushrelay.model.ClientFrame;
 import dev.pushrelay.model.Limits;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.ServerFrames;
+import dev.pushrelay.node.auth.TokenRenewal;
 import dev.pushrelay.node.auth.VerifiedToken;
 import dev.pushrelay.node.config.SocketTimings;
 import dev.pushrelay.node.upstream.UpstreamAnswer;
@@ -43,7 +44,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code CATCHING_UP}: registered and listed for its user, {@code connection_established} sent and
  *       the {@code connected} event on its way; the mailbox's messages are written at once, oldest
  *       first, and routed ones are held.</li>
- *   <li>{@code SETTLING}: the catch-up is written; for {@link SocketTimings#secondLook} it holds what comes
+ *   <li>{@code SETTLING}: the catch-up is written, and {@code caught_up} (with the count of mailbox messages
+ *       it wrote) after it; for {@link SocketTimings#secondLook}, and until that frame is out, it holds what comes
  *       (routed, or found by the mailbox's second look): a message parked while the catch-up read still
  *       turns up, and nothing live overtakes it.</li>
  *   <li>{@code LIVE}: what was held is written in accept order, then every message as it comes. It
@@ -61,7 +63,9 @@ import org.slf4j.LoggerFactory;
  * its limits: the inbound rate limit (refused frames, then 1008), frames over 16 KiB refused as
  * {@code too_large}, binary frames closed with 1003, the token's expiry (1008), a slow consumer (1013,
  * then disconnected), and liveness (pinged every interval, dropped when silent for two). Its deadlines
- * are fields looked at by the node's one timer ({@link NodeSockets}), not scheduled tasks.
+ * are fields looked at by the node's one timer ({@link NodeSockets}), not scheduled tasks. A token
+ * renewed in band ({@code auth}) moves the expiry deadline; {@link TokenRenewal} checks it off the
+ * socket's events and hands the answer back as one event.
  */
 public final class Connection implements Session.Listener.AutoDemanding {
   private static final Logger LOG = LoggerFactory.getLogger(Connection.class);
@@ -110,6 +114,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private final SerialExecutor events = new SerialExecutor();
   private final InboundRateLimit rateLimit;
   private final WriteLedger ledger = new WriteLedger();
+  private final CatchUpTally tally = new CatchUpTally();
   private volatile State state = State.HANDSHAKEN;
   private volatile Session session;
   /** When the client was last heard from (any frame, pong included); Jetty threads write it. */
@@ -127,8 +132,10 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private Instant connectedAt;
   private boolean roomHeld = true;
   private boolean registering;
-  /** Closed by the node (drain, fencing) before it opened. */
+  /** Closed by the node (drain, fencing, a disconnect) before it opened: with this code, and its reason. */
   private boolean refusedByNode;
+  private int refusedCode;
+  private String refusedReason;
   private boolean announced;
   private boolean socketClosed;
   private boolean dropped;
@@ -254,7 +261,11 @@ public final class Connection implements Session.Listener.AutoDemanding {
       if (state == State.SETTLING) {
         hold(message, w, null);
       } else {
-        w.follow(write(message, null));
+        Write out = write(message, null);
+        if (state == State.CATCHING_UP) {
+          tally.wrote(out);
+        }
+        w.follow(out);
       }
     });
     return w;
@@ -300,6 +311,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
     events.execute(() -> {
       if (state == State.HANDSHAKEN) {
         refusedByNode = true;
+        refusedCode = code;
+        refusedReason = reason;
         releaseRoom();
         finish();
         return;
@@ -323,7 +336,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     Session s = session;
     if (state != State.HANDSHAKEN) {
       if (refusedByNode) {
-        s.close(StatusCode.SERVICE_RESTART, "node closing, reconnect", Callback.NOOP);
+        s.close(refusedCode, refusedReason, Callback.NOOP);
       } else {
         s.close(StatusCode.TRY_AGAIN_LATER, "handshake took too long, connect again", Callback.NOOP);
       }
@@ -426,6 +439,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     }
     if (failed == null) {
       claimsRunOut(lookAgainAt);
+      tally.offered(queue.offer(tally.frame(), false)); // after the catch-up's frames, of both lanes
       state = State.SETTLING;
       lookAfter(Look.SECOND, timings().secondLook());
       return;
@@ -477,7 +491,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
 
   /** Ends the settling window and writes what was held back, in accept order. */
   private void goLive() {
-    if (state != State.SETTLING) {
+    if (state != State.SETTLING || tally.waiting(() -> events.execute(this::goLive))) {
       return;
     }
     state = State.LIVE;
@@ -527,10 +541,24 @@ public final class Connection implements Session.Listener.AutoDemanding {
         }
       } else if (frame instanceof ClientFrame.Publish publish) {
         publish(publish);
+      } else if (frame instanceof ClientFrame.Auth auth) {
+        node.renewal().renew(auth.token(), userId).thenAccept(outcome -> events.execute(() -> renewed(outcome)));
       }
     } catch (ClientFrame.BadFrameException e) {
       refuse(text, e.code(), e.getMessage(), true);
     }
+  }
+
+  /** A renewal's answer: the expiry moves to the new token's, and the client hears either way. */
+  private void renewed(TokenRenewal.Outcome outcome) {
+    if (!open()) {
+      return;
+    }
+    outcome.expiresAt().ifPresent(at -> {
+      expiresAt = expiryAfter(node.nanoTime(), Duration.between(node.clock().instant(), at));
+      reschedule();
+    });
+    send(outcome.frame());
   }
 
   /** Sends a client's publish upstream and answers it once Pub/Sub has taken it (or could not). */

@@ -144,6 +144,21 @@ public final class ConnectionHub {
     }
   }
 
+  /**
+   * Closes every socket of {@code userId} this node tracks (open, registering, or handshaken and not yet
+   * open) with {@code code}; what each held goes back to whoever handed it over. How many it closed.
+   */
+  public int closeUser(String userId, int code, String reason) {
+    int closed = 0;
+    for (Connection c : byId.values()) {
+      if (c.userId().equals(userId)) {
+        c.close(code, reason);
+        closed++;
+      }
+    }
+    return closed;
+  }
+
   /** Sockets registered and open. */
   public int size() {
     return listed.get();

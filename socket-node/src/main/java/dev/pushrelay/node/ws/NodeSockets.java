@@ -1,6 +1,7 @@
 package dev.pushrelay.node.ws;
 
 import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.node.auth.TokenRenewal;
 import dev.pushrelay.node.auth.VerifiedToken;
 import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.node.config.SocketTimings;
@@ -44,7 +45,7 @@ public final class NodeSockets {
   /** What the sockets are built from; {@code nanoTime} is the node's monotonic clock. */
   public record Parts(NodeIdentity identity, ConnectionHub hub, RegistryStore registry, CatchUp catchUp,
       Upstream upstream, RelayMetrics metrics, SocketLimits limits, SocketTimings timings, Clock clock,
-      LongSupplier nanoTime) {}
+      LongSupplier nanoTime, TokenRenewal renewal) {}
 
   private final Parts parts;
   private final ScheduledExecutorService timers;
@@ -188,5 +189,9 @@ public final class NodeSockets {
 
   Clock clock() {
     return parts.clock();
+  }
+
+  TokenRenewal renewal() {
+    return parts.renewal();
   }
 }

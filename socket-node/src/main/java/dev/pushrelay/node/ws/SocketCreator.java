@@ -5,6 +5,7 @@ import dev.pushrelay.json.JsonCodec;
 import dev.pushrelay.metrics.ConnectionOutcome;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.node.auth.AuthException;
+import dev.pushrelay.node.auth.RevocationCheck;
 import dev.pushrelay.node.auth.TokenVerifier;
 import dev.pushrelay.node.auth.VerifiedToken;
 import java.nio.ByteBuffer;
@@ -25,7 +26,9 @@ import org.eclipse.jetty.websocket.server.WebSocketCreator;
  * The handshake, refused before the upgrade, in this order: node draining (503 with Retry-After),
  * Origin not in the allowlist (403), the token given more than one way (400), no token or one that
  * does not verify (401), the provider's keys unreachable (503), the user's sockets on this node at
- * their cap (429 with Retry-After), the node full (503 with Retry-After). Handshakes too frequent from one
+ * their cap (429 with Retry-After), the node full (503 with Retry-After). A token issued before its user's
+ * revocation is refused 401, and 503 with Retry-After when the revocation cannot be read within
+ * {@link RevocationCheck#DEADLINE}. Handshakes too frequent from one
  * client address (before the token is read) or for one user (after) are refused 429 with Retry-After. The user id comes from the
  * token only. The token comes from the {@code Authorization: Bearer} header, the {@code access_token}
  * query parameter, or a {@code bearer.<token>} WebSocket subprotocol, which is echoed back as the
@@ -37,6 +40,7 @@ public final class SocketCreator implements WebSocketCreator {
   public static final String BEARER_PROTOCOL = "bearer.";
 
   private final TokenVerifier verifier;
+  private final RevocationCheck revocations;
   private final NodeSockets sockets;
   private final ConnectionHub hub;
   private final Clock clock;
@@ -58,8 +62,9 @@ public final class SocketCreator implements WebSocketCreator {
    * {@code metrics} counts every refusal by outcome; accepted ones are counted once established.
    * {@code queryToken}: whether a token in the {@code access_token} query string is taken.
    */
-  public SocketCreator(TokenVerifier verifier, NodeSockets sockets, Clock clock, List<String> allowedOrigins,
-      BooleanSupplier draining, RelayMetrics metrics, boolean queryToken) {
+  public SocketCreator(TokenVerifier verifier, RevocationCheck revocations, NodeSockets sockets, Clock clock,
+      List<String> allowedOrigins, BooleanSupplier draining, RelayMetrics metrics, boolean queryToken) {
+    this.revocations = revocations;
     this.queryToken = queryToken;
     this.metrics = metrics;
     this.verifier = verifier;
@@ -124,6 +129,9 @@ public final class SocketCreator implements WebSocketCreator {
       unauthorized(response, callback, e.getMessage(), credential.isPresent());
       return null;
     }
+    if (revoked(token, response, callback)) {
+      return null;
+    }
     if (tooOften(perUser, token.userId(), response, callback)) {
       return null;
     }
@@ -147,6 +155,25 @@ public final class SocketCreator implements WebSocketCreator {
     // (docs/BENCHMARKS.md); relay messages are small JSON, and a refused offer is plain RFC 6455.
     response.setExtensions(List.of());
     return sockets.accept(token, started);
+  }
+
+  /** True (and answered 401, or 503 when it cannot be told in time) when the token's user revoked it. */
+  private boolean revoked(VerifiedToken token, ServerUpgradeResponse response, Callback callback) {
+    switch (revocations.await(token)) {
+      case TAKEN -> {
+        return false;
+      }
+      case REVOKED -> {
+        metrics.connectionAttempt(ConnectionOutcome.AUTH_FAILED);
+        unauthorized(response, callback, "token revoked", true);
+      }
+      case UNKNOWN -> {
+        metrics.connectionAttempt(ConnectionOutcome.REGISTRY_FAILED);
+        response.getHeaders().put(HttpHeader.RETRY_AFTER, "1");
+        refuse(response, callback, 503, "registry_unavailable", "the registry did not answer in time, retry");
+      }
+    }
+    return true;
   }
 
   /** True (and answered 429 with Retry-After) when {@code key} opened sockets faster than {@code limit} allows. */

@@ -4,6 +4,9 @@ import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.node.auth.RevocationCheck;
+import dev.pushrelay.node.auth.TokenRenewal;
+import dev.pushrelay.node.auth.TokenVerifier;
 import dev.pushrelay.node.auth.VerifiedToken;
 import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.node.config.SocketTimings;
@@ -12,8 +15,10 @@ import dev.pushrelay.node.upstream.Upstream;
 import dev.pushrelay.registry.RegistryStore;
 import dev.pushrelay.testing.HeldPublisher;
 import dev.pushrelay.testing.InMemoryRegistryStore;
+import dev.pushrelay.testing.InMemoryRevocations;
 import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.testing.RecordingSession;
+import dev.pushrelay.testing.TestTokens;
 import dev.pushrelay.tracing.MessageTracing;
 import java.time.Duration;
 import java.time.Instant;
@@ -44,6 +49,14 @@ public final class SocketFixture implements AutoCloseable {
   /** For the retries of connection events only; the sockets' deadlines run on {@link #advance}. */
   public final ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor();
   public final AtomicInteger catchUps = new AtomicInteger();
+  /** The users' revocations, as renewals read them. */
+  public final InMemoryRevocations revocations = new InMemoryRevocations();
+  /**
+   * Where renewed tokens are verified: queued here until {@link #verifyRenewals} runs them, so a test
+   * sees that nothing is verified on the socket's events.
+   */
+  public final java.util.concurrent.ConcurrentLinkedQueue<Runnable> renewalQueue =
+      new java.util.concurrent.ConcurrentLinkedQueue<>();
   public final NodeSockets sockets;
 
   /** One socket as the test sees it: the connection and the Jetty session it writes to. */
@@ -96,7 +109,9 @@ public final class SocketFixture implements AutoCloseable {
     };
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registryView == null ? registry : registryView.apply(registry),
         counting, upstream, RelayMetrics.noop(Part.SOCKET_NODE), limits, timings, clock,
-        () -> clock.millis() * 1_000_000L), timers);
+        () -> clock.millis() * 1_000_000L,
+        new TokenRenewal(new TokenVerifier(TestTokens.SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+            new RevocationCheck(revocations, clock), renewalQueue::add, clock)), timers);
   }
 
   /**
@@ -147,6 +162,13 @@ public final class SocketFixture implements AutoCloseable {
       throw new AssertionError("not live: " + s.connection().state());
     }
     return s;
+  }
+
+  /** Runs the token verifications renewals queued, as the node's renewal threads would. */
+  public void verifyRenewals() {
+    for (Runnable r; (r = renewalQueue.poll()) != null; ) {
+      r.run();
+    }
   }
 
   /** Moves both clocks on and runs the node's timer once. */

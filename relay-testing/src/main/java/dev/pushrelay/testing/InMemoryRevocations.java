@@ -1,0 +1,50 @@
+package dev.pushrelay.testing;
+
+import dev.pushrelay.registry.Revocations;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * In-memory revocation seam for unit tests, with the Firestore one's rules (held until {@code HOLD} after
+ * its instant, never loosened). {@link #hang} makes every later read hang, as a Firestore that does not
+ * answer; {@link #reads} counts the reads.
+ */
+public final class InMemoryRevocations implements Revocations {
+  private final Map<String, Instant> held = new ConcurrentHashMap<>();
+  private volatile boolean hanging;
+  private final AtomicInteger reads = new AtomicInteger();
+
+  @Override
+  public CompletableFuture<Optional<Instant>> issuedBefore(String userId, Instant now) {
+    reads.incrementAndGet();
+    if (hanging) {
+      return new CompletableFuture<>();
+    }
+    Instant before = held.get(userId);
+    return CompletableFuture.completedFuture(
+        before != null && before.plus(HOLD).isAfter(now) ? Optional.of(before) : Optional.empty());
+  }
+
+  @Override
+  public CompletableFuture<Void> revoke(String userId, Instant issuedBefore) {
+    held.merge(userId, issuedBefore, (a, b) -> a.isAfter(b) ? a : b);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /** Every read from now on never answers (true), or answers again (false). */
+  public void hang(boolean on) {
+    hanging = on;
+  }
+
+  public int reads() {
+    return reads.get();
+  }
+
+  public Map<String, Instant> held() {
+    return Map.copyOf(held);
+  }
+}

@@ -105,7 +105,9 @@ class ControlDeliveryTest {
     broker.open("topic-dead", "sub-dead", 10);
     PubsubMessage control = disconnectOf("u1");
     broker.publish("topic-dead", control.getData().toStringUtf8(), control.getAttributesMap());
-    SubscriptionSweeper.Sweep sweep = new SubscriptionSweeper(broker, backToRequests, Duration.ofMillis(5))
+    SubscriptionSweeper.Sweep sweep = new SubscriptionSweeper(broker, backToRequests,
+        new dev.pushrelay.routing.LiveRoute(new dev.pushrelay.testing.InMemoryRegistryStore(),
+            new RelayPublisher(pubsub, topology), node.clock), Duration.ofMillis(5))
         .sweep("sub-dead", "dead", Duration.ofMillis(50), Instant.now().plusSeconds(5));
     assertEquals(new SubscriptionSweeper.Sweep(0, true), sweep);
     assertEquals(0, broker.held("sub-dead"));

@@ -134,9 +134,11 @@ RELAY_CORS_ORIGINS="${RELAY_CORS_ORIGINS:-$CORS}" start send-function "$JAVA" -X
 start route-function "$JAVA" -XX:TieredStopAtLevel=1 -cp "$INVOKER_CP" dev.pushrelay.localinvoker.LoopbackInvoker \
   --host "$RELAY_BIND_HOST" --classpath "$FUNCTIONS_CP" --target dev.pushrelay.functions.route.RouteFunction \
   --port "$ROUTE_PORT"
+# Each node stands for a Cloud Run revision of its own (Cloud Run sets K_REVISION in every instance):
+# scripts/rollback.sh --retire local-1 retires node 1 alone.
 for n in 1 2; do
   port_var="NODE${n}_PORT"
-  PORT="${!port_var}" RELAY_NODE_ID="node-$n" RELAY_LOCAL_MODE=true \
+  PORT="${!port_var}" RELAY_NODE_ID="node-$n" K_REVISION="local-$n" RELAY_LOCAL_MODE=true \
     RELAY_SEND_URL="http://127.0.0.1:$SEND_PORT" start "socket-node-$n" "$JAVA" -cp "$NODE_CP" \
     dev.pushrelay.node.SocketNodeMain
 done
@@ -157,6 +159,8 @@ cat >&2 <<INFO
   route (push)  http://127.0.0.1:$ROUTE_PORT/
   upstream      topic relay-upstream; the echo backend answers publishes of event "echo" (log: echo-backend.log)
   emulators     Pub/Sub 127.0.0.1:$PUBSUB_PORT, Firestore 127.0.0.1:$FIRESTORE_PORT (project $GOOGLE_CLOUD_PROJECT)
+                export PUBSUB_EMULATOR_HOST=$PUBSUB_EMULATOR_HOST FIRESTORE_EMULATOR_HOST=$FIRESTORE_EMULATOR_HOST GOOGLE_CLOUD_PROJECT=$GOOGLE_CLOUD_PROJECT
+  revisions     node 1 is K_REVISION=local-1, node 2 is local-2; retire one with scripts/rollback.sh --retire local-1
   logs          $LOG_DIR
 INFO
 echo "relay ready: send=http://127.0.0.1:$SEND_PORT node1=ws://127.0.0.1:$NODE1_PORT/ws node2=ws://127.0.0.1:$NODE2_PORT/ws"

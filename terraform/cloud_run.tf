@@ -3,7 +3,7 @@
 # concurrency is the number of sockets an instance holds.
 
 resource "google_cloud_run_v2_service" "socket_node" {
-  name     = "relay-socket-node"
+  name     = "relay-socket-node-${var.environment}"
   location = var.region
   ingress  = "INGRESS_TRAFFIC_ALL"
   labels   = local.labels
@@ -127,6 +127,29 @@ resource "google_cloud_run_v2_service" "socket_node" {
         }
       }
     }
+  }
+
+  # Traffic belongs to the rollout, not to Terraform. A new service sends everything to its latest
+  # revision; from then on scripts/deploy/canary.sh (a tagged revision at N %, then its promotion) and
+  # scripts/rollback.sh (100 % back to the previous revision) move it. Without ignore_changes the next
+  # apply would put 100 % back on the latest revision and undo a rollback or a canary split. While
+  # traffic is pinned to a named revision, a revision an apply makes serves nothing until promoted.
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = 100
+  }
+
+  lifecycle {
+    # client, client_version and the template's revision name, labels and annotations are what gcloud
+    # may write when canary.sh deploys an image: an apply with that same image must not make a revision.
+    ignore_changes = [
+      traffic,
+      client,
+      client_version,
+      template[0].revision,
+      template[0].labels,
+      template[0].annotations,
+    ]
   }
 
   # The revision needs its grants in effect, not just made (iam.tf, time_sleep.iam_propagation).

@@ -13,7 +13,7 @@ locals {
 }
 
 resource "google_storage_bucket" "functions_source" {
-  name                        = "${var.project_id}-relay-functions-source"
+  name                        = "${var.project_id}-relay-${var.environment}-functions"
   location                    = var.region
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
@@ -48,7 +48,7 @@ resource "google_storage_bucket_object" "functions_source" {
 }
 
 resource "google_cloudfunctions2_function" "send" {
-  name        = "relay-send"
+  name        = "relay-send-${var.environment}"
   location    = var.region
   description = "push relay: HTTP API that accepts send requests and publishes them to the requests topic"
   labels      = local.labels
@@ -78,6 +78,8 @@ resource "google_cloudfunctions2_function" "send" {
 
     environment_variables = merge(var.otel_environment, local.function_env, {
       RELAY_CORS_ORIGINS = join(",", var.allowed_origins)
+      # A flag a rollout may turn off without a deploy (docs/DEPLOY.md, flags); this is its lasting value.
+      RELAY_DIRECT_ROUTE = tostring(var.send_direct_route)
     })
   }
 
@@ -95,7 +97,7 @@ resource "google_cloudfunctions2_function" "send" {
 }
 
 resource "google_cloudfunctions2_function" "route" {
-  name        = "relay-route"
+  name        = "relay-route-${var.environment}"
   location    = var.region
   description = "push relay: consumes the retry subscription and routes each request to the nodes holding the user"
   labels      = local.labels

@@ -1,38 +1,39 @@
-# One service account per part that runs code or signs requests, each with only what it uses.
+# One service account per part that runs code or signs requests, each with only what it uses. Account
+# ids are at most 30 characters: relay-<part>-<environment> fits with "production" (10).
 
 resource "google_service_account" "socket_node" {
-  account_id   = "relay-socket-node"
-  display_name = "push relay: socket node (Cloud Run)"
+  account_id   = "relay-node-${var.environment}"
+  display_name = "push relay (${var.environment}): socket node (Cloud Run)"
 
   depends_on = [google_project_service.required]
 }
 
 resource "google_service_account" "send_function" {
-  account_id   = "relay-send-function"
-  display_name = "push relay: send function"
+  account_id   = "relay-send-${var.environment}"
+  display_name = "push relay (${var.environment}): send function"
 
   depends_on = [google_project_service.required]
 }
 
 resource "google_service_account" "route_function" {
-  account_id   = "relay-route-function"
-  display_name = "push relay: route function"
+  account_id   = "relay-route-${var.environment}"
+  display_name = "push relay (${var.environment}): route function"
 
   depends_on = [google_project_service.required]
 }
 
 # The identity Pub/Sub signs its pushes with (OIDC token); it may only invoke the route function.
 resource "google_service_account" "router_push" {
-  account_id   = "relay-router-push"
-  display_name = "push relay: retry subscription push identity"
+  account_id   = "relay-router-push-${var.environment}"
+  display_name = "push relay (${var.environment}): retry subscription push identity"
 
   depends_on = [google_project_service.required]
 }
 
 # Cloud Build runs the functions' source builds as this account instead of a default one.
 resource "google_service_account" "functions_build" {
-  account_id   = "relay-functions-build"
-  display_name = "push relay: builds the functions"
+  account_id   = "relay-build-${var.environment}"
+  display_name = "push relay (${var.environment}): builds the functions"
 
   depends_on = [google_project_service.required]
 }
@@ -55,8 +56,8 @@ resource "google_service_account" "functions_build" {
 # prefixes from config/topology.json. It never publishes to a delivery topic (it publishes to the
 # requests topic only, granted below), so the role holds no pubsub.topics.publish.
 resource "google_project_iam_custom_role" "socket_node_subscriptions" {
-  role_id     = "pushRelaySocketNodeSubscriptions"
-  title       = "push relay socket node: own delivery topic and subscription"
+  role_id     = "pushRelaySocketNodeSubscriptions_${var.environment}"
+  title       = "push relay socket node (${var.environment}): own delivery topic and subscription"
   description = "Create, read and delete the node's own delivery topic; create, read, consume and delete its own subscription on it."
   permissions = [
     "pubsub.subscriptions.consume",
@@ -252,7 +253,7 @@ resource "time_sleep" "pubsub_service_agent" {
 
 # IAM grants take effect within about a minute, occasionally longer, and the first apply uses them at
 # once: Cloud Run checks the node's secret access when it deploys a revision, whose node then creates its
-# delivery topic and subscription at start; the functions build runs as relay-functions-build; pushes
+# delivery topic and subscription at start; the functions build runs as relay-build-<environment>; pushes
 # carry tokens the Pub/Sub service agent mints. The node, the functions and the retry subscription wait
 # for this, which waits again (on a later apply) only when one of these grants changes. A grant that is
 # still not seen after the wait fails the apply, and a rerun picks up where it stopped (docs/DEPLOY.md).

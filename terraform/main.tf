@@ -9,5 +9,9 @@ locals {
   # iam.tf, so that every grant to it comes after the agent exists and IAM can see it.
   pubsub_service_agent = time_sleep.pubsub_service_agent.triggers["member"]
 
-  labels = merge({ app = "push-relay" }, var.labels)
+  # The environment goes into every name Terraform chooses (services, functions, accounts, the custom
+  # role, the source bucket, alert policies, the dashboard), so that staging and production never share
+  # one. The names the code reads from config/topology.json (topics, subscriptions) and the Firestore
+  # (default) database cannot carry it: each environment has a project of its own (docs/DEPLOY.md).
+  labels = merge({ app = "push-relay", environment = var.environment }, var.labels)
 }

@@ -7,7 +7,7 @@
 # confirm its forwarding (https://cloud.google.com/pubsub/docs/monitoring).
 
 resource "google_monitoring_alert_policy" "dead_letter" {
-  display_name          = "push relay: message dead-lettered"
+  display_name          = "push relay (${var.environment}): message dead-lettered"
   combiner              = "OR"
   notification_channels = local.alert_channels
   user_labels           = local.labels
@@ -94,25 +94,25 @@ locals {
   # The seed's service levels: name => query, comparison, what the alert tells the operator.
   relay_alerts = {
     connection_success_rate = {
-      display_name = "push relay: connection success rate below 99 %"
+      display_name = "push relay (${var.environment}): connection success rate below 99 %"
       query        = "(${trimspace(local.promql.connection_success_rate)}) < 0.99"
       duration     = "300s"
       doc          = "Fewer than 99 % of WebSocket connection attempts (client-side refusals such as bad tokens and foreign origins excluded) ended in connection_established. Look at websocket_connection_attempts_total by outcome: over_capacity means the socket node needs more instances (socket_node_max_instances), registry_failed means Firestore writes fail, draining spikes follow deploys."
     }
     delivery_rate = {
-      display_name = "push relay: delivery rate below 99.5 %"
+      display_name = "push relay (${var.environment}): delivery rate below 99.5 %"
       query        = "(${trimspace(local.promql.delivery_rate)}) < 0.995"
       duration     = "900s"
       doc          = "Fewer than 99.5 % of messages handled by the socket nodes were written to a socket; the rest failed on the node or were dead-lettered (invalid requests excluded). Check the dead-letter alert, websocket_message_delivery_total by outcome, and the runbook in the README (Operations)."
     }
     connection_time_p99 = {
-      display_name = "push relay: connection time p99 above 5 s"
+      display_name = "push relay (${var.environment}): connection time p99 above 5 s"
       query        = "${local.promql.connection_time_p99} > 5"
       duration     = "300s"
       doc          = "The 99th percentile from WebSocket handshake to connection_established is above 5 s. The connect path waits for the Firestore commit of the connection: look at Firestore latency and at socket node CPU (cold starts: raise socket_node_min_instances)."
     }
     route_attempts_p95 = {
-      display_name = "push relay: retry attempts p95 above 2"
+      display_name = "push relay (${var.environment}): retry attempts p95 above 2"
       query        = "${local.promql.route_attempts_p95} > 2"
       duration     = "900s"
       doc          = "More than 5 % of messages needed three or more deliveries of the retry subscription before a node held their user: users connect late, or the registry lags. Messages still arrive (mailbox drain on connect), but later. Compare relay_mailbox_parked_total with relay_mailbox_drained_total."
@@ -123,7 +123,7 @@ locals {
 resource "google_monitoring_notification_channel" "email" {
   count = var.alert_email == "" ? 0 : 1
 
-  display_name = "push relay alerts"
+  display_name = "push relay (${var.environment}) alerts"
   type         = "email"
   labels = {
     email_address = var.alert_email
@@ -167,7 +167,7 @@ resource "google_monitoring_alert_policy" "relay" {
 
 resource "google_monitoring_dashboard" "relay" {
   dashboard_json = jsonencode({
-    displayName = "push relay"
+    displayName = "push relay (${var.environment})"
     mosaicLayout = {
       columns = 12
       tiles = [for i, t in [

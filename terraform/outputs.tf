@@ -47,3 +47,28 @@ output "upstream_push_identity" {
   description = "Email of the identity upstream pushes carry an OIDC token of: grant it your backend's invoker role. Empty without upstream_push_endpoint."
   value       = local.upstream_push == 1 ? google_service_account.upstream_push[0].email : ""
 }
+
+output "environment" {
+  description = "The environment this state deploys (staging or production)."
+  value       = var.environment
+}
+
+output "socket_node_service" {
+  description = "Cloud Run service of the socket node: what scripts/deploy/canary.sh, judge-canary.sh and scripts/rollback.sh take as --service."
+  value       = google_cloud_run_v2_service.socket_node.name
+}
+
+output "socket_node_image" {
+  description = "The socket node image this apply was given; in staging the digest that production is promoted to (docs/DEPLOY.md)."
+  value       = var.socket_node_image
+}
+
+output "functions_source" {
+  description = "The functions deployable both functions were built from, gs://BUCKET/functions-<md5>.zip: what production is promoted to."
+  value       = "gs://${google_storage_bucket.functions_source.name}/${google_storage_bucket_object.functions_source.name}"
+}
+
+output "send_function_service" {
+  description = "Cloud Run service that serves the send function (for gcloud run services update --update-env-vars, docs/DEPLOY.md, flags)."
+  value       = google_cloudfunctions2_function.send.name
+}

@@ -28,8 +28,8 @@ locals {
 resource "google_service_account" "upstream_push" {
   count = local.upstream_push
 
-  account_id   = "relay-backend-push"
-  display_name = "push relay: upstream push identity (to the backend)"
+  account_id   = "relay-backend-push-${var.environment}"
+  display_name = "push relay (${var.environment}): upstream push identity (to the backend)"
 
   depends_on = [google_project_service.required]
 }
@@ -132,7 +132,7 @@ resource "google_pubsub_subscription_iam_member" "upstream_push_subscriber_pubsu
 resource "google_monitoring_alert_policy" "upstream_dead_letter" {
   count = local.upstream_push
 
-  display_name          = "push relay: upstream message not accepted by the backend"
+  display_name          = "push relay (${var.environment}): upstream message not accepted by the backend"
   combiner              = "OR"
   notification_channels = local.alert_channels
   user_labels           = local.labels

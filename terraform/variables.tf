@@ -3,6 +3,16 @@ variable "project_id" {
   description = "Google Cloud project that hosts the relay."
 }
 
+variable "environment" {
+  type        = string
+  description = "The environment this deploys: staging or production, each in a project of its own (terraform/environments/<environment>.tfvars and .backend.hcl). Part of every name Terraform chooses."
+
+  validation {
+    condition     = contains(["staging", "production"], var.environment)
+    error_message = "environment is staging or production."
+  }
+}
+
 variable "region" {
   type        = string
   description = "Region for Cloud Run, the functions, the source bucket and the image repository."
@@ -23,7 +33,14 @@ variable "create_firestore_database" {
 
 variable "socket_node_image" {
   type        = string
-  description = "Container image of the socket node, as pushed by Jib (for example REGION-docker.pkg.dev/PROJECT/push-relay/socket-node:TAG)."
+  description = "Container image of the socket node, as pushed by Jib: REGION-docker.pkg.dev/PROJECT/push-relay/socket-node@sha256:DIGEST (a tag such as :TAG is accepted in staging only)."
+
+  # Production runs exactly what staging ran: the promote build passes staging's digest, never a tag
+  # that could have moved since.
+  validation {
+    condition     = var.environment != "production" || can(regex("^[^@\\s]+@sha256:[0-9a-f]{64}$", var.socket_node_image))
+    error_message = "In production socket_node_image must be pinned by digest (.../socket-node@sha256:<64 hex digits>), the digest staging ran (docs/DEPLOY.md, promotion)."
+  }
 }
 
 variable "jwt_secret_id" {
@@ -151,6 +168,12 @@ variable "smoke_test_invoker" {
     condition     = var.smoke_test_invoker == "" || can(regex("^(user|serviceAccount|group):[^@\\s]+@[^@\\s]+\\.[^@\\s]+$|^domain:[^\\s]+\\.[^\\s]+$|^principal(Set)?://[^\\s]+$", var.smoke_test_invoker))
     error_message = "smoke_test_invoker is empty or an IAM member with an identity, such as serviceAccount:relay-deployer@PROJECT.iam.gserviceaccount.com (not a bare \"serviceAccount:\")."
   }
+}
+
+variable "send_direct_route" {
+  type        = bool
+  description = "The send function's direct route (RELAY_DIRECT_ROUTE): a message for a user who holds sockets goes straight to their nodes. false sends everything through the route function. docs/DEPLOY.md, flags, says how to flip it in seconds without a deploy; this is the value the next apply keeps."
+  default     = true
 }
 
 variable "function_max_instances" {

@@ -46,7 +46,7 @@ class CloudBuildStepsTest {
   /** Programs on most Linux images (coreutils and friends); busybox has them too. */
   private static final Set<String> BASE = Set.of("sh", "cat", "cp", "mv", "rm", "mkdir", "ls", "head", "tail", "sort",
       "tr", "cut", "sed", "grep", "awk", "find", "xargs", "mktemp", "dirname", "basename", "readlink", "wc", "fold",
-      "date", "sleep", "seq", "touch", "chmod", "env", "uname", "tee", "du", "base64", "id", "tar", "gzip");
+      "date", "sleep", "seq", "touch", "chmod", "env", "uname", "tee", "du", "base64", "id", "tar", "gzip", "md5sum");
   private static final Set<String> DEBIAN = union(BASE, Set.of("bash", "setsid"));
   /**
    * What each image of cloudbuild.yaml has (after substitution). Maven's image is Eclipse Temurin on
@@ -64,6 +64,8 @@ class CloudBuildStepsTest {
     IMAGE_TOOLS.put("gcr.io/google.com/cloudsdktool/google-cloud-cli:slim",
         union(DEBIAN, Set.of("gcloud", "gsutil", "curl", "python3")));
     IMAGE_TOOLS.put("node:24-slim", union(DEBIAN, Set.of("node", "npm", "npx")));
+    // cloudbuild-promote.yaml: gcrane's debug image has a busybox shell beside gcrane
+    IMAGE_TOOLS.put("gcr.io/go-containerregistry/gcrane:debug", union(BASE, Set.of("gcrane")));
   }
 
   /** Cloud Build's own values, for running a command line here. */

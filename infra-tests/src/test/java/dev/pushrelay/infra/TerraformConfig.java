@@ -79,8 +79,26 @@ final class TerraformConfig {
     return cached;
   }
 
+  /** Other HCL files (.tfvars, backend .hcl) as JSON by file name, parsed by the same parser. */
+  static Map<String, JsonNode> parseHcl(List<Path> paths) {
+    List<String> command = new ArrayList<>(List.of(Command.tool("node"),
+        Repo.module().resolve("src/test/node/hcl-files-to-json.cjs").toString()));
+    paths.forEach(p -> command.add(p.toString()));
+    Command.Result r = Command.run(Repo.root(), Duration.ofMinutes(2), Map.of("NODE_PATH", installParser().toString()), command);
+    if (r.exitCode() != 0) {
+      throw new AssertionError("cannot parse " + paths + " to JSON\n" + r.describe());
+    }
+    try {
+      Map<String, JsonNode> out = new LinkedHashMap<>();
+      JSON.readTree(r.stdout()).fields().forEachRemaining(e -> out.put(e.getKey(), e.getValue()));
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   /** npm ci of infra-tests/package.json into target/, skipped when the lock file is unchanged. */
-  private static Path installParser() {
+  private static synchronized Path installParser() {
     Path work = Repo.work("hcl2json");
     Path lock = Repo.module().resolve("package-lock.json");
     Path stamp = work.resolve("installed-package-lock.json");

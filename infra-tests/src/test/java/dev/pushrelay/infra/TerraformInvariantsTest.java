@@ -349,8 +349,9 @@ class TerraformInvariantsTest {
 
   @Test
   void noProjectWideStorageRoleReachesTheStateBucket() {
-    // docs/DEPLOY.md: the state bucket is <project>-relay-tfstate; functions.tf: <project>-relay-functions-source.
-    String state = "projects/_/buckets/p-relay-tfstate/objects/push-relay/default.tfstate";
+    // docs/DEPLOY.md: the state bucket is <project>-relay-tfstate, prefix push-relay/<environment>;
+    // functions.tf: <project>-relay-<environment>-functions.
+    String state = "projects/_/buckets/p-relay-tfstate/objects/push-relay/production/default.tfstate";
     List<String> problems = new ArrayList<>();
     for (Block g : tf.resources("google_project_iam_member")) {
       String roles = String.valueOf(g.text("for_each")) + " " + g.text("role");
@@ -363,7 +364,7 @@ class TerraformInvariantsTest {
         continue;
       }
       String bucket = tf.resource("google_storage_bucket", "functions_source").orElseThrow().text("name")
-          .replace("${var.project_id}", "p");
+          .replace("${var.project_id}", "p").replace("${var.environment}", "production");
       String resolved = expression.replace("${google_storage_bucket.functions_source.name}", bucket);
       if (conditionMatches(resolved, state)) {
         problems.add(g.address() + ": its condition reaches the state bucket: " + expression);

@@ -24,7 +24,9 @@ import org.junit.jupiter.api.Test;
  * Run or the socket node would refuse halfway through an apply must stop at the plan instead.
  */
 class VariableValidationTest {
-  private static final Map<String, Object> REQUIRED = Map.of("project_id", "p", "socket_node_image", "example.invalid/node:1");
+  private static final Map<String, Object> REQUIRED = Map.of("project_id", "p", "environment", "staging",
+      "socket_node_image", "example.invalid/node:1");
+  private static final String DIGEST = "example.invalid/node@sha256:" + "0123456789abcdef".repeat(4);
   private static final Pattern TF_REGEX = Pattern.compile("regex\\(\"((?:[^\"\\\\]|\\\\.)*)\"");
   private static final Pattern JAVA_ORIGIN = Pattern.compile("ORIGIN = Pattern\\.compile\\(\"((?:[^\"\\\\]|\\\\.)*)\"\\)");
 
@@ -49,7 +51,8 @@ class VariableValidationTest {
         Map.<String, Object>of("smoke_test_invoker", "serviceAccount:relay-deployer@p.iam.gserviceaccount.com",
             "send_function_invokers", List.of("serviceAccount:backend@p.iam.gserviceaccount.com", "group:team@example.com")),
         Map.<String, Object>of("alert_email", "ops@example.com",
-            "alert_notification_channels", List.of("projects/p/notificationChannels/123")))) {
+            "alert_notification_channels", List.of("projects/p/notificationChannels/123")),
+        Map.<String, Object>of("environment", "production", "socket_node_image", DIGEST))) {
       Command.Result r = plan(ok);
       assertEquals(0, r.exitCode(), () -> ok + "\n" + r.describe());
     }
@@ -71,6 +74,12 @@ class VariableValidationTest {
     cases.put(Map.of("allowed_origins", List.of("https://*.example.com")), "no wildcard");
     cases.put(Map.of("allowed_origins", List.of("https://app.example.com/app")), "no path");
     cases.put(Map.of("alert_email", "ops"), "alert_email is empty or one email address");
+    cases.put(Map.of("environment", "prod"), "environment is staging or production");
+    // production runs the digest staging ran, never a tag that may have moved
+    cases.put(Map.of("environment", "production"), "must be pinned by digest");
+    cases.put(Map.of("environment", "production", "socket_node_image", DIGEST.replace("@sha256:", ":")), "must be pinned by digest");
+    cases.put(Map.of("environment", "production", "socket_node_image", DIGEST.substring(0, DIGEST.length() - 1)),
+        "must be pinned by digest");
     List<String> problems = new ArrayList<>();
     for (Map.Entry<Map<String, Object>, String> c : cases.entrySet()) {
       Command.Result r = plan(c.getKey());

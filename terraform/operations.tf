@@ -5,18 +5,25 @@
 locals {
   # The retry subscription holds a message at most for its retry window (the route function nacks a
   # message whose user is offline until the last attempt dead-letters it). An oldest unacked message
-  # older than this means the route function is not taking them at all: down, failing, or refused.
+  # older than this (15 min, in the alert's name) means the route function is not taking them at all:
+  # down, failing, or refused.
   retry_backlog_alert_seconds = 900
 
   # Both functions run on Cloud Run (functions gen2); their 5xx come out of request_count.
   function_services = {
-    send  = google_cloudfunctions2_function.send.name
-    route = google_cloudfunctions2_function.route.name
+    send = {
+      service      = google_cloudfunctions2_function.send.name
+      display_name = "push relay (${var.environment}): send function 5xx"
+    }
+    route = {
+      service      = google_cloudfunctions2_function.route.name
+      display_name = "push relay (${var.environment}): route function 5xx"
+    }
   }
 }
 
 resource "google_monitoring_alert_policy" "retry_backlog" {
-  display_name          = "push relay: retry backlog older than ${local.retry_backlog_alert_seconds / 60} min"
+  display_name          = "push relay (${var.environment}): retry backlog older than 15 min"
   combiner              = "OR"
   notification_channels = local.alert_channels
   user_labels           = local.labels
@@ -55,16 +62,16 @@ resource "google_monitoring_alert_policy" "retry_backlog" {
 resource "google_monitoring_alert_policy" "function_5xx" {
   for_each = local.function_services
 
-  display_name          = "push relay: ${each.key} function 5xx"
+  display_name          = each.value.display_name
   combiner              = "OR"
   notification_channels = local.alert_channels
   user_labels           = local.labels
 
   conditions {
-    display_name = "5xx answers of ${each.value}"
+    display_name = "5xx answers of ${each.value.service}"
 
     condition_threshold {
-      filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${each.value}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\""
+      filter          = "resource.type = \"cloud_run_revision\" AND resource.labels.service_name = \"${each.value.service}\" AND metric.type = \"run.googleapis.com/request_count\" AND metric.labels.response_code_class = \"5xx\""
       comparison      = "COMPARISON_GT"
       threshold_value = 0.1
       duration        = "300s"
@@ -97,7 +104,7 @@ resource "google_monitoring_alert_policy" "function_5xx" {
 resource "google_monitoring_uptime_check_config" "socket_node" {
   count = var.socket_node_public ? 1 : 0
 
-  display_name = "push relay: socket node /healthz"
+  display_name = "push relay (${var.environment}): socket node /healthz"
   timeout      = "10s"
   period       = "60s"
 
@@ -120,7 +127,7 @@ resource "google_monitoring_uptime_check_config" "socket_node" {
 resource "google_monitoring_alert_policy" "socket_node_uptime" {
   count = var.socket_node_public ? 1 : 0
 
-  display_name          = "push relay: socket node unreachable"
+  display_name          = "push relay (${var.environment}): socket node unreachable"
   combiner              = "OR"
   notification_channels = local.alert_channels
   user_labels           = local.labels

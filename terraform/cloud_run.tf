@@ -70,6 +70,10 @@ resource "google_cloud_run_v2_service" "socket_node" {
         value = tostring(var.serve_metrics)
       }
       env {
+        name  = "RELAY_TRUSTED_PROXY_HOPS"
+        value = tostring(var.trusted_proxy_hops)
+      }
+      env {
         name  = "RELAY_SEND_URL"
         value = google_cloudfunctions2_function.send.service_config[0].uri
       }

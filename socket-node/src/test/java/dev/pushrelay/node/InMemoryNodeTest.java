@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pushrelay.json.JsonCodec;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.testing.TestTokens;
 import java.time.Duration;
@@ -101,5 +102,48 @@ class InMemoryNodeTest {
     assertEquals(1012, data.get("closeCode").asInt());
     assertTrue(memory.registry.connections().isEmpty(), "removed once the event was out");
     memory = null;
+  }
+
+  /**
+   * Every frame counts against the socket's inbound rate limit, also the kinds that carry no message: a
+   * client that floods pongs the node never asked for (up to 2,000), or one message cut into 2,000
+   * fragments, is closed with 1008 as a flood of messages is.
+   */
+  @Test
+  void aFloodOfUnsolicitedPongsClosesWith1008() throws Exception {
+    memory = new MemoryNode();
+    TestSocketClient client = connect("ponger");
+    int sent = 0;
+    while (sent < 2000 && client.isOpen()) {
+      try {
+        client.sendPong();
+        sent++;
+      } catch (Exception closedMeanwhile) {
+        break;
+      }
+    }
+    assertEquals(1008, client.awaitClose(WAIT));
+    assertTrue(sent < 2000, "closed before the flood was over: " + sent);
+    assertEquals(1008, disconnectedCode());
+  }
+
+  @Test
+  void aMessageIn2000FragmentsClosesWith1008() throws Exception {
+    memory = new MemoryNode();
+    TestSocketClient client = connect("fragmenter");
+    try {
+      client.sendFragmented("{\"type\":\"ping\",\"pad\":\"" + "x".repeat(2000) + "\"}", 2000);
+    } catch (Exception closedMeanwhile) {
+      // the node closed the socket before the last fragment
+    }
+    assertEquals(1008, client.awaitClose(WAIT));
+    assertEquals(1008, disconnectedCode());
+  }
+
+  /** The close code of the one socket's {@code disconnected} event, as the node saw its close. */
+  private int disconnectedCode() throws Exception {
+    Await.until("the disconnected event", WAIT, () -> upstreamTypes().contains("disconnected"));
+    var events = memory.publisher.on(MemoryNode.TOPOLOGY.upstreamTopic());
+    return JsonCodec.read(events.get(events.size() - 1).message().data()).get("closeCode").asInt();
   }
 }

@@ -98,8 +98,10 @@ public record NodeConfig(
     int rate = env.integer("RELAY_INBOUND_FRAMES_PER_SECOND", defaults.inboundFramesPerSecond(), 1, 10_000);
     int burst = env.integer("RELAY_INBOUND_FRAME_BURST", defaults.inboundFrameBurst(), 1, 100_000);
     int ping = env.integer("RELAY_PING_INTERVAL_SECONDS", (int) defaults.pingInterval().toSeconds(), 1, 600);
+    Exposure defaultExposure = Exposure.forMode(local);
     Exposure exposure = new Exposure(env.flag("RELAY_ALLOW_QUERY_TOKEN", local), env.flag("RELAY_SERVE_DEMO", local),
-        env.flag("RELAY_SERVE_METRICS", local), env.string("RELAY_BIND_HOST", ""));
+        env.flag("RELAY_SERVE_METRICS", local), env.string("RELAY_BIND_HOST", ""),
+        env.integer("RELAY_TRUSTED_PROXY_HOPS", defaultExposure.trustedProxyHops(), 0, Exposure.MAX_TRUSTED_PROXY_HOPS));
     env.finish();
     SocketLimits limits = defaults.withMaxConnectionsPerUser(perUser).withInboundRate(rate, burst)
         .withPingInterval(Duration.ofSeconds(ping));

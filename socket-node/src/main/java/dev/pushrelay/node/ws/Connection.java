@@ -6,6 +6,7 @@ import dev.pushrelay.model.Limits;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.ServerFrames;
 import dev.pushrelay.node.auth.VerifiedToken;
+import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.node.config.SocketTimings;
 import dev.pushrelay.node.upstream.UpstreamAnswer;
 import dev.pushrelay.node.upstream.UpstreamLane;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
@@ -73,6 +75,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private static final Duration CLAIM_MARGIN = Duration.ofSeconds(1);
   /** How long a socket at its age limit waits for its queue to be written before it is closed anyway. */
   private static final long FLUSH_PATIENCE = TimeUnit.SECONDS.toNanos(5);
+  /** The largest client message read at all; a longer one is closed with 1009. */
+  public static final int MAX_MESSAGE_BYTES = 64 * 1024;
 
   /** Where a socket is in its life; see the class doc. */
   public enum State { HANDSHAKEN, REGISTERING, CATCHING_UP, SETTLING, LIVE, CLOSING, CLOSED }
@@ -109,6 +113,11 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private final Instant handshakeStart;
   private final SerialExecutor events = new SerialExecutor();
   private final InboundRateLimit rateLimit;
+  /** The text message arriving in fragments; Jetty threads only, one frame at a time. */
+  private final TextAssembly assembly = new TextAssembly(MAX_MESSAGE_BYTES);
+  /** Pongs the node's pings asked for and the client has not sent yet: those are free. */
+  private final AtomicInteger pongsOwed = new AtomicInteger();
+  private volatile boolean binaryRefused;
   private final WriteLedger ledger = new WriteLedger();
   private volatile State state = State.HANDSHAKEN;
   private volatile Session session;
@@ -200,20 +209,42 @@ public final class Connection implements Session.Listener.AutoDemanding {
    * Every text frame is an event, and is counted against the rate limit there, in arrival order: an ack
    * of a message this socket was written gives its token back before the next frame is counted, however
    * busy the socket's events are when the acks come (a client acking a catch-up burst is never abuse).
+   * Each fragment of a message counts, by its size: a fragment is counted when it comes, the message
+   * (and its last fragment) when it is whole. A message over 64 KiB in all is closed with 1009, as a
+   * frame over that is by Jetty.
    */
   @Override
-  public void onWebSocketText(String text) {
+  public void onWebSocketPartialText(String fragment, boolean last) {
     long at = node.nanoTime();
     lastHeard = at;
-    events.execute(() -> received(text, at));
+    int bytes = utf8Length(fragment);
+    Optional<String> whole;
+    try {
+      whole = assembly.add(fragment, bytes, last);
+    } catch (TextAssembly.TooBigException e) {
+      close(StatusCode.MESSAGE_TOO_LARGE, "text message too large");
+      return;
+    }
+    int cost = InboundRateLimit.cost(bytes);
+    if (whole.isPresent()) {
+      events.execute(() -> received(whole.get(), at, cost));
+    } else {
+      events.execute(() -> admit(at, cost));
+    }
   }
 
-  /** Binary frames are not part of the protocol: closed with 1003 (unsupported data), as RFC 6455 says. */
+  /**
+   * Binary frames are not part of the protocol: closed with 1003 (unsupported data), as RFC 6455 says, at
+   * the first fragment.
+   */
   @Override
-  public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
+  public void onWebSocketPartialBinary(ByteBuffer payload, boolean last, Callback callback) {
     callback.succeed();
     lastHeard = node.nanoTime();
-    close(StatusCode.BAD_DATA, "binary frames are not supported; send JSON text frames");
+    if (!binaryRefused) {
+      binaryRefused = true;
+      close(StatusCode.BAD_DATA, "binary frames are not supported; send JSON text frames");
+    }
   }
 
   /** Overridden so that pings count against the rate limit; an admitted ping is answered here. */
@@ -222,14 +253,19 @@ public final class Connection implements Session.Listener.AutoDemanding {
     Session s = session;
     long at = node.nanoTime();
     lastHeard = at;
-    if (s != null && admit(at) == InboundRateLimit.Verdict.ADMIT) {
+    if (s != null && admit(at, 1) == InboundRateLimit.Verdict.ADMIT) {
       s.sendPong(payload, Callback.NOOP);
     }
   }
 
+  /** A pong answers one of the node's pings for free; one that answers none counts as any frame. */
   @Override
   public void onWebSocketPong(ByteBuffer payload) {
-    lastHeard = node.nanoTime();
+    long at = node.nanoTime();
+    lastHeard = at;
+    if (pongsOwed.getAndUpdate(n -> Math.max(0, n - 1)) == 0) {
+      admit(at, 1);
+    }
   }
 
   @Override
@@ -492,9 +528,12 @@ public final class Connection implements Session.Listener.AutoDemanding {
     lookAfter(Look.LATE, timings().lateLook().minus(timings().secondLook()));
   }
 
-  /** A text frame, counted against the rate limit as of its arrival; then answered or refused. */
-  private void received(String text, long at) {
-    InboundRateLimit.Verdict verdict = admit(at);
+  /**
+   * A text message, counted against the rate limit as of its arrival at {@code cost} tokens (its last
+   * fragment's); then answered or refused.
+   */
+  private void received(String text, long at, int cost) {
+    InboundRateLimit.Verdict verdict = admit(at, cost);
     switch (verdict) {
       case ADMIT -> {
         if (utf8Length(text) > Limits.MAX_CLIENT_FRAME_BYTES) {
@@ -683,6 +722,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
       return;
     }
     pingAt = now + node.limits().pingInterval().toNanos();
+    pongsOwed.updateAndGet(n -> Math.min(n + 1, SocketLimits.MISSED_PINGS));
     s.sendPing(ByteBuffer.allocate(0), Callback.NOOP);
   }
 
@@ -888,8 +928,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
     return node.timings();
   }
 
-  private InboundRateLimit.Verdict admit(long at) {
-    InboundRateLimit.Verdict verdict = rateLimit.admit(at);
+  private InboundRateLimit.Verdict admit(long at, int cost) {
+    InboundRateLimit.Verdict verdict = rateLimit.admit(at, cost);
     if (verdict == InboundRateLimit.Verdict.CLOSE && !closingForAbuse) {
       closingForAbuse = true;
       LOG.info("connection {} of user {} kept sending over its rate limit: closed", connectionId, userId);

@@ -3,6 +3,7 @@ package dev.pushrelay.node.config;
 import com.nimbusds.jose.JWSAlgorithm;
 import dev.pushrelay.config.EnvReader;
 import dev.pushrelay.gcp.GcpEndpoints;
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.node.auth.TokenSettings;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.topology.TopologySettings;
@@ -102,6 +103,7 @@ public record NodeConfig(
     Exposure exposure = new Exposure(env.flag("RELAY_ALLOW_QUERY_TOKEN", local), env.flag("RELAY_SERVE_DEMO", local),
         env.flag("RELAY_SERVE_METRICS", local), env.string("RELAY_BIND_HOST", ""),
         env.integer("RELAY_TRUSTED_PROXY_HOPS", defaultExposure.trustedProxyHops(), 0, Exposure.MAX_TRUSTED_PROXY_HOPS));
+    Pseudonyms.read(env); // installed by the main class; read here so that a bad key is reported with the rest
     env.finish();
     SocketLimits limits = defaults.withMaxConnectionsPerUser(perUser).withInboundRate(rate, burst)
         .withPingInterval(Duration.ofSeconds(ping));

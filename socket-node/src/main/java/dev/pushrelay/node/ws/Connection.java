@@ -1,5 +1,6 @@
 package dev.pushrelay.node.ws;
 
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.metrics.ConnectionOutcome;
 import dev.pushrelay.model.ClientFrame;
 import dev.pushrelay.model.Limits;
@@ -108,6 +109,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private final NodeSockets node;
   private final String connectionId;
   private final String userId;
+  /** The user as log lines show it ({@link Pseudonyms}): never the id itself. */
+  private final String loggedUser;
   private final Instant tokenExpiresAt;
   /** When the upgrade request arrived, for {@code websocket.connection.time}. */
   private final Instant handshakeStart;
@@ -168,6 +171,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     this.node = node;
     this.connectionId = connectionId;
     this.userId = token.userId();
+    this.loggedUser = Pseudonyms.user(userId);
     this.tokenExpiresAt = token.expiresAt();
     this.handshakeStart = handshakeStart;
     long now = node.nanoTime();
@@ -438,7 +442,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
       closeSession(StatusCode.SERVICE_RESTART, "node lost its lease, reconnect");
       return;
     }
-    LOG.info("connection {} open for user {}", connectionId, userId);
+    LOG.info("connection {} open for user {}", connectionId, loggedUser);
     state = State.CATCHING_UP;
     node.hub().list(this);
     // on the lane first: a publish the client sends once it hears of the socket goes after connected
@@ -606,7 +610,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     if (!open()) {
       return;
     }
-    LOG.info("connection {} of user {} does not keep up with its messages: closed", connectionId, userId);
+    LOG.info("connection {} of user {} does not keep up with its messages: closed", connectionId, loggedUser);
     release();
     closeSession(StatusCode.TRY_AGAIN_LATER, "too slow, outbound queue full");
     // a consumer that reads nothing never takes the close frame: free what it pins, re-route what it missed
@@ -619,7 +623,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     long now = node.nanoTime();
     if (state == State.HANDSHAKEN) {
       if (passed(now, openBy)) {
-        LOG.info("connection {} of user {} never opened: its room is given back", connectionId, userId);
+        LOG.info("connection {} of user {} never opened: its room is given back", connectionId, loggedUser);
         releaseRoom();
         finish();
         return;
@@ -631,7 +635,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
       }
       if (passed(now, expiresAt)) {
         expiresAt = NEVER;
-        LOG.info("connection {} of user {}: token expired", connectionId, userId);
+        LOG.info("connection {} of user {}: token expired", connectionId, loggedUser);
         closeSession(StatusCode.POLICY_VIOLATION, "token expired");
       }
       if (passed(now, pingAt)) {
@@ -716,7 +720,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
       pingAt = NEVER;
       if (!dropped) {
         dropped = true;
-        LOG.info("connection {} of user {} answered no ping: dropped", connectionId, userId);
+        LOG.info("connection {} of user {} answered no ping: dropped", connectionId, loggedUser);
         s.disconnect();
       }
       return;
@@ -736,7 +740,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     release();
     disconnectAt = NEVER;
     pingAt = NEVER;
-    LOG.info("connection {} closed for user {} with code {}", connectionId, userId, statusCode);
+    LOG.info("connection {} closed for user {} with code {}", connectionId, loggedUser, statusCode);
     try {
       afterClose(statusCode);
     } finally {
@@ -932,7 +936,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     InboundRateLimit.Verdict verdict = rateLimit.admit(at, cost);
     if (verdict == InboundRateLimit.Verdict.CLOSE && !closingForAbuse) {
       closingForAbuse = true;
-      LOG.info("connection {} of user {} kept sending over its rate limit: closed", connectionId, userId);
+      LOG.info("connection {} of user {} kept sending over its rate limit: closed", connectionId, loggedUser);
       events.execute(() -> closeSession(StatusCode.POLICY_VIOLATION, "rate limit exceeded"));
     }
     return verdict;

@@ -124,4 +124,11 @@ class NodeConfigTest {
     assertEquals(List.of("RELAY_TRUSTED_PROXY_HOPS must be a whole number, was 'one'"),
         problems(env("RELAY_JWT_SECRET", SECRET, "RELAY_TRUSTED_PROXY_HOPS", "one")));
   }
+
+  @Test
+  void aLogKeyTooShortIsReportedWithTheRest() {
+    assertEquals(List.of("RELAY_TRUSTED_PROXY_HOPS must be between 0 and 10, was -1",
+        "RELAY_LOG_KEY must be at least 16 bytes long"),
+        problems(env("RELAY_JWT_SECRET", SECRET, "RELAY_TRUSTED_PROXY_HOPS", "-1", "RELAY_LOG_KEY", "short")));
+  }
 }

@@ -89,6 +89,14 @@ resource "google_cloud_run_v2_service" "socket_node" {
           value = env.value
         }
       }
+      # The audience HS256 client tokens must carry, unless auth_environment names one (jwks mode).
+      dynamic "env" {
+        for_each = var.token_audience == "" || contains(keys(var.auth_environment), "RELAY_JWT_AUDIENCE") ? [] : [var.token_audience]
+        content {
+          name  = "RELAY_JWT_AUDIENCE"
+          value = env.value
+        }
+      }
       # OpenTelemetry export (metrics and traces over OTLP); nothing is exported when empty.
       dynamic "env" {
         for_each = var.otel_environment

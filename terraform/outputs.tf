@@ -47,3 +47,8 @@ output "upstream_push_identity" {
   description = "Email of the identity upstream pushes carry an OIDC token of: grant it your backend's invoker role. Empty without upstream_push_endpoint."
   value       = local.upstream_push == 1 ? google_service_account.upstream_push[0].email : ""
 }
+
+output "token_audience" {
+  description = "The aud claim client tokens must carry for the socket node; empty when none is required."
+  value       = lookup(var.auth_environment, "RELAY_JWT_AUDIENCE", var.token_audience)
+}

@@ -107,7 +107,10 @@ class InMemoryNodeTest {
   /**
    * Every frame counts against the socket's inbound rate limit, also the kinds that carry no message: a
    * client that floods pongs the node never asked for (up to 2,000), or one message cut into 2,000
-   * fragments, is closed with 1008 as a flood of messages is.
+   * fragments, is closed with 1008 as a flood of messages is. The node's close code is read from the
+   * socket's {@code disconnected} event. The client sees that 1008, or 1006 when its next frame, still on
+   * its way, made the node's TCP stack answer with a reset that overtook the close frame (Jetty ends the
+   * connection right after a close with any code but 1000; see SocketNodeSecurityIT).
    */
   @Test
   void aFloodOfUnsolicitedPongsClosesWith1008() throws Exception {
@@ -122,9 +125,9 @@ class InMemoryNodeTest {
         break;
       }
     }
-    assertEquals(1008, client.awaitClose(WAIT));
+    assertEquals(1008, disconnectedCode(), "the node closed it for the flood, after " + sent + " pongs");
     assertTrue(sent < 2000, "closed before the flood was over: " + sent);
-    assertEquals(1008, disconnectedCode());
+    assertClosedByTheNode(client.awaitClose(WAIT));
   }
 
   @Test
@@ -136,8 +139,12 @@ class InMemoryNodeTest {
     } catch (Exception closedMeanwhile) {
       // the node closed the socket before the last fragment
     }
-    assertEquals(1008, client.awaitClose(WAIT));
-    assertEquals(1008, disconnectedCode());
+    assertEquals(1008, disconnectedCode(), "the node closed it for the flood");
+    assertClosedByTheNode(client.awaitClose(WAIT));
+  }
+
+  private static void assertClosedByTheNode(int clientCode) {
+    assertTrue(clientCode == 1008 || clientCode == 1006, "the client saw the close: " + clientCode);
   }
 
   /** The close code of the one socket's {@code disconnected} event, as the node saw its close. */

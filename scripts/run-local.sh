@@ -138,7 +138,9 @@ start route-function "$JAVA" -XX:TieredStopAtLevel=1 -cp "$INVOKER_CP" dev.pushr
 # scripts/rollback.sh --retire local-1 retires node 1 alone.
 for n in 1 2; do
   port_var="NODE${n}_PORT"
-  PORT="${!port_var}" RELAY_NODE_ID="node-$n" K_REVISION="local-$n" RELAY_LOCAL_MODE=true \
+  # no proxy in front: every handshake counts against its socket's peer address, whatever it writes in
+  # X-Forwarded-For (the tests' clients each come from an address of 127.0.0.0/8)
+  PORT="${!port_var}" RELAY_NODE_ID="node-$n" K_REVISION="local-$n" RELAY_LOCAL_MODE=true RELAY_TRUSTED_PROXY_HOPS=0 \
     RELAY_SEND_URL="http://127.0.0.1:$SEND_PORT" start "socket-node-$n" "$JAVA" -cp "$NODE_CP" \
     dev.pushrelay.node.SocketNodeMain
 done

@@ -70,6 +70,10 @@ resource "google_cloud_run_v2_service" "socket_node" {
         value = tostring(var.serve_metrics)
       }
       env {
+        name  = "RELAY_TRUSTED_PROXY_HOPS"
+        value = tostring(var.trusted_proxy_hops)
+      }
+      env {
         name  = "RELAY_SEND_URL"
         value = google_cloudfunctions2_function.send.service_config[0].uri
       }
@@ -82,6 +86,14 @@ resource "google_cloud_run_v2_service" "socket_node" {
         for_each = var.auth_environment
         content {
           name  = env.key
+          value = env.value
+        }
+      }
+      # The audience HS256 client tokens must carry, unless auth_environment names one (jwks mode).
+      dynamic "env" {
+        for_each = var.token_audience == "" || contains(keys(var.auth_environment), "RELAY_JWT_AUDIENCE") ? [] : [var.token_audience]
+        content {
+          name  = "RELAY_JWT_AUDIENCE"
           value = env.value
         }
       }

@@ -72,3 +72,8 @@ output "send_function_service" {
   description = "Cloud Run service that serves the send function (for gcloud run services update --update-env-vars, docs/DEPLOY.md, flags)."
   value       = google_cloudfunctions2_function.send.name
 }
+
+output "token_audience" {
+  description = "The aud claim client tokens must carry for the socket node; empty when none is required."
+  value       = lookup(var.auth_environment, "RELAY_JWT_AUDIENCE", var.token_audience)
+}

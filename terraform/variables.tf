@@ -266,6 +266,28 @@ variable "serve_metrics" {
   default     = false
 }
 
+variable "token_audience" {
+  type        = string
+  description = "The aud claim the socket node requires in HS256 client tokens (RELAY_JWT_AUDIENCE), so that a token your backend signed for another service with the same key is refused here. Your backend puts it in every token. Empty: no audience required. In jwks mode auth_environment's RELAY_JWT_AUDIENCE (the project id for Firebase) takes its place."
+  default     = "push-relay"
+
+  validation {
+    condition     = can(regex("^[!-~]{0,128}$", var.token_audience))
+    error_message = "token_audience must be at most 128 visible ASCII characters, no spaces."
+  }
+}
+
+variable "trusted_proxy_hops" {
+  type        = number
+  description = "X-Forwarded-For hops, counted from the right, that proxies in front of the socket node appended; the last of them is the client address its handshake limit counts. 1: Cloud Run's own front end (the default); 2: behind a Google external Application Load Balancer, which appends <client-ip>,<load-balancer-ip>. See docs/DEPLOY.md."
+  default     = 1
+
+  validation {
+    condition     = var.trusted_proxy_hops >= 1 && var.trusted_proxy_hops <= 10 && floor(var.trusted_proxy_hops) == var.trusted_proxy_hops
+    error_message = "trusted_proxy_hops must be a whole number from 1 to 10: a Cloud Run service always has its front end in front of it."
+  }
+}
+
 variable "otel_environment" {
   type        = map(string)
   description = "OTEL_* variables for the socket node and both functions, for example OTEL_EXPORTER_OTLP_ENDPOINT of an OpenTelemetry Collector that writes to Managed Service for Prometheus and Cloud Trace. Empty: no export (the nodes serve GET /metrics only with serve_metrics)."

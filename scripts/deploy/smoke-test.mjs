@@ -17,6 +17,8 @@
 //   --api-key KEY           RELAY_SEND_API_KEY sent as X-Relay-Api-Key (local stack)
 //   --origin ORIGIN         RELAY_ORIGIN       Origin header of the handshake (default: the first
 //                                              of the allowed_origins output, if any)
+//   --audience AUD          RELAY_JWT_AUDIENCE the aud claim of the client token (default: the
+//                                              token_audience output; none when empty)
 //   --timeout SECONDS       RELAY_SMOKE_TIMEOUT_SECONDS, default 120
 // Exit code 0 when both messages arrived, 1 otherwise; one JSON line on stdout either way.
 
@@ -40,6 +42,7 @@ function settings(argv, env) {
       'id-token-file': { type: 'string' },
       'api-key': { type: 'string' },
       origin: { type: 'string' },
+      audience: { type: 'string' },
       timeout: { type: 'string' },
     },
   });
@@ -65,6 +68,8 @@ function settings(argv, env) {
     apiKey: values['api-key'] || env.RELAY_SEND_API_KEY,
     // When the node only admits listed origins, present the first of them.
     origin: values.origin || env.RELAY_ORIGIN || (output('allowed_origins') || [])[0],
+    // The aud claim the node requires (Terraform's token_audience); none when empty.
+    audience: values.audience ?? env.RELAY_JWT_AUDIENCE ?? output('token_audience') ?? '',
     timeoutMs: timeoutSeconds * 1000,
   };
 }
@@ -80,10 +85,12 @@ function toWebSocketUrl(raw) {
 
 const base64url = (buf) => Buffer.from(buf).toString('base64url');
 
-/** An HS256 JWT whose subject is the user id, valid for five minutes. */
-export function signJwt(userId, secret, nowSeconds = Math.floor(Date.now() / 1000)) {
+/** An HS256 JWT whose subject is the user id, valid for five minutes, for {@code audience} when one is given. */
+export function signJwt(userId, secret, nowSeconds = Math.floor(Date.now() / 1000), audience = '') {
   const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
-  const claims = base64url(JSON.stringify({ sub: userId, iat: nowSeconds, exp: nowSeconds + 300 }));
+  const body = { sub: userId, iat: nowSeconds, exp: nowSeconds + 300 };
+  if (audience) body.aud = audience;
+  const claims = base64url(JSON.stringify(body));
   const signature = crypto.createHmac('sha256', secret).update(`${header}.${claims}`).digest();
   return `${header}.${claims}.${base64url(signature)}`;
 }
@@ -329,7 +336,7 @@ async function run(cfg) {
     // 2. Connect as that user.
     // A bearer header keeps the token out of request logs (browsers, which cannot set headers,
     // use the access_token query parameter instead).
-    const token = signJwt(userId, cfg.jwtSecret);
+    const token = signJwt(userId, cfg.jwtSecret, undefined, cfg.audience);
     const url = new URL(cfg.socketUrl);
     const headers = { authorization: `Bearer ${token}` };
     if (cfg.origin) headers.origin = cfg.origin;

@@ -65,7 +65,7 @@ function clientFrames(onFrame, onProtocolError) {
   };
 }
 
-async function fakeRelay({ mode = 'deliver', allowedOrigin = null } = {}) {
+async function fakeRelay({ mode = 'deliver', allowedOrigin = null, audience = null } = {}) {
   const state = { sendAttempts: 0, acks: [], pongs: 0, protocolErrors: [], sockets: new Map(), mailbox: new Map(), open: new Set() };
 
   const deliver = (socket, message) => {
@@ -119,7 +119,9 @@ async function fakeRelay({ mode = 'deliver', allowedOrigin = null } = {}) {
     socket.on('error', () => {}); // the client may reset the connection when it exits
     const url = new URL(req.url, 'http://fake');
     const bearer = (req.headers.authorization || '').replace(/^Bearer /, '');
-    const claims = url.pathname === '/ws' ? verifyJwt(bearer || url.searchParams.get('access_token'), SECRET) : null;
+    const verified = url.pathname === '/ws' ? verifyJwt(bearer || url.searchParams.get('access_token'), SECRET) : null;
+    // a node with an audience refuses a token without it, as RELAY_JWT_AUDIENCE does
+    const claims = verified && (!audience || verified.aud === audience) ? verified : null;
     if (claims && allowedOrigin && req.headers.origin !== allowedOrigin) {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Length: 18\r\nConnection: close\r\n\r\norigin not allowed');
       return;
@@ -200,8 +202,8 @@ test('delivers a message sent before the socket and one sent while connected', {
   }
 });
 
-test('reads the URLs and the origin from terraform output -json', { timeout: 30000 }, async () => {
-  const relay = await fakeRelay({ allowedOrigin: 'https://app.example.com' });
+test('reads the URLs, the origin and the token audience from terraform output -json', { timeout: 30000 }, async () => {
+  const relay = await fakeRelay({ allowedOrigin: 'https://app.example.com', audience: 'push-relay' });
   const fs = await import('node:fs/promises');
   const os = await import('node:os');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'smoke-'));
@@ -211,6 +213,7 @@ test('reads the URLs and the origin from terraform output -json', { timeout: 300
       socket_node_url: { value: relay.base },
       send_url: { value: relay.base },
       allowed_origins: { value: ['https://app.example.com', 'https://other.example.com'] },
+      token_audience: { value: 'push-relay' },
     }));
     const secretFile = path.join(dir, 'secret');
     const tokenFile = path.join(dir, 'token');

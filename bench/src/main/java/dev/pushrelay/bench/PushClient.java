@@ -1,29 +1,50 @@
 package dev.pushrelay.bench;
 
+import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.websocket.client.ClientUpgradeRequest;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 
-/** The load generator's sockets: one Jetty WebSocket client, connects with bounded concurrency. */
+/**
+ * The load generator's sockets: Jetty WebSocket clients, one per loopback source address (127.0.0.2 on,
+ * {@link #ADDRESSES} of them, taken in turn), connecting with bounded concurrency. The sockets are many
+ * users, and a relay node limits handshakes per client address (a burst of 100, then 20 a second): from
+ * one address, a phase of thousands of sockets would be refused 429 as one flooding client.
+ */
 final class PushClient implements AutoCloseable {
-  private final WebSocketClient client = new WebSocketClient();
+  static final int ADDRESSES = 64;
+  private final QueuedThreadPool threads = new QueuedThreadPool(400);
+  private final List<WebSocketClient> clients = new ArrayList<>();
+  private final AtomicInteger next = new AtomicInteger();
   private final TokenMint tokens;
 
   PushClient(TokenMint tokens) throws Exception {
     this.tokens = tokens;
-    // idle sockets stay open for the whole phase; the servers' pings keep them alive
-    client.setIdleTimeout(Duration.ofHours(1));
-    client.setConnectTimeout(30_000);
-    client.setMaxTextMessageSize(1 << 20);
-    client.getHttpClient().setMaxConnectionsPerDestination(4096);
-    client.getHttpClient().setMaxRequestsQueuedPerDestination(100_000);
-    client.start();
+    threads.setName("push-client");
+    threads.start();
+    for (int i = 0; i < ADDRESSES; i++) {
+      HttpClient http = new HttpClient();
+      http.setExecutor(threads);
+      http.setBindAddress(new InetSocketAddress("127.0.0." + (2 + i), 0));
+      http.setMaxConnectionsPerDestination(4096);
+      http.setMaxRequestsQueuedPerDestination(100_000);
+      WebSocketClient client = new WebSocketClient(http);
+      // idle sockets stay open for the whole phase; the servers' pings keep them alive
+      client.setIdleTimeout(Duration.ofHours(1));
+      client.setConnectTimeout(30_000);
+      client.setMaxTextMessageSize(1 << 20);
+      client.start();
+      clients.add(client);
+    }
   }
 
   /**
@@ -53,7 +74,7 @@ final class PushClient implements AutoCloseable {
       if (!server.contender().extensionOffer().isEmpty()) {
         upgrade.addExtensions(server.contender().extensionOffer());
       }
-      client.connect(socket, server.socketUri(token), upgrade)
+      clients.get(Math.floorMod(next.getAndIncrement(), clients.size())).connect(socket, server.socketUri(token), upgrade)
           .whenComplete((session, e) -> {
             if (e != null) {
               socket.established.completeExceptionally(e);
@@ -114,6 +135,9 @@ final class PushClient implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    client.stop();
+    for (WebSocketClient client : clients) {
+      client.stop();
+    }
+    threads.stop();
   }
 }

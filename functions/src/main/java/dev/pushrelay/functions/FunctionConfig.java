@@ -1,6 +1,7 @@
 package dev.pushrelay.functions;
 
 import dev.pushrelay.config.EnvReader;
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.gcp.GcpEndpoints;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.topology.TopologySettings;
@@ -36,6 +37,7 @@ public record FunctionConfig(GcpEndpoints endpoints, Topology topology, Optional
     Optional<String> apiKey = env.optional("RELAY_SEND_API_KEY");
     List<String> cors = env.list("RELAY_CORS_ORIGINS");
     boolean directRoute = env.flag("RELAY_DIRECT_ROUTE", true);
+    Pseudonyms.read(env); // installed by the runtime; read here so that a bad key is reported with the rest
     env.finish();
     return new FunctionConfig(endpoints, topology, apiKey, cors, directRoute);
   }

@@ -2,6 +2,7 @@ package dev.pushrelay.functions;
 
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.logging.JsonLogging;
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.metrics.CountingPublisher;
@@ -58,7 +59,9 @@ public final class FunctionRuntime {
       synchronized (FunctionRuntime.class) {
         if (instance == null) {
           JsonLogging.install();
-          instance = new FunctionRuntime(FunctionConfig.fromEnvironment(System.getenv()), part);
+          FunctionConfig config = FunctionConfig.fromEnvironment(System.getenv());
+          Pseudonyms.installFrom(System.getenv());
+          instance = new FunctionRuntime(config, part);
         }
         r = instance;
       }

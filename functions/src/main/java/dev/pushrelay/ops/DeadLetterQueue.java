@@ -78,11 +78,17 @@ public final class DeadLetterQueue {
     return withLeased(limit, selection, selected -> selected).acknowledged();
   }
 
+  /**
+   * The attributes a replayed dead letter is published with: its own (the message id, the trace context,
+   * a sender's), without the dead letter's reason, Pub/Sub's dead-letter attributes and the relay's
+   * routing state of the trip that ended there ({@link MessageAttributes#ROUTING_STATE}), and with
+   * {@link #REPLAYED}.
+   */
   static Map<String, String> replayAttributes(DeadLetter d) {
     Map<String, String> attributes = new HashMap<>();
     d.attributes().forEach((k, v) -> {
       if (!k.startsWith(DeadLetter.PUBSUB_DEAD_LETTER_PREFIX) && !k.equals(MessageAttributes.REASON)
-          && !k.equals(MessageAttributes.DETAIL)) {
+          && !k.equals(MessageAttributes.DETAIL) && !MessageAttributes.ROUTING_STATE.contains(k)) {
         attributes.put(k, v);
       }
     });

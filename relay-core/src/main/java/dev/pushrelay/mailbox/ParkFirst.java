@@ -1,5 +1,6 @@
 package dev.pushrelay.mailbox;
 
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.pubsub.RelayPublisher;
@@ -44,7 +45,7 @@ public final class ParkFirst {
         .handle((outcome, e) -> {
           if (e != null) {
             LOG.info("message {} for user {} could not be parked first, the route function parks it: {}", m.id(),
-                m.userId(), e.toString());
+                Pseudonyms.user(m.userId()), e.toString());
           } else if (outcome == ParkOutcome.PARKED) {
             request.put(MessageAttributes.PARKED, "true");
           }

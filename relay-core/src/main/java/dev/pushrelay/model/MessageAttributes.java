@@ -45,6 +45,14 @@ public final class MessageAttributes {
   public static final String CONTROL = "relay_control";
   /** Close every socket of the delivery's {@link #USER_ID} on the node with 4001. */
   public static final String CONTROL_DISCONNECT = "disconnect";
+  /**
+   * The attributes that carry where a message has been on its way through the relay (which node sent it
+   * back, whether a socket was missing, whether it is parked, how often it went round). They belong to
+   * one trip: a dead letter replayed is a new request and starts without them, so that, for instance, a
+   * message that went round {@link #MAX_REROUTES} times reaches the socket its user holds now.
+   */
+  public static final java.util.Set<String> ROUTING_STATE = java.util.Set.of(NODE_ID, REROUTED_FROM, NO_LIVE_NODE,
+      PARKED, REROUTES);
 
   /** The {@link #REROUTES} count of a message's attributes, 0 when absent or not a number. */
   public static int reroutes(java.util.Map<String, String> attributes) {

@@ -3,6 +3,7 @@ package dev.pushrelay.testing;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pushrelay.json.JsonCodec;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -15,16 +16,31 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.exceptions.UpgradeException;
 import org.eclipse.jetty.websocket.client.ClientUpgradeRequest;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 
-/** A real Jetty WebSocket client for tests: records every frame with its arrival time. */
+/**
+ * A real Jetty WebSocket client for tests: records every frame with its arrival time.
+ *
+ * <p>A socket to a loopback node comes from an address of its own, one of {@link #ADDRESSES} in
+ * 127.0.0.0/8 (127.0.0.2 on), taken in turn: a node limits handshakes per client address, and the
+ * clients of a test are many users, not one flooding address. Every address in 127.0.0.0/8 is this
+ * machine's on Linux.
+ */
 public final class TestSocketClient implements AutoCloseable {
+  /** How many loopback addresses sockets are spread over: 32 × a node's burst of 100 handshakes. */
+  public static final int ADDRESSES = 32;
+  private static volatile WebSocketClient[] loopbackClients;
   private static volatile WebSocketClient client;
+  private static final AtomicInteger nextAddress = new AtomicInteger();
 
   /** A frame and when it arrived. */
   public record Frame(JsonNode json, Instant receivedAt) {
@@ -53,7 +69,7 @@ public final class TestSocketClient implements AutoCloseable {
       request.setSubProtocols(subprotocols);
     }
     Listener listener = new Listener();
-    Session session = client().connect(listener, uri, request).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    Session session = clientFor(uri).connect(listener, uri, request).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     listener.session = session;
     return new TestSocketClient(listener);
   }
@@ -121,6 +137,14 @@ public final class TestSocketClient implements AutoCloseable {
     sent.get(5, TimeUnit.SECONDS);
   }
 
+  /** Sends one WebSocket pong frame that no ping asked for (RFC 6455 allows it as a heartbeat). */
+  public void sendPong() throws Exception {
+    CompletableFuture<Void> sent = new CompletableFuture<>();
+    listener.session.sendPong(java.nio.ByteBuffer.allocate(0), Callback.from(() -> sent.complete(null),
+        sent::completeExceptionally));
+    sent.get(5, TimeUnit.SECONDS);
+  }
+
   /** Sends one text message as {@code parts} frames (a first frame and continuations). */
   public void sendFragmented(String text, int parts) throws Exception {
     int step = Math.max(1, text.length() / parts);
@@ -173,23 +197,65 @@ public final class TestSocketClient implements AutoCloseable {
     }
   }
 
+  /** The client for {@code uri}: for a loopback host, the next one of the loopback addresses. */
+  private static WebSocketClient clientFor(URI uri) throws Exception {
+    String host = uri.getHost();
+    if (host != null && host.startsWith("127.")) { // an IPv4 loopback: "localhost" may be ::1
+      WebSocketClient[] pool = loopbackClients();
+      return pool[Math.floorMod(nextAddress.getAndIncrement(), pool.length)];
+    }
+    return client();
+  }
+
   private static WebSocketClient client() throws Exception {
     WebSocketClient c = client;
     if (c == null) {
       synchronized (TestSocketClient.class) {
         if (client == null) {
-          WebSocketClient started = new WebSocketClient();
-          started.setMaxTextMessageSize(1 << 20);
-          // as a browser: a socket that hears nothing for a while stays open (Jetty's client would close
-          // it with 1001 after 30 s of silence, which is no fault of the relay's)
-          started.setIdleTimeout(java.time.Duration.ofMinutes(10));
-          started.start();
-          client = started;
+          client = started(new HttpClient());
         }
         c = client;
       }
     }
     return c;
+  }
+
+  /** One client per loopback address, sharing one thread pool and one scheduler. */
+  private static WebSocketClient[] loopbackClients() throws Exception {
+    WebSocketClient[] pool = loopbackClients;
+    if (pool == null) {
+      synchronized (TestSocketClient.class) {
+        if (loopbackClients == null) {
+          QueuedThreadPool threads = new QueuedThreadPool(400);
+          threads.setName("test-socket-client");
+          threads.setDaemon(true);
+          threads.start();
+          ScheduledExecutorScheduler scheduler = new ScheduledExecutorScheduler("test-socket-client-timer", true);
+          scheduler.start();
+          WebSocketClient[] made = new WebSocketClient[ADDRESSES];
+          for (int i = 0; i < ADDRESSES; i++) {
+            HttpClient http = new HttpClient();
+            http.setExecutor(threads);
+            http.setScheduler(scheduler);
+            http.setBindAddress(new InetSocketAddress("127.0.0." + (2 + i), 0));
+            made[i] = started(http);
+          }
+          loopbackClients = made;
+        }
+        pool = loopbackClients;
+      }
+    }
+    return pool;
+  }
+
+  private static WebSocketClient started(HttpClient http) throws Exception {
+    WebSocketClient started = new WebSocketClient(http);
+    started.setMaxTextMessageSize(1 << 20);
+    // as a browser: a socket that hears nothing for a while stays open (Jetty's client would close
+    // it with 1001 after 30 s of silence, which is no fault of the relay's)
+    started.setIdleTimeout(java.time.Duration.ofMinutes(10));
+    started.start();
+    return started;
   }
 
   /** The Jetty listener; public because Jetty requires endpoint classes to be. */

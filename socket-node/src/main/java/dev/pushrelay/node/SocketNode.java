@@ -22,6 +22,7 @@ import dev.pushrelay.node.http.Readiness;
 import dev.pushrelay.node.registry.NodeHeartbeat;
 import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.upstream.Upstream;
+import dev.pushrelay.node.ws.Connection;
 import dev.pushrelay.node.ws.ConnectionHub;
 import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.node.ws.SocketCreator;
@@ -71,7 +72,7 @@ public final class SocketNode implements AutoCloseable {
    * {@link dev.pushrelay.model.Limits#MAX_CLIENT_FRAME_BYTES} (16 KiB) and up to this are read and
    * refused with an error frame {@code too_large}, so that a publish can be answered.
    */
-  public static final int MAX_INBOUND_FRAME_BYTES = 64 * 1024;
+  public static final int MAX_INBOUND_FRAME_BYTES = Connection.MAX_MESSAGE_BYTES;
   private static final Duration IDLE_TIMEOUT = Duration.ofMinutes(5);
   /** The whole drain fits in Cloud Run's 10 s between SIGTERM and SIGKILL, with room for the exit. */
   static final Duration DRAIN_BUDGET = Duration.ofSeconds(8);
@@ -192,8 +193,10 @@ public final class SocketNode implements AutoCloseable {
       container.setIdleTimeout(IDLE_TIMEOUT);
       container.setMaxTextMessageSize(MAX_INBOUND_FRAME_BYTES);
       container.setMaxBinaryMessageSize(MAX_INBOUND_FRAME_BYTES);
+      container.setMaxFrameSize(MAX_INBOUND_FRAME_BYTES);
       container.addMapping("/ws", new SocketCreator(verifier, revocations, sockets, clock, config.allowedOrigins(),
-          () -> draining.get() || !identity.serving(), metrics, config.exposure().queryToken()));
+          () -> draining.get() || !identity.serving(), metrics, config.exposure().queryToken(),
+          config.exposure().trustedProxyHops()));
     });
     ws.setHandler(new NodeHttpHandler(config, identity::id, readiness, clock, telemetry));
     context.setHandler(ws);

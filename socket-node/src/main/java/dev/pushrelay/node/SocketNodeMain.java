@@ -2,6 +2,7 @@ package dev.pushrelay.node;
 
 import dev.pushrelay.config.ConfigException;
 import dev.pushrelay.logging.JsonLogging;
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.metrics.Telemetry;
 import dev.pushrelay.node.config.NodeConfig;
 import java.time.Clock;
@@ -19,6 +20,7 @@ public final class SocketNodeMain {
     NodeConfig config;
     try {
       config = NodeConfig.fromEnvironment(System.getenv());
+      Pseudonyms.installFrom(System.getenv());
     } catch (ConfigException e) {
       LOG.error("socket node not started: {}", e.getMessage());
       System.exit(2);

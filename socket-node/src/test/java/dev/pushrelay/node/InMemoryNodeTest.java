@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pushrelay.json.JsonCodec;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.testing.TestTokens;
 import java.time.Duration;
@@ -101,5 +102,55 @@ class InMemoryNodeTest {
     assertEquals(1012, data.get("closeCode").asInt());
     assertTrue(memory.registry.connections().isEmpty(), "removed once the event was out");
     memory = null;
+  }
+
+  /**
+   * Every frame counts against the socket's inbound rate limit, also the kinds that carry no message: a
+   * client that floods pongs the node never asked for (up to 2,000), or one message cut into 2,000
+   * fragments, is closed with 1008 as a flood of messages is. The node's close code is read from the
+   * socket's {@code disconnected} event. The client sees that 1008, or 1006 when its next frame, still on
+   * its way, made the node's TCP stack answer with a reset that overtook the close frame (Jetty ends the
+   * connection right after a close with any code but 1000; see SocketNodeSecurityIT).
+   */
+  @Test
+  void aFloodOfUnsolicitedPongsClosesWith1008() throws Exception {
+    memory = new MemoryNode();
+    TestSocketClient client = connect("ponger");
+    int sent = 0;
+    while (sent < 2000 && client.isOpen()) {
+      try {
+        client.sendPong();
+        sent++;
+      } catch (Exception closedMeanwhile) {
+        break;
+      }
+    }
+    assertEquals(1008, disconnectedCode(), "the node closed it for the flood, after " + sent + " pongs");
+    assertTrue(sent < 2000, "closed before the flood was over: " + sent);
+    assertClosedByTheNode(client.awaitClose(WAIT));
+  }
+
+  @Test
+  void aMessageIn2000FragmentsClosesWith1008() throws Exception {
+    memory = new MemoryNode();
+    TestSocketClient client = connect("fragmenter");
+    try {
+      client.sendFragmented("{\"type\":\"ping\",\"pad\":\"" + "x".repeat(2000) + "\"}", 2000);
+    } catch (Exception closedMeanwhile) {
+      // the node closed the socket before the last fragment
+    }
+    assertEquals(1008, disconnectedCode(), "the node closed it for the flood");
+    assertClosedByTheNode(client.awaitClose(WAIT));
+  }
+
+  private static void assertClosedByTheNode(int clientCode) {
+    assertTrue(clientCode == 1008 || clientCode == 1006, "the client saw the close: " + clientCode);
+  }
+
+  /** The close code of the one socket's {@code disconnected} event, as the node saw its close. */
+  private int disconnectedCode() throws Exception {
+    Await.until("the disconnected event", WAIT, () -> upstreamTypes().contains("disconnected"));
+    var events = memory.publisher.on(MemoryNode.TOPOLOGY.upstreamTopic());
+    return JsonCodec.read(events.get(events.size() - 1).message().data()).get("closeCode").asInt();
   }
 }

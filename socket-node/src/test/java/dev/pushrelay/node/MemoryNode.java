@@ -41,9 +41,14 @@ public final class MemoryNode implements AutoCloseable {
    * {@code limits}.
    */
   public MemoryNode(List<String> allowedOrigins, SocketLimits limits) throws Exception {
+    this(allowedOrigins, limits, Exposure.local());
+  }
+
+  /** The same, exposed as {@code exposure} says (a cloud node: behind one proxy hop, no query tokens). */
+  public MemoryNode(List<String> allowedOrigins, SocketLimits limits, Exposure exposure) throws Exception {
     NodeConfig config = new NodeConfig(0, GcpEndpoints.emulators("memory", "unused:1", "unused:1"), TOPOLOGY,
         "memory-node", TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)), true,
-        Optional.empty(), 100, allowedOrigins, limits, Exposure.local());
+        Optional.empty(), 100, allowedOrigins, limits, exposure);
     node = new SocketNode(config, Clock.systemUTC(), Telemetry.local("socket-node"),
         metrics -> new NodeBackends(registry, mailbox, publisher, broker, revocations, () -> { }));
     node.start();

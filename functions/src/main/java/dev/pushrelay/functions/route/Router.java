@@ -1,5 +1,6 @@
 package dev.pushrelay.functions.route;
 
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkOutcome;
 import dev.pushrelay.metrics.RelayMetrics;
@@ -86,7 +87,7 @@ public final class Router {
     int attempt = attempts.next(envelope.messageId(), envelope.deliveryAttempt());
     if (message.expiredAt(now)) {
       try (var log = MessageTracing.logContext(envelope.attributes())) {
-        LOG.info("dead letter: message {} for user {} expired", message.id(), message.userId());
+        LOG.info("dead letter: message {} for user {} expired", message.id(), Pseudonyms.user(message.userId()));
       }
       return publisher.deadLetter(message.toJson(), envelope.attributes(), DeadLetterReason.EXPIRED,
               "ttl ran out at " + message.expiresAt())
@@ -124,7 +125,7 @@ public final class Router {
       case FINAL -> {
         try (var log = MessageTracing.logContext(envelope.attributes())) {
           LOG.warn("dead letter: message {} for user {} found no connection in {} attempts", message.id(),
-              message.userId(), max);
+              Pseudonyms.user(message.userId()), max);
         }
         yield publisher.deadLetter(message.toJson(), envelope.attributes(),
                 DeadLetterReason.NO_CONNECTION_AFTER_RETRIES, "no connection in " + max + " attempts")

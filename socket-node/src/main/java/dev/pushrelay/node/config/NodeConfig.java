@@ -3,6 +3,7 @@ package dev.pushrelay.node.config;
 import com.nimbusds.jose.JWSAlgorithm;
 import dev.pushrelay.config.EnvReader;
 import dev.pushrelay.gcp.GcpEndpoints;
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.node.auth.TokenSettings;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.topology.TopologySettings;
@@ -109,8 +110,11 @@ public record NodeConfig(
     int rate = env.integer("RELAY_INBOUND_FRAMES_PER_SECOND", defaults.inboundFramesPerSecond(), 1, 10_000);
     int burst = env.integer("RELAY_INBOUND_FRAME_BURST", defaults.inboundFrameBurst(), 1, 100_000);
     int ping = env.integer("RELAY_PING_INTERVAL_SECONDS", (int) defaults.pingInterval().toSeconds(), 1, 600);
+    Exposure defaultExposure = Exposure.forMode(local);
     Exposure exposure = new Exposure(env.flag("RELAY_ALLOW_QUERY_TOKEN", local), env.flag("RELAY_SERVE_DEMO", local),
-        env.flag("RELAY_SERVE_METRICS", local), env.string("RELAY_BIND_HOST", ""));
+        env.flag("RELAY_SERVE_METRICS", local), env.string("RELAY_BIND_HOST", ""),
+        env.integer("RELAY_TRUSTED_PROXY_HOPS", defaultExposure.trustedProxyHops(), 0, Exposure.MAX_TRUSTED_PROXY_HOPS));
+    Pseudonyms.read(env); // installed by the main class; read here so that a bad key is reported with the rest
     String revision = env.string("K_REVISION", "");
     if (!revision.matches("[A-Za-z0-9._-]{0,100}")) {
       env.problem("K_REVISION must be up to 100 characters of A-Z a-z 0-9 . _ - (a Cloud Run revision name)");

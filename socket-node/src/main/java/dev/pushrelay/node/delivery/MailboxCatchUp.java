@@ -1,5 +1,6 @@
 package dev.pushrelay.node.delivery;
 
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.mailbox.Claimed;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkedMessage;
@@ -99,7 +100,7 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
         : mailbox.delivered(user, List.of(messageId), clock.instant()).thenRun(() -> metrics.drained(1));
     marked.exceptionally(e -> {
       // the claim runs out and the route function's next retry settles the entry instead
-      LOG.warn("mailbox entry {} of user {} could not be settled: {}", messageId, user, e.toString());
+      LOG.warn("mailbox entry {} of user {} could not be settled: {}", messageId, Pseudonyms.user(user), e.toString());
       return null;
     });
   }

@@ -44,7 +44,7 @@ public final class NodeHttpHandler extends Handler.Abstract.NonBlocking {
     this.config = config;
     this.nodeId = nodeId;
     this.readiness = readiness;
-    this.devTokens = new DevTokens(config.jwtSecret());
+    this.devTokens = new DevTokens(config.jwtSecret(), config.tokens().audience());
     this.clock = clock;
     this.demoPage = resource("/static/index.html");
     this.clientScript = resource("/static/relay-client.js");

@@ -1,5 +1,6 @@
 package dev.pushrelay.node.ws;
 
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.metrics.ConnectionOutcome;
 import dev.pushrelay.model.ClientFrame;
 import dev.pushrelay.model.Limits;
@@ -7,6 +8,7 @@ import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.model.ServerFrames;
 import dev.pushrelay.node.auth.TokenRenewal;
 import dev.pushrelay.node.auth.VerifiedToken;
+import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.node.config.SocketTimings;
 import dev.pushrelay.node.upstream.UpstreamAnswer;
 import dev.pushrelay.node.upstream.UpstreamLane;
@@ -22,6 +24,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
@@ -77,6 +80,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private static final Duration CLAIM_MARGIN = Duration.ofSeconds(1);
   /** How long a socket at its age limit waits for its queue to be written before it is closed anyway. */
   private static final long FLUSH_PATIENCE = TimeUnit.SECONDS.toNanos(5);
+  /** The largest client message read at all; a longer one is closed with 1009. */
+  public static final int MAX_MESSAGE_BYTES = 64 * 1024;
 
   /** Where a socket is in its life; see the class doc. */
   public enum State { HANDSHAKEN, REGISTERING, CATCHING_UP, SETTLING, LIVE, CLOSING, CLOSED }
@@ -108,11 +113,18 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private final NodeSockets node;
   private final String connectionId;
   private final String userId;
+  /** The user as log lines show it ({@link Pseudonyms}): never the id itself. */
+  private final String loggedUser;
   private final Instant tokenExpiresAt;
   /** When the upgrade request arrived, for {@code websocket.connection.time}. */
   private final Instant handshakeStart;
   private final SerialExecutor events = new SerialExecutor();
   private final InboundRateLimit rateLimit;
+  /** The text message arriving in fragments; Jetty threads only, one frame at a time. */
+  private final TextAssembly assembly = new TextAssembly(MAX_MESSAGE_BYTES);
+  /** Pongs the node's pings asked for and the client has not sent yet: those are free. */
+  private final AtomicInteger pongsOwed = new AtomicInteger();
+  private volatile boolean binaryRefused;
   private final WriteLedger ledger = new WriteLedger();
   private final CatchUpTally tally = new CatchUpTally();
   private volatile State state = State.HANDSHAKEN;
@@ -166,6 +178,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     this.node = node;
     this.connectionId = connectionId;
     this.userId = token.userId();
+    this.loggedUser = Pseudonyms.user(userId);
     this.tokenExpiresAt = token.expiresAt();
     this.handshakeStart = handshakeStart;
     long now = node.nanoTime();
@@ -207,20 +220,42 @@ public final class Connection implements Session.Listener.AutoDemanding {
    * Every text frame is an event, and is counted against the rate limit there, in arrival order: an ack
    * of a message this socket was written gives its token back before the next frame is counted, however
    * busy the socket's events are when the acks come (a client acking a catch-up burst is never abuse).
+   * Each fragment of a message counts, by its size: a fragment is counted when it comes, the message
+   * (and its last fragment) when it is whole. A message over 64 KiB in all is closed with 1009, as a
+   * frame over that is by Jetty.
    */
   @Override
-  public void onWebSocketText(String text) {
+  public void onWebSocketPartialText(String fragment, boolean last) {
     long at = node.nanoTime();
     lastHeard = at;
-    events.execute(() -> received(text, at));
+    int bytes = utf8Length(fragment);
+    Optional<String> whole;
+    try {
+      whole = assembly.add(fragment, bytes, last);
+    } catch (TextAssembly.TooBigException e) {
+      close(StatusCode.MESSAGE_TOO_LARGE, "text message too large");
+      return;
+    }
+    int cost = InboundRateLimit.cost(bytes);
+    if (whole.isPresent()) {
+      events.execute(() -> received(whole.get(), at, cost));
+    } else {
+      events.execute(() -> admit(at, cost));
+    }
   }
 
-  /** Binary frames are not part of the protocol: closed with 1003 (unsupported data), as RFC 6455 says. */
+  /**
+   * Binary frames are not part of the protocol: closed with 1003 (unsupported data), as RFC 6455 says, at
+   * the first fragment.
+   */
   @Override
-  public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
+  public void onWebSocketPartialBinary(ByteBuffer payload, boolean last, Callback callback) {
     callback.succeed();
     lastHeard = node.nanoTime();
-    close(StatusCode.BAD_DATA, "binary frames are not supported; send JSON text frames");
+    if (!binaryRefused) {
+      binaryRefused = true;
+      close(StatusCode.BAD_DATA, "binary frames are not supported; send JSON text frames");
+    }
   }
 
   /** Overridden so that pings count against the rate limit; an admitted ping is answered here. */
@@ -229,14 +264,19 @@ public final class Connection implements Session.Listener.AutoDemanding {
     Session s = session;
     long at = node.nanoTime();
     lastHeard = at;
-    if (s != null && admit(at) == InboundRateLimit.Verdict.ADMIT) {
+    if (s != null && admit(at, 1) == InboundRateLimit.Verdict.ADMIT) {
       s.sendPong(payload, Callback.NOOP);
     }
   }
 
+  /** A pong answers one of the node's pings for free; one that answers none counts as any frame. */
   @Override
   public void onWebSocketPong(ByteBuffer payload) {
-    lastHeard = node.nanoTime();
+    long at = node.nanoTime();
+    lastHeard = at;
+    if (pongsOwed.getAndUpdate(n -> Math.max(0, n - 1)) == 0) {
+      admit(at, 1);
+    }
   }
 
   @Override
@@ -415,7 +455,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
       closeSession(StatusCode.SERVICE_RESTART, "node lost its lease, reconnect");
       return;
     }
-    LOG.info("connection {} open for user {}", connectionId, userId);
+    LOG.info("connection {} open for user {}", connectionId, loggedUser);
     state = State.CATCHING_UP;
     node.hub().list(this);
     // on the lane first: a publish the client sends once it hears of the socket goes after connected
@@ -506,9 +546,12 @@ public final class Connection implements Session.Listener.AutoDemanding {
     lookAfter(Look.LATE, timings().lateLook().minus(timings().secondLook()));
   }
 
-  /** A text frame, counted against the rate limit as of its arrival; then answered or refused. */
-  private void received(String text, long at) {
-    InboundRateLimit.Verdict verdict = admit(at);
+  /**
+   * A text message, counted against the rate limit as of its arrival at {@code cost} tokens (its last
+   * fragment's); then answered or refused.
+   */
+  private void received(String text, long at, int cost) {
+    InboundRateLimit.Verdict verdict = admit(at, cost);
     switch (verdict) {
       case ADMIT -> {
         if (utf8Length(text) > Limits.MAX_CLIENT_FRAME_BYTES) {
@@ -595,7 +638,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     if (!open()) {
       return;
     }
-    LOG.info("connection {} of user {} does not keep up with its messages: closed", connectionId, userId);
+    LOG.info("connection {} of user {} does not keep up with its messages: closed", connectionId, loggedUser);
     release();
     closeSession(StatusCode.TRY_AGAIN_LATER, "too slow, outbound queue full");
     // a consumer that reads nothing never takes the close frame: free what it pins, re-route what it missed
@@ -608,7 +651,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     long now = node.nanoTime();
     if (state == State.HANDSHAKEN) {
       if (passed(now, openBy)) {
-        LOG.info("connection {} of user {} never opened: its room is given back", connectionId, userId);
+        LOG.info("connection {} of user {} never opened: its room is given back", connectionId, loggedUser);
         releaseRoom();
         finish();
         return;
@@ -620,7 +663,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
       }
       if (passed(now, expiresAt)) {
         expiresAt = NEVER;
-        LOG.info("connection {} of user {}: token expired", connectionId, userId);
+        LOG.info("connection {} of user {}: token expired", connectionId, loggedUser);
         closeSession(StatusCode.POLICY_VIOLATION, "token expired");
       }
       if (passed(now, pingAt)) {
@@ -705,12 +748,13 @@ public final class Connection implements Session.Listener.AutoDemanding {
       pingAt = NEVER;
       if (!dropped) {
         dropped = true;
-        LOG.info("connection {} of user {} answered no ping: dropped", connectionId, userId);
+        LOG.info("connection {} of user {} answered no ping: dropped", connectionId, loggedUser);
         s.disconnect();
       }
       return;
     }
     pingAt = now + node.limits().pingInterval().toNanos();
+    pongsOwed.updateAndGet(n -> Math.min(n + 1, SocketLimits.MISSED_PINGS));
     s.sendPing(ByteBuffer.allocate(0), Callback.NOOP);
   }
 
@@ -724,7 +768,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     release();
     disconnectAt = NEVER;
     pingAt = NEVER;
-    LOG.info("connection {} closed for user {} with code {}", connectionId, userId, statusCode);
+    LOG.info("connection {} closed for user {} with code {}", connectionId, loggedUser, statusCode);
     try {
       afterClose(statusCode);
     } finally {
@@ -916,11 +960,11 @@ public final class Connection implements Session.Listener.AutoDemanding {
     return node.timings();
   }
 
-  private InboundRateLimit.Verdict admit(long at) {
-    InboundRateLimit.Verdict verdict = rateLimit.admit(at);
+  private InboundRateLimit.Verdict admit(long at, int cost) {
+    InboundRateLimit.Verdict verdict = rateLimit.admit(at, cost);
     if (verdict == InboundRateLimit.Verdict.CLOSE && !closingForAbuse) {
       closingForAbuse = true;
-      LOG.info("connection {} of user {} kept sending over its rate limit: closed", connectionId, userId);
+      LOG.info("connection {} of user {} kept sending over its rate limit: closed", connectionId, loggedUser);
       events.execute(() -> closeSession(StatusCode.POLICY_VIOLATION, "rate limit exceeded"));
     }
     return verdict;

@@ -1,5 +1,6 @@
 package dev.pushrelay.node.ws;
 
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.node.auth.TokenRenewal;
 import dev.pushrelay.node.auth.VerifiedToken;
@@ -99,7 +100,7 @@ public final class NodeSockets {
     registry().removeStaleConnections(userId, identity().id(), hub()::holds)
         .orTimeout(timings().registryDeadline().toMillis(), TimeUnit.MILLISECONDS)
         .exceptionally(e -> {
-          LOG.info("stale registry entries of user {} could not be removed: {}", userId, e.toString());
+          LOG.info("stale registry entries of user {} could not be removed: {}", Pseudonyms.user(userId), e.toString());
           return null;
         });
   }

@@ -14,6 +14,7 @@ import java.time.Clock;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Request;
@@ -21,6 +22,8 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.websocket.server.ServerUpgradeRequest;
 import org.eclipse.jetty.websocket.server.ServerUpgradeResponse;
 import org.eclipse.jetty.websocket.server.WebSocketCreator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The handshake, refused before the upgrade, in this order: node draining (503 with Retry-After),
@@ -29,12 +32,14 @@ import org.eclipse.jetty.websocket.server.WebSocketCreator;
  * their cap (429 with Retry-After), the node full (503 with Retry-After). A token issued before its user's
  * revocation is refused 401, and 503 with Retry-After when the revocation cannot be read within
  * {@link RevocationCheck#DEADLINE}. Handshakes too frequent from one
- * client address (before the token is read) or for one user (after) are refused 429 with Retry-After. The user id comes from the
+ * client address (before the token is read; {@link ClientAddresses} says which address) or for one user
+ * (after) are refused 429 with Retry-After. The user id comes from the
  * token only. The token comes from the {@code Authorization: Bearer} header, the {@code access_token}
  * query parameter, or a {@code bearer.<token>} WebSocket subprotocol, which is echoed back as the
  * chosen one (browsers fail a socket whose offered protocols the server ignores).
  */
 public final class SocketCreator implements WebSocketCreator {
+  private static final Logger LOG = LoggerFactory.getLogger(SocketCreator.class);
   private static final String BEARER = "Bearer ";
   /** The WebSocket subprotocol that carries a token: {@code new WebSocket(url, ["bearer." + token])}. */
   public static final String BEARER_PROTOCOL = "bearer.";
@@ -48,23 +53,40 @@ public final class SocketCreator implements WebSocketCreator {
   private final BooleanSupplier draining;
   private final RelayMetrics metrics;
   private final boolean queryToken;
-  /** Handshakes per user: 2 a second after a burst of 10, far above any client's reconnects. */
-  private final HandshakeRateLimit perUser = new HandshakeRateLimit(2, 10, 100_000);
   /**
-   * Handshakes per client address, as Cloud Run's front end reports it (the first
-   * {@code X-Forwarded-For} hop): 20 a second after a burst of 100, room for an office behind one NAT.
-   * A handshake without the header (the local stack, a load test on the node itself) has no address
-   * limit.
+   * What the limiters may keep: 8 MiB each. A bucket left for 5 s (burst / rate of either limit) is full
+   * again, so forgetting it loses nothing; 8 MiB keeps the keys of well over 5 s of handshakes.
    */
-  private final HandshakeRateLimit perAddress = new HandshakeRateLimit(20, 100, 100_000);
+  private static final long LIMITER_HEAP = 8L << 20;
+  /** A user id on the heap: a String with at most 128 Latin-1 characters. */
+  private static final int USER_KEY_BYTES = 24 + 16 + 128;
+  /** A {@link ClientAddresses.Key}. */
+  private static final int ADDRESS_KEY_BYTES = 24;
+  /** Handshakes per user: 2 a second after a burst of 10, far above any client's reconnects. */
+  private final HandshakeRateLimit<String> perUser = HandshakeRateLimit.withinHeap(2, 10, LIMITER_HEAP,
+      USER_KEY_BYTES);
+  /**
+   * Handshakes per client address ({@link ClientAddresses}: the trusted {@code X-Forwarded-For} hop, or
+   * the peer): 20 a second after a burst of 100, room for an office behind one NAT. At most 80,659
+   * addresses (8 MiB / 104 bytes; measured full on a 64-bit JVM with compressed references: 6.7 MiB, 87
+   * bytes an address).
+   */
+  private final HandshakeRateLimit<ClientAddresses.Key> perAddress = HandshakeRateLimit.withinHeap(20, 100,
+      LIMITER_HEAP, ADDRESS_KEY_BYTES);
+  private final ClientAddresses addresses;
+  private final AtomicBoolean unreadableReported = new AtomicBoolean();
 
   /**
    * {@code metrics} counts every refusal by outcome; accepted ones are counted once established.
    * {@code queryToken}: whether a token in the {@code access_token} query string is taken.
+   * {@code trustedProxyHops}: how many {@code X-Forwarded-For} hops, from the right, proxies of ours
+   * wrote ({@link ClientAddresses}).
    */
   public SocketCreator(TokenVerifier verifier, RevocationCheck revocations, NodeSockets sockets, Clock clock,
-      List<String> allowedOrigins, BooleanSupplier draining, RelayMetrics metrics, boolean queryToken) {
+      List<String> allowedOrigins, BooleanSupplier draining, RelayMetrics metrics, boolean queryToken,
+      int trustedProxyHops) {
     this.revocations = revocations;
+    this.addresses = new ClientAddresses(trustedProxyHops);
     this.queryToken = queryToken;
     this.metrics = metrics;
     this.verifier = verifier;
@@ -100,8 +122,7 @@ public final class SocketCreator implements WebSocketCreator {
       refuse(response, callback, 403, "origin_not_allowed", "origin not allowed");
       return null;
     }
-    Optional<String> address = clientAddress(request);
-    if (address.isPresent() && tooOften(perAddress, address.get(), response, callback)) {
+    if (tooOften(perAddress, clientAddress(request), response, callback)) {
       return null;
     }
     Optional<Credential> credential;
@@ -177,7 +198,7 @@ public final class SocketCreator implements WebSocketCreator {
   }
 
   /** True (and answered 429 with Retry-After) when {@code key} opened sockets faster than {@code limit} allows. */
-  private boolean tooOften(HandshakeRateLimit limit, String key, ServerUpgradeResponse response, Callback callback) {
+  private <K> boolean tooOften(HandshakeRateLimit<K> limit, K key, ServerUpgradeResponse response, Callback callback) {
     Optional<java.time.Duration> wait = limit.take(key, System.nanoTime());
     if (wait.isEmpty()) {
       return false;
@@ -188,14 +209,15 @@ public final class SocketCreator implements WebSocketCreator {
     return true;
   }
 
-  /** The client's address as Cloud Run's front end gives it: the first hop of {@code X-Forwarded-For}. */
-  static Optional<String> clientAddress(ServerUpgradeRequest request) {
-    String forwarded = request.getHeaders().get("X-Forwarded-For");
-    if (forwarded == null || forwarded.isBlank()) {
-      return Optional.empty();
+  /** The client's address as the trusted proxies, or the socket's peer, give it; see {@link ClientAddresses}. */
+  private ClientAddresses.Key clientAddress(ServerUpgradeRequest request) {
+    ClientAddresses.Key key = addresses.key(request.getHeaders().getValuesList("X-Forwarded-For"),
+        request.getConnectionMetaData().getRemoteSocketAddress());
+    if (!key.readable() && unreadableReported.compareAndSet(false, true)) {
+      LOG.warn("a handshake's client address is not an IP address (X-Forwarded-For hop {} from the right, or the "
+          + "peer): such handshakes share one rate limit; check RELAY_TRUSTED_PROXY_HOPS", addresses.trustedHops());
     }
-    String first = forwarded.split(",", 2)[0].trim();
-    return first.isEmpty() ? Optional.empty() : Optional.of(first);
+    return key;
   }
 
   /** RFC 6750: a 401 names the scheme, and says {@code invalid_token} when a token was given. */

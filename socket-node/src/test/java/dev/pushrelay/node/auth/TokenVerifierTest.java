@@ -50,6 +50,29 @@ class TokenVerifierTest {
     return new TokenVerifier(TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)));
   }
 
+  /**
+   * An HS256 node with an audience (RELAY_JWT_AUDIENCE, on in Terraform) takes only tokens minted for it:
+   * a token the backend signed with the same key for another service is refused, and so is one with no aud.
+   */
+  @Test
+  void hs256WithAnAudienceTakesOnlyTokensForIt() throws Exception {
+    byte[] secret = TestTokens.SECRET.getBytes(StandardCharsets.UTF_8);
+    TokenVerifier v = new TokenVerifier(TokenSettings.hs256(secret)
+        .withIssuerAndAudience(java.util.Optional.empty(), java.util.Optional.of("push-relay")));
+    JWTClaimsSet.Builder noAudience = new JWTClaimsSet.Builder().subject("alice")
+        .issueTime(Date.from(NOW.minusSeconds(60))).expirationTime(Date.from(NOW.plusSeconds(600)));
+    assertEquals("alice", v.verify(TestTokens.hs256(TestTokens.SECRET, noAudience.audience("push-relay").build()),
+        NOW).userId());
+    assertEquals("token audience not accepted", refused(v, TestTokens.hs256(TestTokens.SECRET,
+        noAudience.audience("billing-service").build())));
+    assertEquals("token audience not accepted", refused(v, TestTokens.hs256(TestTokens.SECRET,
+        noAudience.audience((String) null).build())));
+    assertEquals("bob", v.verify(new DevTokens(secret, java.util.Optional.of("push-relay"))
+        .mint("bob", NOW, Duration.ofMinutes(5)), NOW).userId(), "the dev tokens carry it");
+    assertEquals("carol", hs256().verify(new DevTokens(secret).mint("carol", NOW, Duration.ofMinutes(5)), NOW)
+        .userId(), "without an audience none is asked for");
+  }
+
   private static TokenVerifier jwks(Duration refreshMinInterval) {
     jwks.publish(RSA, EC);
     return new TokenVerifier(TokenSettings.jwks(jwks.url(), ISSUER, AUDIENCE)

@@ -110,4 +110,25 @@ class NodeConfigTest {
         "RELAY_JWT_ALGORITHMS", "ES256"));
     assertEquals(Set.of(JWSAlgorithm.ES256), c.tokens().algorithms());
   }
+
+  /** The client address is the hop Cloud Run's front end appended, unless told how many hops to trust. */
+  @Test
+  void trustedProxyHopsDefaultToCloudRunsOneAndToNoneLocally() {
+    assertEquals(1, NodeConfig.fromEnvironment(env("RELAY_JWT_SECRET", SECRET)).exposure().trustedProxyHops());
+    assertEquals(0, NodeConfig.fromEnvironment(env("RELAY_JWT_SECRET", SECRET, "RELAY_LOCAL_MODE", "true"))
+        .exposure().trustedProxyHops());
+    assertEquals(2, NodeConfig.fromEnvironment(env("RELAY_JWT_SECRET", SECRET, "RELAY_TRUSTED_PROXY_HOPS", "2"))
+        .exposure().trustedProxyHops());
+    assertEquals(List.of("RELAY_TRUSTED_PROXY_HOPS must be between 0 and 10, was 11"),
+        problems(env("RELAY_JWT_SECRET", SECRET, "RELAY_TRUSTED_PROXY_HOPS", "11")));
+    assertEquals(List.of("RELAY_TRUSTED_PROXY_HOPS must be a whole number, was 'one'"),
+        problems(env("RELAY_JWT_SECRET", SECRET, "RELAY_TRUSTED_PROXY_HOPS", "one")));
+  }
+
+  @Test
+  void aLogKeyTooShortIsReportedWithTheRest() {
+    assertEquals(List.of("RELAY_TRUSTED_PROXY_HOPS must be between 0 and 10, was -1",
+        "RELAY_LOG_KEY must be at least 16 bytes long"),
+        problems(env("RELAY_JWT_SECRET", SECRET, "RELAY_TRUSTED_PROXY_HOPS", "-1", "RELAY_LOG_KEY", "short")));
+  }
 }

@@ -81,10 +81,58 @@ class ConnectionFramesTest {
     }
   }
 
+  /** Each fragment of a message counts: a message of 100 fragments is a flood, closed with 1008. */
+  @Test
+  void everyFragmentCountsAgainstTheRateLimit() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    for (int i = 0; i < 99; i++) {
+      s.connection().onWebSocketPartialText("{", false);
+    }
+    s.connection().onWebSocketPartialText("}", true);
+    assertEquals(List.of(1008), s.jetty().closes());
+  }
+
+  /** A pong answers a ping of the node's for free; one that answers none counts as any frame. */
+  @Test
+  void onlyPongsThatAnswerTheNodesPingsAreFree() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    for (int i = 0; i < 40; i++) {
+      s.connection().onWebSocketPong(ByteBuffer.allocate(0));
+    }
+    assertEquals(List.of(), s.jetty().closes(), "40 pongs: the burst of 20, then 20 refused");
+    s.connection().onWebSocketPong(ByteBuffer.allocate(0));
+    assertEquals(List.of(1008), s.jetty().closes(), "the 41st: sustained, closed");
+  }
+
+  @Test
+  void aPongThatAnswersAPingCostsNothing() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    node.advance(SocketLimits.defaults().pingInterval());
+    assertEquals(1, s.jetty().pings(), "the node pinged once");
+    for (int i = 0; i < 40; i++) {
+      s.text("{\"type\":\"ping\"}"); // the burst of 20, then 20 refused: one more and it closes
+    }
+    assertEquals(List.of(), s.jetty().closes());
+    s.connection().onWebSocketPong(ByteBuffer.allocate(0));
+    assertEquals(List.of(), s.jetty().closes(), "the pong the node asked for costs nothing");
+    s.connection().onWebSocketPong(ByteBuffer.allocate(0));
+    assertEquals(List.of(1008), s.jetty().closes(), "a second one answers nothing: the flood closes");
+  }
+
+  @Test
+  void aMessageOver64KiBInFragmentsClosesWith1009() throws Exception {
+    SocketFixture.Socket s = node.live("u1");
+    String part = "x".repeat(16 * 1024);
+    for (int i = 0; i < 5; i++) {
+      s.connection().onWebSocketPartialText(part, false);
+    }
+    assertEquals(List.of(1009), s.jetty().closes());
+  }
+
   @Test
   void aBinaryFrameClosesWith1003() throws Exception {
     SocketFixture.Socket s = node.live("u1");
-    s.connection().onWebSocketBinary(ByteBuffer.wrap(new byte[] {1}), Callback.NOOP);
+    s.connection().onWebSocketPartialBinary(ByteBuffer.wrap(new byte[] {1}), true, Callback.NOOP);
     assertEquals(List.of(1003), s.jetty().closes());
   }
 

@@ -12,7 +12,7 @@ class HandshakeRateLimitTest {
 
   @Test
   void aBurstPassesThenTheRateHoldsAndSaysHowLongToWait() {
-    HandshakeRateLimit limit = new HandshakeRateLimit(2, 5, 100);
+    HandshakeRateLimit<String> limit = new HandshakeRateLimit<String>(2, 5, 100);
     for (int i = 0; i < 5; i++) {
       assertEquals(Optional.empty(), limit.take("u1", 0), "the burst");
     }
@@ -26,11 +26,21 @@ class HandshakeRateLimitTest {
 
   @Test
   void onlyTheMostRecentKeysAreKept() {
-    HandshakeRateLimit limit = new HandshakeRateLimit(1, 1, 2);
+    HandshakeRateLimit<String> limit = new HandshakeRateLimit<String>(1, 1, 2);
     limit.take("a", 0);
     assertTrue(limit.take("a", 0).isPresent());
     limit.take("b", 0);
     limit.take("c", 0); // a is the least recently seen and goes
     assertEquals(Optional.empty(), limit.take("a", 0), "a forgotten key starts with a full bucket");
+  }
+
+  /** A bounded key makes a bounded limiter: an address key (24 bytes) in 8 MiB is 80,659 of them. */
+  @Test
+  void aHeapBudgetBoundsTheKeysKept() {
+    HandshakeRateLimit<Long> limit = HandshakeRateLimit.withinHeap(1, 1, 8L << 20, 24);
+    for (long k = 0; k < 100_000; k++) {
+      limit.take(k, 0);
+    }
+    assertEquals(80_659, limit.size());
   }
 }

@@ -68,4 +68,18 @@ class InboundRateLimitTest {
       limit.refund();
     }
   }
+
+  /** A frame pays for its size: one token per started 16 KiB, so bytes are held to the rate as frames are. */
+  @Test
+  void aFrameCostsATokenPerStarted16KiB() {
+    assertEquals(1, InboundRateLimit.cost(0));
+    assertEquals(1, InboundRateLimit.cost(16 * 1024));
+    assertEquals(2, InboundRateLimit.cost(16 * 1024 + 1));
+    assertEquals(4, InboundRateLimit.cost(64 * 1024));
+    InboundRateLimit limit = new InboundRateLimit(10, 20, 0);
+    for (int i = 0; i < 5; i++) {
+      assertEquals(Verdict.ADMIT, limit.admit(0, 4));
+    }
+    assertEquals(Verdict.REFUSE_AND_WARN, limit.admit(0, 1), "five 64 KiB frames spent the burst of 20");
+  }
 }

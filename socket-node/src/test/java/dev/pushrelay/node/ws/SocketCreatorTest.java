@@ -1,8 +1,10 @@
 package dev.pushrelay.node.ws;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pushrelay.node.MemoryNode;
+import dev.pushrelay.node.config.Exposure;
 import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.testing.TestTokens;
@@ -93,6 +95,33 @@ class SocketCreatorTest {
           "Authorization", "Bearer " + TestTokens.valid("other")), List.of()));
     } finally {
       open.forEach(TestSocketClient::close);
+    }
+  }
+
+  /**
+   * Behind Cloud Run's front end (one trusted hop), a client that writes a new first hop into
+   * {@code X-Forwarded-For} on every handshake is still one address: the hop the front end appended.
+   * 300 handshakes without a token, as fast as they go: the address's burst of 100 answers 401, then 429.
+   */
+  @Test
+  void forgedFirstHopsAreOneAddressAndMeet429() throws Exception {
+    try (MemoryNode cloud = new MemoryNode(List.of(), SocketLimits.defaults(), Exposure.cloud())) {
+      int first429 = -1;
+      int refused429 = 0;
+      for (int i = 0; i < 300; i++) {
+        String forged = "10." + (i >> 8) + "." + (i & 0xff) + ".1, 198.51.100.20";
+        Optional<Integer> status = TestSocketClient.refusal(cloud.ws(), Map.of("X-Forwarded-For", forged), WAIT);
+        if (status.equals(Optional.of(429))) {
+          refused429++;
+          first429 = first429 < 0 ? i : first429;
+        } else {
+          assertEquals(Optional.of(401), status, "no token: refused, but counted against the address");
+        }
+      }
+      assertTrue(first429 >= 100, "the burst of 100 first: " + first429);
+      assertTrue(refused429 >= 100, "then 429, but for the refill of 20 a second: " + refused429);
+      assertEquals(Optional.of(401), TestSocketClient.refusal(cloud.ws(),
+          Map.of("X-Forwarded-For", "10.0.0.1, 198.51.100.21"), WAIT), "another client is not held back");
     }
   }
 }

@@ -72,7 +72,7 @@ public final class SocketFixture implements AutoCloseable {
     }
 
     public void text(String frame) {
-      connection.onWebSocketText(frame);
+      connection.onWebSocketPartialText(frame, true);
     }
 
     public void closedBy(int code) {

@@ -10,6 +10,7 @@ import dev.pushrelay.config.EnvReader;
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.gcp.GcpEndpoints;
 import dev.pushrelay.logging.JsonLogging;
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.topology.Topology;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * A small backend for the relay's upstream topic, as a user would write one: it subscribes to
  * {@code relay-upstream} (a subscription of its own, with message ordering, filtered to client
  * messages where Pub/Sub filters) and answers every {@code publish} whose event is {@code echo} with a
- * message to the same user through the send API. A message is acked only once the send API answered
- * 202, else nacked, so Pub/Sub delivers it again.
+ * message to the same user through the send API. A message is acked once the send API answered 202, or
+ * refused it for good (a 4xx but 408 and 429: {@link SendAnswer}); else nacked, so Pub/Sub delivers it
+ * again.
  *
  * <p>Environment: {@code RELAY_SEND_URL} (the send function's base URL), {@code RELAY_SEND_API_KEY}
  * (optional), {@code RELAY_ECHO_SUBSCRIPTION} (default {@code relay-upstream-echo}), and the usual
@@ -77,13 +79,20 @@ public final class EchoBackend implements AutoCloseable {
         .POST(HttpRequest.BodyPublishers.ofString(echo.get().body()));
     apiKey.ifPresent(key -> send.header("X-Relay-Api-Key", key));
     http.sendAsync(send.build(), HttpResponse.BodyHandlers.discarding()).whenComplete((response, failed) -> {
-      if (failed == null && response.statusCode() == 202) {
-        reply.ack();
-        return;
+      SendAnswer answer = failed != null ? SendAnswer.RETRY : SendAnswer.of(response.statusCode());
+      String user = Pseudonyms.user(echo.get().userId());
+      String why = failed != null ? failed.toString() : "status " + response.statusCode();
+      switch (answer) {
+        case ACCEPTED -> { }
+        case REFUSED -> LOG.warn("echo to user {} refused by the send API ({}): dropped, a retry would be refused "
+            + "again", user, why);
+        case RETRY -> LOG.warn("echo to user {} not accepted ({}): Pub/Sub delivers the publish again", user, why);
       }
-      LOG.warn("echo to user {} not accepted ({}): Pub/Sub delivers the publish again", echo.get().userId(),
-          failed != null ? failed.toString() : "status " + response.statusCode());
-      reply.nack();
+      if (answer.acks()) {
+        reply.ack();
+      } else {
+        reply.nack();
+      }
     });
   }
 
@@ -100,7 +109,9 @@ public final class EchoBackend implements AutoCloseable {
     URI sendUrl = URI.create(env.required("RELAY_SEND_URL"));
     Optional<String> apiKey = env.optional("RELAY_SEND_API_KEY");
     String subscription = env.optional("RELAY_ECHO_SUBSCRIPTION").orElse("relay-upstream-echo");
+    Optional<Pseudonyms> pseudonyms = Pseudonyms.read(env);
     env.finish();
+    Pseudonyms.install(pseudonyms.orElseThrow());
     EchoBackend backend = new EchoBackend(new GcpClients(endpoints), Topology.standard(), subscription, sendUrl,
         apiKey).start();
     CountDownLatch stopped = new CountDownLatch(1);

@@ -64,8 +64,8 @@ class PseudonymousLogsIT {
   @Test
   void noLogLineAtInfoOrAboveHoldsAUserId() throws Exception {
     String tag = UUID.randomUUID().toString().substring(0, 8);
-    String online = "ana.online+" + tag + "@example.com";
-    String offline = "olaf.offline+" + tag + "@example.com";
+    String online = "ana.online." + tag + "@example.com";
+    String offline = "olaf.offline." + tag + "@example.com";
 
     // a user with a socket: a message written and acked, a publish the echo backend answers, presence
     try (TestSocketClient ana = connect(1, online)) {

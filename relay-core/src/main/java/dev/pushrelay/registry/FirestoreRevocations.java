@@ -16,12 +16,22 @@ import java.util.concurrent.CompletableFuture;
  * Revocations in Firestore: {@code revocations/{userId}} with {@code issuedBefore} and {@code expiresAt}
  * ({@code issuedBefore + HOLD}, the field of the collection's TTL policy). A read costs one document,
  * found or not; a revoke is one transaction (a read and a write), so that it never loosens one held.
+ *
+ * <p>A socket node {@linkplain #watching() watches} the collection instead: one snapshot listener keeps
+ * every revocation in memory (a few: each lives {@code HOLD} and users rarely revoke), so a handshake's
+ * check costs no read and cannot be held up by a busy Firestore during a reconnect storm. Until the
+ * listener has its first snapshot, and after it failed, reads go to Firestore as without it.
  */
 public final class FirestoreRevocations implements Revocations {
   public static final String REVOCATIONS = "revocations";
 
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FirestoreRevocations.class);
+
   private final Firestore db;
   private final RelayMetrics metrics;
+  /** The watched revocations by user id, while {@link #current}. */
+  private final java.util.Map<String, DocumentSnapshot> watched = new java.util.concurrent.ConcurrentHashMap<>();
+  private volatile boolean current;
 
   public FirestoreRevocations(Firestore db, RelayMetrics metrics) {
     this.db = db;
@@ -30,6 +40,10 @@ public final class FirestoreRevocations implements Revocations {
 
   @Override
   public CompletableFuture<Optional<Instant>> issuedBefore(String userId, Instant now) {
+    if (current) {
+      DocumentSnapshot doc = watched.get(userId);
+      return CompletableFuture.completedFuture(doc == null ? Optional.empty() : held(doc, now));
+    }
     metrics.firestoreReads(1);
     return Completions.of(db.collection(REVOCATIONS).document(userId).get()).thenApply(doc -> held(doc, now));
   }
@@ -51,6 +65,32 @@ public final class FirestoreRevocations implements Revocations {
         metrics.firestoreWrites(1);
       }
     });
+  }
+
+  /**
+   * Starts the snapshot listener on the collection and returns this; it ends with the Firestore client.
+   * Each change lands within about a second of the write.
+   */
+  public FirestoreRevocations watching() {
+    db.collection(REVOCATIONS).addSnapshotListener((snapshot, error) -> {
+      if (error != null) {
+        current = false;
+        LOG.warn("the watch of {} failed, reading each handshake's revocation instead: {}", REVOCATIONS,
+            error.toString());
+        return;
+      }
+      for (com.google.cloud.firestore.DocumentChange change : snapshot.getDocumentChanges()) {
+        DocumentSnapshot doc = change.getDocument();
+        if (change.getType() == com.google.cloud.firestore.DocumentChange.Type.REMOVED) {
+          watched.remove(doc.getId());
+        } else {
+          watched.put(doc.getId(), doc);
+        }
+      }
+      metrics.firestoreReads(Math.max(1, snapshot.getDocumentChanges().size()));
+      current = true;
+    });
+    return this;
   }
 
   /** The document's instant while it holds at {@code now}; TTL deletion lags, so the end is checked here too. */

@@ -29,6 +29,6 @@ public record NodeBackends(RegistryStore registry, Mailbox mailbox, MessagePubli
     return new NodeBackends(new FirestoreRegistryStore(clients.firestore(), metrics),
         new FirestoreMailbox(clients.firestore(), metrics),
         new PubSubMessagePublisher(clients, topology::isDeliveriesTopic), new PubSubBroker(clients),
-        new FirestoreRevocations(clients.firestore(), metrics), clients);
+        new FirestoreRevocations(clients.firestore(), metrics).watching(), clients);
   }
 }

@@ -37,6 +37,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -371,16 +372,19 @@ public final class SocketNode implements AutoCloseable {
    */
   private void leave(Incarnation inc, Instant deadline, String reason) {
     identity.fence();
+    CompletableFuture<Void> leaseEnded = CompletableFuture.completedFuture(null);
     if (inc != null) {
       inc.heartbeat().close();
+      leaseEnded = registry.retire(inc.nodeId(), clock.instant());
+    }
+    // the sockets go meanwhile: their clients need not wait for the lease's write to reconnect elsewhere
+    sockets.closeAll(StatusCode.SERVICE_RESTART, reason);
+    if (inc != null) {
       try {
-        registry.retire(inc.nodeId(), clock.instant()).get(3, TimeUnit.SECONDS);
+        leaseEnded.get(3, TimeUnit.SECONDS);
       } catch (Exception e) {
         LOG.warn("node {} could not end its lease: {}", inc.nodeId(), e.toString());
       }
-    }
-    sockets.closeAll(StatusCode.SERVICE_RESTART, reason);
-    if (inc != null) {
       try {
         channels.closeTopic(inc.nodeId());
         if (!inc.subscription().awaitQuiet(DRAIN_QUIET, deadline)) {

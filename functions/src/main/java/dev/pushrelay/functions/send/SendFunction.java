@@ -103,15 +103,14 @@ public final class SendFunction implements HttpFunction {
         methodNotAllowed(response, "POST, OPTIONS");
         return;
       }
-      disconnect.disconnect(path.substring(PRESENCE_PREFIX.length(), path.length() - DISCONNECT_SUFFIX.length()),
-          request, response);
+      disconnect.disconnect(userOf(path, DISCONNECT_SUFFIX), request, response);
     } else if (path.startsWith(PRESENCE_PREFIX) && path.endsWith(PRESENCE_SUFFIX)
         && path.length() >= PRESENCE_PREFIX.length() + PRESENCE_SUFFIX.length()) {
       if (!request.getMethod().equals("GET")) {
         methodNotAllowed(response, "GET, OPTIONS");
         return;
       }
-      presence.answer(path.substring(PRESENCE_PREFIX.length(), path.length() - PRESENCE_SUFFIX.length()), response);
+      presence.answer(userOf(path, PRESENCE_SUFFIX), response);
     } else if (path.equals(MetricsResponse.PATH)) {
       if (!request.getMethod().equals("GET")) {
         methodNotAllowed(response, "GET");
@@ -120,6 +119,20 @@ public final class SendFunction implements HttpFunction {
       MetricsResponse.send(response, telemetry);
     } else {
       JsonResponses.error(response, 404, "not_found", "no such resource; see POST " + MESSAGES_PATH, null);
+    }
+  }
+
+  /**
+   * The user id of {@code /v1/users/{userId}/<suffix>}, percent-decoded as a path segment (an e-mail's
+   * {@code @} comes as {@code %40}; a {@code +} stays a plus). Text that does not decode is returned as
+   * it is, and the endpoint refuses it as no valid user id.
+   */
+  static String userOf(String path, String suffix) {
+    String segment = path.substring(PRESENCE_PREFIX.length(), path.length() - suffix.length());
+    try {
+      return java.net.URLDecoder.decode(segment.replace("+", "%2B"), StandardCharsets.UTF_8);
+    } catch (IllegalArgumentException e) {
+      return segment;
     }
   }
 

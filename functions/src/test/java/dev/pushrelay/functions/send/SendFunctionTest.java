@@ -136,6 +136,19 @@ class SendFunctionTest {
     assertEquals(true, json(call(ask)).get("online").asBoolean());
   }
 
+  /** A user id in the path is a percent-encoded segment: an e-mail's @ comes as %40, a + stays a +. */
+  @Test
+  void aUserIdInThePathIsPercentDecoded() throws Exception {
+    registry.addConnection(new ConnectionRecord("c1", "ana+x@example.com", "n1", clock.instant()));
+    registry.heartbeat("n1", clock.instant(), clock.instant().plusSeconds(10));
+    FakeHttp.Request ask = FakeHttp.request("GET", "/v1/users/ana+x%40example.com/presence", null, new byte[0]);
+    assertEquals(true, json(call(ask)).get("online").asBoolean());
+    assertEquals("a b", SendFunction.userOf("/v1/users/a%20b/presence", SendFunction.PRESENCE_SUFFIX));
+    assertEquals("100%", SendFunction.userOf("/v1/users/100%/presence", SendFunction.PRESENCE_SUFFIX),
+        "what does not decode is left as it is, and refused as no user id");
+    assertEquals(400, call(FakeHttp.request("GET", "/v1/users/100%/presence", null, new byte[0])).status());
+  }
+
   @Test
   void unknownPathIs404() throws Exception {
     assertEquals(404, call(FakeHttp.request("POST", "/v2/whatever", "application/json", new byte[0])).status());

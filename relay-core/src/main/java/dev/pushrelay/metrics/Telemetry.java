@@ -40,6 +40,7 @@ public final class Telemetry implements AutoCloseable {
   public static final String SCOPE = "dev.pushrelay";
   private static final AttributeKey<String> SERVICE_NAME = AttributeKey.stringKey("service.name");
   private static final AttributeKey<String> SERVICE_INSTANCE_ID = AttributeKey.stringKey("service.instance.id");
+  private static final AttributeKey<String> SERVICE_VERSION = AttributeKey.stringKey("service.version");
   private static final PrometheusTextFormatWriter TEXT = PrometheusTextFormatWriter.create();
 
   private final OpenTelemetrySdk sdk;
@@ -58,6 +59,8 @@ public final class Telemetry implements AutoCloseable {
    *
    * @param serviceName the default {@code service.name}: socket-node, send-function, route-function
    * @param instanceId the default {@code service.instance.id}, so series of many instances stay apart
+   *     <p>On Cloud Run, {@code K_REVISION} becomes the default {@code service.version}: a canary's
+   *     service levels are read per revision (docs/DEPLOY.md).
    */
   public static Telemetry fromEnvironment(String serviceName, String instanceId, Map<String, String> environment) {
     PrometheusMetricReader reader = prometheusReader();
@@ -67,6 +70,9 @@ public final class Telemetry implements AutoCloseable {
         .addMeterProviderCustomizer((builder, config) -> builder.registerMetricReader(reader))
         .addResourceCustomizer((resource, config) -> resource.getAttribute(SERVICE_INSTANCE_ID) != null
             ? resource : resource.merge(Resource.create(Attributes.of(SERVICE_INSTANCE_ID, instanceId))))
+        .addResourceCustomizer((resource, config) -> resource.getAttribute(SERVICE_VERSION) != null
+            || environment.getOrDefault("K_REVISION", "").isEmpty() ? resource
+            : resource.merge(Resource.create(Attributes.of(SERVICE_VERSION, environment.get("K_REVISION")))))
         .disableShutdownHook()
         .build()
         .getOpenTelemetrySdk();

@@ -143,7 +143,12 @@ public final class PullLoop {
 
   private void loop() {
     while (running.get()) {
-      CompletableFuture<List<DeliveryBroker.Pulled>> pull = broker.pull(subscription, MAX_MESSAGES);
+      CompletableFuture<List<DeliveryBroker.Pulled>> pull;
+      try {
+        pull = broker.pull(subscription, MAX_MESSAGES);
+      } catch (RuntimeException e) {
+        pull = CompletableFuture.failedFuture(e); // a throw is a failed pull, never the end of the loop
+      }
       outstanding.add(pull);
       try {
         List<DeliveryBroker.Pulled> messages = pull.get();

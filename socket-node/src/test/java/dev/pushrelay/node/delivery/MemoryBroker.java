@@ -108,7 +108,13 @@ public final class MemoryBroker implements DeliveryBroker {
   public CompletableFuture<List<Pulled>> pull(String subscription, int max) {
     CompletableFuture<Void> wakeUp;
     synchronized (this) {
-      List<Pulled> now = take(subscription, max);
+      List<Pulled> now;
+      try {
+        now = take(subscription, max);
+      } catch (GoneException e) {
+        // as the Pub/Sub client answers: a failed pull, not a throw from the call
+        return CompletableFuture.failedFuture(e);
+      }
       if (!now.isEmpty() || closed) {
         return CompletableFuture.completedFuture(now);
       }

@@ -5,6 +5,8 @@ locals {
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "firestore.googleapis.com",
+    # Firebase Security Rules: the deny-all ruleset for client SDKs (firestore_rules.tf).
+    "firebaserules.googleapis.com",
     "iam.googleapis.com",
     # The IAM Service Account Credentials API: the build's smoke test mints the deployer's identity
     # token for the send function through it (cloudbuild.yaml, smoke-credentials).

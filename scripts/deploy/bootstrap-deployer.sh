@@ -36,6 +36,7 @@ roles=(
   roles/monitoring.notificationChannelEditor
   roles/monitoring.dashboardEditor
   roles/monitoring.uptimeCheckConfigEditor
+  roles/firebaserules.admin
   roles/artifactregistry.writer
   roles/logging.logWriter
 )

@@ -32,6 +32,7 @@ public final class FirestoreRevocations implements Revocations {
   /** The watched revocations by user id, while {@link #current}. */
   private final java.util.Map<String, DocumentSnapshot> watched = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile boolean current;
+  private volatile com.google.cloud.firestore.ListenerRegistration watch;
 
   public FirestoreRevocations(Firestore db, RelayMetrics metrics) {
     this.db = db;
@@ -68,11 +69,12 @@ public final class FirestoreRevocations implements Revocations {
   }
 
   /**
-   * Starts the snapshot listener on the collection and returns this; it ends with the Firestore client.
-   * Each change lands within about a second of the write.
+   * Starts the snapshot listener on the collection and returns this; {@link #stopWatching} ends it, before
+   * the Firestore client is closed (an open listener holds the client's channel open). Each change lands
+   * within about a second of the write.
    */
   public FirestoreRevocations watching() {
-    db.collection(REVOCATIONS).addSnapshotListener((snapshot, error) -> {
+    watch = db.collection(REVOCATIONS).addSnapshotListener((snapshot, error) -> {
       if (error != null) {
         current = false;
         LOG.warn("the watch of {} failed, reading each handshake's revocation instead: {}", REVOCATIONS,
@@ -91,6 +93,15 @@ public final class FirestoreRevocations implements Revocations {
       current = true;
     });
     return this;
+  }
+
+  /** Ends the snapshot listener, if one runs; reads then go to Firestore. */
+  public void stopWatching() {
+    current = false;
+    com.google.cloud.firestore.ListenerRegistration w = watch;
+    if (w != null) {
+      w.remove();
+    }
   }
 
   /** The document's instant while it holds at {@code now}; TTL deletion lags, so the end is checked here too. */

@@ -26,9 +26,13 @@ public record NodeBackends(RegistryStore registry, Mailbox mailbox, MessagePubli
   /** Firestore and Pub/Sub at {@code endpoints} (the emulators when they say so). */
   public static NodeBackends google(GcpEndpoints endpoints, Topology topology, RelayMetrics metrics) {
     GcpClients clients = new GcpClients(endpoints);
+    FirestoreRevocations revocations = new FirestoreRevocations(clients.firestore(), metrics).watching();
     return new NodeBackends(new FirestoreRegistryStore(clients.firestore(), metrics),
         new FirestoreMailbox(clients.firestore(), metrics),
         new PubSubMessagePublisher(clients, topology::isDeliveriesTopic), new PubSubBroker(clients),
-        new FirestoreRevocations(clients.firestore(), metrics).watching(), clients);
+        revocations, () -> {
+          revocations.stopWatching(); // an open listener would hold Firestore's channel, and its close, open
+          clients.close();
+        });
   }
 }

@@ -5,8 +5,10 @@
 resource "google_cloud_run_v2_service" "socket_node" {
   name     = "relay-socket-node-${var.environment}"
   location = var.region
-  ingress  = "INGRESS_TRAFFIC_ALL"
-  labels   = local.labels
+  # Behind a load balancer (trusted_proxy_hops > 1) the node takes traffic from the balancer only: a client
+  # that called the run.app URL directly could write the hop the node trusts as the client's address.
+  ingress = var.trusted_proxy_hops > 1 ? "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" : "INGRESS_TRAFFIC_ALL"
+  labels  = local.labels
 
   # The service holds no data: a destroy or replace loses nothing that clients do not reconnect to.
   deletion_protection = false

@@ -600,6 +600,12 @@ export class RelayClient {
     if (token === this.#token) return this.#scheduleRenewal(this.#opts.renewRetryMs); // nothing newer yet
     this.#renewing = token;
     this.#send(socket, { type: 'auth', token });
+    // no answer (the frame dropped by the node's rate limit, or lost with a stalled socket): ask again later
+    this.#arm('renew', this.#opts.renewRetryMs, () => {
+      if (this.#renewing !== token) return;
+      this.#renewing = null;
+      this.#renew(socket);
+    });
   }
 
   #renewed(frame) {

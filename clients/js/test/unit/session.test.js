@@ -64,6 +64,22 @@ describe('renewal', () => {
     assert.equal(client.stats.renewals, 0);
   });
 
+  test('a renewal that gets no answer is sent again after renewRetryMs', async () => {
+    const { client, relay, timers } = withJwts(100, { renewRetryMs: 5_000 });
+    client.connect();
+    await settle();
+    relay.last.establish();
+    await timers.advance(70_000);
+    assert.equal(relay.last.sentOf('auth').length, 1);
+    await timers.advance(4_999);
+    assert.equal(relay.last.sentOf('auth').length, 1, 'not before renewRetryMs');
+    await timers.advance(1);
+    await settle();
+    assert.equal(relay.last.sentOf('auth').length, 2, 'the unanswered renewal is tried again');
+    relay.last.push({ type: 'auth_ok', expiresAt: new Date(200_000).toISOString() });
+    assert.equal(client.stats.renewals, 1);
+  });
+
   test('a token without exp, or autoRenew off, is never renewed', async () => {
     const plain = await ready();
     await plain.timers.advance(10 * 3_600_000);

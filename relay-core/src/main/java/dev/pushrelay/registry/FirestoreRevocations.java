@@ -32,7 +32,10 @@ public final class FirestoreRevocations implements Revocations {
   /** The watched revocations by user id, while {@link #current}. */
   private final java.util.Map<String, DocumentSnapshot> watched = new java.util.concurrent.ConcurrentHashMap<>();
   private volatile boolean current;
+  private volatile java.util.function.BiConsumer<String, Instant> revoked = (user, before) -> { };
   private volatile com.google.cloud.firestore.ListenerRegistration watch;
+  /** How long after a failed watch it is started again. */
+  private static final java.time.Duration REWATCH = java.time.Duration.ofSeconds(5);
 
   public FirestoreRevocations(Firestore db, RelayMetrics metrics) {
     this.db = db;
@@ -77,8 +80,15 @@ public final class FirestoreRevocations implements Revocations {
     watch = db.collection(REVOCATIONS).addSnapshotListener((snapshot, error) -> {
       if (error != null) {
         current = false;
-        LOG.warn("the watch of {} failed, reading each handshake's revocation instead: {}", REVOCATIONS,
-            error.toString());
+        LOG.warn("the watch of {} failed, reading each handshake's revocation until it is back (in {} s): {}",
+            REVOCATIONS, REWATCH.toSeconds(), error.toString());
+        // a failed listener does not come back by itself
+        CompletableFuture.delayedExecutor(REWATCH.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)
+            .execute(() -> {
+              if (watch != null) {
+                watching();
+              }
+            });
         return;
       }
       for (com.google.cloud.firestore.DocumentChange change : snapshot.getDocumentChanges()) {
@@ -87,6 +97,7 @@ public final class FirestoreRevocations implements Revocations {
           watched.remove(doc.getId());
         } else {
           watched.put(doc.getId(), doc);
+          held(doc, Instant.now()).ifPresent(before -> revoked.accept(doc.getId(), before));
         }
       }
       metrics.firestoreReads(Math.max(1, snapshot.getDocumentChanges().size()));
@@ -95,10 +106,16 @@ public final class FirestoreRevocations implements Revocations {
     return this;
   }
 
+  @Override
+  public void onRevoked(java.util.function.BiConsumer<String, Instant> revoked) {
+    this.revoked = revoked;
+  }
+
   /** Ends the snapshot listener, if one runs; reads then go to Firestore. */
   public void stopWatching() {
     current = false;
     com.google.cloud.firestore.ListenerRegistration w = watch;
+    watch = null;
     if (w != null) {
       w.remove();
     }

@@ -29,4 +29,11 @@ public interface Revocations {
    * instant than the one held replaces it; an earlier one leaves it (a revocation never loosens).
    */
   CompletableFuture<Void> revoke(String userId, Instant issuedBefore);
+
+  /**
+   * Calls {@code revoked} with the user and instant of each revocation this process learns of from now
+   * on, where it can (a socket node's watch): the node then closes the sockets a revocation covers that
+   * connected before it was seen. Does nothing where revocations are only read.
+   */
+  default void onRevoked(java.util.function.BiConsumer<String, Instant> revoked) {}
 }

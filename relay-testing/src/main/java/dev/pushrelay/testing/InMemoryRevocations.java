@@ -17,6 +17,7 @@ public final class InMemoryRevocations implements Revocations {
   private final Map<String, Instant> held = new ConcurrentHashMap<>();
   private volatile boolean hanging;
   private final AtomicInteger reads = new AtomicInteger();
+  private volatile java.util.function.BiConsumer<String, Instant> revoked = (user, before) -> { };
 
   @Override
   public CompletableFuture<Optional<Instant>> issuedBefore(String userId, Instant now) {
@@ -31,8 +32,14 @@ public final class InMemoryRevocations implements Revocations {
 
   @Override
   public CompletableFuture<Void> revoke(String userId, Instant issuedBefore) {
-    held.merge(userId, issuedBefore, (a, b) -> a.isAfter(b) ? a : b);
+    Instant now = held.merge(userId, issuedBefore, (a, b) -> a.isAfter(b) ? a : b);
+    revoked.accept(userId, now); // as a watch hears it
     return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public void onRevoked(java.util.function.BiConsumer<String, Instant> revoked) {
+    this.revoked = revoked;
   }
 
   /** Every read from now on never answers (true), or answers again (false). */

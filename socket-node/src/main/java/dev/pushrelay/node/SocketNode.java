@@ -11,6 +11,7 @@ import dev.pushrelay.node.auth.TokenVerifier;
 import dev.pushrelay.node.cleanup.LapsedNodeCleaner;
 import dev.pushrelay.node.config.NodeConfig;
 import dev.pushrelay.node.config.SocketTimings;
+import dev.pushrelay.node.delivery.ControlDelivery;
 import dev.pushrelay.node.delivery.DeliveryChannels;
 import dev.pushrelay.node.delivery.DeliveryReceiver;
 import dev.pushrelay.node.delivery.MailboxCatchUp;
@@ -155,6 +156,15 @@ public final class SocketNode implements AutoCloseable {
     this.upstream = new Upstream(messagePublisher, topology.upstreamTopic(), clock, metrics, tracing, socketTimers);
     this.verifier = new TokenVerifier(config.tokens());
     this.revocations = new RevocationCheck(this.backends.revocations(), clock);
+    // a revocation seen after a socket connected closes it, whichever node it reached before the revocation
+    // was known there (the disconnect order reaches only the nodes the registry listed at the time)
+    this.backends.revocations().onRevoked((user, before) -> {
+      int closed = hub.closeUserIssuedBefore(user, before, ControlDelivery.DISCONNECTED_BY_SERVER,
+          "disconnected by server");
+      if (closed > 0) {
+        LOG.info("a revocation closed {} sockets holding older tokens", closed);
+      }
+    });
     this.renewals = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1000), r -> {
       Thread t = new Thread(r, "token-renewals");
       t.setDaemon(true);
@@ -231,8 +241,14 @@ public final class SocketNode implements AutoCloseable {
         () -> retire(nodeId));
     try {
       heartbeat.start().get(10, TimeUnit.SECONDS);
+      // once more, now that the node document exists: a rollback marks the revision, then the nodes it
+      // finds; a node whose document came after that query learns it here
+      if (registry.revisionRetired(config.revision()).get(5, TimeUnit.SECONDS)) {
+        retired.set(true);
+        throw new RevisionRetired();
+      }
     } catch (Exception e) {
-      heartbeat.close();
+      heartbeat.close(); // the lease lapses and the crash cleanup removes the channel opened for nothing
       throw e;
     }
     subscription.start(new DeliveryReceiver(nodeId, hub, backToRequests, metrics, clock, tracing, sockets::noSocketFor),

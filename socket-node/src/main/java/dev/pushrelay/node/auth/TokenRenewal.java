@@ -18,14 +18,17 @@ public final class TokenRenewal {
   /** The error frame's code of a renewal refused. */
   public static final String REFUSED = "auth_failed";
 
-  /** A renewal's answer: the new expiry when taken, else why not (safe to show, never the token). */
-  public record Outcome(Optional<Instant> expiresAt, String refusal) {
-    static Outcome taken(Instant expiresAt) {
-      return new Outcome(Optional.of(expiresAt), "");
+  /**
+   * A renewal's answer: the new expiry when taken (and the new token's {@code iat}, which a later
+   * revocation is compared with), else why not (safe to show, never the token).
+   */
+  public record Outcome(Optional<Instant> expiresAt, Optional<Instant> issuedAt, String refusal) {
+    static Outcome taken(VerifiedToken token) {
+      return new Outcome(Optional.of(token.expiresAt()), token.issuedAt(), "");
     }
 
     static Outcome refused(String why) {
-      return new Outcome(Optional.empty(), why);
+      return new Outcome(Optional.empty(), Optional.empty(), why);
     }
 
     /** The frame that answers the client: {@code auth_ok}, or an {@code error} with code {@code auth_failed}. */
@@ -65,7 +68,7 @@ public final class TokenRenewal {
         return CompletableFuture.completedFuture(Outcome.refused("token names another user"));
       }
       return revocations.check(t).thenApply(verdict -> switch (verdict) {
-        case TAKEN -> Outcome.taken(t.expiresAt());
+        case TAKEN -> Outcome.taken(t);
         case REVOKED -> Outcome.refused("token revoked");
         case UNKNOWN -> Outcome.refused("token could not be checked now, send it again shortly");
       });

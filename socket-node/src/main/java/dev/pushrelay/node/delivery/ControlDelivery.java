@@ -12,9 +12,9 @@ import org.slf4j.LoggerFactory;
  * It is done once and acked, never routed again: on a node that is gone (a sweep of its subscription) it
  * is dropped, since that node holds no socket any more.
  */
-final class ControlDelivery {
+public final class ControlDelivery {
   /** The close code of a socket whose user was disconnected through the send API. */
-  static final int DISCONNECTED_BY_SERVER = 4001;
+  public static final int DISCONNECTED_BY_SERVER = 4001;
   private static final Logger LOG = LoggerFactory.getLogger(ControlDelivery.class);
 
   private ControlDelivery() {}

@@ -160,6 +160,8 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private Look look;
   private long openBy;
   private long expiresAt = NEVER;
+  /** The {@code iat} of the token the socket holds now (the handshake's, or the last renewal's). */
+  private volatile Optional<Instant> issuedAt;
   private long pingAt = NEVER;
   private long lookAt = NEVER;
   /**
@@ -180,6 +182,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     this.userId = token.userId();
     this.loggedUser = Pseudonyms.user(userId);
     this.tokenExpiresAt = token.expiresAt();
+    this.issuedAt = token.issuedAt();
     this.handshakeStart = handshakeStart;
     long now = node.nanoTime();
     this.rateLimit = new InboundRateLimit(node.limits().inboundFramesPerSecond(), node.limits().inboundFrameBurst(),
@@ -592,6 +595,14 @@ public final class Connection implements Session.Listener.AutoDemanding {
     }
   }
 
+  /**
+   * True when the token the socket holds was issued before {@code before} (or says nothing of when): a
+   * revocation of its user covers it.
+   */
+  boolean heldTokenIssuedBefore(Instant before) {
+    return issuedAt.map(iat -> iat.isBefore(before)).orElse(true);
+  }
+
   /** A renewal's answer: the expiry moves to the new token's, and the client hears either way. */
   private void renewed(TokenRenewal.Outcome outcome) {
     if (!open()) {
@@ -599,6 +610,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
     }
     outcome.expiresAt().ifPresent(at -> {
       expiresAt = expiryAfter(node.nanoTime(), Duration.between(node.clock().instant(), at));
+      issuedAt = outcome.issuedAt();
       reschedule();
     });
     send(outcome.frame());

@@ -159,6 +159,21 @@ public final class ConnectionHub {
     return closed;
   }
 
+  /**
+   * Closes, with {@code code}, the sockets of {@code userId} whose token was issued before {@code before}:
+   * a revocation seen after they connected. Returns how many.
+   */
+  public int closeUserIssuedBefore(String userId, java.time.Instant before, int code, String reason) {
+    int closed = 0;
+    for (Connection c : byId.values()) {
+      if (c.userId().equals(userId) && c.heldTokenIssuedBefore(before)) {
+        c.close(code, reason);
+        closed++;
+      }
+    }
+    return closed;
+  }
+
   /** Sockets registered and open. */
   public int size() {
     return listed.get();

@@ -64,6 +64,26 @@ class SessionHandshakeTest {
     }
   }
 
+  /**
+   * A revocation the node learns of after a socket connected (one that reached it while the revocation
+   * was not known here yet): the sockets holding older tokens close with 4001, newer ones stay.
+   */
+  @Test
+  void aRevocationSeenAfterTheHandshakeClosesTheSocketsItCovers() throws Exception {
+    Instant issued = Instant.now().minusSeconds(30);
+    try (TestSocketClient older = TestSocketClient.connect(node.ws(), bearer(token("late", issued)), WAIT);
+        TestSocketClient newer = TestSocketClient.connect(node.ws(), bearer(token("late", Instant.now())), WAIT);
+        TestSocketClient other = TestSocketClient.connect(node.ws(), bearer(token("bystander", issued)), WAIT)) {
+      older.awaitType("connection_established", WAIT);
+      newer.awaitType("connection_established", WAIT);
+      other.awaitType("connection_established", WAIT);
+      node.revocations.revoke("late", issued.plusSeconds(10));
+      assertEquals(4001, older.awaitClose(WAIT));
+      assertTrue(newer.isOpen(), "a token issued after the revocation's instant keeps its socket");
+      assertTrue(other.isOpen(), "another user's socket stays");
+    }
+  }
+
   /** A registry that does not answer: refused 503 well within the second every handshake is answered in. */
   @Test
   void aRevocationReadThatDoesNotAnswerIsRefused503WithinASecond() throws Exception {

@@ -108,6 +108,15 @@ resource "google_cloud_run_v2_service" "socket_node" {
         }
       }
       env {
+        name = "RELAY_LOG_KEY"
+        value_source {
+          secret_key_ref {
+            secret  = var.log_key_secret_id
+            version = "latest"
+          }
+        }
+      }
+      env {
         name = "RELAY_JWT_SECRET"
         value_source {
           secret_key_ref {
@@ -174,6 +183,7 @@ resource "google_cloud_run_v2_service" "socket_node" {
     google_pubsub_topic_iam_member.requests_high_publisher_socket_node,
     google_pubsub_topic_iam_member.upstream_publisher_socket_node,
     google_secret_manager_secret_iam_member.jwt_secret_socket_node,
+    google_secret_manager_secret_iam_member.log_key["socket_node"],
     time_sleep.iam_propagation,
     # A node registers itself in Firestore before it reports ready.
     google_firestore_database.default,

@@ -81,12 +81,20 @@ resource "google_cloudfunctions2_function" "send" {
       # A flag a rollout may turn off without a deploy (docs/DEPLOY.md, flags); this is its lasting value.
       RELAY_DIRECT_ROUTE = tostring(var.send_direct_route)
     })
+
+    secret_environment_variables {
+      key        = "RELAY_LOG_KEY"
+      project_id = var.project_id
+      secret     = var.log_key_secret_id
+      version    = "latest"
+    }
   }
 
   depends_on = [
     google_project_iam_member.functions_build,
     google_project_iam_member.functions_build_storage,
     google_project_iam_member.send_datastore_user,
+    google_secret_manager_secret_iam_member.log_key["send_function"],
     google_project_iam_member.send_pubsub_publisher,
     google_pubsub_topic_iam_member.requests_publisher_send,
     google_pubsub_topic_iam_member.requests_high_publisher_send,
@@ -127,12 +135,20 @@ resource "google_cloudfunctions2_function" "route" {
     # A push is answered within the subscription's ack deadline, or Pub/Sub counts it as failed.
     timeout_seconds       = local.topology.routerAckDeadlineSeconds
     environment_variables = merge(var.otel_environment, local.function_env)
+
+    secret_environment_variables {
+      key        = "RELAY_LOG_KEY"
+      project_id = var.project_id
+      secret     = var.log_key_secret_id
+      version    = "latest"
+    }
   }
 
   depends_on = [
     google_project_iam_member.functions_build,
     google_project_iam_member.functions_build_storage,
     google_project_iam_member.route_datastore_user,
+    google_secret_manager_secret_iam_member.log_key["route_function"],
     google_project_iam_member.route_pubsub_publisher,
     time_sleep.iam_propagation,
     google_firestore_database.default,

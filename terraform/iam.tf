@@ -108,6 +108,21 @@ resource "google_secret_manager_secret_iam_member" "jwt_secret_socket_node" {
   depends_on = [google_project_service.required]
 }
 
+# The key of the pseudonyms user ids take in the logs: every part that logs one reads it.
+resource "google_secret_manager_secret_iam_member" "log_key" {
+  for_each = {
+    socket_node    = google_service_account.socket_node.member
+    send_function  = google_service_account.send_function.member
+    route_function = google_service_account.route_function.member
+  }
+
+  secret_id = var.log_key_secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = each.value
+
+  depends_on = [google_project_service.required]
+}
+
 # --- send function -----------------------------------------------------------------------------
 
 resource "google_pubsub_topic_iam_member" "requests_publisher_send" {
@@ -268,12 +283,14 @@ resource "time_sleep" "iam_propagation" {
       google_pubsub_topic_iam_member.requests_high_publisher_socket_node.id,
       google_pubsub_topic_iam_member.upstream_publisher_socket_node.id,
       google_secret_manager_secret_iam_member.jwt_secret_socket_node.id,
+      google_secret_manager_secret_iam_member.log_key["socket_node"].id,
     ])
     send_function = join(",", [
       google_project_iam_member.send_pubsub_publisher.id,
       google_project_iam_member.send_datastore_user.id,
       google_pubsub_topic_iam_member.requests_publisher_send.id,
       google_pubsub_topic_iam_member.requests_high_publisher_send.id,
+      google_secret_manager_secret_iam_member.log_key["send_function"].id,
     ])
     route_function = join(",", [
       google_project_iam_member.route_pubsub_publisher.id,
@@ -281,6 +298,7 @@ resource "time_sleep" "iam_propagation" {
       google_pubsub_topic_iam_member.dead_letter_publisher_route.id,
       google_pubsub_topic_iam_member.requests_publisher_route.id,
       google_pubsub_topic_iam_member.requests_high_publisher_route.id,
+      google_secret_manager_secret_iam_member.log_key["route_function"].id,
     ])
     functions_build = join(",", concat(
       [for g in google_project_iam_member.functions_build : g.id],

@@ -49,6 +49,12 @@ variable "jwt_secret_id" {
   default     = "relay-jwt-secret"
 }
 
+variable "log_key_secret_id" {
+  type        = string
+  description = "Secret Manager secret (short id, same project) that holds the key of the pseudonyms user ids appear as in every part's logs (RELAY_LOG_KEY, at least 16 bytes): without it a reader of the logs could recompute them from the project id."
+  default     = "relay-log-key"
+}
+
 variable "allowed_origins" {
   type        = list(string)
   description = "Browser origins allowed to open sockets (and to call the send function from the demo page), each exactly as a browser sends it: scheme://host[:port], no path, no trailing slash, no wildcard. Empty allows any origin."

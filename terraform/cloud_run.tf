@@ -116,12 +116,16 @@ resource "google_cloud_run_v2_service" "socket_node" {
           }
         }
       }
-      env {
-        name = "RELAY_JWT_SECRET"
-        value_source {
-          secret_key_ref {
-            secret  = var.jwt_secret_id
-            version = "latest"
+      # The HS256 key, in hs256 mode only: a node that verifies with a JWK set never holds it.
+      dynamic "env" {
+        for_each = local.hs256 ? ["RELAY_JWT_SECRET"] : []
+        content {
+          name = env.value
+          value_source {
+            secret_key_ref {
+              secret  = var.jwt_secret_id
+              version = "latest"
+            }
           }
         }
       }

@@ -100,7 +100,10 @@ resource "google_project_iam_member" "socket_node_datastore" {
   member  = google_service_account.socket_node.member
 }
 
+# In hs256 mode only: a node that verifies tokens with a JWK set has no use for the key.
 resource "google_secret_manager_secret_iam_member" "jwt_secret_socket_node" {
+  count = local.hs256 ? 1 : 0
+
   secret_id = var.jwt_secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.socket_node.member
@@ -282,7 +285,7 @@ resource "time_sleep" "iam_propagation" {
       google_pubsub_topic_iam_member.requests_publisher_socket_node.id,
       google_pubsub_topic_iam_member.requests_high_publisher_socket_node.id,
       google_pubsub_topic_iam_member.upstream_publisher_socket_node.id,
-      google_secret_manager_secret_iam_member.jwt_secret_socket_node.id,
+      join(",", google_secret_manager_secret_iam_member.jwt_secret_socket_node.*.id),
       google_secret_manager_secret_iam_member.log_key["socket_node"].id,
     ])
     send_function = join(",", [

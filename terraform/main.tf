@@ -1,4 +1,7 @@
 locals {
+  # How the socket node verifies client tokens (auth_environment's RELAY_AUTH_MODE; hs256 when unset).
+  hs256 = lower(lookup(var.auth_environment, "RELAY_AUTH_MODE", "hs256")) == "hs256"
+
   # The one source of truth for topic and subscription names, backoff bounds and delivery
   # attempts. The Java code and the local stack read the same file; never copy its values here.
   topology = jsondecode(file("${path.module}/../config/topology.json"))

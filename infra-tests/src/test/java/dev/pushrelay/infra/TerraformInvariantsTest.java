@@ -481,8 +481,15 @@ class TerraformInvariantsTest {
         () -> assertEquals("8080", TerraformConfig.at(container, "ports", "container_port").asText()),
         () -> assertTrue(node.text("template", "scaling", "min_instance_count").startsWith("${var."),
             "min instances is a variable"),
-        () -> assertTrue(env.containsAll(List.of("GOOGLE_CLOUD_PROJECT", "RELAY_JWT_SECRET", "RELAY_ALLOWED_ORIGINS",
+        () -> assertTrue(env.containsAll(List.of("GOOGLE_CLOUD_PROJECT", "RELAY_ALLOWED_ORIGINS",
             "RELAY_SEND_URL", "RELAY_MAX_CONNECTIONS")), "socket node environment: " + env));
+    // the HS256 key: a dynamic env block, from Secret Manager, present in hs256 mode only
+    String dynamicEnv = TerraformConfig.at(container, "dynamic").toString();
+    assertTrue(dynamicEnv.contains("RELAY_JWT_SECRET") && dynamicEnv.contains("local.hs256")
+        && dynamicEnv.contains("secret_key_ref") && dynamicEnv.contains("var.jwt_secret_id"),
+        "RELAY_JWT_SECRET from Secret Manager in hs256 mode only: " + dynamicEnv);
+    assertTrue(tf.resource("google_secret_manager_secret_iam_member", "jwt_secret_socket_node").orElseThrow()
+        .text("count").contains("local.hs256"), "the node may read the HS256 key in hs256 mode only");
     String concurrencyExpr = node.text("template", "max_instance_request_concurrency");
     if (concurrencyExpr.startsWith("${var.")) {
       String variable = concurrencyExpr.substring("${var.".length(), concurrencyExpr.length() - 1);

@@ -199,8 +199,9 @@ class ConnectionDeliveryTest {
     try (SocketFixture quiet = new SocketFixture(SocketLimits.defaults().withPingInterval(Duration.ofHours(2)), null,
         null, 10)) {
       List<SocketFixture.Socket> sockets = new ArrayList<>();
-      for (int i = 0; i < 8; i++) {
-        sockets.add(quiet.live("u" + i));
+      quiet.identity.serve();
+      for (int i = 0; i < 8; i++) { // opened at one instant: every socket's age is the fixture's time since
+        sockets.add(quiet.open("u" + i));
       }
       quiet.advance(SocketTimings.DEFAULT.oldestAge().minusSeconds(2));
       assertTrue(sockets.stream().allMatch(s -> s.jetty().closes().isEmpty()), "none before the oldest age");

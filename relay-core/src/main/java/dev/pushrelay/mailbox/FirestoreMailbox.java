@@ -9,6 +9,7 @@ import com.google.cloud.firestore.FieldValue;
 import com.google.cloud.firestore.Firestore;
 import com.google.cloud.firestore.QueryDocumentSnapshot;
 import com.google.cloud.firestore.Precondition;
+import dev.pushrelay.gcp.BatchedWrites;
 import dev.pushrelay.gcp.Completions;
 import dev.pushrelay.gcp.Preconditions;
 import dev.pushrelay.gcp.Timestamps;
@@ -135,8 +136,9 @@ public final class FirestoreMailbox implements Mailbox {
   }
 
   /**
-   * Claims without a transaction: one query for the user's entries, then one write per claimable entry,
-   * conditional on the entry being unchanged since the query (its update time). A transaction over the
+   * Claims without a transaction: one query for the user's entries, then one write per claimable entry
+   * (sent together, see {@link BatchedWrites}), conditional on the entry being unchanged since the query
+   * (its update time). A transaction over the
    * query would hold the whole mailbox against the route function's parking of new messages, and both
    * sides then abort each other under churn; here an entry that changed meanwhile is read again and
    * decided again, and nothing else waits. One claim that fails fails the look: the socket's next look
@@ -168,9 +170,11 @@ public final class FirestoreMailbox implements Mailbox {
           .thenComparing(QueryDocumentSnapshot::getId));
       metrics.firestoreReads(Math.max(1, docs.size()));
       List<CompletableFuture<Decided>> each = new ArrayList<>(docs.size());
+      BatchedWrites claims = new BatchedWrites(db);
       for (QueryDocumentSnapshot doc : docs) {
-        each.add(claimOne(doc, connectionId, now, CLAIM_RETRIES));
+        each.add(claimOne(doc, connectionId, now, CLAIM_RETRIES, claims::update));
       }
+      claims.send();
       return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> {
         List<ParkedMessage> handed = new ArrayList<>();
         List<Instant> heldUntil = new ArrayList<>();
@@ -196,8 +200,17 @@ public final class FirestoreMailbox implements Mailbox {
     static final Decided NONE = new Decided(null, null);
   }
 
-  /** Claims one entry, hands it again or shares it, as {@link ClaimDecision} says. */
-  private CompletableFuture<Decided> claimOne(DocumentSnapshot doc, String connectionId, Instant now, int retries) {
+  /** A conditional update: of a batch, or one call of its own. */
+  private interface ClaimWrite {
+    CompletableFuture<?> update(DocumentReference ref, Map<String, Object> fields, Precondition precondition);
+  }
+
+  /**
+   * Claims one entry, hands it again or shares it, as {@link ClaimDecision} says; the claim is written by
+   * {@code write}, and an entry that changed meanwhile is read and decided again with a write of its own.
+   */
+  private CompletableFuture<Decided> claimOne(DocumentSnapshot doc, String connectionId, Instant now, int retries,
+      ClaimWrite write) {
     if (!doc.exists()) {
       return CompletableFuture.completedFuture(Decided.NONE);
     }
@@ -221,7 +234,7 @@ public final class FirestoreMailbox implements Mailbox {
     metrics.firestoreWrites(1);
     Map<String, Object> claim = Map.of("state", STATE_CLAIMED, "claimedBy", connectionId,
         "claimedAt", Timestamps.of(now));
-    return Completions.of(doc.getReference().update(claim, Precondition.updatedAt(doc.getUpdateTime())))
+    return write.update(doc.getReference(), claim, Precondition.updatedAt(doc.getUpdateTime()))
         .thenApply(r -> new Decided(new ParkedMessage(message, true), null))
         .exceptionallyCompose(e -> {
           // the conditional write lost: the entry changed (or went) since it was read
@@ -231,38 +244,44 @@ public final class FirestoreMailbox implements Mailbox {
           // the route function counted an attempt, or another socket claimed it: read it and decide again
           metrics.firestoreReads(1);
           return Completions.of(doc.getReference().get())
-              .thenCompose(fresh -> claimOne(fresh, connectionId, now, retries - 1));
+              .thenCompose(fresh -> claimOne(fresh, connectionId, now, retries - 1,
+                  (ref, fields, precondition) -> Completions.of(ref.update(fields, precondition))));
         });
   }
 
   @Override
   public CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now) {
     metrics.firestoreWrites(messageIds.size());
-    return eachEntry(userId, messageIds, ref -> ref.update("state", STATE_DELIVERED, "deliveredAt",
+    return eachEntry(userId, messageIds, Map.of("state", STATE_DELIVERED, "deliveredAt",
         Timestamps.of(now), "expiresAt", Timestamps.of(now.plus(TOMBSTONE_TTL))));
   }
 
   @Override
   public CompletableFuture<Void> release(String userId, List<String> messageIds) {
     metrics.firestoreWrites(messageIds.size());
-    return eachEntry(userId, messageIds, ref -> ref.update("state", STATE_PENDING, "claimedBy", FieldValue.delete(),
+    return eachEntry(userId, messageIds, Map.of("state", STATE_PENDING, "claimedBy", FieldValue.delete(),
         "claimedAt", FieldValue.delete()));
   }
 
   /**
-   * One write per entry, so that one entry the route function has already removed (routed live and
-   * discarded) does not fail the others; a missing entry is fine.
+   * The same update of each entry, sent together but each on its own, so that one entry the route
+   * function has already removed (routed live and discarded) does not fail the others; a missing entry
+   * is fine.
    */
-  private CompletableFuture<Void> eachEntry(String userId, List<String> messageIds,
-      java.util.function.Function<DocumentReference, com.google.api.core.ApiFuture<?>> write) {
+  private CompletableFuture<Void> eachEntry(String userId, List<String> messageIds, Map<String, Object> fields) {
+    BatchedWrites writes = messageIds.size() > 1 ? new BatchedWrites(db) : null; // one write goes as it is
     CompletableFuture<?>[] each = messageIds.stream()
-        .map(id -> Completions.of(write.apply(pending(userId).document(id))).handle((r, e) -> {
+        .map(id -> (writes == null ? Completions.of(pending(userId).document(id).update(fields))
+            : writes.update(pending(userId).document(id), fields)).handle((r, e) -> {
           if (e != null && !(unwrap(e) instanceof NotFoundException) && !Preconditions.lost(e)) {
             throw new CompletionException(e);
           }
           return null;
         }))
         .toArray(CompletableFuture[]::new);
+    if (writes != null) {
+      writes.send();
+    }
     return CompletableFuture.allOf(each);
   }
 

@@ -27,6 +27,9 @@ public final class PubSubMessagePublisher implements MessagePublisher {
   private volatile TopicAdminClient unary;
 
   /** Every topic is long-lived. */
+  /** Pub/Sub takes up to 1,000 messages (and 10 MB) in one publish call. */
+  static final int MAX_PER_CALL = 100;
+
   public PubSubMessagePublisher(GcpClients clients) {
     this(clients, topic -> false);
   }
@@ -50,6 +53,26 @@ public final class PubSubMessagePublisher implements MessagePublisher {
     }
     Publisher publisher = publishers.computeIfAbsent(topic, clients::publisher);
     return Completions.of(publisher.publish(m.build()));
+  }
+
+  /**
+   * One publish call for all of them (Pub/Sub keeps the order within a call), in calls of at most
+   * {@link #MAX_PER_CALL} sent one after another.
+   */
+  @Override
+  public CompletableFuture<java.util.List<String>> publishAll(String topic, java.util.List<OutboundMessage> messages) {
+    java.util.List<String> ids = new java.util.ArrayList<>();
+    CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+    for (int from = 0; from < messages.size(); from += MAX_PER_CALL) {
+      PublishRequest.Builder request = PublishRequest.newBuilder().setTopic(clients.topic(topic).toString());
+      for (OutboundMessage message : messages.subList(from, Math.min(messages.size(), from + MAX_PER_CALL))) {
+        request.addMessages(PubsubMessage.newBuilder().setData(ByteString.copyFromUtf8(message.data()))
+            .putAllAttributes(message.attributes()).setOrderingKey(message.orderingKey()));
+      }
+      chain = chain.thenCompose(v -> Completions.of(unary().publishCallable().futureCall(request.build())))
+          .thenAccept(r -> ids.addAll(r.getMessageIdsList()));
+    }
+    return chain.thenApply(v -> ids);
   }
 
   private TopicAdminClient unary() {

@@ -38,14 +38,24 @@ public final class RelayPublisher {
 
   /** A delivery with more attributes than the trace context (how often it was re-routed). */
   public CompletableFuture<String> delivery(String nodeId, RelayMessage m, Map<String, String> extraAttributes) {
+    return publisher.publish(topology.deliveriesTopicFor(nodeId), deliveryOf(nodeId, m, extraAttributes));
+  }
+
+  /** Several deliveries to one node in one go, in this order; {@code extraAttributes} gives each its own. */
+  public CompletableFuture<java.util.List<String>> deliveries(String nodeId, java.util.List<RelayMessage> ms,
+      java.util.function.Function<RelayMessage, Map<String, String>> extraAttributes) {
+    return publisher.publishAll(topology.deliveriesTopicFor(nodeId),
+        ms.stream().map(m -> deliveryOf(nodeId, m, extraAttributes.apply(m))).toList());
+  }
+
+  private static OutboundMessage deliveryOf(String nodeId, RelayMessage m, Map<String, String> extraAttributes) {
     Map<String, String> attributes = new HashMap<>(m.trace());
     attributes.putAll(extraAttributes);
     attributes.put(MessageAttributes.NODE_ID, nodeId);
     attributes.put(MessageAttributes.MESSAGE_ID, m.id());
     attributes.put(MessageAttributes.USER_ID, m.userId());
     // keyed by user: the node's ordered subscription hands one user's deliveries over in publish order
-    return publisher.publish(topology.deliveriesTopicFor(nodeId),
-        new OutboundMessage(m.toJson(), attributes, m.userId()));
+    return new OutboundMessage(m.toJson(), attributes, m.userId());
   }
 
   /**

@@ -44,4 +44,14 @@ public final class LiveRoute {
     return CompletableFuture.allOf(nodes.stream().map(node -> publisher.delivery(node, m, extraAttributes))
         .toArray(CompletableFuture[]::new));
   }
+
+  /**
+   * Several deliveries of one user to each node, in this order, one publish call per node and 100
+   * messages; {@code extraAttributes} gives each its own. Completes once Pub/Sub took them all.
+   */
+  public CompletableFuture<Void> deliverAll(Set<String> nodes, java.util.List<RelayMessage> ms,
+      java.util.function.Function<RelayMessage, Map<String, String>> extraAttributes) {
+    return CompletableFuture.allOf(nodes.stream().map(node -> publisher.deliveries(node, ms, extraAttributes))
+        .toArray(CompletableFuture[]::new));
+  }
 }

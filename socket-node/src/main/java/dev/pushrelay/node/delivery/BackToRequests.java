@@ -43,6 +43,16 @@ public final class BackToRequests {
     return live.deliver(nodes, m, rerouted(fromNode, delivered)).thenRun(() -> metrics.delivery(DeliveryResult.REROUTED));
   }
 
+  /**
+   * Several of one user's deliveries to the live {@code nodes}, in this order, in one publish call per
+   * node; {@code delivered} gives the attributes each came with.
+   */
+  public CompletableFuture<Void> sendAllLive(LiveRoute live, Set<String> nodes, java.util.List<RelayMessage> ms,
+      String fromNode, java.util.function.Function<RelayMessage, Map<String, String>> delivered) {
+    return live.deliverAll(nodes, ms, m -> rerouted(fromNode, delivered.apply(m)))
+        .thenRun(() -> ms.forEach(m -> metrics.delivery(DeliveryResult.REROUTED)));
+  }
+
   /** The attributes of a re-route: the node it comes from, and one more re-route than the delivery had. */
   private static Map<String, String> rerouted(String fromNode, Map<String, String> delivered) {
     return Map.of(MessageAttributes.REROUTED_FROM, fromNode,

@@ -122,10 +122,10 @@ public final class SubscriptionSweeper {
 
   /**
    * One user's swept deliveries, in the order they were pulled: to the live nodes that hold the user
-   * (never the swept node), one after another so that they land in that order; or, when none does or
-   * the registry does not answer in time, parked and back to requests (the mailbox keeps their order).
-   * A live publish that fails (the node left meanwhile and its topic is gone) sends that delivery and the
-   * user's later ones the parked way, rather than failing the whole sweep.
+   * (never the swept node), all in one publish call per node, so that they land in that order; or, when
+   * none does or the registry does not answer in time, parked and back to requests (the mailbox keeps
+   * their order). A live publish that fails (the node left meanwhile and its topic is gone) sends them
+   * the parked way, rather than failing the whole sweep.
    */
   private CompletableFuture<Void> rerouteUser(String user, List<Swept> swept, String nodeId) {
     return live.liveNodes(user).handle((nodes, e) -> {
@@ -136,21 +136,21 @@ public final class SubscriptionSweeper {
       LOG.debug("sweep of node {} re-routes {} deliveries to {}", nodeId, swept.size(),
           nodes.isEmpty() ? "requests" : nodes);
       if (nodes.isEmpty()) {
-        return CompletableFuture.allOf(swept.stream()
-            .map(s -> backToRequests.send(s.message(), nodeId, s.delivered())).toArray(CompletableFuture[]::new));
+        return park(swept, nodeId);
       }
-      boolean[] parkTheRest = {false};
-      CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-      for (Swept s : swept) {
-        chain = chain.thenCompose(v -> parkTheRest[0] ? backToRequests.send(s.message(), nodeId, s.delivered())
-            : backToRequests.sendLive(live, nodes, s.message(), nodeId, s.delivered()).exceptionallyCompose(failed -> {
-              LOG.info("sweep of node {}: a live re-route failed ({}), parking the user's rest", nodeId,
-                  failed.toString());
-              parkTheRest[0] = true;
-              return backToRequests.send(s.message(), nodeId, s.delivered());
-            }));
-      }
-      return chain;
+      Map<RelayMessage, Map<String, String>> delivered = new java.util.IdentityHashMap<>();
+      swept.forEach(s -> delivered.put(s.message(), s.delivered()));
+      return backToRequests.sendAllLive(live, nodes, swept.stream().map(Swept::message).toList(), nodeId,
+          delivered::get).exceptionallyCompose(failed -> {
+            LOG.info("sweep of node {}: a live re-route failed ({}), parking the user's deliveries", nodeId,
+                failed.toString());
+            return park(swept, nodeId);
+          });
     });
+  }
+
+  private CompletableFuture<Void> park(List<Swept> swept, String nodeId) {
+    return CompletableFuture.allOf(swept.stream()
+        .map(s -> backToRequests.send(s.message(), nodeId, s.delivered())).toArray(CompletableFuture[]::new));
   }
 }

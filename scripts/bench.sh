@@ -24,7 +24,8 @@
 #   fanout (phase 3)  FANOUT_SOCKETS (1000), FANOUT_RATES (200,400,700,1000,1500,2000,3000,4000,6000,8000),
 #                     FANOUT_STEP_SECONDS (5), FANOUT_DRAIN_SECONDS (5), FANOUT_WARM_SECONDS (30), FANOUT_WARM_RATE
 #                     (the second rate), FANOUT_RUNS (3), FANOUT_P99_LIMIT_MS (100), FANOUT_RETRY (1),
-#                     FANOUT_SERVERS (relay,ws,socketio), FANOUT_EMULATOR_HEAP (1g: its own Pub/Sub emulator's -Xmx)
+#                     FANOUT_SERVERS (relay,ws,socketio), FANOUT_EMULATOR_HEAP (1g: its own Pub/Sub emulator's -Xmx),
+#                     FANOUT_PEERS_ORDERED (1: the peers' subscriptions ordered by user as ours is; 0: unordered)
 #   cost (phase 7)    COST_REPEATS (3), COST_MESSAGES (100), COST_PENDING_MESSAGES (50), COST_RATE (20),
 #                     COST_SETTLE_SECONDS (10), COST_BACKGROUND_SECONDS (10)
 #   e2e (phase 4)     E2E_FRACTIONS (0.05,0.1,0.5 of relay.maxRatePerSecond in $OUT/fanout.json), E2E_RATES (50,200:

@@ -20,6 +20,8 @@ export function peerSettings(env) {
     topic: need('RELAY_DELIVERIES_TOPIC'),
     subscription: need('RELAY_DELIVERIES_SUBSCRIPTION'),
     ackDeadlineSeconds: Number(env.RELAY_ACK_DEADLINE_SECONDS ?? 10),
+    // ordered by user, as the relay node's subscription is (the messages carry the user as ordering key)
+    ordered: (env.RELAY_DELIVERIES_ORDERED ?? '1') === '1',
     pingIntervalMs: 1000 * Number(env.RELAY_PING_INTERVAL_SECONDS ?? 30),
   };
   if (settings.port && !(settings.port > 0 && settings.port < 65536)) problems.push('PORT must be a port number');
@@ -75,6 +77,7 @@ export async function subscribeDeliveries(settings, deliver, counters) {
   }
   const [subscription] = await topic.createSubscription(settings.subscription, {
     ackDeadlineSeconds: settings.ackDeadlineSeconds,
+    enableMessageOrdering: settings.ordered,
   });
   subscription.on('message', (m) => {
     if (m.attributes.node_id !== settings.nodeId) {

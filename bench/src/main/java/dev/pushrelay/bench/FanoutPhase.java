@@ -309,7 +309,7 @@ final class FanoutPhase {
         + "by then counts at the histogram's top (60 s). A ramp stops at the first step whose p99 passes %d ms%s. "
         + "CPU is the server process's utime+stime (/proc/PID/stat) over the step, from its first publish to its "
         + "last delivery. Whole pipelines: each server pulls its own subscription (our node: its own pull loop; "
-        + "the peers: @google-cloud/pubsub's streaming pull). Each server gets a fresh Pub/Sub emulator of this "
+        + "the peers: @google-cloud/pubsub's streaming pull). %s Each server gets a fresh Pub/Sub emulator of this "
         + "phase's own (`-Xmx%s`, topics as the topology names them), not the stack's: the emulator keeps every "
         + "message ever published to a topic in its heap, so the deliveries of the ramps would fill the stack's "
         + "emulator (512 MB) and slow or break the phases after this one, and there the stack's two nodes would "
@@ -320,6 +320,13 @@ final class FanoutPhase {
         sockets, warmSeconds, warmRate, runs, stepSeconds, joined(rates), drainSeconds, p99LimitMs,
         retryMisses ? " twice in a row (a step that misses runs once more, after the backlog is through, so that "
             + "one stall of this shared machine does not end a ramp; the second try counts)" : "",
+        PushServer.PEERS_ORDERED
+            ? "Every subscription is ordered by user, ours and the peers' alike (FANOUT_PEERS_ORDERED=1): each "
+                + "server hands a user's messages over in publish order, the guarantee our node gives; on the "
+                + "emulator an ordered subscription hands a user's next message only once the last one is acked, "
+                + "and returns at most 100 messages a pull."
+            : "The peers' subscriptions are not ordered (FANOUT_PEERS_ORDERED=0), ours is: the peers give no "
+                + "per-user order.",
         s.fanoutEmulatorHeap(), s.serverCpus(), s.clientCpus(), s.nodeJavaVersion(), s.nodeJvmFlags(),
         s.nodeVersion()));
     List<List<Step>> ours = ramps.get(Contender.RELAY);

@@ -20,6 +20,12 @@ import java.util.regex.Pattern;
  * under a fresh node id (so it makes its own deliveries subscription, as a new instance does).
  */
 final class PushServer implements AutoCloseable {
+  /**
+   * The peers' delivery subscriptions are ordered by user as our node's is (FANOUT_PEERS_ORDERED, default
+   * 1), so that every server gives the same per-user order; 0 leaves theirs unordered.
+   */
+  static final boolean PEERS_ORDERED = SocketBenchSettings.envInt("FANOUT_PEERS_ORDERED", 1) == 1;
+
   private static final AtomicInteger SEQ = new AtomicInteger();
   private static final HttpClient HTTP = HttpClient.newBuilder()
       .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2)).build();
@@ -76,6 +82,7 @@ final class PushServer implements AutoCloseable {
       env.put("RELAY_DELIVERIES_TOPIC", s.topology().deliveriesTopicFor(nodeId));
       env.put("RELAY_DELIVERIES_SUBSCRIPTION", s.topology().deliveriesSubscriptionFor(nodeId));
       env.put("RELAY_ACK_DEADLINE_SECONDS", Integer.toString(s.topology().deliveriesAckDeadlineSeconds()));
+      env.put("RELAY_DELIVERIES_ORDERED", PEERS_ORDERED ? "1" : "0");
       String script = contender == Contender.WS ? "ws-relay.mjs" : "socketio-relay.mjs";
       command = List.of(s.nodeBin(), "--expose-gc", s.peersDir().resolve(script).toString());
       ready = URI.create("http://127.0.0.1:" + port + "/stats");

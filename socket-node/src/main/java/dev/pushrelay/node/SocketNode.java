@@ -371,16 +371,6 @@ public final class SocketNode implements AutoCloseable {
   }
 
   /**
-   * The graceful drain (SIGTERM on Cloud Run, 10 s to go): turn unready and refuse new sockets, end
-   * the lease, close sockets with 1012 so clients reconnect elsewhere (what they had not acked is routed
-   * again), delete the delivery topic (routes in flight fail and are retried), keep pulling until
-   * the subscription has been quiet for a moment and every pulled delivery is re-routed, and wait for
-   * the sockets' {@code disconnected} events. The
-   * subscription itself, and the node's registry entry, are left to a live node's cleanup: only a
-   * quiet period longer than the ack deadline proves the subscription empty, and that does not fit in
-   * a drain.
-   */
-  /**
    * Leaves routing on purpose (a drain, a retirement): stop serving, end the lease, close every socket
    * with 1012 ({@code reason}), delete the delivery topic, and pull and re-route until the subscription
    * is quiet or {@code deadline} passes. {@code inc} may be null (no incarnation serves): then only the
@@ -413,6 +403,15 @@ public final class SocketNode implements AutoCloseable {
     }
   }
 
+  /**
+   * The graceful drain (SIGTERM on Cloud Run, 10 s to go): turn unready and refuse new sockets, end
+   * the lease, close sockets with 1012 so clients reconnect elsewhere (what they had not acked is routed
+   * again), delete the delivery topic (routes in flight fail and are retried), keep pulling until
+   * the subscription has been quiet for a moment and every pulled delivery is re-routed, and wait for
+   * the sockets' {@code disconnected} events. The subscription itself, and the node's registry entry, are
+   * left to a live node's cleanup: only a quiet period longer than the ack deadline proves the subscription
+   * empty, and that does not fit in a drain.
+   */
   @Override
   public void close() {
     if (!stopped.compareAndSet(false, true)) {

@@ -22,6 +22,19 @@ public final class Await {
     value(what, timeout, () -> condition.getAsBoolean() ? Optional.of(Boolean.TRUE) : Optional.empty());
   }
 
+  /**
+   * Waits until {@code condition} holds. On timeout the failure also gives {@code detail}, read at that
+   * moment: what was still wrong.
+   */
+  public static void until(String what, Duration timeout, BooleanSupplier condition, Supplier<String> detail)
+      throws InterruptedException, TimeoutException {
+    try {
+      until(what, timeout, condition);
+    } catch (TimeoutException e) {
+      throw new TimeoutException(e.getMessage() + ": " + detail.get());
+    }
+  }
+
   /** Waits until {@code answer} gives a value, and returns it. */
   public static <T> T value(String what, Duration timeout, Supplier<Optional<T>> answer)
       throws InterruptedException, TimeoutException {

@@ -3,6 +3,7 @@ package dev.pushrelay.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pushrelay.testing.Await;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -15,6 +16,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -155,22 +157,23 @@ class ChaosIT {
    */
   private static void awaitEveryOpenSocketRoutable(LocalStack stack, ChaosWorkload workload, int port,
       Duration timeout, Nemesis.Window stall) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    List<String> unroutable;
-    do {
-      unroutable = new ArrayList<>();
-      for (ChaosWorkload.Socket s : workload.sockets()) {
-        if (s.port == port && s.client.isOpen() && stack.probe().liveRegistration(s.connectionId).isEmpty()) {
-          unroutable.add(s.user + "/" + s.connectionId);
-        }
+    AtomicReference<List<String>> unroutable = new AtomicReference<>(List.of());
+    Await.until("every socket open on the node routable after its stall", timeout, () -> {
+      unroutable.set(Unchecked.get(() -> unroutableSockets(stack, workload, port)));
+      return unroutable.get().isEmpty();
+    }, () -> unroutable.get().size() + " sockets open on the node after its stall ended at " + stall.end()
+        + " that no route can reach: " + unroutable.get());
+  }
+
+  /** user/connection of each socket open on the node on {@code port} that no live registration lists. */
+  private static List<String> unroutableSockets(LocalStack stack, ChaosWorkload workload, int port) throws Exception {
+    List<String> unroutable = new ArrayList<>();
+    for (ChaosWorkload.Socket s : workload.sockets()) {
+      if (s.port == port && s.client.isOpen() && stack.probe().liveRegistration(s.connectionId).isEmpty()) {
+        unroutable.add(s.user + "/" + s.connectionId);
       }
-      if (unroutable.isEmpty()) {
-        return;
-      }
-      TimeUnit.MILLISECONDS.sleep(200);
-    } while (System.nanoTime() < deadline);
-    throw new AssertionError(unroutable.size() + " sockets open on the node " + timeout + " after its stall ended at "
-        + stall.end() + " that no route can reach: " + unroutable);
+    }
+    return unroutable;
   }
 
   /**

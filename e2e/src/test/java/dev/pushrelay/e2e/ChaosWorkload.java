@@ -6,6 +6,7 @@ import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.pubsub.OutboundMessage;
 import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import com.nimbusds.jwt.JWTClaimsSet;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.testing.TestTokens;
 import dev.pushrelay.topology.Topology;
@@ -17,9 +18,11 @@ import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -41,6 +44,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class ChaosWorkload implements AutoCloseable {
   private static final Duration CONNECT = Duration.ofSeconds(5);
+  /** A churn step ends well within this: its connect and its wait for the answer take CONNECT each, at most. */
+  private static final Duration STEP_ENDS = CONNECT.multipliedBy(3);
 
   /** One socket of one user, and when it was established and closed. */
   static final class Socket {
@@ -79,6 +84,8 @@ final class ChaosWorkload implements AutoCloseable {
   private final Map<String, AtomicBoolean> crowdSenders = new ConcurrentHashMap<>();
   private final AtomicInteger refused = new AtomicInteger();
   private final AtomicInteger sent = new AtomicInteger();
+  /** Steps of the churn (a user's cycle, a stayer's reconnect) under way; {@link #settle} waits for them. */
+  private final AtomicInteger churnSteps = new AtomicInteger();
   private final PubSubMessagePublisher publisher;
   private final String requestsTopic = Topology.standard().requestsTopic();
   private final double perSecond;
@@ -305,18 +312,20 @@ final class ChaosWorkload implements AutoCloseable {
     for (Socket s : sockets) {
       s.client.close();
     }
-    long deadline = System.nanoTime() + grace.toNanos();
-    for (Socket s : sockets) {
-      try {
-        s.client.closed().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-        // closed without a handshake, or not at all: the node's close handler still runs
-      }
+    CompletableFuture<?>[] closes = sockets.stream().map(s -> s.client.closed()).toArray(CompletableFuture[]::new);
+    try {
+      CompletableFuture.allOf(closes).get(grace.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (ExecutionException | TimeoutException e) {
+      // closed without a handshake, or not at all: the node's close handler still runs
     }
   }
 
   /** One churning user's life: connect to a random live node, stay 1-4 s, leave, come back within 1 s. */
   private void cycle(String user) {
+    counted(() -> cycleStep(user));
+  }
+
+  private void cycleStep(String user) {
     if (!churning.get()) {
       return;
     }
@@ -368,6 +377,10 @@ final class ChaosWorkload implements AutoCloseable {
   }
 
   private void reconnectStayer(String user) {
+    counted(() -> reconnectStayerStep(user));
+  }
+
+  private void reconnectStayerStep(String user) {
     if (!sending.get() && !churning.get()) {
       return;
     }
@@ -379,18 +392,22 @@ final class ChaosWorkload implements AutoCloseable {
     }
   }
 
-  private Socket connectUntilEstablished(String user, int port, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      Socket s = tryConnect(user, port);
-      if (s != null) {
-        return s;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("user " + user + " could not connect to port " + port);
-      }
-      TimeUnit.MILLISECONDS.sleep(200);
+  /**
+   * Runs a step of the churn counted as under way. It counts itself before it looks whether the churn
+   * still runs, so once {@link #settle} has stopped the churn and seen no step under way, none connects.
+   */
+  private void counted(Runnable step) {
+    churnSteps.incrementAndGet();
+    try {
+      step.run();
+    } finally {
+      churnSteps.decrementAndGet();
     }
+  }
+
+  private Socket connectUntilEstablished(String user, int port, Duration timeout) throws Exception {
+    return Await.value("user " + user + " connected to port " + port, timeout,
+        () -> Optional.ofNullable(tryConnect(user, port)));
   }
 
   /**
@@ -400,9 +417,9 @@ final class ChaosWorkload implements AutoCloseable {
   void settle() throws Exception {
     churning.set(false);
     stayers.clear();
-    leaving.values().forEach(f -> f.cancel(false));
-    leaving.clear();
-    TimeUnit.MILLISECONDS.sleep(2 * CONNECT.toMillis()); // connects in flight end (or time out) meanwhile
+    keepSockets();
+    Await.until("the churn's steps under way ended", STEP_ENDS, () -> churnSteps.get() == 0);
+    keepSockets(); // a step under way may have planned one more leave
     List<Integer> live = nodes();
     for (String user : users) {
       boolean open = sockets.stream().anyMatch(s -> s.user.equals(user) && s.client.isOpen());
@@ -411,6 +428,12 @@ final class ChaosWorkload implements AutoCloseable {
             Duration.ofSeconds(60));
       }
     }
+  }
+
+  /** Cancels the planned end of each churning socket's stay. */
+  private void keepSockets() {
+    leaving.values().forEach(f -> f.cancel(false));
+    leaving.clear();
   }
 
   List<Socket> sockets() {

@@ -167,10 +167,7 @@ class CrashBacklogIT {
   }
 
   private static void awaitAccepted(Ledger ledger, int count) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (ledger.acceptedCount() < count) {
-      assertTrue(System.nanoTime() < deadline, "only " + ledger.acceptedCount() + " accepted");
-      TimeUnit.MILLISECONDS.sleep(20);
-    }
+    Await.until(count + " accepted", Duration.ofSeconds(60), () -> ledger.acceptedCount() >= count,
+        () -> "only " + ledger.acceptedCount() + " accepted");
   }
 }

@@ -2,6 +2,7 @@ package dev.pushrelay.e2e;
 
 import com.google.pubsub.v1.PubsubMessage;
 import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.TestSocketClient;
 import java.time.Duration;
 import java.time.Instant;
@@ -12,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -117,23 +119,19 @@ final class Ledger {
   /** Waits until nothing is lost, refreshing from the sockets and the dead letters each round. */
   void awaitNothingLost(Supplier<List<Map.Entry<String, TestSocketClient>>> sockets, Supplier<Set<String>> deadLetters,
       Duration timeout) throws InterruptedException, TimeoutException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    Set<String> lost;
-    while (true) {
-      for (Map.Entry<String, TestSocketClient> s : sockets.get()) {
-        received(s.getKey(), s.getValue());
-      }
-      lost = lost(deadLetters.get());
-      if (lost.isEmpty()) {
-        return;
-      }
-      if (System.nanoTime() > deadline) {
-        throw new TimeoutException(lost.size() + " of " + acceptedCount() + " accepted messages lost: " + lost);
-      }
-      synchronized (this) {
-        wait(100);
-      }
+    AtomicReference<Set<String>> lost = new AtomicReference<>(Set.of());
+    Await.until("every accepted message received or dead-lettered", timeout, () -> {
+      lost.set(lostNow(sockets.get(), deadLetters));
+      return lost.get().isEmpty();
+    }, () -> lost.get().size() + " of " + acceptedCount() + " accepted messages lost: " + lost.get());
+  }
+
+  /** What is lost after adding what the sockets received so far; the dead letters are read after them. */
+  private Set<String> lostNow(List<Map.Entry<String, TestSocketClient>> sockets, Supplier<Set<String>> deadLetters) {
+    for (Map.Entry<String, TestSocketClient> s : sockets) {
+      received(s.getKey(), s.getValue());
     }
+    return lost(deadLetters.get());
   }
 
   /** Message frames on a socket of one user whose data names another user as the addressee. */

@@ -2,6 +2,7 @@ package dev.pushrelay.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.EmulatorProcess;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -22,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
 /**
@@ -148,20 +148,16 @@ public final class LocalStack implements AutoCloseable {
 
   /** Waits until the node on {@code port} answers /readyz with 200. */
   public void awaitNodeReady(int port, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
     URI ready = URI.create("http://127.0.0.1:" + port + "/readyz");
-    while (true) {
-      try {
-        if (get(ready).statusCode() == 200) {
-          return;
-        }
-      } catch (IOException notYet) {
-        // not listening yet
-      }
-      if (System.nanoTime() > deadline) {
-        throw new TimeoutException("node on port " + port + " not ready within " + timeout);
-      }
-      TimeUnit.MILLISECONDS.sleep(100);
+    Await.until("the node on port " + port + " ready", timeout, () -> Unchecked.get(() -> answersOk(ready)));
+  }
+
+  /** Whether {@code uri} answers 200 now; false while nothing listens there yet. */
+  private boolean answersOk(URI uri) throws Exception {
+    try {
+      return get(uri).statusCode() == 200;
+    } catch (IOException notYet) {
+      return false;
     }
   }
 
@@ -177,14 +173,8 @@ public final class LocalStack implements AutoCloseable {
   /** Waits until {@link #metric} rises above {@code floor}; {@code what} names the wait in the timeout. */
   public void awaitMetricAbove(String portName, String series, double floor, Duration timeout,
       Supplier<String> what) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (metric(portName, series) <= floor) {
-      if (System.nanoTime() > deadline) {
-        throw new TimeoutException(series + " on " + portName + " stayed at " + floor
-            + " for " + timeout + ": " + what.get());
-      }
-      TimeUnit.MILLISECONDS.sleep(50);
-    }
+    Await.until(series + " on " + portName + " above " + floor, timeout,
+        () -> Unchecked.get(() -> metric(portName, series)) > floor, what);
   }
 
   public static JsonNode json(HttpResponse<String> r) throws IOException {

@@ -3,6 +3,7 @@ package dev.pushrelay.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.TestSocketClient;
 import java.time.Duration;
 import java.util.AbstractMap;
@@ -128,10 +129,7 @@ class NodeLossIT {
   }
 
   private static void awaitMessages(TestSocketClient c, int count) throws Exception {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (c.messages().size() < count) {
-      assertTrue(System.nanoTime() < deadline, "stream did not start");
-      TimeUnit.MILLISECONDS.sleep(20);
-    }
+    Await.until("the stream to start (" + count + " messages)", WAIT, () -> c.messages().size() >= count,
+        () -> "only " + c.messages().size() + " arrived");
   }
 }

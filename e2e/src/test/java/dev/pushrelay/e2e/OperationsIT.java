@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.TestSocketClient;
 import java.io.IOException;
 import java.net.URI;
@@ -98,18 +99,10 @@ class OperationsIT {
   }
 
   private static JsonNode awaitListed(String id) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    while (true) {
-      for (JsonNode row : listed()) {
-        if (row.get("messageId").asText().equals(id)) {
-          return row;
-        }
-      }
-      if (System.nanoTime() > deadline) {
-        throw new TimeoutException("message " + id + " was never listed as a dead letter");
-      }
-      TimeUnit.MILLISECONDS.sleep(500);
-    }
+    return Await.value("message " + id + " listed as a dead letter", Duration.ofSeconds(90),
+        () -> Unchecked.get(OperationsIT::listed).stream()
+            .filter(row -> row.get("messageId").asText().equals(id))
+            .findFirst());
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.pushrelay.e2e;
 
 import com.sun.net.httpserver.HttpServer;
+import dev.pushrelay.testing.Await;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -8,7 +9,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -35,7 +35,6 @@ final class OtlpReceiver implements AutoCloseable {
       if (exchange.getRequestURI().getPath().equals("/v1/traces")) {
         synchronized (receiver.traceExports) {
           receiver.traceExports.add(body);
-          receiver.traceExports.notifyAll();
         }
       }
       exchange.getResponseHeaders().add("Content-Type", "application/x-protobuf");
@@ -53,21 +52,20 @@ final class OtlpReceiver implements AutoCloseable {
   /** Waits for an export from {@code serviceName} that holds a span of {@code traceId}. */
   void awaitSpans(byte[] traceId, String serviceName, Duration timeout) throws InterruptedException, TimeoutException {
     byte[] service = serviceName.getBytes(StandardCharsets.UTF_8);
-    long deadline = System.nanoTime() + timeout.toNanos();
+    Await.until("a span of the trace from " + serviceName, timeout, () -> holdsSpan(traceId, service),
+        () -> "none among " + exportCount() + " exports");
+  }
+
+  /** Whether an export so far holds both the trace id and the service name. */
+  private boolean holdsSpan(byte[] traceId, byte[] service) {
     synchronized (traceExports) {
-      while (true) {
-        for (byte[] body : traceExports) {
-          if (indexOf(body, traceId) >= 0 && indexOf(body, service) >= 0) {
-            return;
-          }
-        }
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          throw new TimeoutException("no span of the trace from " + serviceName + " among " + traceExports.size()
-              + " exports");
-        }
-        TimeUnit.NANOSECONDS.timedWait(traceExports, left);
-      }
+      return traceExports.stream().anyMatch(body -> indexOf(body, traceId) >= 0 && indexOf(body, service) >= 0);
+    }
+  }
+
+  private int exportCount() {
+    synchronized (traceExports) {
+      return traceExports.size();
     }
   }
 

@@ -7,12 +7,13 @@ import dev.pushrelay.gcp.GcpEndpoints;
 import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.registry.FirestoreRegistryStore;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.CollectingSubscription;
 import dev.pushrelay.topology.Topology;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 
 /** Looks inside a running local stack through its emulators: dead letters and mailbox entries. */
@@ -86,15 +87,11 @@ final class StackProbe implements AutoCloseable {
    * cleanup deleted them); fails with what is left after {@code timeout}.
    */
   void awaitChannelsGone(String nodeId, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    java.util.List<String> left;
-    while (!(left = deliveryChannels().stream().filter(n -> n.endsWith("/relay-deliveries-" + nodeId)).toList())
-        .isEmpty()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("left behind after " + timeout + ": " + left);
-      }
-      java.util.concurrent.TimeUnit.MILLISECONDS.sleep(250);
-    }
+    AtomicReference<java.util.List<String>> left = new AtomicReference<>(java.util.List.of());
+    Await.until("the channels of " + nodeId + " gone", timeout, () -> {
+      left.set(deliveryChannels().stream().filter(n -> n.endsWith("/relay-deliveries-" + nodeId)).toList());
+      return left.get().isEmpty();
+    }, () -> "left behind: " + left.get());
   }
 
   PubsubMessage awaitDeadLetter(String messageId, Duration timeout) throws Exception {
@@ -124,14 +121,8 @@ final class StackProbe implements AutoCloseable {
   }
 
   void awaitParked(String userId, String messageId, boolean expected, Duration timeout) throws Exception {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (parked(userId, messageId) != expected) {
-      if (System.nanoTime() > deadline) {
-        throw new TimeoutException("mailbox entry " + userId + "/" + messageId + " never became "
-            + (expected ? "present" : "absent"));
-      }
-      TimeUnit.MILLISECONDS.sleep(50);
-    }
+    Await.until("mailbox entry " + userId + "/" + messageId + " " + (expected ? "present" : "absent"), timeout,
+        () -> Unchecked.get(() -> parked(userId, messageId)) == expected);
   }
 
   @Override

@@ -3,6 +3,7 @@ package dev.pushrelay.e2e;
 import com.google.pubsub.v1.PubsubMessage;
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.CollectingSubscription;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.topology.Topology;
@@ -13,9 +14,13 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /**
  * What the backend heard on the upstream topic during a fault run, against what the clients were told
@@ -38,14 +43,7 @@ final class UpstreamLedger implements AutoCloseable {
 
   /** Checks the promises, waiting up to {@code timeout} for events still on their way. */
   Result check(List<ChaosWorkload.Socket> sockets, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      Result r = once(sockets);
-      if (r.problems().isEmpty() || System.nanoTime() > deadline) {
-        return r;
-      }
-      TimeUnit.MILLISECONDS.sleep(500);
-    }
+    return lastAnswer("every upstream promise kept", timeout, () -> once(sockets), r -> r.problems().isEmpty());
   }
 
   /**
@@ -53,21 +51,38 @@ final class UpstreamLedger implements AutoCloseable {
    * each after a {@code connected} one; what is still missing at {@code timeout} (empty when nothing is).
    */
   List<String> awaitDisconnected(Set<String> held, String reason, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      Heard heard = heard();
-      List<String> problems = new ArrayList<>();
-      for (String c : held) {
-        if (!heard.disconnected().getOrDefault(c, Set.of()).contains(reason)) {
-          problems.add("no disconnected event (" + reason + ") for " + c);
-        } else if (!heard.connected().contains(c)) {
-          problems.add("disconnected without connected first: " + c);
-        }
+    return lastAnswer("a disconnected event (" + reason + ") for each held connection", timeout,
+        () -> missingDisconnects(held, reason), List::isEmpty);
+  }
+
+  /** What is missing for {@link #awaitDisconnected} now. */
+  private List<String> missingDisconnects(Set<String> held, String reason) {
+    Heard heard = heard();
+    List<String> problems = new ArrayList<>();
+    for (String c : held) {
+      if (!heard.disconnected().getOrDefault(c, Set.of()).contains(reason)) {
+        problems.add("no disconnected event (" + reason + ") for " + c);
+      } else if (!heard.connected().contains(c)) {
+        problems.add("disconnected without connected first: " + c);
       }
-      if (problems.isEmpty() || System.nanoTime() > deadline) {
-        return problems;
-      }
-      TimeUnit.MILLISECONDS.sleep(200);
+    }
+    return problems;
+  }
+
+  /**
+   * Asks {@code answer} again until it is {@code fine}, and returns it. When the timeout passes first, the
+   * last answer is the result: the caller reports what it still finds wrong.
+   */
+  private static <T> T lastAnswer(String what, Duration timeout, Supplier<T> answer, Predicate<T> fine)
+      throws InterruptedException {
+    AtomicReference<T> last = new AtomicReference<>();
+    try {
+      return Await.value(what, timeout, () -> {
+        last.set(answer.get());
+        return fine.test(last.get()) ? Optional.of(last.get()) : Optional.empty();
+      });
+    } catch (TimeoutException e) {
+      return last.get();
     }
   }
 

@@ -13,8 +13,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -41,18 +39,13 @@ class InMemoryNodeTest {
     return c;
   }
 
-  private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      TimeUnit.MILLISECONDS.sleep(5);
-    }
-  }
-
   private static RelayMessage message(String id, String user) {
     return new RelayMessage(id, user, "agent_update", "{\"step\":3}", Instant.now(), 3600, Priority.NORMAL);
+  }
+
+  /** Deliveries the node's subscription still holds unacked. */
+  private int heldDeliveries() {
+    return memory.broker.held(MemoryNode.TOPOLOGY.deliveriesSubscriptionFor(memory.node.nodeId()));
   }
 
   private List<String> upstreamTypes() {
@@ -68,11 +61,9 @@ class InMemoryNodeTest {
       memory.deliver(message("m1", "u1"));
       TestSocketClient.Frame frame = client.awaitType("message", WAIT);
       assertEquals("m1", frame.json().get("id").asText());
-      await(() -> memory.broker.held(MemoryNode.TOPOLOGY.deliveriesSubscriptionFor(memory.node.nodeId())) == 1,
-          "the delivery still held");
+      Await.until("the delivery still held", WAIT, () -> heldDeliveries() == 1);
       client.send("{\"type\":\"ack\",\"id\":\"m1\"}");
-      await(() -> memory.broker.held(MemoryNode.TOPOLOGY.deliveriesSubscriptionFor(memory.node.nodeId())) == 0,
-          "the delivery acked once the client acked");
+      Await.until("the delivery acked once the client acked", WAIT, () -> heldDeliveries() == 0);
       assertEquals(1, memory.broker.acked().size());
     }
   }
@@ -84,8 +75,8 @@ class InMemoryNodeTest {
     try (TestSocketClient client = connect("u2")) {
       assertEquals("parked", client.awaitType("message", WAIT).json().get("id").asText());
       client.send("{\"type\":\"ack\",\"id\":\"parked\"}");
-      await(() -> memory.mailbox.entries().values().stream().allMatch(e -> e.state().equals("delivered")),
-          "the entry delivered once acked");
+      Await.until("the entry delivered once acked", WAIT,
+          () -> memory.mailbox.entries().values().stream().allMatch(e -> e.state().equals("delivered")));
     }
   }
 
@@ -94,7 +85,7 @@ class InMemoryNodeTest {
   void theDrainClosesWith1012AndTellsTheBackend() throws Exception {
     memory = new MemoryNode();
     TestSocketClient client = connect("u3");
-    await(() -> upstreamTypes().equals(List.of("connected")), "the connected event");
+    Await.until("the connected event", WAIT, () -> upstreamTypes().equals(List.of("connected")));
     memory.close();
     assertEquals(1012, client.awaitClose(WAIT));
     assertEquals(List.of("connected", "disconnected"), upstreamTypes());

@@ -3,7 +3,6 @@ package dev.pushrelay.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import com.google.pubsub.v1.PubsubMessage;
 import com.nimbusds.jose.JWSAlgorithm;
@@ -21,6 +20,7 @@ import dev.pushrelay.node.config.NodeConfig;
 import dev.pushrelay.node.config.Exposure;
 import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.pubsub.RelayPublisher;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.CollectingSubscription;
 import dev.pushrelay.testing.EmulatorProject;
 import dev.pushrelay.testing.TestJwks;
@@ -41,6 +41,7 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -567,18 +568,16 @@ class SocketNodeSecurityIT {
       assertEquals(101, vanished.status());
     }
     List<TestSocketClient> again = new ArrayList<>();
+    AtomicReference<Exception> refused = new AtomicReference<>();
     try {
-      long deadline = System.nanoTime() + WAIT.toNanos();
-      while (again.size() < 3) {
+      Await.until("the room for 3 sockets given back", WAIT, () -> {
         try {
           again.add(open(rs, "again-" + again.size()));
-        } catch (Exception refused) {
-          if (System.nanoTime() > deadline) {
-            fail("the node never gave the room back: " + refused);
-          }
-          Thread.sleep(100);
+        } catch (Exception e) {
+          refused.set(e);
         }
-      }
+        return again.size() == 3;
+      }, () -> "the node never gave the room back: " + refused.get());
     } finally {
       again.forEach(TestSocketClient::close);
     }

@@ -9,6 +9,7 @@ import dev.pushrelay.node.delivery.SubscriptionSweeper;
 import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.upstream.Upstream;
 import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.HeldPublisher;
 import dev.pushrelay.testing.InMemoryRegistryStore;
 import dev.pushrelay.testing.MutableClock;
@@ -74,29 +75,18 @@ class LapsedNodeCleanerTest {
   }
 
   @Test
-  void eventsThatCannotBePublishedKeepTheEntriesForTheNextPass() {
+  void eventsThatCannotBePublishedKeepTheEntriesForTheNextPass() throws Exception {
     deadNodeWithTwoSockets();
     pubsub.hold();
     Thread pass = new Thread(cleaner::runOnce);
     pass.start();
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-    while (pubsub.waiting() < 2 && System.nanoTime() < deadline) {
-      sleep(10);
-    }
+    Await.until("both events held by Pub/Sub", Duration.ofSeconds(5), () -> pubsub.waiting() >= 2);
     timers.shutdownNow(); // no retry within this pass: the next pass starts them again
     pubsub.fail(new RuntimeException("Pub/Sub unavailable"));
     join(pass);
     assertTrue(!pass.isAlive(), "the pass ended on the failure");
     assertEquals(Set.of("c1", "c2", "c3"), registry.connections().keySet());
     assertEquals(List.of("dead"), registry.lapsedNodes(clock.instant()).join());
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   private static void join(Thread t) {

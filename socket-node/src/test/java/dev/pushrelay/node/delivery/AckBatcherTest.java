@@ -3,13 +3,14 @@ package dev.pushrelay.node.delivery;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pushrelay.testing.Await;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 class AckBatcherTest {
@@ -22,10 +23,8 @@ class AckBatcherTest {
         batcher.add("a" + i);
         added.add("a" + i);
       }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (calls.stream().mapToInt(List::size).sum() < 2500 && System.nanoTime() < deadline) {
-        Thread.onSpinWait();
-      }
+      Await.until("the 2500 acks sent", Duration.ofSeconds(5),
+          () -> calls.stream().mapToInt(List::size).sum() >= 2500);
       batcher.add("last");
       added.add("last");
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.cloud.pubsub.v1.AckReplyConsumer;
 import com.google.pubsub.v1.PubsubMessage;
+import dev.pushrelay.testing.Await;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -14,7 +15,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -22,6 +22,7 @@ import org.junit.jupiter.api.Test;
 class PullLoopTest {
   private static final String SUB = "relay-deliveries-n1";
   private static final int DEADLINE = 9;
+  private static final Duration WAIT = Duration.ofSeconds(10);
   private final AtomicLong nanos = new AtomicLong(1_000_000_000L);
   private final MemoryBroker broker = new MemoryBroker(nanos::get);
   private final List<String> received = new CopyOnWriteArrayList<>();
@@ -49,27 +50,17 @@ class PullLoopTest {
     assertTrue(broker.publish("relay-deliveries-topic-n1", data, Map.of()));
   }
 
-  private static void await(BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      TimeUnit.MILLISECONDS.sleep(5);
-    }
-  }
-
   @Test
   void messagesAreHandedOverInOrderAndAckedOnlyOnceTheReceiverSaysSo() throws Exception {
     start();
     for (int i = 0; i < 5; i++) {
       publish("d" + i);
     }
-    await(() -> received.size() == 5, "5 deliveries");
+    Await.until("5 deliveries", WAIT, () -> received.size() == 5);
     assertEquals(List.of("d0", "d1", "d2", "d3", "d4"), received);
     assertEquals(List.of(), broker.acked(), "held until the receiver acks");
     replies.get(1).ack();
-    await(() -> broker.acked().size() == 1, "the ack");
+    Await.until("the ack", WAIT, () -> broker.acked().size() == 1);
     assertEquals(4, broker.held(SUB));
     assertTrue(loop.pulling());
   }
@@ -78,9 +69,9 @@ class PullLoopTest {
   void aNackedMessageComesBackAtOnce() throws Exception {
     start();
     publish("d0");
-    await(() -> received.size() == 1, "the delivery");
+    Await.until("the delivery", WAIT, () -> received.size() == 1);
     replies.get(0).nack();
-    await(() -> received.size() == 2, "the redelivery");
+    Await.until("the redelivery", WAIT, () -> received.size() == 2);
     assertEquals(List.of("d0", "d0"), received);
   }
 
@@ -89,13 +80,13 @@ class PullLoopTest {
   void aHeldMessageHasItsLeaseExtended() throws Exception {
     start();
     publish("d0");
-    await(() -> received.size() == 1, "the delivery");
+    Await.until("the delivery", WAIT, () -> received.size() == 1);
     nanos.addAndGet(TimeUnit.SECONDS.toNanos(DEADLINE / 3 + 1));
     loop.extend();
     nanos.addAndGet(TimeUnit.SECONDS.toNanos(DEADLINE - DEADLINE / 3)); // past the first lease, inside the second
     assertEquals(List.of(), broker.pullNow(SUB, 10), "still leased to the node");
     replies.get(0).ack();
-    await(() -> broker.held(SUB) == 0, "the ack");
+    Await.until("the ack", WAIT, () -> broker.held(SUB) == 0);
     nanos.addAndGet(TimeUnit.SECONDS.toNanos(DEADLINE));
     loop.extend(); // nothing held: nothing to extend
     assertEquals(1, received.size());
@@ -106,8 +97,8 @@ class PullLoopTest {
   void aDeletedSubscriptionIsReportedOnce() throws Exception {
     start();
     broker.deleteSubscription(SUB);
-    await(() -> gone.get() == 1, "the report");
-    await(() -> !loop.pulling(), "the unhealthy pull");
+    Await.until("the report", WAIT, () -> gone.get() == 1);
+    Await.until("the unhealthy pull", WAIT, () -> !loop.pulling());
     assertEquals(1, gone.get());
   }
 
@@ -115,7 +106,7 @@ class PullLoopTest {
   void quietOnlyOnceNothingCameForTheWholePeriodAndAllIsSettled() throws Exception {
     start();
     publish("d0");
-    await(() -> received.size() == 1, "the delivery");
+    Await.until("the delivery", WAIT, () -> received.size() == 1);
     nanos.addAndGet(TimeUnit.SECONDS.toNanos(5));
     assertFalse(loop.awaitQuiet(Duration.ofSeconds(1), Instant.now().plusMillis(100)), "a delivery is unsettled");
     replies.get(0).ack();

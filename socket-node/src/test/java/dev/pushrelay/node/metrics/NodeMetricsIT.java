@@ -11,6 +11,7 @@ import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.SocketNode;
 import dev.pushrelay.node.config.NodeConfig;
 import dev.pushrelay.pubsub.RelayPublisher;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.EmulatorProject;
 import dev.pushrelay.testing.MetricsProbe;
 import dev.pushrelay.testing.TestSocketClient;
@@ -31,7 +32,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -82,14 +83,11 @@ class NodeMetricsIT {
   }
 
   private static void await(String what, LongSupplier value, long expected) throws Exception {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    long seen;
-    while ((seen = value.getAsLong()) != expected) {
-      if (System.nanoTime() > deadline) {
-        throw new TimeoutException(what + " stayed at " + seen + ", expected " + expected);
-      }
-      TimeUnit.MILLISECONDS.sleep(20);
-    }
+    AtomicLong seen = new AtomicLong();
+    Await.until(what + " at " + expected, WAIT, () -> {
+      seen.set(value.getAsLong());
+      return seen.get() == expected;
+    }, () -> "stayed at " + seen.get());
   }
 
   @Test

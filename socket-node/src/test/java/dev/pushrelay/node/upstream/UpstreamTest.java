@@ -13,6 +13,7 @@ import dev.pushrelay.model.ClientFrame;
 import dev.pushrelay.pubsub.OutboundMessage;
 import dev.pushrelay.pubsub.UpstreamMessages.Socket;
 import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.HeldPublisher;
 import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.tracing.MessageTracing;
@@ -142,10 +143,7 @@ class UpstreamTest {
     pubsub.hold();
     CompletableFuture<Void> event = upstream.disconnected(lane, socket, clock.instant(), 1000);
     pubsub.fail(new RuntimeException("down"));
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (pubsub.waiting() == 0 && System.nanoTime() < deadline) {
-      Thread.sleep(10);
-    }
+    Await.until("a second attempt held by Pub/Sub", Duration.ofSeconds(5), () -> pubsub.waiting() > 0);
     assertEquals(2, pubsub.published().size(), "tried again after the first attempt failed");
     assertFalse(event.isDone());
     pubsub.release();

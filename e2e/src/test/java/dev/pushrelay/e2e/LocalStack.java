@@ -42,8 +42,13 @@ public final class LocalStack implements AutoCloseable {
     this.logDir = logDir;
   }
 
+  /** The repository's root (the build passes it as {@code relay.repo.root}; else the parent of e2e). */
+  static Path repoRoot() {
+    return Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
+  }
+
   public static LocalStack start(Map<String, String> extraEnv) throws Exception {
-    Path root = Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
+    Path root = repoRoot();
     Map<String, Integer> ports = new LinkedHashMap<>();
     for (String name : List.of("PUBSUB_PORT", "FIRESTORE_PORT", "SEND_PORT", "ROUTE_PORT", "NODE1_PORT", "NODE2_PORT")) {
       ports.put(name, EmulatorProcess.freePort());
@@ -218,7 +223,7 @@ public final class LocalStack implements AutoCloseable {
 
   /** A node of its own, of the deployed {@code revision} (Cloud Run's {@code K_REVISION}; empty: none). */
   public Process startNode(String nodeId, int port, String revision) throws IOException {
-    Path root = Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
+    Path root = repoRoot();
     Path target = root.resolve("socket-node/target");
     String jar;
     try (var files = Files.list(target)) {
@@ -308,7 +313,7 @@ public final class LocalStack implements AutoCloseable {
    * variables {@code scripts/run-local.sh} prints; returns what it printed, and fails if it failed.
    */
   public String retireRevision(String revision) throws Exception {
-    Path root = Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
+    Path root = repoRoot();
     ProcessBuilder pb = new ProcessBuilder("bash", root.resolve("scripts/rollback.sh").toString(), "--retire", revision)
         .redirectErrorStream(true);
     pb.environment().put("GOOGLE_CLOUD_PROJECT", "relay-local");

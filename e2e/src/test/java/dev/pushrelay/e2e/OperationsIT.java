@@ -46,7 +46,7 @@ class OperationsIT {
 
   @BeforeAll
   static void start() throws Exception {
-    root = Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
+    root = LocalStack.repoRoot();
     otlp = OtlpReceiver.start();
     Map<String, String> env = new HashMap<>(FastRetry.ENV);
     env.put("OTEL_EXPORTER_OTLP_ENDPOINT", otlp.endpoint());

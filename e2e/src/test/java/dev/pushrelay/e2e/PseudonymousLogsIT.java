@@ -51,7 +51,7 @@ class PseudonymousLogsIT {
 
   @BeforeAll
   static void start() throws Exception {
-    root = Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
+    root = LocalStack.repoRoot();
     toolOutput = Files.createTempDirectory(root.resolve("e2e/target"), "pseudonymous-tool-");
     stack = LocalStack.start(FastRetry.ENV);
   }

@@ -228,12 +228,17 @@ public final class SocketNode implements AutoCloseable {
     return this;
   }
 
-  /** Opens the incarnation's channel, takes its lease, starts its pulls, and serves under it. */
-  private Incarnation begin(String nodeId) throws Exception {
+  /** Throws {@link RevisionRetired}, and remembers it, when a rollback retired this node's revision. */
+  private void refuseIfRetired() throws Exception {
     if (registry.revisionRetired(config.revision()).get(5, TimeUnit.SECONDS)) {
       retired.set(true);
       throw new RevisionRetired();
     }
+  }
+
+  /** Opens the incarnation's channel, takes its lease, starts its pulls, and serves under it. */
+  private Incarnation begin(String nodeId) throws Exception {
+    refuseIfRetired();
     NodeSubscription subscription = channels.open(nodeId);
     Topology topology = config.topology();
     NodeHeartbeat heartbeat = new NodeHeartbeat(nodeId, config.revision(), registry, clock,
@@ -243,10 +248,7 @@ public final class SocketNode implements AutoCloseable {
       heartbeat.start().get(10, TimeUnit.SECONDS);
       // once more, now that the node document exists: a rollback marks the revision, then the nodes it
       // finds; a node whose document came after that query learns it here
-      if (registry.revisionRetired(config.revision()).get(5, TimeUnit.SECONDS)) {
-        retired.set(true);
-        throw new RevisionRetired();
-      }
+      refuseIfRetired();
     } catch (Exception e) {
       heartbeat.close(); // the lease lapses and the crash cleanup removes the channel opened for nothing
       throw e;

@@ -312,7 +312,71 @@ class SocketNodeSecurityIT {
             Answer.error("bad_frame")),
         text("publish naming another user", "{\"type\":\"publish\",\"id\":\"p\",\"event\":\"e\",\"data\":1,"
             + "\"userId\":\"victim\"}", Answer.error("bad_frame")),
-        Arguments.of("binary frame", (Send) c -> c.sendBinary(new byte[] {1, 2, 3}), Answer.close(1003)));
+        Arguments.of("binary frame", (Send) c -> c.sendBinary(new byte[] {1, 2, 3}), Answer.close(1003)),
+        // the frame's type
+        text("JSON number", "42", Answer.error("bad_frame")),
+        text("JSON true", "true", Answer.error("bad_frame")),
+        text("type null", "{\"type\":null}", Answer.error("bad_frame")),
+        text("type is an object", "{\"type\":{\"name\":\"ping\"}}", Answer.error("bad_frame")),
+        text("type is an empty string", "{\"type\":\"\"}", Answer.error("unknown_type")),
+        text("type with a trailing space", "{\"type\":\"ping \"}", Answer.error("unknown_type")),
+        text("byte order mark before the JSON", "\uFEFF{\"type\":\"ping\"}", Answer.error("bad_frame")),
+        // ack
+        text("ack with an empty id", "{\"type\":\"ack\",\"id\":\"\"}", Answer.error("bad_frame")),
+        text("ack with a null id", "{\"type\":\"ack\",\"id\":null}", Answer.error("bad_frame")),
+        text("ack with an object id", "{\"type\":\"ack\",\"id\":{\"id\":\"m\"}}", Answer.error("bad_frame")),
+        text("ack with a space in the id", "{\"type\":\"ack\",\"id\":\"m 1\"}", Answer.error("bad_frame")),
+        text("ack with a path in the id", "{\"type\":\"ack\",\"id\":\"../m1\"}", Answer.error("bad_frame")),
+        // publish
+        text("publish with a numeric id", "{\"type\":\"publish\",\"id\":7,\"event\":\"e\",\"data\":1}",
+            Answer.error("bad_frame")),
+        text("publish with an empty id", "{\"type\":\"publish\",\"id\":\"\",\"event\":\"e\",\"data\":1}",
+            Answer.error("bad_frame")),
+        text("publish with a 129-character id", "{\"type\":\"publish\",\"id\":\"" + "p".repeat(129)
+            + "\",\"event\":\"e\",\"data\":1}", Answer.error("bad_frame")),
+        text("publish with a space in the id", "{\"type\":\"publish\",\"id\":\"p 1\",\"event\":\"e\",\"data\":1}",
+            Answer.error("bad_frame")),
+        text("publish with a control character in the id",
+            "{\"type\":\"publish\",\"id\":\"p\\u0007\",\"event\":\"e\",\"data\":1}", Answer.error("bad_frame")),
+        text("publish without an event", "{\"type\":\"publish\",\"id\":\"p\",\"data\":1}",
+            Answer.error("bad_frame")),
+        text("publish with an empty event", "{\"type\":\"publish\",\"id\":\"p\",\"event\":\"\",\"data\":1}",
+            Answer.error("bad_frame")),
+        text("publish with a 65-character event", "{\"type\":\"publish\",\"id\":\"p\",\"event\":\""
+            + "e".repeat(65) + "\",\"data\":1}", Answer.error("bad_frame")),
+        text("publish with a space in the event",
+            "{\"type\":\"publish\",\"id\":\"p\",\"event\":\"new message\",\"data\":1}", Answer.error("bad_frame")),
+        text("publish with a numeric event", "{\"type\":\"publish\",\"id\":\"p\",\"event\":5,\"data\":1}",
+            Answer.error("bad_frame")),
+        text("publish without data", "{\"type\":\"publish\",\"id\":\"p\",\"event\":\"e\"}",
+            Answer.error("bad_frame")),
+        text("publish with a lone surrogate in its data",
+            "{\"type\":\"publish\",\"id\":\"p\",\"event\":\"e\",\"data\":\"\\ud800\"}", Answer.error("bad_frame")),
+        text("publish naming a node", "{\"type\":\"publish\",\"id\":\"p\",\"event\":\"e\",\"data\":1,"
+            + "\"nodeId\":\"node-2\"}", Answer.error("bad_frame")),
+        text("publish with a priority", "{\"type\":\"publish\",\"id\":\"p\",\"event\":\"e\",\"data\":1,"
+            + "\"priority\":\"high\"}", Answer.error("bad_frame")),
+        // auth: the frame itself, then tokens the renewal refuses (the socket keeps the token it had)
+        text("auth without a token", "{\"type\":\"auth\"}", Answer.error("bad_frame")),
+        text("auth with an empty token", "{\"type\":\"auth\",\"token\":\"\"}", Answer.error("bad_frame")),
+        text("auth with a numeric token", "{\"type\":\"auth\",\"token\":42}", Answer.error("bad_frame")),
+        text("auth with another field", "{\"type\":\"auth\",\"token\":\"a.b.c\",\"userId\":\"victim\"}",
+            Answer.error("bad_frame")),
+        text("auth with a token over 8192 characters",
+            "{\"type\":\"auth\",\"token\":\"" + "a".repeat(8193) + "\"}", Answer.error("bad_frame")),
+        text("auth with a garbage token", "{\"type\":\"auth\",\"token\":\"garbage\"}", Answer.error("auth_failed")),
+        text("auth with an expired token", authFrame(hsToken(claims("m", Duration.ofSeconds(-120)))),
+            Answer.error("auth_failed")),
+        text("auth with alg none", authFrame(new PlainJWT(new PlainHeader(), claims("m").build()).serialize()),
+            Answer.error("auth_failed")),
+        text("auth signed with another secret", authFrame(
+            TestTokens.hs256("another-secret-that-is-also-32-bytes-long", claims("m").build())),
+            Answer.error("auth_failed")),
+        text("auth with another user's token", authFrame(hsToken(claims("victim"))), Answer.error("auth_failed")));
+  }
+
+  private static String authFrame(String token) {
+    return "{\"type\":\"auth\",\"token\":\"" + token + "\"}";
   }
 
   private static TestSocketClient open(SocketNode node, String user) throws Exception {

@@ -3,6 +3,7 @@ package dev.pushrelay.node.ws;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.pushrelay.node.config.SocketLimits;
 import org.junit.jupiter.api.Test;
 
 class ConnectionHubTest {
@@ -23,5 +24,30 @@ class ConnectionHubTest {
     hub.release("a");
     hub.reserve("a");
     assertEquals(3, hub.reserved());
+  }
+
+  /** Sockets opening (handshaken, not yet registered) are capped apart from the capacity. */
+  @Test
+  void capsTheSocketsOpeningAtOnceButNotTheRegisteredOnes() throws Exception {
+    ConnectionHub hub = new ConnectionHub(100, 10, 2);
+    hub.reserve("a");
+    hub.reserve("b");
+    assertEquals(ConnectionHub.Refusal.NODE_BUSY,
+        assertThrows(ConnectionHub.CapacityException.class, () -> hub.reserve("c")).refusal());
+    assertEquals(2, hub.reserved(), "a refusal gives its room back");
+    hub.release("a"); // one gave up before it opened
+    hub.reserve("c");
+    // a node of 300 opens at most 50 at once; its registered sockets do not count
+    try (SocketFixture f = new SocketFixture(SocketLimits.defaults(), null, null, 300)) {
+      for (int i = 0; i < 100; i++) {
+        f.live("live-" + i);
+      }
+      for (int i = 0; i < 50; i++) {
+        f.handshake("opening-" + i);
+      }
+      assertEquals(ConnectionHub.Refusal.NODE_BUSY,
+          assertThrows(ConnectionHub.CapacityException.class, () -> f.hub.reserve("one-more")).refusal());
+      assertEquals(150, f.hub.reserved());
+    }
   }
 }

@@ -18,8 +18,11 @@ import java.util.concurrent.ScheduledExecutorService;
  * Add the writes, then {@link #send()}.
  */
 public final class BatchedWrites {
-  /** The writers' timer for retries of the writes Firestore says to try again; shared, never shut down. */
-  private static final ScheduledExecutorService TIMER = Executors.newSingleThreadScheduledExecutor(r -> {
+  /**
+   * The writers' threads, on which their writes' outcomes arrive (and what callers chain onto them
+   * runs); shared by every writer, never shut down.
+   */
+  private static final ScheduledExecutorService TIMER = Executors.newScheduledThreadPool(2, r -> {
     Thread t = new Thread(r, "firestore-batches");
     t.setDaemon(true);
     return t;
@@ -35,6 +38,9 @@ public final class BatchedWrites {
   public BatchedWrites(Firestore db) {
     this.writer = db.bulkWriter(BulkWriterOptions.builder().setInitialOpsPerSecond(OPS_PER_SECOND)
         .setMaxOpsPerSecond(OPS_PER_SECOND).setExecutor(TIMER).build());
+    // a write that failed fails its future at once: the writer would try it 10 more times, for minutes
+    // when Firestore is overloaded, long after its caller gave up (the caller's next look retries)
+    writer.addWriteErrorListener(error -> false);
   }
 
   /** An update of {@code ref} that holds only if the document is as the precondition says. */

@@ -27,8 +27,10 @@ public final class PubSubMessagePublisher implements MessagePublisher {
   private volatile TopicAdminClient unary;
 
   /** Every topic is long-lived. */
-  /** Pub/Sub takes up to 1,000 messages (and 10 MB) in one publish call. */
+  /** Messages in one publish call of {@link #publishAll} (Pub/Sub takes up to 1,000). */
   static final int MAX_PER_CALL = 100;
+  /** Bytes in one such call, below Pub/Sub's 10 MB a request; a single larger message still goes alone. */
+  static final long MAX_BYTES_PER_CALL = 9L * 1024 * 1024;
 
   public PubSubMessagePublisher(GcpClients clients) {
     this(clients, topic -> false);
@@ -57,22 +59,41 @@ public final class PubSubMessagePublisher implements MessagePublisher {
 
   /**
    * One publish call for all of them (Pub/Sub keeps the order within a call), in calls of at most
-   * {@link #MAX_PER_CALL} sent one after another.
+   * {@link #MAX_PER_CALL} messages and {@link #MAX_BYTES_PER_CALL} sent one after another.
    */
   @Override
   public CompletableFuture<java.util.List<String>> publishAll(String topic, java.util.List<OutboundMessage> messages) {
     java.util.List<String> ids = new java.util.ArrayList<>();
     CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
-    for (int from = 0; from < messages.size(); from += MAX_PER_CALL) {
-      PublishRequest.Builder request = PublishRequest.newBuilder().setTopic(clients.topic(topic).toString());
-      for (OutboundMessage message : messages.subList(from, Math.min(messages.size(), from + MAX_PER_CALL))) {
-        request.addMessages(PubsubMessage.newBuilder().setData(ByteString.copyFromUtf8(message.data()))
-            .putAllAttributes(message.attributes()).setOrderingKey(message.orderingKey()));
+    PublishRequest.Builder call = null;
+    long bytes = 0;
+    for (OutboundMessage message : messages) {
+      PubsubMessage m = PubsubMessage.newBuilder().setData(ByteString.copyFromUtf8(message.data()))
+          .putAllAttributes(message.attributes()).setOrderingKey(message.orderingKey()).build();
+      boolean full = call != null
+          && (call.getMessagesCount() == MAX_PER_CALL || bytes + m.getSerializedSize() > MAX_BYTES_PER_CALL);
+      if (full) {
+        chain = send(chain, call.build(), ids);
+        call = null;
       }
-      chain = chain.thenCompose(v -> Completions.of(unary().publishCallable().futureCall(request.build())))
-          .thenAccept(r -> ids.addAll(r.getMessageIdsList()));
+      if (call == null) {
+        call = PublishRequest.newBuilder().setTopic(clients.topic(topic).toString());
+        bytes = 0;
+      }
+      call.addMessages(m);
+      bytes += m.getSerializedSize();
+    }
+    if (call != null) {
+      chain = send(chain, call.build(), ids);
     }
     return chain.thenApply(v -> ids);
+  }
+
+  /** {@code request} once {@code after} is done; its ids go to {@code ids}. */
+  private CompletableFuture<Void> send(CompletableFuture<Void> after, PublishRequest request,
+      java.util.List<String> ids) {
+    return after.thenCompose(v -> Completions.of(unary().publishCallable().futureCall(request)))
+        .thenAccept(r -> ids.addAll(r.getMessageIdsList()));
   }
 
   private TopicAdminClient unary() {

@@ -866,7 +866,7 @@ public final class Connection implements Session.Listener.AutoDemanding {
   private void releaseRoom() {
     if (roomHeld) {
       roomHeld = false;
-      node.hub().release(userId);
+      node.hub().release(userId, announced); // announced right after it was listed
     }
   }
 

@@ -21,6 +21,8 @@ public final class ConnectionHub {
   private final AtomicInteger listed = new AtomicInteger();
   private final Map<String, Integer> reservedByUser = new ConcurrentHashMap<>();
   private final AtomicInteger reserved = new AtomicInteger();
+  /** Sockets reserved and not yet listed (handshaken or registering); closing ones do not count. */
+  private final AtomicInteger opening = new AtomicInteger();
   private final int capacity;
   private final int perUserCapacity;
   private final int openingLimit;
@@ -93,13 +95,16 @@ public final class ConnectionHub {
     if (!admitted[0]) {
       throw new CapacityException(Refusal.USER_FULL);
     }
-    int held = reserved.incrementAndGet();
-    Refusal refusal = held > capacity ? Refusal.NODE_FULL : held - listed.get() > openingLimit ? Refusal.NODE_BUSY
-        : null;
-    if (refusal != null) {
+    if (reserved.incrementAndGet() > capacity) {
       reserved.decrementAndGet();
       releaseUser(userId);
-      throw new CapacityException(refusal);
+      throw new CapacityException(Refusal.NODE_FULL);
+    }
+    if (opening.incrementAndGet() > openingLimit) {
+      opening.decrementAndGet();
+      reserved.decrementAndGet();
+      releaseUser(userId);
+      throw new CapacityException(Refusal.NODE_BUSY);
     }
   }
 
@@ -108,10 +113,16 @@ public final class ConnectionHub {
     return reserved.get();
   }
 
-  /** Gives back the room {@link #reserve} claimed. */
-  void release(String userId) {
+  /**
+   * Gives back the room {@link #reserve} claimed; {@code listed}: whether the socket was ever listed
+   * (registered), else it was still opening.
+   */
+  void release(String userId, boolean listed) {
     releaseUser(userId);
     reserved.decrementAndGet();
+    if (!listed) {
+      opening.decrementAndGet();
+    }
   }
 
   private void releaseUser(String userId) {
@@ -153,6 +164,7 @@ public final class ConnectionHub {
     });
     if (added[0]) {
       listed.incrementAndGet();
+      opening.decrementAndGet();
     }
   }
 

@@ -18,10 +18,10 @@ class ConnectionHubTest {
     assertEquals(ConnectionHub.Refusal.NODE_FULL,
         assertThrows(ConnectionHub.CapacityException.class, () -> hub.reserve("c")).refusal());
     // a refusal for a full node does not use up the user's share
-    hub.release("a");
+    hub.release("a", false);
     hub.reserve("c");
     assertEquals(3, hub.reserved());
-    hub.release("a");
+    hub.release("a", false);
     hub.reserve("a");
     assertEquals(3, hub.reserved());
   }
@@ -35,7 +35,7 @@ class ConnectionHubTest {
     assertEquals(ConnectionHub.Refusal.NODE_BUSY,
         assertThrows(ConnectionHub.CapacityException.class, () -> hub.reserve("c")).refusal());
     assertEquals(2, hub.reserved(), "a refusal gives its room back");
-    hub.release("a"); // one gave up before it opened
+    hub.release("a", false); // one gave up before it opened
     hub.reserve("c");
     // a node of 300 opens at most 50 at once; its registered sockets do not count
     try (SocketFixture f = new SocketFixture(SocketLimits.defaults(), null, null, 300)) {
@@ -48,6 +48,14 @@ class ConnectionHubTest {
       assertEquals(ConnectionHub.Refusal.NODE_BUSY,
           assertThrows(ConnectionHub.CapacityException.class, () -> f.hub.reserve("one-more")).refusal());
       assertEquals(150, f.hub.reserved());
+      // live sockets that are closing (a fence closes them all) are not opening: room for new ones
+      for (int i = 0; i < 100; i++) {
+        f.hub.closeUser("live-" + i, 1012, "node fenced, reconnect");
+      }
+      for (int i = 0; i < 50; i++) {
+        f.hub.release("opening-" + i, false); // the handshaken ones gave up
+      }
+      f.hub.reserve("one-more");
     }
   }
 }

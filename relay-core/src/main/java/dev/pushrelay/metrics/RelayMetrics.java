@@ -103,7 +103,8 @@ public final class RelayMetrics {
     messageDelivery = meter.counterBuilder(MESSAGE_DELIVERY).setUnit("{message}")
         .setDescription("Messages a socket node handled, by outcome").build();
     deliveryLatency = meter.histogramBuilder(DELIVERY_LATENCY).setUnit("s")
-        .setDescription("Accepted by the send function (sentAt) to written on the socket")
+        .setDescription("Accepted by the send function (sentAt) to settled on a socket: acked by the client, "
+            + "or no longer waited for")
         .setExplicitBucketBoundariesAdvice(LATENCY_BUCKETS).build();
     routeAttempts = meter.histogramBuilder(ROUTE_ATTEMPTS).ofLongs().setUnit("{attempt}")
         .setDescription("Delivery attempts of the retry subscription until a message was routed to a node")
@@ -157,7 +158,11 @@ public final class RelayMetrics {
     messageDelivery.add(1, deliveryResults.get(result));
   }
 
-  /** {@code sentAt} to written on the socket; {@code path} is {@link #PATH_LIVE} or {@link #PATH_MAILBOX}. */
+  /**
+   * {@code sentAt} to the delivery settled on a socket (the client's ack, or the node stopped waiting for
+   * it: the ack quorum's bound or the unacked window); {@code path} is {@link #PATH_LIVE} or
+   * {@link #PATH_MAILBOX}.
+   */
   public void deliveryLatency(Duration d, String path) {
     deliveryLatency.record(Math.max(0, seconds(d)), Attributes.of(PATH, path));
   }

@@ -217,7 +217,7 @@ class ChaosIT {
     report.note(String.format(java.util.Locale.ROOT, "in that drain, %d messages sent before their user's socket was "
         + "back arrived after its connection_established: p50 %d ms, p99 %d ms, max %d ms", sorted.size(),
         sorted.isEmpty() ? 0 : sorted.get(sorted.size() / 2),
-        sorted.isEmpty() ? 0 : sorted.get((int) Math.min(sorted.size() - 1, Math.ceil(sorted.size() * 0.99) - 1)),
+        ReliabilityReport.p99(sorted),
         sorted.isEmpty() ? 0 : sorted.get(sorted.size() - 1)));
     report.note(String.format(java.util.Locale.ROOT, "drain of a node holding %d sockets under traffic: its %d crowd sockets all "
         + "reconnected to another node, counted from the SIGTERM to their connection_established: p50 %.1f s, "

@@ -1,5 +1,6 @@
 package dev.pushrelay.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pushrelay.testing.Await;
@@ -156,8 +157,9 @@ class CrashBacklogIT {
         Instant start = from.isAfter(back) ? from : back;
         waited.add(Math.max(0, Duration.between(start, ledger.firstReceived(key)).toMillis()));
       }
+      assertFalse(waited.isEmpty(), "the users' backlog reached them after their return");
       java.util.Collections.sort(waited);
-      long p99 = waited.get((int) Math.ceil(waited.size() * 0.99) - 1);
+      long p99 = ReliabilityReport.p99(waited);
       System.out.printf("crash backlog after a return: %d messages of %d accepted waited for their user, p50 %d ms, "
           + "p99 %d ms, max %d ms%n", waited.size(), ledger.acceptedCount(), waited.get(waited.size() / 2), p99,
           waited.get(waited.size() - 1));

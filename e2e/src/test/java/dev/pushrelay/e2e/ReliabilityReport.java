@@ -39,12 +39,13 @@ final class ReliabilityReport {
     long slowestMillis = -1;
 
     long recoveryP99() {
-      if (recoveryMillis.isEmpty()) {
-        return 0;
-      }
-      List<Long> sorted = recoveryMillis.stream().sorted().toList();
-      return sorted.get((int) Math.min(sorted.size() - 1, Math.ceil(sorted.size() * 0.99) - 1));
+      return p99(recoveryMillis.stream().sorted().toList());
     }
+  }
+
+  /** The 99th percentile (nearest rank) of {@code sorted}, in ascending order; 0 when it is empty. */
+  static long p99(List<Long> sorted) {
+    return sorted.isEmpty() ? 0 : sorted.get((int) Math.min(sorted.size() - 1, Math.ceil(sorted.size() * 0.99) - 1));
   }
 
   private final Map<String, Row> rows = new LinkedHashMap<>();

@@ -138,9 +138,8 @@ public final class FirestoreMailbox implements Mailbox {
   /**
    * Claims without a transaction: one query for the user's entries, then one write per claimable entry
    * (sent together, see {@link BatchedWrites}), conditional on the entry being unchanged since the query
-   * (its update time). A transaction over the
-   * query would hold the whole mailbox against the route function's parking of new messages, and both
-   * sides then abort each other under churn; here an entry that changed meanwhile is read again and
+   * (its update time). A transaction over the query would hold the whole mailbox against the route
+   * function's parking of new messages, and both sides then abort each other under churn; here an entry that changed meanwhile is read again and
    * decided again, and nothing else waits. One claim that fails fails the look: the socket's next look
    * hands over the claims this one wrote, as its own.
    */

@@ -26,12 +26,12 @@ public final class PubSubMessagePublisher implements MessagePublisher {
   private final Map<String, Publisher> publishers = new ConcurrentHashMap<>();
   private volatile TopicAdminClient unary;
 
-  /** Every topic is long-lived. */
   /** Messages in one publish call of {@link #publishAll} (Pub/Sub takes up to 1,000). */
   static final int MAX_PER_CALL = 100;
   /** Bytes in one such call, below Pub/Sub's 10 MB a request; a single larger message still goes alone. */
   static final long MAX_BYTES_PER_CALL = 9L * 1024 * 1024;
 
+  /** Every topic is long-lived. */
   public PubSubMessagePublisher(GcpClients clients) {
     this(clients, topic -> false);
   }
@@ -44,17 +44,21 @@ public final class PubSubMessagePublisher implements MessagePublisher {
 
   @Override
   public CompletableFuture<String> publish(String topic, OutboundMessage message) {
-    PubsubMessage.Builder m = PubsubMessage.newBuilder()
-        .setData(ByteString.copyFromUtf8(message.data()))
-        .putAllAttributes(message.attributes());
+    PubsubMessage m = pubsub(message);
     if (shortLived.test(topic) || !message.orderingKey().isEmpty()) {
       // one message per request: an ordering key needs no client-side sequencing this way
       PublishRequest request = PublishRequest.newBuilder().setTopic(clients.topic(topic).toString())
-          .addMessages(m.setOrderingKey(message.orderingKey())).build();
+          .addMessages(m).build();
       return Completions.of(unary().publishCallable().futureCall(request)).thenApply(r -> r.getMessageIds(0));
     }
     Publisher publisher = publishers.computeIfAbsent(topic, clients::publisher);
-    return Completions.of(publisher.publish(m.build()));
+    return Completions.of(publisher.publish(m));
+  }
+
+  /** The Pub/Sub message of {@code message}: its data, attributes and ordering key (empty: none). */
+  private static PubsubMessage pubsub(OutboundMessage message) {
+    return PubsubMessage.newBuilder().setData(ByteString.copyFromUtf8(message.data()))
+        .putAllAttributes(message.attributes()).setOrderingKey(message.orderingKey()).build();
   }
 
   /**
@@ -68,8 +72,7 @@ public final class PubSubMessagePublisher implements MessagePublisher {
     PublishRequest.Builder call = null;
     long bytes = 0;
     for (OutboundMessage message : messages) {
-      PubsubMessage m = PubsubMessage.newBuilder().setData(ByteString.copyFromUtf8(message.data()))
-          .putAllAttributes(message.attributes()).setOrderingKey(message.orderingKey()).build();
+      PubsubMessage m = pubsub(message);
       boolean full = call != null
           && (call.getMessagesCount() == MAX_PER_CALL || bytes + m.getSerializedSize() > MAX_BYTES_PER_CALL);
       if (full) {

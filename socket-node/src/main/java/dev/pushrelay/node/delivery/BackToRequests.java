@@ -36,16 +36,8 @@ public final class BackToRequests {
 
   /**
    * Straight to the live {@code nodes} that hold the user now, neither parked nor through requests: a
-   * dead node's delivery whose user is back on another node. Completes once Pub/Sub took every copy.
-   */
-  public CompletableFuture<Void> sendLive(LiveRoute live, Set<String> nodes, RelayMessage m, String fromNode,
-      Map<String, String> delivered) {
-    return live.deliver(nodes, m, rerouted(fromNode, delivered)).thenRun(() -> metrics.delivery(DeliveryResult.REROUTED));
-  }
-
-  /**
-   * Several of one user's deliveries to the live {@code nodes}, in this order, in one publish call per
-   * node; {@code delivered} gives the attributes each came with.
+   * dead node's deliveries whose user is back on another node, in this order, in one publish call per
+   * node; {@code delivered} gives the attributes each came with. Completes once Pub/Sub took every copy.
    */
   public CompletableFuture<Void> sendAllLive(LiveRoute live, Set<String> nodes, java.util.List<RelayMessage> ms,
       String fromNode, java.util.function.Function<RelayMessage, Map<String, String>> delivered) {

@@ -95,16 +95,17 @@ public final class ConnectionHub {
     if (!admitted[0]) {
       throw new CapacityException(Refusal.USER_FULL);
     }
+    Refusal refusal = null;
     if (reserved.incrementAndGet() > capacity) {
-      reserved.decrementAndGet();
-      releaseUser(userId);
-      throw new CapacityException(Refusal.NODE_FULL);
-    }
-    if (opening.incrementAndGet() > openingLimit) {
+      refusal = Refusal.NODE_FULL;
+    } else if (opening.incrementAndGet() > openingLimit) {
       opening.decrementAndGet();
+      refusal = Refusal.NODE_BUSY;
+    }
+    if (refusal != null) {
       reserved.decrementAndGet();
       releaseUser(userId);
-      throw new CapacityException(Refusal.NODE_BUSY);
+      throw new CapacityException(refusal);
     }
   }
 

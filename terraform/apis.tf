@@ -4,6 +4,7 @@ locals {
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "cloudtrace.googleapis.com",
     "firestore.googleapis.com",
     # Firebase Security Rules: the deny-all ruleset for client SDKs (firestore_rules.tf).
     "firebaserules.googleapis.com",

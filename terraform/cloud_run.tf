@@ -99,9 +99,9 @@ resource "google_cloud_run_v2_service" "socket_node" {
           value = env.value
         }
       }
-      # OpenTelemetry export (metrics and traces over OTLP); nothing is exported when empty.
+      # Metrics to Cloud Monitoring and traces to Cloud Trace, and any OTEL_* settings (local.telemetry_env).
       dynamic "env" {
-        for_each = var.otel_environment
+        for_each = local.telemetry_env
         content {
           name  = env.key
           value = env.value
@@ -183,9 +183,6 @@ resource "google_cloud_run_v2_service" "socket_node" {
   depends_on = [
     google_project_iam_member.socket_node_datastore,
     google_project_iam_member.socket_node_subscriptions,
-    google_pubsub_topic_iam_member.requests_publisher_socket_node,
-    google_pubsub_topic_iam_member.requests_high_publisher_socket_node,
-    google_pubsub_topic_iam_member.upstream_publisher_socket_node,
     google_secret_manager_secret_iam_member.jwt_secret_socket_node,
     google_secret_manager_secret_iam_member.log_key["socket_node"],
     time_sleep.iam_propagation,

@@ -76,7 +76,7 @@ resource "google_cloudfunctions2_function" "send" {
     max_instance_count               = var.function_max_instances
     timeout_seconds                  = 60
 
-    environment_variables = merge(var.otel_environment, local.function_env, {
+    environment_variables = merge(local.telemetry_env, local.function_env, {
       RELAY_CORS_ORIGINS = join(",", var.allowed_origins)
       # A flag a rollout may turn off without a deploy (docs/DEPLOY.md, flags); this is its lasting value.
       RELAY_DIRECT_ROUTE = tostring(var.send_direct_route)
@@ -96,8 +96,6 @@ resource "google_cloudfunctions2_function" "send" {
     google_project_iam_member.send_datastore_user,
     google_secret_manager_secret_iam_member.log_key["send_function"],
     google_project_iam_member.send_pubsub_publisher,
-    google_pubsub_topic_iam_member.requests_publisher_send,
-    google_pubsub_topic_iam_member.requests_high_publisher_send,
     time_sleep.iam_propagation,
     # The registry and the mailboxes: the first request reads them.
     google_firestore_database.default,
@@ -134,7 +132,7 @@ resource "google_cloudfunctions2_function" "route" {
     max_instance_count               = var.function_max_instances
     # A push is answered within the subscription's ack deadline, or Pub/Sub counts it as failed.
     timeout_seconds       = local.topology.routerAckDeadlineSeconds
-    environment_variables = merge(var.otel_environment, local.function_env)
+    environment_variables = merge(local.telemetry_env, local.function_env)
 
     secret_environment_variables {
       key        = "RELAY_LOG_KEY"

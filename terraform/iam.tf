@@ -45,7 +45,8 @@ resource "google_service_account" "functions_build" {
 # deliveriesSubscriptionPrefix of config/topology.json. A draining node deletes its topic first (so
 # late publishes fail with NOT_FOUND and are retried); a live node's cleanup then takes the drained,
 # crashed or fenced node: it deletes the topic if it is still there, sweeps the subscription until it
-# has been empty for longer than the ack deadline (pull, republish to the requests topic, acknowledge)
+# has been empty for longer than the ack deadline (pull; a message whose user holds a socket on a live
+# node goes straight to that node's delivery topic, any other back to the requests topic; acknowledge)
 # and only then deletes it.
 #
 # These names only exist at run time, and Pub/Sub IAM has no IAM Conditions on resource names
@@ -53,12 +54,15 @@ resource "google_service_account" "functions_build" {
 # so the grant cannot be narrowed to the prefix: it is a custom role on the project, and as such
 # it would reach the project's other topics and subscriptions too. The node code only ever
 # creates, reads, consumes and deletes topics and subscriptions whose names start with those
-# prefixes from config/topology.json. It never publishes to a delivery topic (it publishes to the
-# requests topic only, granted below), so the role holds no pubsub.topics.publish.
+# prefixes from config/topology.json. It publishes to live nodes' delivery topics (the sweep above),
+# to the requests topics (a socket that closed unacked hands its messages back) and to the upstream
+# topic (client publishes, connection events): the first exist only at run time, so publishing too is
+# granted here, on the project, and covers the others (infra-tests' PermissionLedgerTest found the
+# sweep's publishes and refuses a grant that no call needs).
 resource "google_project_iam_custom_role" "socket_node_subscriptions" {
   role_id     = "pushRelaySocketNodeSubscriptions_${var.environment}"
   title       = "push relay socket node (${var.environment}): own delivery topic and subscription"
-  description = "Create, read and delete the node's own delivery topic; create, read, consume and delete its own subscription on it."
+  description = "Create, read and delete the node's own delivery topic; create, read, consume and delete its own subscription on it; publish to live nodes' delivery topics, the requests and upstream topics."
   permissions = [
     "pubsub.subscriptions.consume",
     "pubsub.subscriptions.create",
@@ -68,6 +72,7 @@ resource "google_project_iam_custom_role" "socket_node_subscriptions" {
     "pubsub.topics.create",
     "pubsub.topics.delete",
     "pubsub.topics.get",
+    "pubsub.topics.publish",
   ]
 
   depends_on = [google_project_service.required]
@@ -77,19 +82,6 @@ resource "google_project_iam_member" "socket_node_subscriptions" {
   project = var.project_id
   role    = google_project_iam_custom_role.socket_node_subscriptions.id
   member  = google_service_account.socket_node.member
-}
-
-# A delivery whose socket is gone goes back to the requests topic to be routed again.
-resource "google_pubsub_topic_iam_member" "requests_publisher_socket_node" {
-  topic  = google_pubsub_topic.requests.name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.socket_node.member
-}
-
-resource "google_pubsub_topic_iam_member" "requests_high_publisher_socket_node" {
-  topic  = google_pubsub_topic.requests_high.name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.socket_node.member
 }
 
 # Registry writes (connections, node heartbeat), the mailbox drain, and the read of a user's
@@ -128,23 +120,13 @@ resource "google_secret_manager_secret_iam_member" "log_key" {
 
 # --- send function -----------------------------------------------------------------------------
 
-resource "google_pubsub_topic_iam_member" "requests_publisher_send" {
-  topic  = google_pubsub_topic.requests.name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.send_function.member
-}
-
-resource "google_pubsub_topic_iam_member" "requests_high_publisher_send" {
-  topic  = google_pubsub_topic.requests_high.name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.send_function.member
-}
-
 # The direct route: a message for a user who holds sockets goes straight to their nodes' own
 # delivery topics (deliveriesTopicPrefix + nodeId in config/topology.json). Those topics are
 # created and deleted at run time by the nodes, and Pub/Sub has no IAM Conditions on resource
 # names, so publishing to them can only be granted on the project. roles/pubsub.publisher holds
-# pubsub.topics.publish alone: the function can publish, never read or change a topic.
+# pubsub.topics.publish alone: the function can publish, never read or change a topic. The same grant
+# covers its publishes to the requests topics; a topic-level grant beside it would add nothing
+# (infra-tests' PermissionLedgerTest refuses a grant that no call needs).
 resource "google_project_iam_member" "send_pubsub_publisher" {
   project = var.project_id
   role    = "roles/pubsub.publisher"
@@ -167,31 +149,13 @@ resource "google_project_iam_member" "send_datastore_user" {
 # A routed request goes to the delivery topic of each node holding the user. Those topics are
 # created and deleted at run time by the nodes (deliveriesTopicPrefix + nodeId), and Pub/Sub has
 # no IAM Conditions on resource names, so publishing to them is granted on the project; a publish
-# to a node that has just drained fails with NOT_FOUND and the request is retried.
+# to a node that has just drained fails with NOT_FOUND and the request is retried. The same grant
+# covers the requests topics (a request for many users fans out into one per user) and the dead-letter
+# topic (invalid messages go there with a reason).
 resource "google_project_iam_member" "route_pubsub_publisher" {
   project = var.project_id
   role    = "roles/pubsub.publisher"
   member  = google_service_account.route_function.member
-}
-
-# Invalid messages go straight to the dead-letter topic with a reason.
-resource "google_pubsub_topic_iam_member" "dead_letter_publisher_route" {
-  topic  = google_pubsub_topic.dead_letter.name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.route_function.member
-}
-
-# A request for many users fans out into one request per user on the same topic.
-resource "google_pubsub_topic_iam_member" "requests_publisher_route" {
-  topic  = google_pubsub_topic.requests.name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.route_function.member
-}
-
-resource "google_pubsub_topic_iam_member" "requests_high_publisher_route" {
-  topic  = google_pubsub_topic.requests_high.name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.route_function.member
 }
 
 # Registry lookups and mailbox writes.
@@ -199,6 +163,35 @@ resource "google_project_iam_member" "route_datastore_user" {
   project = var.project_id
   role    = "roles/datastore.user"
   member  = google_service_account.route_function.member
+}
+
+# --- telemetry ---------------------------------------------------------------------------------
+
+# Each deployable writes its own metrics to Cloud Monitoring and its spans to Cloud Trace
+# (monitoring.tf, RELAY_CLOUD_TELEMETRY). Both are project-level resources: the metric writer role holds
+# the time series writes and the creation of a new metric's descriptor, the trace agent the span writes.
+resource "google_project_iam_member" "telemetry_metric_writer" {
+  for_each = {
+    socket_node    = google_service_account.socket_node.member
+    send_function  = google_service_account.send_function.member
+    route_function = google_service_account.route_function.member
+  }
+
+  project = var.project_id
+  role    = "roles/monitoring.metricWriter"
+  member  = each.value
+}
+
+resource "google_project_iam_member" "telemetry_trace_agent" {
+  for_each = {
+    socket_node    = google_service_account.socket_node.member
+    send_function  = google_service_account.send_function.member
+    route_function = google_service_account.route_function.member
+  }
+
+  project = var.project_id
+  role    = "roles/cloudtrace.agent"
+  member  = each.value
 }
 
 # --- Pub/Sub push identity ---------------------------------------------------------------------
@@ -282,26 +275,24 @@ resource "time_sleep" "iam_propagation" {
     socket_node = join(",", [
       google_project_iam_member.socket_node_subscriptions.id,
       google_project_iam_member.socket_node_datastore.id,
-      google_pubsub_topic_iam_member.requests_publisher_socket_node.id,
-      google_pubsub_topic_iam_member.requests_high_publisher_socket_node.id,
-      google_pubsub_topic_iam_member.upstream_publisher_socket_node.id,
       join(",", google_secret_manager_secret_iam_member.jwt_secret_socket_node.*.id),
       google_secret_manager_secret_iam_member.log_key["socket_node"].id,
+      google_project_iam_member.telemetry_metric_writer["socket_node"].id,
+      google_project_iam_member.telemetry_trace_agent["socket_node"].id,
     ])
     send_function = join(",", [
       google_project_iam_member.send_pubsub_publisher.id,
       google_project_iam_member.send_datastore_user.id,
-      google_pubsub_topic_iam_member.requests_publisher_send.id,
-      google_pubsub_topic_iam_member.requests_high_publisher_send.id,
       google_secret_manager_secret_iam_member.log_key["send_function"].id,
+      google_project_iam_member.telemetry_metric_writer["send_function"].id,
+      google_project_iam_member.telemetry_trace_agent["send_function"].id,
     ])
     route_function = join(",", [
       google_project_iam_member.route_pubsub_publisher.id,
       google_project_iam_member.route_datastore_user.id,
-      google_pubsub_topic_iam_member.dead_letter_publisher_route.id,
-      google_pubsub_topic_iam_member.requests_publisher_route.id,
-      google_pubsub_topic_iam_member.requests_high_publisher_route.id,
       google_secret_manager_secret_iam_member.log_key["route_function"].id,
+      google_project_iam_member.telemetry_metric_writer["route_function"].id,
+      google_project_iam_member.telemetry_trace_agent["route_function"].id,
     ])
     functions_build = join(",", concat(
       [for g in google_project_iam_member.functions_build : g.id],

@@ -57,38 +57,51 @@ resource "google_monitoring_alert_policy" "dead_letter" {
 }
 
 # --- The relay's own figures ----------------------------------------------------------------------
-# Both deployables export their OpenTelemetry metrics over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is
-# set (var.otel_environment). Sent through an OpenTelemetry Collector with the
-# googlemanagedprometheus exporter they land in Google Cloud Managed Service for Prometheus under the
-# same names that GET /metrics shows locally, so the PromQL below also runs against a local
-# Prometheus. The queries are the README's "Metrics" section.
+# Every deployable writes its metrics to Cloud Monitoring and its spans to Cloud Trace itself, with
+# Google's OpenTelemetry exporters (RELAY_CLOUD_TELEMETRY): nothing else to deploy. An instrument such
+# as websocket.connection.attempts becomes the metric type
+# workload.googleapis.com/websocket.connection.attempts on the generic_task resource, which PromQL names
+# workload_googleapis_com:websocket_connection_attempts (no _total suffix; a histogram adds _bucket with
+# le, _count and _sum), with the instrument's attributes and service_name, service_instance_id and
+# service_version (the Cloud Run revision) as labels. GET /metrics shows the same figures under their
+# Prometheus names locally (README, Metrics). The end-to-end suite exports to a fake of the Monitoring
+# API and infra-tests' CloudMetricsTest holds each query below to what was written there.
 #
 # Cloud Monitoring refuses a PromQL alert policy whose metrics do not exist yet, and in a new project
-# (or one without otel_environment) they do not: every PromQL condition sets disable_metric_validation,
-# so the policies are created on the first apply and start evaluating once the metrics arrive. Without
-# metrics export they never fire (no data is not a breach); docs/DEPLOY.md says so.
+# they do not: every PromQL condition sets disable_metric_validation, so the policies are created on the
+# first apply and start evaluating once the metrics arrive (within a minute of the first traffic).
 
 locals {
+  # The processes' telemetry settings; var.otel_environment adds or overrides OTEL_* ones.
+  telemetry_env = merge({
+    RELAY_CLOUD_TELEMETRY   = "true"
+    OTEL_TRACES_SAMPLER     = "parentbased_traceidratio"
+    OTEL_TRACES_SAMPLER_ARG = tostring(var.trace_sample_ratio)
+  }, var.otel_environment)
+
+  # An instrument's name in PromQL, as the exporter writes it (see above).
+  metric = "workload_googleapis_com:"
+
   alert_channels = concat(var.alert_notification_channels,
   google_monitoring_notification_channel.email[*].id)
 
   promql = {
     connection_success_rate = <<-EOT
-      sum(rate(websocket_connection_attempts_total{outcome="accepted"}[5m]))
+      sum(rate(${local.metric}websocket_connection_attempts{monitored_resource="generic_task",outcome="accepted"}[5m]))
       /
-      sum(rate(websocket_connection_attempts_total{outcome!~"auth_failed|origin_refused"}[5m]))
+      sum(rate(${local.metric}websocket_connection_attempts{monitored_resource="generic_task",outcome!~"auth_failed|origin_refused"}[5m]))
     EOT
     delivery_rate           = <<-EOT
-      (sum(rate(websocket_message_delivery_total{outcome="delivered"}[15m])) or vector(0))
+      (sum(rate(${local.metric}websocket_message_delivery{monitored_resource="generic_task",outcome="delivered"}[15m])) or vector(0))
       /
       (
-        (sum(rate(websocket_message_delivery_total{outcome=~"delivered|failed"}[15m])) or vector(0))
-        + (sum(rate(relay_dead_letter_total{reason!="invalid"}[15m])) or vector(0))
+        (sum(rate(${local.metric}websocket_message_delivery{monitored_resource="generic_task",outcome=~"delivered|failed"}[15m])) or vector(0))
+        + (sum(rate(${local.metric}relay_dead_letter{monitored_resource="generic_task",reason!="invalid"}[15m])) or vector(0))
       )
     EOT
-    connection_time_p99     = "histogram_quantile(0.99, sum by (le) (rate(websocket_connection_time_seconds_bucket[5m])))"
-    route_attempts_p95      = "histogram_quantile(0.95, sum by (le) (rate(relay_route_attempts_bucket[15m])))"
-    delivery_latency_p99    = "histogram_quantile(0.99, sum by (le) (rate(relay_delivery_latency_seconds_bucket[5m])))"
+    connection_time_p99     = "histogram_quantile(0.99, sum by (le) (rate(${local.metric}websocket_connection_time_bucket{monitored_resource=\"generic_task\"}[5m])))"
+    route_attempts_p95      = "histogram_quantile(0.95, sum by (le) (rate(${local.metric}relay_route_attempts_bucket{monitored_resource=\"generic_task\"}[15m])))"
+    delivery_latency_p99    = "histogram_quantile(0.99, sum by (le) (rate(${local.metric}relay_delivery_latency_bucket{monitored_resource=\"generic_task\"}[5m])))"
   }
 
   # The seed's service levels: name => query, comparison, what the alert tells the operator.
@@ -97,13 +110,13 @@ locals {
       display_name = "push relay (${var.environment}): connection success rate below 99 %"
       query        = "(${trimspace(local.promql.connection_success_rate)}) < 0.99"
       duration     = "300s"
-      doc          = "Fewer than 99 % of WebSocket connection attempts (client-side refusals such as bad tokens and foreign origins excluded) ended in connection_established. Look at websocket_connection_attempts_total by outcome: over_capacity means the socket node needs more instances (socket_node_max_instances), registry_failed means Firestore writes fail, draining spikes follow deploys."
+      doc          = "Fewer than 99 % of WebSocket connection attempts (client-side refusals such as bad tokens and foreign origins excluded) ended in connection_established. Look at websocket_connection_attempts by outcome: over_capacity means the socket node needs more instances (socket_node_max_instances), registry_failed means Firestore writes fail, draining spikes follow deploys."
     }
     delivery_rate = {
       display_name = "push relay (${var.environment}): delivery rate below 99.5 %"
       query        = "(${trimspace(local.promql.delivery_rate)}) < 0.995"
       duration     = "900s"
-      doc          = "Fewer than 99.5 % of messages handled by the socket nodes were written to a socket; the rest failed on the node or were dead-lettered (invalid requests excluded). Check the dead-letter alert, websocket_message_delivery_total by outcome, and the runbook in the README (Operations)."
+      doc          = "Fewer than 99.5 % of messages handled by the socket nodes were written to a socket; the rest failed on the node or were dead-lettered (invalid requests excluded). Check the dead-letter alert, websocket_message_delivery by outcome, and the runbook in the README (Operations)."
     }
     connection_time_p99 = {
       display_name = "push relay (${var.environment}): connection time p99 above 5 s"
@@ -115,7 +128,7 @@ locals {
       display_name = "push relay (${var.environment}): retry attempts p95 above 2"
       query        = "${local.promql.route_attempts_p95} > 2"
       duration     = "900s"
-      doc          = "More than 5 % of messages needed three or more deliveries of the retry subscription before a node held their user: users connect late, or the registry lags. Messages still arrive (mailbox drain on connect), but later. Compare relay_mailbox_parked_total with relay_mailbox_drained_total."
+      doc          = "More than 5 % of messages needed three or more deliveries of the retry subscription before a node held their user: users connect late, or the registry lags. Messages still arrive (mailbox drain on connect), but later. Compare relay_mailbox_parked with relay_mailbox_drained."
     }
   }
 }
@@ -176,13 +189,13 @@ resource "google_monitoring_dashboard" "relay" {
         { title = "Connection time p99, seconds (alert above 5)", query = local.promql.connection_time_p99 },
         { title = "Retry attempts until routed, p95 (alert above 2)", query = local.promql.route_attempts_p95 },
         { title = "Delivery latency sentAt to socket write, p99 seconds", query = local.promql.delivery_latency_p99 },
-        { title = "Open WebSockets", query = "sum(websocket_connections_active)" },
-        { title = "Connection attempts per second by outcome", query = "sum by (outcome) (rate(websocket_connection_attempts_total[5m]))" },
-        { title = "Deliveries per second by outcome", query = "sum by (outcome) (rate(websocket_message_delivery_total[5m]))" },
-        { title = "Dead letters per second by reason", query = "sum by (reason) (rate(relay_dead_letter_total[5m]))" },
-        { title = "Mailbox parked and drained per second", query = "label_replace(sum(rate(relay_mailbox_parked_total[5m])), \"what\", \"parked\", \"\", \"\") or label_replace(sum(rate(relay_mailbox_drained_total[5m])), \"what\", \"drained\", \"\", \"\")" },
-        { title = "Pub/Sub publishes per accepted message, by part", query = "sum by (part) (rate(relay_pubsub_publishes_total[15m])) / scalar(sum(rate(relay_messages_accepted_total[15m])))" },
-        { title = "Firestore reads and writes per accepted message, by part", query = "label_replace(sum by (part) (rate(relay_firestore_reads_total[15m])), \"op\", \"read\", \"\", \"\") / scalar(sum(rate(relay_messages_accepted_total[15m]))) or label_replace(sum by (part) (rate(relay_firestore_writes_total[15m])), \"op\", \"write\", \"\", \"\") / scalar(sum(rate(relay_messages_accepted_total[15m])))" },
+        { title = "Open WebSockets", query = "sum(${local.metric}websocket_connections_active)" },
+        { title = "Connection attempts per second by outcome", query = "sum by (outcome) (rate(${local.metric}websocket_connection_attempts[5m]))" },
+        { title = "Deliveries per second by outcome", query = "sum by (outcome) (rate(${local.metric}websocket_message_delivery[5m]))" },
+        { title = "Dead letters per second by reason", query = "sum by (reason) (rate(${local.metric}relay_dead_letter[5m]))" },
+        { title = "Mailbox parked and drained per second", query = "label_replace(sum(rate(${local.metric}relay_mailbox_parked[5m])), \"what\", \"parked\", \"\", \"\") or label_replace(sum(rate(${local.metric}relay_mailbox_drained[5m])), \"what\", \"drained\", \"\", \"\")" },
+        { title = "Pub/Sub publishes per accepted message, by part", query = "sum by (part) (rate(${local.metric}relay_pubsub_publishes[15m])) / scalar(sum(rate(${local.metric}relay_messages_accepted[15m])))" },
+        { title = "Firestore reads and writes per accepted message, by part", query = "label_replace(sum by (part) (rate(${local.metric}relay_firestore_reads[15m])), \"op\", \"read\", \"\", \"\") / scalar(sum(rate(${local.metric}relay_messages_accepted[15m]))) or label_replace(sum by (part) (rate(${local.metric}relay_firestore_writes[15m])), \"op\", \"write\", \"\", \"\") / scalar(sum(rate(${local.metric}relay_messages_accepted[15m])))" },
         ] : {
         xPos   = (i % 2) * 6
         yPos   = floor(i / 2) * 4

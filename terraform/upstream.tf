@@ -1,6 +1,6 @@
 # Upstream: what clients send their backend on their sockets (publish frames), and every socket's
 # connected and disconnected events, on one topic (upstreamTopic in config/topology.json). The
-# socket nodes may publish to it and to nothing else new. A backend subscribes on its own, or names
+# socket nodes publish to it under their project-wide role (iam.tf). A backend subscribes on its own, or names
 # an HTTPS endpoint in upstream_push_endpoint for a push subscription with OIDC, retries and a dead
 # letter of its own (upstream messages never mix with the relay's dead letters).
 
@@ -11,12 +11,6 @@ resource "google_pubsub_topic" "upstream" {
   message_retention_duration = "${local.topology.messageRetentionSeconds}s"
 
   depends_on = [google_project_service.required]
-}
-
-resource "google_pubsub_topic_iam_member" "upstream_publisher_socket_node" {
-  topic  = google_pubsub_topic.upstream.name
-  role   = "roles/pubsub.publisher"
-  member = google_service_account.socket_node.member
 }
 
 locals {

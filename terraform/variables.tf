@@ -268,7 +268,7 @@ variable "serve_demo_page" {
 
 variable "serve_metrics" {
   type        = bool
-  description = "Whether socket nodes answer GET /metrics (traffic counters for anyone who can reach the node). False in production: metrics go out over OTLP (otel_environment)."
+  description = "Whether socket nodes answer GET /metrics (traffic counters for anyone who can reach the node). False in production: every process writes its metrics to Cloud Monitoring itself (monitoring.tf)."
   default     = false
 }
 
@@ -294,14 +294,30 @@ variable "trusted_proxy_hops" {
   }
 }
 
+variable "trace_sample_ratio" {
+  type        = number
+  description = "Share of messages whose trace goes to Cloud Trace (a caller's sampled traceparent is always followed). Each traced message writes three spans or more."
+  default     = 0.01
+
+  validation {
+    condition     = var.trace_sample_ratio >= 0 && var.trace_sample_ratio <= 1
+    error_message = "trace_sample_ratio is a share, from 0 to 1."
+  }
+}
+
 variable "otel_environment" {
   type        = map(string)
-  description = "OTEL_* variables for the socket node and both functions, for example OTEL_EXPORTER_OTLP_ENDPOINT of an OpenTelemetry Collector that writes to Managed Service for Prometheus and Cloud Trace. Empty: no export (the nodes serve GET /metrics only with serve_metrics)."
+  description = "More OTEL_* variables for the socket node and both functions, over the defaults of local.telemetry_env: for example OTEL_EXPORTER_OTLP_ENDPOINT of an OpenTelemetry Collector to export over OTLP as well. Metrics and traces go to Cloud Monitoring and Cloud Trace whatever this holds."
   default     = {}
 
   validation {
     condition     = alltrue([for k in keys(var.otel_environment) : startswith(k, "OTEL_")])
     error_message = "otel_environment takes OTEL_* variables only."
+  }
+
+  validation {
+    condition     = !contains(keys(var.otel_environment), "OTEL_METRIC_EXPORT_INTERVAL") || try(tonumber(var.otel_environment["OTEL_METRIC_EXPORT_INTERVAL"]) >= 5000, false)
+    error_message = "OTEL_METRIC_EXPORT_INTERVAL is at least 5000 (milliseconds): Cloud Monitoring refuses points of one series less than 5 s apart."
   }
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Judges a socket node canary revision on the relay's service levels, read from Cloud Monitoring
-# (Managed Service for Prometheus, PromQL over the Monitoring API) over a window that ends now.
+# (PromQL over the Monitoring API) over a window that ends now.
 #
 #   judge-canary.sh --revision REVISION [--project P] [--window 30m] [--label service_version]
 #                   [--min-attempts 50]
@@ -16,10 +16,9 @@
 #                                       writes and no node revision owns: not the canary's to answer for)
 #   connection time p99     <= 5 s      handshake to connection_established
 #
-# The revision label: Cloud Run sets K_REVISION in every instance, and the series carry it only once the
-# node puts it in its OpenTelemetry resource (service.version) and the collector keeps that attribute as
-# a metric label (googlemanagedprometheus exporter: metric.resource_filters, prefix service.version,
-# which becomes the label service_version). docs/DEPLOY.md, "Judging a canary", says what to set.
+# The revision label: Cloud Run sets K_REVISION in every instance, the node puts it in its OpenTelemetry
+# resource (service.version), and its exporter writes that as the label service_version on each series
+# (terraform/monitoring.tf says how the instruments are named in Cloud Monitoring).
 #
 # Needs gcloud (an access token of an account with roles/monitoring.viewer) and curl. The token is
 # never printed nor put on a command line.
@@ -75,12 +74,14 @@ query() {
   printf '%s' "$body" | tr -d ' \n' | grep -o '"value":\[[^]]*\]' | head -1 | sed -E 's/.*,"([^"]*)"\]$/\1/' || true
 }
 
-sel="$label=\"$revision\""
-attempts="websocket_connection_attempts_total{$sel,outcome!~\"auth_failed|origin_refused\"}"
+# The instruments' names in Cloud Monitoring's PromQL, as the processes' exporter writes them.
+m="workload_googleapis_com:"
+sel="monitored_resource=\"generic_task\",$label=\"$revision\""
+attempts="${m}websocket_connection_attempts{$sel,outcome!~\"auth_failed|origin_refused\"}"
 q_attempts="sum(increase($attempts[$window]))"
-q_success="sum(rate(websocket_connection_attempts_total{$sel,outcome=\"accepted\"}[$window])) / sum(rate($attempts[$window]))"
-q_delivery="sum(rate(websocket_message_delivery_total{$sel,outcome=\"delivered\"}[$window])) / sum(rate(websocket_message_delivery_total{$sel,outcome=~\"delivered|failed\"}[$window]))"
-q_p99="histogram_quantile(0.99, sum by (le) (rate(websocket_connection_time_seconds_bucket{$sel}[$window])))"
+q_success="sum(rate(${m}websocket_connection_attempts{$sel,outcome=\"accepted\"}[$window])) / sum(rate($attempts[$window]))"
+q_delivery="sum(rate(${m}websocket_message_delivery{$sel,outcome=\"delivered\"}[$window])) / sum(rate(${m}websocket_message_delivery{$sel,outcome=~\"delivered|failed\"}[$window]))"
+q_p99="histogram_quantile(0.99, sum by (le) (rate(${m}websocket_connection_time_bucket{$sel}[$window])))"
 
 # number VALUE: VALUE when it is a finite number, else nothing.
 finite() { [[ "$1" =~ ^-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?$ ]] && printf '%s' "$1"; return 0; }

@@ -1,9 +1,11 @@
 package dev.pushrelay.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pushrelay.gcp.CallLedger;
 import dev.pushrelay.json.JsonCodec;
 import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.EmulatorProcess;
+import dev.pushrelay.testing.FakeCloudTelemetry;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -33,13 +35,18 @@ public final class LocalStack implements AutoCloseable {
   private final Process process;
   private final Map<String, Integer> ports;
   private final Path logDir;
+  private final Map<String, String> deployablesEnv;
+  private final FakeCloudTelemetry cloudTelemetry;
   private final HttpClient http = HttpClient.newHttpClient();
   private StackProbe probe;
 
-  private LocalStack(Process process, Map<String, Integer> ports, Path logDir) {
+  private LocalStack(Process process, Map<String, Integer> ports, Path logDir, Map<String, String> deployablesEnv,
+      FakeCloudTelemetry cloudTelemetry) {
     this.process = process;
     this.ports = ports;
     this.logDir = logDir;
+    this.deployablesEnv = deployablesEnv;
+    this.cloudTelemetry = cloudTelemetry;
   }
 
   /** The repository's root (the build passes it as {@code relay.repo.root}; else the parent of e2e). */
@@ -47,10 +54,24 @@ public final class LocalStack implements AutoCloseable {
     return Path.of(System.getProperty("relay.repo.root", "..")).toAbsolutePath().normalize();
   }
 
+  /** Where the stack's deployables write their calls (the permission ledger in infra-tests reads it). */
+  static Path callLedger() {
+    return repoRoot().resolve("e2e/target/call-ledger");
+  }
+
+  /**
+   * Where each stack leaves the shapes of the time series its deployables wrote to Cloud Monitoring (its
+   * fake): infra-tests compares them with the alert policies' queries.
+   */
+  static Path cloudSeries() {
+    return repoRoot().resolve("e2e/target/cloud-telemetry/series.jsonl");
+  }
+
   public static LocalStack start(Map<String, String> extraEnv) throws Exception {
     Path root = repoRoot();
     Map<String, Integer> ports = new LinkedHashMap<>();
-    for (String name : List.of("PUBSUB_PORT", "FIRESTORE_PORT", "SEND_PORT", "ROUTE_PORT", "NODE1_PORT", "NODE2_PORT")) {
+    for (String name : List.of("PUBSUB_PORT", "FIRESTORE_PORT", "SEND_PORT", "ROUTE_PORT", "NODE1_PORT",
+        "NODE2_PORT")) {
       ports.put(name, EmulatorProcess.freePort());
     }
     Path logDir = Files.createTempDirectory(root.resolve("e2e/target"), "stack-");
@@ -59,9 +80,24 @@ public final class LocalStack implements AutoCloseable {
         .redirectErrorStream(true);
     ports.forEach((k, v) -> pb.environment().put(k, Integer.toString(v)));
     pb.environment().put("RELAY_LOG_DIR", logDir.toString());
-    pb.environment().putAll(extraEnv);
-    Process p = pb.start();
-    LocalStack stack = new LocalStack(p, ports, logDir);
+    Map<String, String> deployablesEnv = new LinkedHashMap<>();
+    // every deployable writes down the Google API calls it makes: infra-tests' permission ledger reads them
+    deployablesEnv.put(CallLedger.VARIABLE, callLedger().toString());
+    // and exports its metrics and spans as in the cloud (Terraform's default), to a fake of the two APIs
+    FakeCloudTelemetry cloudTelemetry = FakeCloudTelemetry.start();
+    deployablesEnv.put("RELAY_CLOUD_TELEMETRY", "true");
+    deployablesEnv.put("RELAY_CLOUD_TELEMETRY_EMULATOR_HOST", cloudTelemetry.host());
+    deployablesEnv.put("OTEL_METRIC_EXPORT_INTERVAL", "5000");
+    deployablesEnv.putAll(extraEnv);
+    pb.environment().putAll(deployablesEnv);
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      cloudTelemetry.close();
+      throw e;
+    }
+    LocalStack stack = new LocalStack(p, ports, logDir, deployablesEnv, cloudTelemetry);
     CompletableFuture<Boolean> ready = new CompletableFuture<>();
     List<String> output = new ArrayList<>();
     Thread reader = new Thread(() -> {
@@ -235,6 +271,7 @@ public final class LocalStack implements AutoCloseable {
         .redirectErrorStream(true)
         .redirectOutput(logDir.resolve("socket-node-" + nodeId + ".log").toFile());
     Map<String, String> env = pb.environment();
+    env.putAll(deployablesEnv);
     env.put("GOOGLE_CLOUD_PROJECT", "relay-local");
     env.put("PUBSUB_EMULATOR_HOST", "127.0.0.1:" + port("PUBSUB_PORT"));
     env.put("FIRESTORE_EMULATOR_HOST", "127.0.0.1:" + port("FIRESTORE_PORT"));
@@ -343,6 +380,12 @@ public final class LocalStack implements AutoCloseable {
     if (!process.waitFor(60, TimeUnit.SECONDS)) {
       process.destroyForcibly();
       process.waitFor(10, TimeUnit.SECONDS);
+    }
+    // the deployables flushed their last export as they stopped
+    try {
+      cloudTelemetry.appendSeriesTo(cloudSeries());
+    } finally {
+      cloudTelemetry.close();
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.pushrelay.functions;
 
+import dev.pushrelay.gcp.CallLedger;
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.logging.JsonLogging;
 import dev.pushrelay.logging.Pseudonyms;
@@ -38,10 +39,10 @@ public final class FunctionRuntime {
 
   private FunctionRuntime(FunctionConfig config, Part part) {
     this.config = config;
-    this.telemetry = Telemetry.fromEnvironment(part.wireName().replace('_', '-'), UUID.randomUUID().toString(),
-        System.getenv());
+    String deployable = part.wireName().replace('_', '-');
+    this.telemetry = Telemetry.fromEnvironment(deployable, UUID.randomUUID().toString(), System.getenv());
     this.metrics = new RelayMetrics(telemetry.meter(), part);
-    this.clients = new GcpClients(config.endpoints());
+    this.clients = new GcpClients(config.endpoints(), CallLedger.fromEnvironment(deployable, System.getenv()));
     Topology topology = config.topology();
     this.publisher = new RelayPublisher(new CountingPublisher(
         new PubSubMessagePublisher(clients, topology::isDeliveriesTopic), metrics, topology::topicLabel), topology);

@@ -102,12 +102,14 @@ class CanaryScriptsTest {
       queries.forEach(q -> assertTrue(q.contains("service_version=\"rev-9\"") && q.contains("[30m]"), q));
       // the alerts' queries (terraform/monitoring.tf), on the revision's series and the judging window
       TerraformConfig tf = TerraformConfig.load();
-      String alertSuccess = tf.locals().get("promql").path("connection_success_rate").asText();
-      String alertP99 = tf.locals().get("promql").path("connection_time_p99").asText();
+      String alertSuccess = tf.resolveText(tf.locals().get("promql").path("connection_success_rate").asText());
+      String alertP99 = tf.resolveText(tf.locals().get("promql").path("connection_time_p99").asText());
+      String resource = "{monitored_resource=\"generic_task\"";
       assertTrue(queries.contains(flat(alertSuccess.replace("[5m]", "[30m]")
-          .replace("websocket_connection_attempts_total{", "websocket_connection_attempts_total{service_version=\"rev-9\","))),
+          .replace(resource + ",", resource + ",service_version=\"rev-9\","))),
           queries + " holds the alert's " + alertSuccess);
-      assertTrue(queries.contains(flat(alertP99.replace("_bucket[5m]", "_bucket{service_version=\"rev-9\"}[30m]"))),
+      String revisionP99 = alertP99.replace(resource + "}[5m]", resource + ",service_version=\"rev-9\"}[30m]");
+      assertTrue(queries.contains(flat(revisionP99)),
           queries + " holds the alert's " + alertP99);
       assertFalse((r.stdout() + r.stderr()).contains(TOKEN));
     }
@@ -116,7 +118,7 @@ class CanaryScriptsTest {
   @Test
   void aBreachedLevelFailsTheCanary() {
     for (Map.Entry<String, String> breach : Map.of("outcome=\"accepted\"", "0.998", "histogram_quantile", "+Inf",
-        "websocket_message_delivery_total", "0.999").entrySet()) {
+        "websocket_message_delivery", "0.999").entrySet()) {
       try (FakeApi monitoring = monitoring(q -> q.contains(breach.getKey()) && !q.contains("increase(") ? breach.getValue() : null)) {
         Command.Result r = judge(monitoring);
         assertEquals(1, r.exitCode(), breach + "\n" + r.describe());
@@ -134,7 +136,7 @@ class CanaryScriptsTest {
       Command.Result r = judge(monitoring);
       assertEquals(2, r.exitCode(), r::describe);
     }
-    try (FakeApi monitoring = monitoring(q -> q.contains("websocket_message_delivery_total") ? "" : null)) {
+    try (FakeApi monitoring = monitoring(q -> q.contains("websocket_message_delivery") ? "" : null)) {
       Command.Result r = judge(monitoring);
       assertEquals(2, r.exitCode(), r::describe);
       assertTrue(r.stderr().contains("NO DATA  delivery rate"), r::describe);
@@ -148,7 +150,7 @@ class CanaryScriptsTest {
       String value = special.apply(q);
       if (value == null) {
         value = q.contains("increase(") ? "1234" : q.contains("histogram_quantile") ? GOOD_P99
-            : q.contains("websocket_message_delivery_total") ? GOOD_DELIVERY : GOOD_SUCCESS;
+            : q.contains("websocket_message_delivery") ? GOOD_DELIVERY : GOOD_SUCCESS;
       }
       String result = value.isEmpty() ? "[]" : "[{\"metric\": {}, \"value\": [1767225600.123, \"" + value + "\"]}]";
       return FakeApi.Answer.ok("{\"status\": \"success\", \"data\": {\"resultType\": \"vector\", \"result\": " + result + "}}");

@@ -35,7 +35,7 @@ class MonitoringTest {
         "route_attempts_p95} > 2\"")) {
       assertTrue(monitoring.contains(threshold), "alert with " + threshold);
     }
-    assertTrue(monitoring.contains("websocket_connection_time_seconds_bucket"));
+    assertTrue(monitoring.contains("websocket_connection_time_bucket"));
     assertTrue(monitoring.contains("relay_route_attempts_bucket"));
     assertEquals(1, tf.resources("google_monitoring_dashboard").size(), "one dashboard");
     for (Block p : policies) {

@@ -30,13 +30,23 @@ import java.util.concurrent.TimeUnit;
  */
 public final class GcpClients implements AutoCloseable {
   private final GcpEndpoints endpoints;
+  private final CallLedger ledger;
   private final Optional<ManagedChannel> emulatorChannel;
   private volatile Firestore firestore;
 
   public GcpClients(GcpEndpoints endpoints) {
+    this(endpoints, CallLedger.off());
+  }
+
+  /**
+   * Clients whose calls are written to {@code ledger} (the test stack's deployables): Firestore's
+   * anywhere, Pub/Sub's on the emulator, whose channel this class builds.
+   */
+  public GcpClients(GcpEndpoints endpoints, CallLedger ledger) {
     this.endpoints = endpoints;
+    this.ledger = ledger;
     this.emulatorChannel = endpoints.pubsubEmulatorHost()
-        .map(host -> ManagedChannelBuilder.forTarget(host).usePlaintext().build());
+        .map(host -> ManagedChannelBuilder.forTarget(host).usePlaintext().intercept(ledger).build());
   }
 
   public String projectId() {
@@ -139,6 +149,9 @@ public final class GcpClients implements AutoCloseable {
         if (firestore == null) {
           FirestoreOptions.Builder b = FirestoreOptions.newBuilder().setProjectId(endpoints.projectId());
           endpoints.firestoreEmulatorHost().ifPresent(b::setEmulatorHost);
+          if (ledger.on()) {
+            b.setServiceRpcFactory(LedgeredFirestoreRpc.factory(ledger));
+          }
           firestore = b.build().getService();
         }
         f = firestore;

@@ -9,7 +9,10 @@ import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
 import io.opentelemetry.sdk.metrics.SdkMeterProvider;
 import io.opentelemetry.sdk.metrics.SdkMeterProviderBuilder;
+import io.opentelemetry.sdk.common.InternalTelemetryVersion;
 import io.opentelemetry.sdk.metrics.export.MetricReader;
+import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
+import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
 import io.opentelemetry.sdk.trace.SdkTracerProviderBuilder;
 import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.opentelemetry.sdk.resources.Resource;
@@ -22,9 +25,11 @@ import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -41,6 +46,7 @@ public final class Telemetry implements AutoCloseable {
   private static final AttributeKey<String> SERVICE_NAME = AttributeKey.stringKey("service.name");
   private static final AttributeKey<String> SERVICE_INSTANCE_ID = AttributeKey.stringKey("service.instance.id");
   private static final AttributeKey<String> SERVICE_VERSION = AttributeKey.stringKey("service.version");
+  private static final String GCP_RESOURCE_DETECTOR = "io.opentelemetry.contrib.gcp.resource.GCPResourceProvider";
   private static final PrometheusTextFormatWriter TEXT = PrometheusTextFormatWriter.create();
 
   private final OpenTelemetrySdk sdk;
@@ -53,9 +59,11 @@ public final class Telemetry implements AutoCloseable {
   }
 
   /**
-   * The SDK as the environment configures it. Without an OTLP endpoint
-   * ({@code OTEL_EXPORTER_OTLP_ENDPOINT} or its per-signal variants) nothing is exported and only
-   * {@code /metrics} shows the figures; any {@code OTEL_*} variable still overrides these defaults.
+   * The SDK as the environment configures it. {@code RELAY_CLOUD_TELEMETRY=true} exports metrics to Cloud
+   * Monitoring and spans to Cloud Trace ({@link GoogleCloudExport}); an OTLP endpoint
+   * ({@code OTEL_EXPORTER_OTLP_ENDPOINT} or its per-signal variants) exports over OTLP, beside it or
+   * alone. With neither, only {@code /metrics} shows the figures; any {@code OTEL_*} variable still
+   * overrides these defaults.
    *
    * @param serviceName the default {@code service.name}: socket-node, send-function, route-function
    * @param instanceId the default {@code service.instance.id}, so series of many instances stay apart
@@ -64,10 +72,25 @@ public final class Telemetry implements AutoCloseable {
    */
   public static Telemetry fromEnvironment(String serviceName, String instanceId, Map<String, String> environment) {
     PrometheusMetricReader reader = prometheusReader();
-    Map<String, String> defaults = defaults(serviceName, environment);
+    Optional<GoogleCloudExport> cloud = GoogleCloudExport.fromEnvironment(serviceName, environment);
+    Map<String, String> defaults = defaults(serviceName, environment, cloud.isPresent());
     OpenTelemetrySdk sdk = AutoConfiguredOpenTelemetrySdk.builder()
         .addPropertiesSupplier(() -> defaults)
         .addMeterProviderCustomizer((builder, config) -> builder.registerMetricReader(reader))
+        .addMeterProviderCustomizer((builder, config) -> cloud.map(c -> builder.registerMetricReader(
+            PeriodicMetricReader.builder(c.metrics())
+                .setInterval(config.getDuration("otel.metric.export.interval", Duration.ofMinutes(1)))
+                // the SDK's figures about its own collection are not the relay's: not written, not billed
+                .setInternalTelemetryVersion(InternalTelemetryVersion.LEGACY)
+                .build())).orElse(builder))
+        .addTracerProviderCustomizer((builder, config) -> cloud.map(c -> builder.addSpanProcessor(
+            BatchSpanProcessor.builder(c.spans())
+                // the standard OTEL_BSP_* settings, as for the processor autoconfigure builds for OTLP
+                .setScheduleDelay(config.getDuration("otel.bsp.schedule.delay", Duration.ofSeconds(5)))
+                .setMaxQueueSize(config.getInt("otel.bsp.max.queue.size", 2048))
+                .setMaxExportBatchSize(config.getInt("otel.bsp.max.export.batch.size", 512))
+                .setExporterTimeout(config.getDuration("otel.bsp.export.timeout", Duration.ofSeconds(30)))
+                .build())).orElse(builder))
         .addResourceCustomizer((resource, config) -> resource.getAttribute(SERVICE_INSTANCE_ID) != null
             ? resource : resource.merge(Resource.create(Attributes.of(SERVICE_INSTANCE_ID, instanceId))))
         .addResourceCustomizer((resource, config) -> resource.getAttribute(SERVICE_VERSION) != null
@@ -104,8 +127,11 @@ public final class Telemetry implements AutoCloseable {
     return new Telemetry(sdk, reader);
   }
 
-  /** The defaults that the {@code OTEL_*} variables override. */
-  static Map<String, String> defaults(String serviceName, Map<String, String> environment) {
+  /**
+   * The defaults; {@code cloud}: the export to Google Cloud is on. Off, the Google Cloud resource detector
+   * is too: it asks the metadata server, which only the cloud answers.
+   */
+  static Map<String, String> defaults(String serviceName, Map<String, String> environment, boolean cloud) {
     boolean metricsEndpoint = present(environment, "OTEL_EXPORTER_OTLP_ENDPOINT")
         || present(environment, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
     boolean tracesEndpoint = present(environment, "OTEL_EXPORTER_OTLP_ENDPOINT")
@@ -116,6 +142,9 @@ public final class Telemetry implements AutoCloseable {
     d.put("otel.traces.exporter", tracesEndpoint ? "otlp" : "none");
     // Logs are JSON lines on stdout, which Cloud Logging reads: no OTLP log export.
     d.put("otel.logs.exporter", "none");
+    if (!cloud) {
+      d.put("otel.java.disabled.resource.providers", GCP_RESOURCE_DETECTOR);
+    }
     return d;
   }
 

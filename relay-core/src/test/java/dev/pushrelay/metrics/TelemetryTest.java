@@ -42,20 +42,29 @@ class TelemetryTest {
 
   @Test
   void exportsOverOtlpOnlyWhenAnEndpointIsConfigured() {
-    Map<String, String> none = Telemetry.defaults("socket-node", Map.of());
+    Map<String, String> none = Telemetry.defaults("socket-node", Map.of(), false);
     assertEquals("none", none.get("otel.metrics.exporter"));
     assertEquals("none", none.get("otel.traces.exporter"));
     assertEquals("socket-node", none.get("otel.service.name"));
 
-    Map<String, String> both = Telemetry.defaults("socket-node", Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"));
+    Map<String, String> both = Telemetry.defaults("socket-node",
+        Map.of("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"), false);
     assertEquals("otlp", both.get("otel.metrics.exporter"));
     assertEquals("otlp", both.get("otel.traces.exporter"));
 
     Map<String, String> traces = Telemetry.defaults("route-function",
-        Map.of("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:4318/v1/traces"));
+        Map.of("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://127.0.0.1:4318/v1/traces"), false);
     assertEquals("none", traces.get("otel.metrics.exporter"));
     assertEquals("otlp", traces.get("otel.traces.exporter"));
     assertEquals("none", traces.get("otel.logs.exporter"));
+  }
+
+  @Test
+  void theGoogleCloudResourceDetectorAsksTheMetadataServerOnlyWhenTheCloudExportIsOn() {
+    String providers = "otel.java.disabled.resource.providers";
+    assertEquals("io.opentelemetry.contrib.gcp.resource.GCPResourceProvider",
+        Telemetry.defaults("socket-node", Map.of(), false).get(providers));
+    assertEquals(null, Telemetry.defaults("socket-node", Map.of(), true).get(providers));
   }
 
   @Test

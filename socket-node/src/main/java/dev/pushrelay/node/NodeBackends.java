@@ -1,5 +1,6 @@
 package dev.pushrelay.node;
 
+import dev.pushrelay.gcp.CallLedger;
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.gcp.GcpEndpoints;
 import dev.pushrelay.mailbox.FirestoreMailbox;
@@ -23,9 +24,12 @@ import dev.pushrelay.topology.Topology;
 public record NodeBackends(RegistryStore registry, Mailbox mailbox, MessagePublisher publisher,
     DeliveryBroker broker, Revocations revocations, AutoCloseable resources) {
 
-  /** Firestore and Pub/Sub at {@code endpoints} (the emulators when they say so). */
+  /**
+   * Firestore and Pub/Sub at {@code endpoints} (the emulators when they say so), each call written to
+   * the call ledger when the environment turns it on.
+   */
   public static NodeBackends google(GcpEndpoints endpoints, Topology topology, RelayMetrics metrics) {
-    GcpClients clients = new GcpClients(endpoints);
+    GcpClients clients = new GcpClients(endpoints, CallLedger.fromEnvironment("socket-node", System.getenv()));
     FirestoreRevocations revocations = new FirestoreRevocations(clients.firestore(), metrics).watching();
     return new NodeBackends(new FirestoreRegistryStore(clients.firestore(), metrics),
         new FirestoreMailbox(clients.firestore(), metrics),

@@ -41,7 +41,7 @@ resource "google_monitoring_alert_policy" "dead_letter" {
     mime_type = "text/markdown"
     content   = <<-EOT
       A message was dead-lettered. Each one carries its reason in the `reason` attribute
-      (`no_connection_after_retries`, `invalid`, `expired`). Inspect them without consuming:
+      (`no_connection_after_retries`, `invalid`, `expired`, `handed_back`). Inspect them without consuming:
 
           gcloud pubsub subscriptions pull ${google_pubsub_subscription.dead_letter_hold.name} --limit=10 --format=json
 

@@ -40,7 +40,7 @@ public final class DeadLettersMain {
       usage: dead-letters.sh list   [--all | --reason REASON | ID...] [--limit N] [--json]
              dead-letters.sh replay (--all | --reason REASON | ID...) [--limit N]
              dead-letters.sh purge  (--all | --reason REASON | ID...) [--limit N]
-      reasons: no_connection_after_retries, invalid, expired, delivery_failed""";
+      reasons: no_connection_after_retries, invalid, expired, handed_back, delivery_failed""";
 
   private DeadLettersMain() {}
 

@@ -103,7 +103,7 @@ class PermissionLedgerTest {
         unneeded.add(g.address() + " (" + g.account() + ")");
       }
     }
-    assertEquals(List.of(), unneeded, "no call of the suite needs these grants: remove them, or say why they stay");
+    assertEquals(List.of(), unneeded, "no call of the e2e suite (a full run) needs these grants: remove them, or say why they stay");
   }
 
   @Test

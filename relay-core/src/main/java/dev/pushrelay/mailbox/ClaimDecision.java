@@ -6,27 +6,34 @@ import java.time.Instant;
  * What a socket's mailbox look does with one entry, the same rule for every mailbox: claim it (pending,
  * or its claim ran out), hand it again (this socket's own claim, not settled yet), share it (claimed or
  * delivered by another socket of the user within {@link Mailbox#SHARED_WINDOW}) or leave it. An entry
- * whose message expired is not claimed or handed again: the route function dead-letters it.
+ * whose message expired is not claimed or handed again: the route function dead-letters it. An entry the
+ * user's sockets claimed {@link Mailbox#MAX_CLAIMS} times already is claimed once more, for the
+ * dead-letter topic, not for the socket; while that claim holds, no socket gets the entry (not its
+ * claimer's either), and once it runs out (its node died before the dead letter was out) the next look
+ * claims it for the dead-letter topic again.
  *
  * @param heldUntil when the claim of another socket that holds the entry runs out; null when none does
  */
 public record ClaimDecision(Kind kind, Instant heldUntil) {
   /** The four things a look may do with an entry. */
-  public enum Kind { CLAIM, HAND_AGAIN, SHARE, LEAVE }
+  public enum Kind { CLAIM, HAND_AGAIN, SHARE, LEAVE, DEAD_LETTER }
 
   /**
    * Decides one entry as a look of {@code connectionId} at {@code now} finds it; {@code claimedBy},
-   * {@code claimedAt} and {@code expiresAt} may be null.
+   * {@code claimedAt} and {@code expiresAt} may be null; {@code claims}: how often sockets claimed it.
    */
   public static ClaimDecision of(String state, String claimedBy, Instant claimedAt, Instant expiresAt,
-      String connectionId, Instant now) {
+      long claims, String connectionId, Instant now) {
     boolean held = held(state, claimedAt, now);
     boolean own = held && connectionId.equals(claimedBy);
-    Instant heldUntil = held && !own ? claimedAt.plus(FirestoreMailbox.CLAIM_TIMEOUT) : null;
+    boolean deadLettering = held && claims > Mailbox.MAX_CLAIMS;
+    Instant heldUntil = held && (!own || deadLettering) ? claimedAt.plus(FirestoreMailbox.CLAIM_TIMEOUT) : null;
     boolean expired = expiresAt != null && !expiresAt.isAfter(now);
     Kind kind;
     if (FirestoreMailbox.STATE_PENDING.equals(state) || FirestoreMailbox.STATE_CLAIMED.equals(state) && !held) {
-      kind = expired ? Kind.LEAVE : Kind.CLAIM;
+      kind = expired ? Kind.LEAVE : claims >= Mailbox.MAX_CLAIMS ? Kind.DEAD_LETTER : Kind.CLAIM;
+    } else if (deadLettering) {
+      kind = Kind.LEAVE;
     } else if (own) {
       kind = expired ? Kind.LEAVE : Kind.HAND_AGAIN;
     } else {

@@ -1,5 +1,6 @@
 package dev.pushrelay.mailbox;
 
+import dev.pushrelay.model.RelayMessage;
 import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
@@ -15,15 +16,18 @@ import java.util.Optional;
  * @param lookAgainAt when the earliest claim another socket of the user holds runs out: that socket
  *     settles its claims well before, so one still held then belongs to a socket or node that died, and
  *     a look at that moment takes it
+ * @param handedBack messages the user's sockets claimed {@link Mailbox#MAX_CLAIMS} times without
+ *     acking: claimed now by this look for the dead-letter topic, not handed to the socket
  */
-public record Claimed(List<ParkedMessage> messages, Optional<Instant> lookAgainAt) {
+public record Claimed(List<ParkedMessage> messages, Optional<Instant> lookAgainAt, List<RelayMessage> handedBack) {
   public Claimed {
     messages = List.copyOf(messages);
     lookAgainAt = Objects.requireNonNullElse(lookAgainAt, Optional.empty());
+    handedBack = List.copyOf(handedBack);
   }
 
-  /** The messages handed over, and the earliest of the other sockets' claims a look left. */
-  public static Claimed of(List<ParkedMessage> messages, List<Instant> heldUntil) {
-    return new Claimed(messages, heldUntil.stream().min(Comparator.naturalOrder()));
+  /** The messages handed over, the earliest of the other sockets' claims a look left, those for dead letters. */
+  public static Claimed of(List<ParkedMessage> messages, List<Instant> heldUntil, List<RelayMessage> handedBack) {
+    return new Claimed(messages, heldUntil.stream().min(Comparator.naturalOrder()), handedBack);
   }
 }

@@ -36,6 +36,8 @@ public final class FirestoreMailbox implements Mailbox {
   static final String STATE_PENDING = "pending";
   static final String STATE_CLAIMED = "claimed";
   static final String STATE_DELIVERED = "delivered";
+  /** How many times sockets claimed an entry ({@link Mailbox#MAX_CLAIMS}). */
+  static final String CLAIMS = "claims";
   /** A claim older than this belongs to a socket or node that died mid catch-up. */
   public static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(30);
   /** How long a delivered tombstone stays for the route function to see. */
@@ -90,7 +92,11 @@ public final class FirestoreMailbox implements Mailbox {
         tx.update(ref, "attempts", attempt);
         return new Parked(outcome, true);
       }
-      tx.set(ref, entry(m, attempt, now));
+      Map<String, Object> entry = entry(m, attempt, now);
+      if (doc.exists() && doc.getLong(CLAIMS) != null) {
+        entry.put(CLAIMS, doc.getLong(CLAIMS)); // a claim that ran out still counts
+      }
+      tx.set(ref, entry);
       return new Parked(ParkOutcome.PARKED, true);
     })).thenApply(parked -> {
       metrics.firestoreWrites(parked.wrote() ? 1 : 0);
@@ -176,27 +182,35 @@ public final class FirestoreMailbox implements Mailbox {
       claims.send();
       return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> {
         List<ParkedMessage> handed = new ArrayList<>();
+        List<RelayMessage> handedBack = new ArrayList<>();
         List<Instant> heldUntil = new ArrayList<>();
         for (CompletableFuture<Decided> f : each) {
           Decided d = f.join();
-          if (d.message() != null) {
+          if (d.message() != null && d.forDeadLetter()) {
+            handedBack.add(d.message().message());
+          } else if (d.message() != null) {
             handed.add(d.message());
           }
           if (d.heldUntil() != null) {
             heldUntil.add(d.heldUntil());
           }
         }
-        return Claimed.of(handed, heldUntil);
+        return Claimed.of(handed, heldUntil, handedBack);
       });
     });
   }
 
   /**
    * What a look decided of one entry: the message it hands the socket (null: none), and until when
-   * another socket's claim holds the entry (null: no such claim).
+   * another socket's claim holds the entry (null: no such claim); {@code forDeadLetter}: the message was
+   * claimed for the dead-letter topic, not for the socket.
    */
-  private record Decided(ParkedMessage message, Instant heldUntil) {
-    static final Decided NONE = new Decided(null, null);
+  private record Decided(ParkedMessage message, Instant heldUntil, boolean forDeadLetter) {
+    static final Decided NONE = new Decided(null, null, false);
+
+    Decided(ParkedMessage message, Instant heldUntil) {
+      this(message, heldUntil, false);
+    }
   }
 
   /** A conditional update: of a batch, or one call of its own. */
@@ -213,9 +227,10 @@ public final class FirestoreMailbox implements Mailbox {
     if (!doc.exists()) {
       return CompletableFuture.completedFuture(Decided.NONE);
     }
+    Long claims = doc.getLong(CLAIMS);
     ClaimDecision decision = ClaimDecision.of(doc.getString("state"), doc.getString("claimedBy"),
         Timestamps.instantOrNull(doc.getTimestamp("claimedAt")),
-        Timestamps.instantOrNull(doc.getTimestamp("expiresAt")), connectionId, now);
+        Timestamps.instantOrNull(doc.getTimestamp("expiresAt")), claims == null ? 0 : claims, connectionId, now);
     if (decision.kind() == ClaimDecision.Kind.LEAVE) {
       return CompletableFuture.completedFuture(new Decided(null, decision.heldUntil()));
     }
@@ -224,17 +239,19 @@ public final class FirestoreMailbox implements Mailbox {
       return CompletableFuture.completedFuture(Decided.NONE);
     }
     RelayMessage message = m.withTrace(trace(doc));
-    if (decision.kind() != ClaimDecision.Kind.CLAIM) {
+    if (decision.kind() == ClaimDecision.Kind.HAND_AGAIN || decision.kind() == ClaimDecision.Kind.SHARE) {
       // shared: written here too, settled by its claimer; handed again: claimed by a look of this socket
       // whose answer came after the socket stopped waiting for it, so nobody had it yet
       boolean own = decision.kind() == ClaimDecision.Kind.HAND_AGAIN;
       return CompletableFuture.completedFuture(new Decided(new ParkedMessage(message, own), decision.heldUntil()));
     }
+    // a claim for the socket, or for the dead-letter topic (held like any claim while it is published)
+    boolean forDeadLetter = decision.kind() == ClaimDecision.Kind.DEAD_LETTER;
     metrics.firestoreWrites(1);
     Map<String, Object> claim = Map.of("state", STATE_CLAIMED, "claimedBy", connectionId,
-        "claimedAt", Timestamps.of(now));
+        "claimedAt", Timestamps.of(now), CLAIMS, FieldValue.increment(1));
     return write.update(doc.getReference(), claim, Precondition.updatedAt(doc.getUpdateTime()))
-        .thenApply(r -> new Decided(new ParkedMessage(message, true), null))
+        .thenApply(r -> new Decided(new ParkedMessage(message, true), null, forDeadLetter))
         .exceptionallyCompose(e -> {
           // the conditional write lost: the entry changed (or went) since it was read
           if (!Preconditions.lost(e) || retries == 0) {

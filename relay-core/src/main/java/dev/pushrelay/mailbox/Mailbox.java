@@ -17,6 +17,15 @@ public interface Mailbox {
   java.time.Duration SHARED_WINDOW = java.time.Duration.ofSeconds(10);
 
   /**
+   * How many times the user's sockets may claim an entry without acking it. A socket that closes unacked
+   * hands its claims back, and a claim whose socket died runs out; past this many claims the next look
+   * takes the entry out for the dead-letter topic (reason {@code handed_back}) instead of handing it to a
+   * socket again, so a client that connects, takes its backlog and closes without acking, over and over,
+   * costs a bounded number of writes per message.
+   */
+  int MAX_CLAIMS = 5;
+
+  /**
    * Records an attempt that found no socket, or looks whether an earlier one was settled. {@code attempt}
    * is the attempt number known to the caller: when {@code exact} (Pub/Sub's own {@code deliveryAttempt})
    * it is the count and an entry that already waits is not written again; otherwise (a count of one

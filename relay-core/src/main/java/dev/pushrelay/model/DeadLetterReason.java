@@ -4,7 +4,9 @@ package dev.pushrelay.model;
 public enum DeadLetterReason {
   NO_CONNECTION_AFTER_RETRIES,
   INVALID,
-  EXPIRED;
+  EXPIRED,
+  /** The user's sockets took it from the mailbox {@code Mailbox.MAX_CLAIMS} times and never acked it. */
+  HANDED_BACK;
 
   public String wireName() {
     return name().toLowerCase(java.util.Locale.ROOT);

@@ -24,11 +24,25 @@ public final class RelayPublisher {
    * under the message's trace context, with {@code extraAttributes}.
    */
   public CompletableFuture<String> request(RelayMessage m, Map<String, String> extraAttributes) {
-    Map<String, String> attributes = new HashMap<>(m.trace());
+    Map<String, String> attributes = requestAttributes(m);
     attributes.putAll(extraAttributes);
+    return publisher.publish(topology.requestsTopicFor(m.priority()), new OutboundMessage(m.toJson(), attributes));
+  }
+
+  /** A request's attributes: the trace context, the message id and the user id. */
+  private static Map<String, String> requestAttributes(RelayMessage m) {
+    Map<String, String> attributes = new HashMap<>(m.trace());
     attributes.put(MessageAttributes.MESSAGE_ID, m.id());
     attributes.put(MessageAttributes.USER_ID, m.userId());
-    return publisher.publish(topology.requestsTopicFor(m.priority()), new OutboundMessage(m.toJson(), attributes));
+    return attributes;
+  }
+
+  /**
+   * A dead letter of a message that has no Pub/Sub message of its own any more (a mailbox entry): the
+   * attributes a request of it would carry, and the reason.
+   */
+  public CompletableFuture<String> deadLetter(RelayMessage m, DeadLetterReason reason, String detail) {
+    return deadLetter(m.toJson(), requestAttributes(m), reason, detail);
   }
 
   /** A delivery on the delivery topic of the node that holds the user, under the message's trace context. */

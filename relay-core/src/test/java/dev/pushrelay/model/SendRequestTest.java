@@ -95,7 +95,8 @@ class SendRequestTest {
       "a number whose exponent overflows|{\"userId\":\"u\",\"event\":\"e\",\"data\":1e9999999999}|body",
       "a number longer than 64 digits|{\"userId\":\"u\",\"event\":\"e\",\"data\":1234567890123456789012345678901234567890123456789012345678901234567890}|body",
       "a lone surrogate in data|{\"userId\":\"u\",\"event\":\"e\",\"data\":{\"k\":\"\\ud800\"}}|data",
-      "a lone surrogate in a data key|{\"userId\":\"u\",\"event\":\"e\",\"data\":{\"\\udc00\":1}}|data",
+      // Jackson 2.21.8's parser refuses a lone surrogate in a name itself: the body is not JSON
+      "a lone surrogate in a data key|{\"userId\":\"u\",\"event\":\"e\",\"data\":{\"\\udc00\":1}}|body",
   })
   void strictJson(String name, String json, String field) {
     InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> parse(json));

@@ -9,6 +9,7 @@ import dev.pushrelay.model.RelayMessage;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,8 @@ public final class InMemoryMailbox implements Mailbox {
   }
 
   private final Map<String, Entry> entries = new LinkedHashMap<>();
+  /** How many times sockets claimed each entry, as the Firestore one counts in the entry. */
+  private final Map<String, Integer> claims = new HashMap<>();
 
   private static String key(String userId, String messageId) {
     return userId + "/" + messageId;
@@ -48,6 +51,7 @@ public final class InMemoryMailbox implements Mailbox {
         return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
       }
       entries.remove(key);
+      claims.remove(key);
       return CompletableFuture.completedFuture(ParkOutcome.FINAL);
     }
     if (e != null) {
@@ -64,6 +68,7 @@ public final class InMemoryMailbox implements Mailbox {
   @Override
   public synchronized CompletableFuture<Void> discard(String userId, String messageId) {
     entries.remove(key(userId, messageId));
+    claims.remove(key(userId, messageId));
     return CompletableFuture.completedFuture(null);
   }
 
@@ -74,6 +79,7 @@ public final class InMemoryMailbox implements Mailbox {
 
   private CompletableFuture<Claimed> look(String userId, String connectionId, Instant now, boolean delivered) {
     List<ParkedMessage> out = new ArrayList<>();
+    List<RelayMessage> handedBack = new ArrayList<>();
     List<Instant> heldUntil = new ArrayList<>();
     for (Map.Entry<String, Entry> e : entries.entrySet()) {
       Entry entry = e.getValue();
@@ -81,11 +87,16 @@ public final class InMemoryMailbox implements Mailbox {
         continue;
       }
       ClaimDecision decision = ClaimDecision.of(entry.state(), entry.claimedBy(), entry.claimedAt(),
-          entry.message().expiresAt(), connectionId, now);
+          entry.message().expiresAt(), claims.getOrDefault(e.getKey(), 0), connectionId, now);
       switch (decision.kind()) {
-        case CLAIM -> {
+        case CLAIM, DEAD_LETTER -> {
           e.setValue(new Entry(entry.message(), "claimed", entry.attempts(), entry.trace(), connectionId, now));
-          out.add(new ParkedMessage(entry.message(), true));
+          claims.merge(e.getKey(), 1, Integer::sum);
+          if (decision.kind() == ClaimDecision.Kind.DEAD_LETTER) {
+            handedBack.add(entry.message());
+          } else {
+            out.add(new ParkedMessage(entry.message(), true));
+          }
         }
         case HAND_AGAIN -> out.add(new ParkedMessage(entry.message(), true));
         case SHARE -> out.add(new ParkedMessage(entry.message(), false));
@@ -96,7 +107,7 @@ public final class InMemoryMailbox implements Mailbox {
       }
     }
     out.sort(Comparator.comparing(p -> p.message().sentAt()));
-    return CompletableFuture.completedFuture(Claimed.of(out, heldUntil));
+    return CompletableFuture.completedFuture(Claimed.of(out, heldUntil, handedBack));
   }
 
   /** The later looks' query: delivered entries are not read, so none is shared from them. */

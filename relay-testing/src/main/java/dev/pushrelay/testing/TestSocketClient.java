@@ -63,12 +63,26 @@ public final class TestSocketClient implements AutoCloseable {
   /** Opens a socket offering these WebSocket subprotocols (as a browser's {@code new WebSocket(url, protocols)}). */
   public static TestSocketClient connect(URI uri, Map<String, String> headers, List<String> subprotocols,
       Duration timeout) throws Exception {
+    return connect(uri, headers, subprotocols, timeout, new Listener());
+  }
+
+  /**
+   * Opens a socket whose client never acks a message, from its first frame on: a hand-written client
+   * that never learnt to ({@link #stopAcking} stops a client that acked so far).
+   */
+  public static TestSocketClient connectWithoutAcks(URI uri, Duration timeout) throws Exception {
+    Listener listener = new Listener();
+    listener.acking = false;
+    return connect(uri, Map.of(), List.of(), timeout, listener);
+  }
+
+  private static TestSocketClient connect(URI uri, Map<String, String> headers, List<String> subprotocols,
+      Duration timeout, Listener listener) throws Exception {
     ClientUpgradeRequest request = new ClientUpgradeRequest();
     headers.forEach(request::setHeader);
     if (!subprotocols.isEmpty()) {
       request.setSubProtocols(subprotocols);
     }
-    Listener listener = new Listener();
     Session session = clientFor(uri).connect(listener, uri, request).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     listener.session = session;
     return new TestSocketClient(listener);

@@ -171,8 +171,8 @@ public final class SocketNode implements AutoCloseable {
       return t;
     });
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registry,
-        new MailboxCatchUp(mailbox, clock, metrics, tracing), upstream, metrics, config.limits(), SocketTimings.DEFAULT,
-        clock, System::nanoTime, new TokenRenewal(verifier, revocations, renewals, clock)), socketTimers);
+        new MailboxCatchUp(mailbox, clock, metrics, tracing, publisher), upstream, metrics, config.limits(),
+        SocketTimings.DEFAULT, clock, System::nanoTime, new TokenRenewal(verifier, revocations, renewals, clock)), socketTimers);
     this.channels = new DeliveryChannels(this.backends.broker(), topology,
         new SubscriptionSweeper(this.backends.broker(), backToRequests, new LiveRoute(registry, publisher, clock)));
     this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels::retire, upstream, clock);

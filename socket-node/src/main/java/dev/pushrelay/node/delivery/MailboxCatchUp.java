@@ -5,10 +5,12 @@ import dev.pushrelay.mailbox.Claimed;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.model.DeadLetterReason;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.ws.SocketOutcome;
 import dev.pushrelay.node.ws.Connection;
 import dev.pushrelay.node.ws.NodeSockets;
+import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.tracing.MessageTracing;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
@@ -31,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * acks: marked delivered when acked (or taken as delivered once its unacked window ran out), put back to
  * pending when the socket closed first, so the next socket, or the route function's next retry, takes
  * it. An entry handed over twice (a later look finds the socket's own claim still open) is written once,
- * and both copies settle as that write does.
+ * and both copies settle as that write does. An entry the user's sockets claimed {@link Mailbox#MAX_CLAIMS}
+ * times without an ack goes to the dead-letter topic instead (reason {@code handed_back}), then out of
+ * the mailbox.
  */
 public final class MailboxCatchUp implements NodeSockets.CatchUp {
   private static final Logger LOG = LoggerFactory.getLogger(MailboxCatchUp.class);
@@ -40,16 +44,20 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
   private final Clock clock;
   private final RelayMetrics metrics;
   private final MessageTracing tracing;
+  private final RelayPublisher deadLetters;
 
   /**
    * {@code metrics} counts the drained messages and their latency from {@code sentAt}; {@code tracing}
-   * adds each socket write to the trace the message was parked under.
+   * adds each socket write to the trace the message was parked under; {@code deadLetters} takes the
+   * entries handed back too often.
    */
-  public MailboxCatchUp(Mailbox mailbox, Clock clock, RelayMetrics metrics, MessageTracing tracing) {
+  public MailboxCatchUp(Mailbox mailbox, Clock clock, RelayMetrics metrics, MessageTracing tracing,
+      RelayPublisher deadLetters) {
     this.mailbox = mailbox;
     this.clock = clock;
     this.metrics = metrics;
     this.tracing = tracing;
+    this.deadLetters = deadLetters;
   }
 
   @Override
@@ -83,6 +91,7 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
       }
       return look.lookAgainAt();
     });
+    claimed.thenAccept(look -> look.handedBack().forEach(m -> deadLetter(user, m)));
     claimed.thenAccept(look -> {
       // the socket stopped waiting for this look before its claims landed, so they were handed over to
       // nobody: the socket's next look hands them over as its own
@@ -91,6 +100,27 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
       }
     });
     return handedOver;
+  }
+
+  /**
+   * Publishes the dead letter, then takes the entry out. A publish or removal that fails leaves the claim
+   * to run out, and a later look of the user's tries again: a message may then be dead-lettered twice,
+   * never lost.
+   */
+  private void deadLetter(String user, RelayMessage m) {
+    deadLetters.deadLetter(m, DeadLetterReason.HANDED_BACK, "claimed " + Mailbox.MAX_CLAIMS
+            + " times from the mailbox by the user's sockets and never acked")
+        .thenCompose(id -> mailbox.discard(user, m.id()))
+        .thenRun(() -> {
+          metrics.deadLetter(DeadLetterReason.HANDED_BACK);
+          LOG.info("mailbox entry {} of user {} dead-lettered: {}", m.id(), Pseudonyms.user(user),
+              DeadLetterReason.HANDED_BACK.wireName());
+        })
+        .exceptionally(e -> {
+          LOG.warn("mailbox entry {} of user {} not dead-lettered yet: {}", m.id(), Pseudonyms.user(user),
+              e.toString());
+          return null;
+        });
   }
 
   private void settle(String user, String messageId, SocketOutcome outcome) {

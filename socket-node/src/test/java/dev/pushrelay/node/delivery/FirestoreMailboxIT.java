@@ -78,4 +78,31 @@ class FirestoreMailboxIT {
     assertEquals(List.of(), handed(mailbox.claimNew(user, "c3", after.plusSeconds(60)).get(10, TimeUnit.SECONDS)),
         "delivered: nobody gets it again");
   }
+
+  /**
+   * Each claim counts, whether its socket handed it back (release) or died with it (the claim ran out):
+   * after {@link Mailbox#MAX_CLAIMS} claims the next look takes the entry for the dead-letter topic and
+   * hands it to no socket.
+   */
+  @Test
+  void anEntryClaimedTooOftenIsTakenForTheDeadLetterTopic() throws Exception {
+    String user = "mailbox-" + UUID.randomUUID();
+    Instant t = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    RelayMessage m = new RelayMessage("m1", user, "e", null, t, 3600, Priority.NORMAL);
+    assertEquals(ParkOutcome.PARKED, mailbox.parkNew(m, t).get(10, TimeUnit.SECONDS));
+    for (int claim = 1; claim <= Mailbox.MAX_CLAIMS; claim++) {
+      Claimed look = look(user, "c" + claim, t);
+      assertEquals(List.of("m1"), handed(look), "claim " + claim);
+      assertEquals(List.of(), look.handedBack());
+      if (claim % 2 == 1) {
+        mailbox.release(user, List.of("m1")).get(10, TimeUnit.SECONDS); // the socket closed unacked
+        t = t.plus(Mailbox.SHARED_WINDOW).plusSeconds(1);
+      } else {
+        t = t.plus(FirestoreMailbox.CLAIM_TIMEOUT).plusSeconds(1); // its socket died with the claim
+      }
+    }
+    Claimed last = look(user, "c-last", t);
+    assertEquals(List.of(), handed(last), "no socket gets it again");
+    assertEquals(List.of("m1"), last.handedBack().stream().map(RelayMessage::id).toList());
+  }
 }

@@ -6,13 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.metrics.Telemetry;
+import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.ws.SocketFixture;
+import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.MutableClock;
+import dev.pushrelay.testing.RecordingPublisher;
+import dev.pushrelay.topology.Topology;
 import dev.pushrelay.tracing.MessageTracing;
-import dev.pushrelay.metrics.Telemetry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -27,8 +31,9 @@ class MailboxCatchUpTest {
   private final SocketFixture node = SocketFixture.catchingUp();
   private final MutableClock clock = node.clock;
   private final InMemoryMailbox mailbox = new InMemoryMailbox();
+  private final RecordingPublisher published = new RecordingPublisher();
   private final MailboxCatchUp catchUp = new MailboxCatchUp(mailbox, clock, RelayMetrics.noop(Part.SOCKET_NODE),
-      new MessageTracing(Telemetry.local("test")));
+      new MessageTracing(Telemetry.local("test")), new RelayPublisher(published, Topology.standard()));
 
   private void park(String id) throws Exception {
     park(id, Priority.NORMAL);
@@ -126,6 +131,33 @@ class MailboxCatchUpTest {
     catchUp.run(c1.connection()).get();
     node.advanceInTicks(Duration.ofSeconds(11));
     assertEquals("delivered", mailbox.entries().values().iterator().next().state());
+  }
+
+  /**
+   * A user whose sockets take the backlog and close before acking, over and over: after
+   * {@link Mailbox#MAX_CLAIMS} claims the next look dead-letters the entry with its reason instead of
+   * handing it out again, and takes it out of the mailbox.
+   */
+  @Test
+  void anEntryHandedBackTooOftenGoesToTheDeadLetterTopicWithItsReason() throws Exception {
+    park("m1");
+    for (int cycle = 1; cycle <= Mailbox.MAX_CLAIMS; cycle++) {
+      SocketFixture.Socket s = socket("c" + cycle);
+      catchUp.run(s.connection()).get();
+      assertEquals(1, count(s.messageIds(), "m1"), "cycle " + cycle + " hands it out");
+      s.closedBy(1001);
+      clock.advance(Mailbox.SHARED_WINDOW.plusSeconds(1));
+    }
+    assertTrue(published.published().isEmpty(), "nothing dead-lettered before the limit");
+
+    SocketFixture.Socket last = socket("c-last");
+    catchUp.run(last.connection()).get();
+    assertEquals(0, count(last.messageIds(), "m1"), "not handed to a socket again");
+    List<RecordingPublisher.Published> deadLetters = published.on(Topology.standard().deadLetterTopic());
+    assertEquals(1, deadLetters.size(), published.published()::toString);
+    assertEquals("handed_back", deadLetters.get(0).message().attributes().get(MessageAttributes.REASON));
+    assertEquals("m1", deadLetters.get(0).message().attributes().get(MessageAttributes.MESSAGE_ID));
+    assertTrue(mailbox.entries().isEmpty(), "out of the mailbox: " + mailbox.entries());
   }
 
   @Test

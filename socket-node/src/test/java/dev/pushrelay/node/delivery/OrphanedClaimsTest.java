@@ -17,7 +17,10 @@ import dev.pushrelay.node.config.SocketTimings;
 import dev.pushrelay.node.ws.Connection;
 import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.node.ws.SocketFixture;
+import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.testing.InMemoryMailbox;
+import dev.pushrelay.testing.RecordingPublisher;
+import dev.pushrelay.topology.Topology;
 import dev.pushrelay.tracing.MessageTracing;
 import java.time.Duration;
 import java.time.Instant;
@@ -72,7 +75,7 @@ class OrphanedClaimsTest {
       }
     };
     catchUp.set(new MailboxCatchUp(slowFirstAnswer, node.clock, RelayMetrics.noop(Part.SOCKET_NODE),
-        MessageTracing.noop()));
+        MessageTracing.noop(), new RelayPublisher(new RecordingPublisher(), Topology.standard())));
     node.identity.serve();
   }
 

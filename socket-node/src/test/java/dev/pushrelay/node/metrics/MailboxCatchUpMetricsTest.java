@@ -8,9 +8,12 @@ import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.delivery.MailboxCatchUp;
 import dev.pushrelay.node.ws.SocketFixture;
+import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.MetricsProbe;
 import dev.pushrelay.testing.MutableClock;
+import dev.pushrelay.testing.RecordingPublisher;
+import dev.pushrelay.topology.Topology;
 import dev.pushrelay.tracing.MessageTracing;
 import java.time.Duration;
 import java.time.Instant;
@@ -51,8 +54,8 @@ class MailboxCatchUpMetricsTest {
     clock.advance(Duration.ofSeconds(3));
     SocketFixture.Socket socket = node.open("u1");
 
-    new MailboxCatchUp(mailbox, clock, probe.relayMetrics(Part.SOCKET_NODE), new MessageTracing(probe.telemetry()))
-        .run(socket.connection()).get();
+    new MailboxCatchUp(mailbox, clock, probe.relayMetrics(Part.SOCKET_NODE), new MessageTracing(probe.telemetry()),
+        new RelayPublisher(new RecordingPublisher(), Topology.standard())).run(socket.connection()).get();
     socket.ack("m1");
     socket.ack("m2");
 

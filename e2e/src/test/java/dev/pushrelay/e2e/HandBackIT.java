@@ -1,0 +1,73 @@
+package dev.pushrelay.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.pubsub.v1.PubsubMessage;
+import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.model.MessageAttributes;
+import dev.pushrelay.testing.Await;
+import dev.pushrelay.testing.TestSocketClient;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A client that connects, takes its backlog from the mailbox and closes before acking, over and over
+ * (a reconnect loop of a client that never acks), costs a bounded number of cycles: after
+ * {@link Mailbox#MAX_CLAIMS} the message goes to the dead-letter topic with reason {@code handed_back}
+ * and leaves the mailbox. The retry subscription waits a minute between attempts here, so that no
+ * route attempt finds the user online in the middle of the cycles and routes the message live.
+ */
+class HandBackIT {
+  private static final Duration WAIT = Duration.ofSeconds(20);
+  private static LocalStack stack;
+  private static StackProbe probe;
+
+  @BeforeAll
+  static void start() throws Exception {
+    stack = LocalStack.start(Map.of("RELAY_RETRY_MIN_BACKOFF_SECONDS", "60",
+        "RELAY_RETRY_MAX_BACKOFF_SECONDS", "600"));
+    probe = stack.probe();
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    stack.close();
+  }
+
+  @Test
+  void aClientThatTakesItsBacklogAndClosesUnackedOverAndOverEndsWithItInTheDeadLetterTopic() throws Exception {
+    String user = "loop-" + UUID.randomUUID().toString().substring(0, 8);
+    HttpResponse<String> sent = stack.send("application/json",
+        "{\"userId\":\"" + user + "\",\"event\":\"agent_update\",\"data\":1}");
+    assertEquals(202, sent.statusCode(), sent.body());
+    String id = LocalStack.json(sent).get("id").asText();
+    probe.awaitParked(user, id, true, WAIT);
+
+    for (int cycle = 1; cycle <= Mailbox.MAX_CLAIMS; cycle++) {
+      try (TestSocketClient socket = TestSocketClient.connectWithoutAcks(stack.socket(1, stack.devToken(1, user)),
+          WAIT)) {
+        socket.awaitFrame(f -> "message".equals(f.type()) && id.equals(f.json().path("id").asText()), WAIT);
+      } // closed before the client acked
+      int done = cycle;
+      Await.until("the entry handed back after cycle " + done, WAIT,
+          () -> probe.mailboxState(user, id).startsWith("pending"), () -> probe.mailboxState(user, id));
+    }
+
+    try (TestSocketClient socket = TestSocketClient.connectWithoutAcks(stack.socket(1, stack.devToken(1, user)),
+        WAIT)) {
+      PubsubMessage dead = probe.awaitDeadLetter(id, WAIT);
+      assertEquals("handed_back", dead.getAttributesOrThrow(MessageAttributes.REASON));
+      assertEquals(user, dead.getAttributesOrThrow(MessageAttributes.USER_ID));
+      Await.until("the entry out of the mailbox", WAIT, () -> !Unchecked.get(() -> probe.parked(user, id)),
+          () -> probe.mailboxState(user, id));
+      assertTrue(socket.messages().stream().noneMatch(f -> id.equals(f.json().path("id").asText())),
+          "not handed out a sixth time");
+    }
+  }
+}

@@ -38,6 +38,14 @@ resource "google_service_account" "functions_build" {
   depends_on = [google_project_service.required]
 }
 
+# Firestore's roles are granted on the project and would reach each of its databases; an IAM condition
+# on the database's name keeps the relay's accounts to its (default) database, where the registry, the
+# mailboxes and the revocations live (https://cloud.google.com/firestore/docs/manage-databases, per-database
+# access). An app's named databases in the same project stay out of their reach.
+locals {
+  relay_database_condition = "resource.name == \"projects/${var.project_id}/databases/(default)\""
+}
+
 # --- socket node -------------------------------------------------------------------------------
 
 # Each node incarnation creates its own delivery topic and its own (unfiltered) subscription on
@@ -90,6 +98,12 @@ resource "google_project_iam_member" "socket_node_datastore" {
   project = var.project_id
   role    = "roles/datastore.user"
   member  = google_service_account.socket_node.member
+
+  condition {
+    title       = "the relay's database only"
+    description = "Firestore's roles reach every database of the project; this one the relay's (default)."
+    expression  = local.relay_database_condition
+  }
 }
 
 # In hs256 mode only: a node that verifies tokens with a JWK set has no use for the key.
@@ -142,6 +156,12 @@ resource "google_project_iam_member" "send_datastore_user" {
   project = var.project_id
   role    = "roles/datastore.user"
   member  = google_service_account.send_function.member
+
+  condition {
+    title       = "the relay's database only"
+    description = "Firestore's roles reach every database of the project; this one the relay's (default)."
+    expression  = local.relay_database_condition
+  }
 }
 
 # --- route function ----------------------------------------------------------------------------
@@ -163,6 +183,12 @@ resource "google_project_iam_member" "route_datastore_user" {
   project = var.project_id
   role    = "roles/datastore.user"
   member  = google_service_account.route_function.member
+
+  condition {
+    title       = "the relay's database only"
+    description = "Firestore's roles reach every database of the project; this one the relay's (default)."
+    expression  = local.relay_database_condition
+  }
 }
 
 # --- telemetry ---------------------------------------------------------------------------------

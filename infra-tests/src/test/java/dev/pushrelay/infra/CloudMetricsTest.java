@@ -108,8 +108,8 @@ class CloudMetricsTest {
     problems = check("wrong label", "sum(rate(workload_googleapis_com:websocket_connection_attempts"
         + "{monitored_resource=\"generic_task\",result=\"accepted\"}[5m]))");
     assertEquals(1, problems.size(), problems.toString());
-    problems = check("grouped by a label it lacks", "sum by (part) (rate(workload_googleapis_com:relay_messages_accepted"
-        + "[5m])) / scalar(sum(rate(workload_googleapis_com:relay_messages_accepted[5m])))");
+    problems = check("grouped by a label it lacks", "sum by (part) (rate(workload_googleapis_com:"
+        + "relay_messages_accepted[5m])) / scalar(sum(rate(workload_googleapis_com:relay_messages_accepted[5m])))");
     assertEquals(1, problems.size(), problems.toString());
   }
 

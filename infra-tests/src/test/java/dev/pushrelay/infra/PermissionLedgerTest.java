@@ -45,6 +45,7 @@ class PermissionLedgerTest {
   private static final Pattern CUSTOM_ROLE_REF =
       Pattern.compile("^\\$\\{google_project_iam_custom_role\\.([a-z_]+)\\.id}$");
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Pattern DATABASE = Pattern.compile("databases/([^/\"]+)");
 
   /** One distinct call: which deployable, which method, the kind of write, the resources it named. */
   record Call(String deployable, String method, String write, Map<String, String> resources) {}
@@ -58,11 +59,24 @@ class PermissionLedgerTest {
     }
   }
 
-  /** What one Terraform grant gives an account: permissions, on the project or on one topic or subscription. */
-  record Grant(String address, String account, String scope, String resource, Set<String> permissions) {
+  /**
+   * What one Terraform grant gives an account: permissions, on the project or on one topic or
+   * subscription; {@code database}: the one Firestore database its IAM condition keeps it to (null: none).
+   */
+  record Grant(String address, String account, String scope, String resource, Set<String> permissions,
+      String database) {
     boolean covers(Need need) {
-      return account.equals(need.account()) && permissions.contains(need.permission())
-          && (scope.equals("project") || scope.equals(need.scope()) && resource.equals(need.resource()));
+      if (!account.equals(need.account()) || !permissions.contains(need.permission())) {
+        return false;
+      }
+      if (database != null) {
+        return need.scope().equals("database") && database.equals(need.resource());
+      }
+      return scope.equals("project") || scope.equals(need.scope()) && resource.equals(need.resource());
+    }
+
+    Grant with(Set<String> others) {
+      return new Grant(address, account, scope, resource, others, database);
     }
   }
 
@@ -103,18 +117,33 @@ class PermissionLedgerTest {
         unneeded.add(g.address() + " (" + g.account() + ")");
       }
     }
-    assertEquals(List.of(), unneeded, "no call of the e2e suite (a full run) needs these grants: remove them, or say why they stay");
+    assertEquals(List.of(), unneeded,
+        "no call of the e2e suite (a full run) needs these grants: remove them, or say why they stay");
   }
 
   @Test
   void theSendFunctionWithTheReadOnlyRoleItOnceHadIsRefused() {
     List<Grant> readOnly = grants(tf).stream()
         .map(g -> g.address().equals("google_project_iam_member.send_datastore_user")
-            ? new Grant(g.address(), g.account(), g.scope(), g.resource(), permissions("roles/datastore.viewer"))
+            ? g.with(permissions("roles/datastore.viewer"))
             : g)
         .toList();
     List<String> missing = ungranted(readOnly).stream().map(Need::permission).distinct().toList();
     assertTrue(missing.contains("datastore.entities.create"), "the direct route parks before its 202: " + missing);
+  }
+
+  @Test
+  void theFirestoreGrantsAreKeptToTheRelaysDatabaseAndOnlyItsDatabaseWillDo() {
+    List<Grant> firestore = grants(tf).stream().filter(g -> g.permissions().contains("datastore.entities.get"))
+        .toList();
+    assertEquals(3, firestore.size(), firestore.toString());
+    firestore.forEach(g -> assertEquals("(default)", g.database(), g.address() + " has an IAM condition on it"));
+    List<Grant> elsewhere = grants(tf).stream()
+        .map(g -> g.database() == null ? g
+            : new Grant(g.address(), g.account(), g.scope(), g.resource(), g.permissions(), "app-db"))
+        .toList();
+    assertTrue(ungranted(elsewhere).stream().anyMatch(n -> n.permission().equals("datastore.entities.get")),
+        "a grant kept to another database covers none of the relay's reads");
   }
 
   @Test
@@ -179,11 +208,24 @@ class PermissionLedgerTest {
       String scope = e.getValue().asText();
       String resource = switch (scope) {
         case "topic", "subscription" -> lastSegment(call.resources().get(scope), call);
+        case "database" -> database(call);
         default -> null;
       };
       needs.add(new Need(account, e.getKey(), resource == null ? "project" : scope, resource, call));
     });
     return needs;
+  }
+
+  /** The id of the Firestore database a call names, as "(default)". */
+  private static String database(Call call) {
+    for (String name : call.resources().values()) {
+      Matcher m = DATABASE.matcher(name);
+      if (m.find()) {
+        return m.group(1);
+      }
+    }
+    // the listen stream is recorded without its requests: the client's one database
+    return "(default)";
   }
 
   private static String lastSegment(String name, Call call) {
@@ -224,9 +266,25 @@ class PermissionLedgerTest {
       permissions.removeIf(p -> !SERVICES.contains(p.substring(0, p.indexOf('.'))));
       if (!permissions.isEmpty()) {
         String key = member.getKey().isEmpty() ? "" : "[\"" + member.getKey() + "\"]";
-        grants.add(new Grant(b.address() + key, account.group(1), scope, resource, permissions));
+        grants.add(new Grant(b.address() + key, account.group(1), scope, resource, permissions,
+            conditionDatabase(b)));
       }
     }
+  }
+
+  /**
+   * The database a grant's IAM condition keeps it to ({@code resource.name == "projects/…/databases/D"});
+   * null without a condition. Any other condition is not understood here, and fails the test.
+   */
+  private static String conditionDatabase(Block b) {
+    String expression = b.text("condition", "expression");
+    if (expression == null) {
+      return null;
+    }
+    Matcher m = Pattern.compile("^resource\\.name == \"projects/[^/\"]+/databases/([^/\"]+)\"$")
+        .matcher(tf.resolveText(expression));
+    assertTrue(m.matches(), b.address() + ": a condition the ledger cannot read: " + tf.resolveText(expression));
+    return m.group(1);
   }
 
   /** The block's member, or each member of its {@code for_each} map, by key ("" for a single one). */

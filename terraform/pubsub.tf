@@ -110,8 +110,9 @@ resource "google_pubsub_subscription" "router_high" {
   ]
 }
 
-# Keeps dead letters for inspection and replay (seek or pull). It never expires; acknowledged
-# messages are retained too, so a replay can seek back over them.
+# Keeps dead letters for inspection and replay (pull). It never expires. Acknowledged messages are
+# not retained: a purge (scripts/dead-letters.sh purge) acknowledges, and what it purged is then gone,
+# not kept for a seek for the retention's seven days.
 resource "google_pubsub_subscription" "dead_letter_hold" {
   name   = local.topology.deadLetterHoldSubscription
   topic  = google_pubsub_topic.dead_letter.id
@@ -119,7 +120,7 @@ resource "google_pubsub_subscription" "dead_letter_hold" {
 
   ack_deadline_seconds       = 60
   message_retention_duration = "${local.topology.messageRetentionSeconds}s"
-  retain_acked_messages      = true
+  retain_acked_messages      = false
 
   expiration_policy {
     ttl = ""

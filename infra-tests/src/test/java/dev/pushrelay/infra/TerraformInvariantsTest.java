@@ -45,6 +45,13 @@ class TerraformInvariantsTest {
     topology = tf.topology();
   }
 
+  /** dead-letters.sh purge acknowledges: a hold that kept acknowledged messages would keep them for a seek. */
+  @Test
+  void aPurgedDeadLetterIsGone() {
+    Block hold = tf.resource("google_pubsub_subscription", "dead_letter_hold").orElseThrow();
+    assertEquals("false", hold.text("retain_acked_messages"), hold.address());
+  }
+
   @Test
   void topologyIsReadFromTheSharedFile() {
     JsonNode local = tf.locals().get("topology");

@@ -43,6 +43,13 @@ resource "google_service_account" "functions_build" {
 # mailboxes and the revocations live (https://cloud.google.com/firestore/docs/manage-databases, per-database
 # access). An app's named databases in the same project stay out of their reach.
 locals {
+  # The accounts that run the relay's code, by part: each logs, and writes metrics and spans.
+  runtime_accounts = {
+    socket_node    = google_service_account.socket_node.member
+    send_function  = google_service_account.send_function.member
+    route_function = google_service_account.route_function.member
+  }
+
   relay_database_condition = "resource.name == \"projects/${var.project_id}/databases/(default)\""
 }
 
@@ -119,11 +126,7 @@ resource "google_secret_manager_secret_iam_member" "jwt_secret_socket_node" {
 
 # The key of the pseudonyms user ids take in the logs: every part that logs one reads it.
 resource "google_secret_manager_secret_iam_member" "log_key" {
-  for_each = {
-    socket_node    = google_service_account.socket_node.member
-    send_function  = google_service_account.send_function.member
-    route_function = google_service_account.route_function.member
-  }
+  for_each = local.runtime_accounts
 
   secret_id = var.log_key_secret_id
   role      = "roles/secretmanager.secretAccessor"
@@ -197,11 +200,7 @@ resource "google_project_iam_member" "route_datastore_user" {
 # (monitoring.tf, RELAY_CLOUD_TELEMETRY). Both are project-level resources: the metric writer role holds
 # the time series writes and the creation of a new metric's descriptor, the trace agent the span writes.
 resource "google_project_iam_member" "telemetry_metric_writer" {
-  for_each = {
-    socket_node    = google_service_account.socket_node.member
-    send_function  = google_service_account.send_function.member
-    route_function = google_service_account.route_function.member
-  }
+  for_each = local.runtime_accounts
 
   project = var.project_id
   role    = "roles/monitoring.metricWriter"
@@ -209,11 +208,7 @@ resource "google_project_iam_member" "telemetry_metric_writer" {
 }
 
 resource "google_project_iam_member" "telemetry_trace_agent" {
-  for_each = {
-    socket_node    = google_service_account.socket_node.member
-    send_function  = google_service_account.send_function.member
-    route_function = google_service_account.route_function.member
-  }
+  for_each = local.runtime_accounts
 
   project = var.project_id
   role    = "roles/cloudtrace.agent"

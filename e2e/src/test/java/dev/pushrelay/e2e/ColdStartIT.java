@@ -9,7 +9,6 @@ import dev.pushrelay.pubsub.OutboundMessage;
 import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.topology.Topology;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -39,19 +38,12 @@ class ColdStartIT {
     stack.close();
   }
 
-  private static String send(String user, String data) throws Exception {
-    HttpResponse<String> r = stack.send("application/json",
-        "{\"userId\":\"" + user + "\",\"event\":\"agent_update\",\"data\":" + data + "}");
-    assertEquals(202, r.statusCode(), r.body());
-    return LocalStack.json(r).get("id").asText();
-  }
-
   @Test
   void aMessageSentBeforeTheSocketArrivesRightAfterConnectionEstablishedExactlyOnce() throws Exception {
     String user = "cold-" + UUID.randomUUID().toString().substring(0, 8);
     double settledBefore = stack.metric("ROUTE_PORT", SETTLED);
     Instant sentAt = Instant.now();
-    String id = send(user, "{\"step\":1}");
+    String id = stack.sendEvent(user, "{\"step\":1}");
     probe.awaitParked(user, id, true, WAIT);
     // The scenario: the user's socket shows up three seconds after the send (a cold start).
     long left = Duration.between(Instant.now(), sentAt.plusSeconds(3)).toMillis();
@@ -80,7 +72,7 @@ class ColdStartIT {
   void twoSocketsOfOneUserConnectingTogetherEachGetTheParkedMessageOnce() throws Exception {
     String user = "tabs-" + UUID.randomUUID().toString().substring(0, 8);
     double settledBefore = stack.metric("ROUTE_PORT", SETTLED);
-    String id = send(user, "{\"step\":2}");
+    String id = stack.sendEvent(user, "{\"step\":2}");
     probe.awaitParked(user, id, true, WAIT);
     try (TestSocketClient one = TestSocketClient.connect(stack.socket(1, stack.devToken(1, user)), Map.of(), WAIT);
         TestSocketClient two = TestSocketClient.connect(stack.socket(2, stack.devToken(2, user)), Map.of(), WAIT)) {
@@ -98,7 +90,7 @@ class ColdStartIT {
   @Test
   void aUserWhoNeverConnectsEndsInTheDeadLetterTopicWithReasonAndAnEmptyMailbox() throws Exception {
     String user = "ghost-" + UUID.randomUUID().toString().substring(0, 8);
-    String id = send(user, "1");
+    String id = stack.sendEvent(user, "1");
     PubsubMessage dead = probe.awaitDeadLetter(id, Duration.ofSeconds(60));
     assertEquals("no_connection_after_retries", dead.getAttributesOrThrow(MessageAttributes.REASON));
     assertEquals(user, dead.getAttributesOrThrow(MessageAttributes.USER_ID));

@@ -8,7 +8,6 @@ import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.TestSocketClient;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 import java.util.UUID;
@@ -43,10 +42,7 @@ class HandBackIT {
   @Test
   void aClientThatTakesItsBacklogAndClosesUnackedOverAndOverEndsWithItInTheDeadLetterTopic() throws Exception {
     String user = "loop-" + UUID.randomUUID().toString().substring(0, 8);
-    HttpResponse<String> sent = stack.send("application/json",
-        "{\"userId\":\"" + user + "\",\"event\":\"agent_update\",\"data\":1}");
-    assertEquals(202, sent.statusCode(), sent.body());
-    String id = LocalStack.json(sent).get("id").asText();
+    String id = stack.sendEvent(user, "1");
     probe.awaitParked(user, id, true, WAIT);
 
     for (int cycle = 1; cycle <= Mailbox.MAX_CLAIMS; cycle++) {

@@ -166,6 +166,19 @@ public final class LocalStack implements AutoCloseable {
     return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 
+  /**
+   * Sends one {@code agent_update} event with {@code data} (JSON) to {@code user} through the send function,
+   * fails unless it answered 202, and gives the message's id.
+   */
+  public String sendEvent(String user, String data) throws Exception {
+    HttpResponse<String> r = send("application/json",
+        "{\"userId\":\"" + user + "\",\"event\":\"agent_update\",\"data\":" + data + "}");
+    if (r.statusCode() != 202) {
+      throw new AssertionError("the send function answered " + r.statusCode() + ": " + r.body());
+    }
+    return json(r).get("id").asText();
+  }
+
   public HttpResponse<String> get(URI uri) throws Exception {
     return http.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString());
   }

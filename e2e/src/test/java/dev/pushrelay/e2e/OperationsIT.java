@@ -108,10 +108,7 @@ class OperationsIT {
   @Test
   void aDeadLetteredMessageIsListedThenReplayedToTheUserWhoConnectedSince() throws Exception {
     String user = "late-" + UUID.randomUUID().toString().substring(0, 8);
-    HttpResponse<String> accepted = stack.send("application/json",
-        "{\"userId\":\"" + user + "\",\"event\":\"agent_update\",\"data\":{\"step\":7}}");
-    assertEquals(202, accepted.statusCode(), accepted.body());
-    String id = LocalStack.json(accepted).get("id").asText();
+    String id = stack.sendEvent(user, "{\"step\":7}");
 
     JsonNode dead = awaitListed(id);
     assertEquals(user, dead.get("userId").asText());

@@ -287,12 +287,20 @@ class PermissionLedgerTest {
     return m.group(1);
   }
 
-  /** The block's member, or each member of its {@code for_each} map, by key ("" for a single one). */
+  /**
+   * The block's member, or each member of its {@code for_each} map (written out, or a local), by key ("" for
+   * a single one).
+   */
   private static Map<String, String> members(Block b) {
     Map<String, String> members = new TreeMap<>();
     String member = b.text("member");
-    if (member.equals("${each.value}") && b.get("for_each").isObject()) {
-      b.get("for_each").fields().forEachRemaining(e -> members.put(e.getKey(), e.getValue().asText()));
+    JsonNode forEach = b.get("for_each");
+    Matcher local = Pattern.compile("^\\$\\{local\\.([a-z_]+)}$").matcher(forEach.asText());
+    if (local.matches()) {
+      forEach = tf.locals().get(local.group(1));
+    }
+    if (member.equals("${each.value}") && forEach != null && forEach.isObject()) {
+      forEach.fields().forEachRemaining(e -> members.put(e.getKey(), e.getValue().asText()));
     } else {
       members.put("", member);
     }

@@ -20,6 +20,9 @@ READY_TIMEOUT="${RELAY_READY_TIMEOUT_SECONDS:-120}"
 # functions, the emulators) listens on this machine only; RELAY_BIND_HOST=0.0.0.0 opens the nodes and
 # the functions to the network, with a warning. The emulators stay on loopback.
 export RELAY_BIND_HOST="${RELAY_BIND_HOST:-127.0.0.1}"
+# Presence (GET /v1/users/{id}/presence) for any caller here; in the cloud only the accounts named in
+# Terraform's presence_callers may ask.
+export RELAY_PRESENCE_CALLERS="${RELAY_PRESENCE_CALLERS:-*}"
 
 export PUBSUB_EMULATOR_HOST="127.0.0.1:$PUBSUB_PORT"
 export FIRESTORE_EMULATOR_HOST="127.0.0.1:$FIRESTORE_PORT"

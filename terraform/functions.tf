@@ -80,6 +80,8 @@ resource "google_cloudfunctions2_function" "send" {
       RELAY_CORS_ORIGINS = join(",", var.allowed_origins)
       # A flag a rollout may turn off without a deploy (docs/DEPLOY.md, flags); this is its lasting value.
       RELAY_DIRECT_ROUTE = tostring(var.send_direct_route)
+      # Who may ask for presence, a permission narrower than invoking the function (PresenceCallers).
+      RELAY_PRESENCE_CALLERS = join(",", var.presence_callers)
     })
 
     secret_environment_variables {

@@ -111,6 +111,11 @@ resource "google_project_iam_member" "socket_node_datastore" {
     description = "Firestore's roles reach every database of the project; this one the relay's (default)."
     expression  = local.relay_database_condition
   }
+
+  # A grant whose condition changes is replaced: the new one first, so the account is never without it.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 # In hs256 mode only: a node that verifies tokens with a JWK set has no use for the key.
@@ -165,6 +170,11 @@ resource "google_project_iam_member" "send_datastore_user" {
     description = "Firestore's roles reach every database of the project; this one the relay's (default)."
     expression  = local.relay_database_condition
   }
+
+  # A grant whose condition changes is replaced: the new one first, so the account is never without it.
+  lifecycle {
+    create_before_destroy = true
+  }
 }
 
 # --- route function ----------------------------------------------------------------------------
@@ -191,6 +201,11 @@ resource "google_project_iam_member" "route_datastore_user" {
     title       = "the relay's database only"
     description = "Firestore's roles reach every database of the project; this one the relay's (default)."
     expression  = local.relay_database_condition
+  }
+
+  # A grant whose condition changes is replaced: the new one first, so the account is never without it.
+  lifecycle {
+    create_before_destroy = true
   }
 }
 

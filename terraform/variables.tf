@@ -140,6 +140,17 @@ variable "functions_source_zip" {
   default     = "../functions/target/deploy/functions.zip"
 }
 
+variable "presence_callers" {
+  type        = list(string)
+  description = "E-mails of the accounts that may ask the send function whether a user is online (GET /v1/users/{id}/presence); each must also be an invoker (send_function_invokers). Empty: nobody may."
+  default     = []
+
+  validation {
+    condition     = alltrue([for e in var.presence_callers : can(regex("^[^@\\s:]+@[^@\\s]+\\.[^@\\s]+$", e))])
+    error_message = "presence_callers entries are account e-mails, such as backend@PROJECT.iam.gserviceaccount.com (no serviceAccount: prefix, no *)."
+  }
+}
+
 variable "send_function_invokers" {
   type        = list(string)
   description = "IAM members allowed to call the send function, for example serviceAccount:backend@PROJECT.iam.gserviceaccount.com. Never allUsers or allAuthenticatedUsers."

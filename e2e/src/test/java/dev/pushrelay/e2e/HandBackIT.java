@@ -18,9 +18,10 @@ import org.junit.jupiter.api.Test;
 /**
  * A client that connects, takes its backlog from the mailbox and closes before acking, over and over
  * (a reconnect loop of a client that never acks), costs a bounded number of cycles: after
- * {@link Mailbox#MAX_CLAIMS} the message goes to the dead-letter topic with reason {@code handed_back}
- * and leaves the mailbox. The retry subscription waits a minute between attempts here, so that no
- * route attempt finds the user online in the middle of the cycles and routes the message live.
+ * {@link Mailbox#MAX_CLAIMS} the message goes to the dead-letter topic with reason {@code handed_back},
+ * and its entry stays as a tombstone that settles the retry subscription's later attempts. The retry
+ * subscription waits a minute between attempts here, and the cycles start after its first attempt, so that
+ * no route attempt finds the user online in the middle of the cycles and routes the message live.
  */
 class HandBackIT {
   private static final Duration WAIT = Duration.ofSeconds(20);
@@ -44,6 +45,10 @@ class HandBackIT {
     String user = "loop-" + UUID.randomUUID().toString().substring(0, 8);
     String id = stack.sendEvent(user, "1");
     probe.awaitParked(user, id, true, WAIT);
+    // the route function's first attempt, made while the user is offline; its next comes a minute later
+    Await.until("the route function's first attempt", WAIT,
+        () -> probe.mailboxState(user, id).matches("pending after [1-9]\\d* attempts.*"),
+        () -> probe.mailboxState(user, id));
 
     for (int cycle = 1; cycle <= Mailbox.MAX_CLAIMS; cycle++) {
       try (TestSocketClient socket = TestSocketClient.connectWithoutAcks(stack.socket(1, stack.devToken(1, user)),
@@ -57,11 +62,16 @@ class HandBackIT {
 
     try (TestSocketClient socket = TestSocketClient.connectWithoutAcks(stack.socket(1, stack.devToken(1, user)),
         WAIT)) {
-      PubsubMessage dead = probe.awaitDeadLetter(id, WAIT);
+      PubsubMessage dead;
+      try {
+        dead = probe.awaitDeadLetter(id, WAIT);
+      } catch (java.util.concurrent.TimeoutException e) {
+        throw new AssertionError("no dead letter; mailbox: " + probe.mailboxState(user, id), e);
+      }
       assertEquals("handed_back", dead.getAttributesOrThrow(MessageAttributes.REASON));
       assertEquals(user, dead.getAttributesOrThrow(MessageAttributes.USER_ID));
-      Await.until("the entry out of the mailbox", WAIT, () -> !Unchecked.get(() -> probe.parked(user, id)),
-          () -> probe.mailboxState(user, id));
+      Await.until("the entry a dead-lettered tombstone", WAIT,
+          () -> probe.mailboxState(user, id).startsWith("dead_lettered"), () -> probe.mailboxState(user, id));
       assertTrue(socket.messages().stream().noneMatch(f -> id.equals(f.json().path("id").asText())),
           "not handed out a sixth time");
     }

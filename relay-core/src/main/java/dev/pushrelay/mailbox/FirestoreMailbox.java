@@ -36,6 +36,7 @@ public final class FirestoreMailbox implements Mailbox {
   static final String STATE_PENDING = "pending";
   static final String STATE_CLAIMED = "claimed";
   static final String STATE_DELIVERED = "delivered";
+  static final String STATE_DEAD_LETTERED = "dead_lettered";
   /** How many times sockets claimed an entry ({@link Mailbox#MAX_CLAIMS}). */
   static final String CLAIMS = "claims";
   /** A claim older than this belongs to a socket or node that died mid catch-up. */
@@ -71,11 +72,17 @@ public final class FirestoreMailbox implements Mailbox {
         // the tombstone stays until its TTL, so a duplicate push of this message is settled as well
         return new Parked(ParkOutcome.ALREADY_DELIVERED, false);
       }
+      if (STATE_DEAD_LETTERED.equals(state)) {
+        return new Parked(ParkOutcome.ALREADY_DEAD_LETTERED, false);
+      }
       boolean freshClaim = ClaimDecision.held(state, Timestamps.instantOrNull(doc.getTimestamp("claimedAt")), now);
       long recorded = doc.exists() && doc.getLong("attempts") != null ? doc.getLong("attempts") : 0;
       long attempt = exact ? attemptHint : Math.max(recorded + 1, attemptHint);
+      Long claims = doc.exists() ? doc.getLong(CLAIMS) : null;
       if (attempt >= maxAttempts) {
-        if (freshClaim) {
+        // a claim for a socket: it is writing the entry now; a claim for the dead-letter topic (past
+        // MAX_CLAIMS) may die with its node, and with no retry left the entry would wait for nobody
+        if (freshClaim && (claims == null || claims <= Mailbox.MAX_CLAIMS)) {
           // A socket is writing it this very moment: count it as delivered rather than dead-letter it.
           return new Parked(ParkOutcome.ALREADY_DELIVERED, false);
         }
@@ -251,7 +258,9 @@ public final class FirestoreMailbox implements Mailbox {
     Map<String, Object> claim = Map.of("state", STATE_CLAIMED, "claimedBy", connectionId,
         "claimedAt", Timestamps.of(now), CLAIMS, FieldValue.increment(1));
     return write.update(doc.getReference(), claim, Precondition.updatedAt(doc.getUpdateTime()))
-        .thenApply(r -> new Decided(new ParkedMessage(message, true), null, forDeadLetter))
+        // a claim for the dead-letter topic is looked at again when it runs out, should its dead letter fail
+        .thenApply(r -> new Decided(new ParkedMessage(message, true),
+            forDeadLetter ? now.plus(CLAIM_TIMEOUT) : null, forDeadLetter))
         .exceptionallyCompose(e -> {
           // the conditional write lost: the entry changed (or went) since it was read
           if (!Preconditions.lost(e) || retries == 0) {
@@ -270,6 +279,14 @@ public final class FirestoreMailbox implements Mailbox {
     metrics.firestoreWrites(messageIds.size());
     return eachEntry(userId, messageIds, Map.of("state", STATE_DELIVERED, "deliveredAt",
         Timestamps.of(now), "expiresAt", Timestamps.of(now.plus(TOMBSTONE_TTL))));
+  }
+
+  @Override
+  public CompletableFuture<Void> deadLettered(String userId, String messageId, Instant now) {
+    metrics.firestoreWrites(1);
+    return eachEntry(userId, List.of(messageId), Map.of("state", STATE_DEAD_LETTERED, "deadLetteredAt",
+        Timestamps.of(now), "expiresAt", Timestamps.of(now.plus(TOMBSTONE_TTL)), "claimedBy", FieldValue.delete(),
+        "claimedAt", FieldValue.delete()));
   }
 
   @Override

@@ -69,4 +69,11 @@ public interface Mailbox {
 
   /** Puts claimed messages that could not be written back to pending. */
   CompletableFuture<Void> release(String userId, List<String> messageIds);
+
+  /**
+   * Marks an entry a look claimed for the dead-letter topic as dead-lettered, once its dead letter is out:
+   * a tombstone, as a delivered entry leaves, so that the route function's retries of the message find it
+   * settled ({@link ParkOutcome#ALREADY_DEAD_LETTERED}) instead of parking it anew.
+   */
+  CompletableFuture<Void> deadLettered(String userId, String messageId, Instant now);
 }

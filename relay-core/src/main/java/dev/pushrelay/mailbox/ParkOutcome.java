@@ -11,5 +11,10 @@ public enum ParkOutcome {
   /** The last attempt: the entry is gone and the caller dead-letters the message. */
   FINAL,
   /** A socket's catch-up has already written it (its tombstone stays until its TTL): nothing more to do. */
-  ALREADY_DELIVERED
+  ALREADY_DELIVERED,
+  /**
+   * A node dead-lettered it (handed back too often; its tombstone stays until its TTL): nothing more to do,
+   * and no second dead letter.
+   */
+  ALREADY_DEAD_LETTERED
 }

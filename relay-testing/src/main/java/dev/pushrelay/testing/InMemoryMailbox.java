@@ -41,13 +41,18 @@ public final class InMemoryMailbox implements Mailbox {
     if (e != null && e.state().equals("delivered")) {
       return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
     }
+    if (e != null && e.state().equals("dead_lettered")) {
+      return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DEAD_LETTERED);
+    }
     int attempt = exact ? attemptHint : Math.max(e == null ? 1 : e.attempts() + 1, attemptHint);
     if (e != null && e.state().equals("claimed") && !ClaimDecision.held(e.state(), e.claimedAt(), now)) {
       e = new Entry(e.message(), "pending", e.attempts(), e.trace(), null, null); // its claimer died
       entries.put(key, e);
     }
     if (attempt >= maxAttempts) {
-      if (e != null && e.state().equals("claimed")) {
+      // a claim for the dead-letter topic (past MAX_CLAIMS) is not a socket writing it: the route function
+      // dead-letters it itself
+      if (e != null && e.state().equals("claimed") && claims.getOrDefault(key, 0) <= Mailbox.MAX_CLAIMS) {
         return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
       }
       entries.remove(key);
@@ -119,6 +124,13 @@ public final class InMemoryMailbox implements Mailbox {
   @Override
   public synchronized CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now) {
     setState(userId, messageIds, "delivered");
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public synchronized CompletableFuture<Void> deadLettered(String userId, String messageId, Instant now) {
+    entries.computeIfPresent(key(userId, messageId),
+        (k, e) -> new Entry(e.message(), "dead_lettered", e.attempts(), e.trace(), null, null));
     return CompletableFuture.completedFuture(null);
   }
 

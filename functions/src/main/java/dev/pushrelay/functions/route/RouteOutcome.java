@@ -8,7 +8,9 @@ public enum RouteOutcome {
   DEAD_LETTERED_INVALID(false),
   DEAD_LETTERED_EXPIRED(false),
   DEAD_LETTERED_NO_CONNECTION(false),
-  ALREADY_DELIVERED(false);
+  ALREADY_DELIVERED(false),
+  /** A node dead-lettered it from the mailbox already (handed back too often). */
+  ALREADY_DEAD_LETTERED(false);
 
   private final boolean retry;
 

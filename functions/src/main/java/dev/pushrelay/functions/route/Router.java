@@ -122,6 +122,8 @@ public final class Router {
       }
       // a socket's catch-up is writing it: the next retry finds it settled, with no second copy
       case CLAIMED -> CompletableFuture.completedFuture(RouteOutcome.PENDING);
+      // its user's sockets took it too often without an ack, and a node dead-lettered it: no second one
+      case ALREADY_DEAD_LETTERED -> CompletableFuture.completedFuture(RouteOutcome.ALREADY_DEAD_LETTERED);
       case FINAL -> {
         try (var log = MessageTracing.logContext(envelope.attributes())) {
           LOG.warn("dead letter: message {} for user {} found no connection in {} attempts", message.id(),

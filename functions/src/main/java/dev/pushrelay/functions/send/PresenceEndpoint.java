@@ -8,6 +8,7 @@ import dev.pushrelay.model.Limits;
 import dev.pushrelay.registry.RegistryStore;
 import java.io.IOException;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -21,13 +22,21 @@ final class PresenceEndpoint {
 
   private final RegistryStore registry;
   private final Clock clock;
+  private final PresenceCallers callers;
 
-  PresenceEndpoint(RegistryStore registry, Clock clock) {
+  PresenceEndpoint(RegistryStore registry, Clock clock, PresenceCallers callers) {
     this.registry = registry;
     this.clock = clock;
+    this.callers = callers;
   }
 
-  void answer(String userId, HttpResponse response) throws IOException {
+  /** Answers for {@code userId}, to a caller whose {@code Authorization} header is {@code authorization}. */
+  void answer(String userId, Optional<String> authorization, HttpResponse response) throws IOException {
+    if (!callers.allow(authorization)) {
+      JsonResponses.error(response, 403, "forbidden", "this caller may not ask for presence: "
+          + "RELAY_PRESENCE_CALLERS (Terraform: presence_callers) names the accounts that may", null);
+      return;
+    }
     if (!Limits.USER_ID.matcher(userId).matches()) {
       JsonResponses.error(response, 400, "invalid_request", "not a valid user id", "userId");
       return;

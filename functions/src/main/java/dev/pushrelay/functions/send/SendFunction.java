@@ -68,7 +68,7 @@ public final class SendFunction implements HttpFunction {
     DirectRoute direct = new DirectRoute(live, publisher,
         new ParkFirst(mailbox, publisher, clock), metrics);
     this.send = new SendEndpoint(config, publisher, direct, clock, ids, metrics, new MessageTracing(telemetry));
-    this.presence = new PresenceEndpoint(registry, clock);
+    this.presence = new PresenceEndpoint(registry, clock, PresenceCallers.of(config.presenceCallers()));
     this.disconnect = new DisconnectEndpoint(live, publisher, revocations, clock);
   }
 
@@ -110,7 +110,7 @@ public final class SendFunction implements HttpFunction {
         methodNotAllowed(response, "GET, OPTIONS");
         return;
       }
-      presence.answer(userOf(path, PRESENCE_SUFFIX), response);
+      presence.answer(userOf(path, PRESENCE_SUFFIX), request.getFirstHeader("Authorization"), response);
     } else if (path.equals(MetricsResponse.PATH)) {
       if (!request.getMethod().equals("GET")) {
         methodNotAllowed(response, "GET");

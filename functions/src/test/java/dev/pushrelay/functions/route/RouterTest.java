@@ -130,6 +130,24 @@ class RouterTest {
     assertEquals(RouteOutcome.DEAD_LETTERED_NO_CONNECTION, router.route(last).get());
   }
 
+  /**
+   * A message a node dead-lettered from the mailbox (its user's sockets took it too often without an ack)
+   * is settled for the retry subscription: the retry neither parks it again, nor routes it to the user who
+   * is online now, nor dead-letters it a second time.
+   */
+  @Test
+  void aMessageANodeDeadLetteredFromTheMailboxIsNotParkedRoutedOrDeadLetteredAgain() throws Exception {
+    assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    String id = mailbox.entries().values().iterator().next().message().id();
+    mailbox.deadLettered("u1", id, clock.instant()).get();
+    connect("u1", "node-a");
+    int published = pubsub.published().size();
+    assertEquals(RouteOutcome.ALREADY_DEAD_LETTERED,
+        router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
+    assertEquals(published, pubsub.published().size(), "no delivery, no second dead letter");
+    assertEquals("dead_lettered", mailbox.entries().values().iterator().next().state());
+  }
+
   @Test
   void aMessageDrainedFromTheMailboxIsNotRoutedOrDeadLetteredAgain() throws Exception {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());

@@ -136,6 +136,55 @@ class SendFunctionTest {
     assertEquals(true, json(call(ask)).get("online").asBoolean());
   }
 
+  /**
+   * Presence is a permission of its own: only the accounts RELAY_PRESENCE_CALLERS names (by the e-mail in
+   * the identity token Cloud Run checked) may ask; none when it is empty.
+   */
+  @Test
+  void onlyTheAccountsNamedMayAskForPresence() throws Exception {
+    registry.addConnection(new ConnectionRecord("c1", "u1", "n1", clock.instant()));
+    registry.heartbeat("n1", clock.instant(), clock.instant().plusSeconds(10));
+    FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
+        Optional.empty(), List.of(), true, List.of("presence@p.iam.gserviceaccount.com"));
+    SendFunction named = new SendFunction(config, new RelayPublisher(pubsub, topology), registry, mailbox,
+        new InMemoryRevocations(), clock, () -> "id");
+    java.util.function.Supplier<FakeHttp.Request> ask =
+        () -> FakeHttp.request("GET", "/v1/users/u1/presence", null, new byte[0]);
+    java.util.function.Function<String, FakeHttp.Response> asking = email -> {
+      FakeHttp.Response r = new FakeHttp.Response();
+      try {
+        named.service(email == null ? ask.get()
+            : ask.get().header("Authorization", "Bearer " + identityToken(email)), r);
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+      return r;
+    };
+    assertEquals(200, asking.apply("presence@p.iam.gserviceaccount.com").status());
+    assertEquals(403, asking.apply("sender@p.iam.gserviceaccount.com").status(), "an invoker, not named");
+    assertEquals(403, asking.apply(null).status(), "no token");
+    FakeHttp.Response garbled = new FakeHttp.Response();
+    named.service(ask.get().header("Authorization", "Bearer not.a-token"), garbled);
+    assertEquals(403, garbled.status());
+    assertTrue(asking.apply("sender@p.iam.gserviceaccount.com").body().contains("RELAY_PRESENCE_CALLERS"));
+
+    FunctionConfig none = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
+        Optional.empty(), List.of(), true, List.of());
+    FakeHttp.Response off = new FakeHttp.Response();
+    new SendFunction(none, new RelayPublisher(pubsub, topology), registry, mailbox, new InMemoryRevocations(), clock,
+        () -> "id").service(ask.get().header("Authorization",
+        "Bearer " + identityToken("presence@p.iam.gserviceaccount.com")), off);
+    assertEquals(403, off.status(), "nobody named: nobody asks");
+  }
+
+  /** An identity token as Cloud Run passes it on: header, payload, and the signature cut off. */
+  private static String identityToken(String email) {
+    java.util.Base64.Encoder b64 = java.util.Base64.getUrlEncoder().withoutPadding();
+    return b64.encodeToString("{\"alg\":\"RS256\"}".getBytes(StandardCharsets.UTF_8)) + "."
+        + b64.encodeToString(("{\"email\":\"" + email + "\",\"aud\":\"https://send\"}")
+            .getBytes(StandardCharsets.UTF_8)) + ".SIGNATURE_REMOVED_BY_GOOGLE";
+  }
+
   /** A user id in the path is a percent-encoded segment: an e-mail's @ comes as %40, a + stays a +. */
   @Test
   void aUserIdInThePathIsPercentDecoded() throws Exception {
@@ -184,7 +233,7 @@ class SendFunctionTest {
     registry.addConnection(new ConnectionRecord("c1", "u1", "node-a", clock.instant()));
     registry.heartbeat("node-a", clock.instant(), clock.instant().plusSeconds(12));
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
-        Optional.empty(), List.of(), false);
+        Optional.empty(), List.of(), false, List.of("*"));
     FakeHttp.Response r = new FakeHttp.Response();
     new SendFunction(config, new RelayPublisher(pubsub, topology), registry, new InMemoryMailbox(), new InMemoryRevocations(), clock, () -> "id-x")
         .service(FakeHttp.request("POST", "/v1/messages", "application/json",

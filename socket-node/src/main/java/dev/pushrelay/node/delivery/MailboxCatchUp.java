@@ -34,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * pending when the socket closed first, so the next socket, or the route function's next retry, takes
  * it. An entry handed over twice (a later look finds the socket's own claim still open) is written once,
  * and both copies settle as that write does. An entry the user's sockets claimed {@link Mailbox#MAX_CLAIMS}
- * times without an ack goes to the dead-letter topic instead (reason {@code handed_back}), then out of
- * the mailbox.
+ * times without an ack goes to the dead-letter topic instead (reason {@code handed_back}), and its entry
+ * becomes a tombstone the route function's retries find settled.
  */
 public final class MailboxCatchUp implements NodeSockets.CatchUp {
   private static final Logger LOG = LoggerFactory.getLogger(MailboxCatchUp.class);
@@ -103,14 +103,14 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
   }
 
   /**
-   * Publishes the dead letter, then takes the entry out. A publish or removal that fails leaves the claim
-   * to run out, and a later look of the user's tries again: a message may then be dead-lettered twice,
-   * never lost.
+   * Publishes the dead letter, then marks the entry dead-lettered. A publish or mark that fails leaves the
+   * claim to run out, and the look then (the catch-up is told when) tries again: a message may then be
+   * dead-lettered twice, never lost.
    */
   private void deadLetter(String user, RelayMessage m) {
     deadLetters.deadLetter(m, DeadLetterReason.HANDED_BACK, "claimed " + Mailbox.MAX_CLAIMS
             + " times from the mailbox by the user's sockets and never acked")
-        .thenCompose(id -> mailbox.discard(user, m.id()))
+        .thenCompose(id -> mailbox.deadLettered(user, m.id(), clock.instant()))
         .thenRun(() -> {
           metrics.deadLetter(DeadLetterReason.HANDED_BACK);
           LOG.info("mailbox entry {} of user {} dead-lettered: {}", m.id(), Pseudonyms.user(user),

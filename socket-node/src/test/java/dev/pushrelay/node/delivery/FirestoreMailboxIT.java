@@ -104,5 +104,21 @@ class FirestoreMailboxIT {
     Claimed last = look(user, "c-last", t);
     assertEquals(List.of(), handed(last), "no socket gets it again");
     assertEquals(List.of("m1"), last.handedBack().stream().map(RelayMessage::id).toList());
+    assertEquals(Optional.of(t.plus(FirestoreMailbox.CLAIM_TIMEOUT)), last.lookAgainAt(),
+        "looked at again should its dead letter fail");
+    assertEquals(ParkOutcome.FINAL, mailbox.park(m, 10, true, 10, t.plusSeconds(1)).get(10, TimeUnit.SECONDS),
+        "the last attempt does not count a claim for the dead letter as a socket writing it");
+  }
+
+  /** A dead-lettered entry is a tombstone: the route function's retries find it settled, and park it no more. */
+  @Test
+  void aDeadLetteredEntryIsSettledForTheRetries() throws Exception {
+    String user = "mailbox-" + UUID.randomUUID();
+    Instant t = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    RelayMessage m = new RelayMessage("m1", user, "e", null, t, 3600, Priority.NORMAL);
+    mailbox.parkNew(m, t).get(10, TimeUnit.SECONDS);
+    mailbox.deadLettered(user, "m1", t).get(10, TimeUnit.SECONDS);
+    assertEquals(ParkOutcome.ALREADY_DEAD_LETTERED, mailbox.park(m, 3, true, 10, t).get(10, TimeUnit.SECONDS));
+    assertEquals(List.of(), handed(look(user, "c1", t.plusSeconds(1))));
   }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.mailbox.ParkOutcome;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.metrics.Telemetry;
@@ -157,7 +158,10 @@ class MailboxCatchUpTest {
     assertEquals(1, deadLetters.size(), published.published()::toString);
     assertEquals("handed_back", deadLetters.get(0).message().attributes().get(MessageAttributes.REASON));
     assertEquals("m1", deadLetters.get(0).message().attributes().get(MessageAttributes.MESSAGE_ID));
-    assertTrue(mailbox.entries().isEmpty(), "out of the mailbox: " + mailbox.entries());
+    assertEquals("dead_lettered", mailbox.entries().values().iterator().next().state(),
+        "a tombstone the route function's retries find settled");
+    assertEquals(ParkOutcome.ALREADY_DEAD_LETTERED, mailbox.park(new RelayMessage("m1", "u1", "e", null,
+        clock.instant(), 3600, Priority.NORMAL), 4, true, 10, clock.instant()).get(), "a retry parks it no more");
   }
 
   @Test

@@ -182,5 +182,10 @@ class OrphanedClaimsTest {
     public CompletableFuture<Void> release(String userId, List<String> messageIds) {
       return to.release(userId, messageIds);
     }
+
+    @Override
+    public CompletableFuture<Void> deadLettered(String userId, String messageId, Instant now) {
+      return to.deadLettered(userId, messageId, now);
+    }
   }
 }

@@ -12,8 +12,9 @@
 # alerts in terraform/monitoring.tf and stricter thresholds:
 #   connection success rate >= 99.9 %   accepted among attempts, client-side refusals excluded
 #   delivery rate           >= 99.95 %  delivered among delivered + failed on the revision's nodes
-#                                       (the alert also counts dead letters, which the route function
-#                                       writes and no node revision owns: not the canary's to answer for)
+#                                       (the alert also counts dead letters: the route function writes
+#                                       most, and a node only handed_back ones, a client's doing: not
+#                                       the canary's to answer for)
 #   connection time p99     <= 5 s      handshake to connection_established
 #
 # The revision label: Cloud Run sets K_REVISION in every instance, the node puts it in its OpenTelemetry

@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class DeadLetterQueue {
   /** Attribute set on a replayed request: the reason it had been dead-lettered for. */
-  public static final String REPLAYED = "replayed_reason";
+  public static final String REPLAYED = MessageAttributes.REPLAYED_REASON;
   private static final int BATCH = 500;
   /** Pub/Sub may answer an immediate pull with nothing while it still holds messages: ask a few times. */
   private static final int EMPTY_PULLS_TO_STOP = 3;

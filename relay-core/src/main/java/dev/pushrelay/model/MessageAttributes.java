@@ -14,6 +14,8 @@ public final class MessageAttributes {
   public static final String REASON = "reason";
   /** Short human detail next to the reason; never payload content. */
   public static final String DETAIL = "detail";
+  /** On a request an operator replayed from the dead letters: the reason it had been dead-lettered for. */
+  public static final String REPLAYED_REASON = "replayed_reason";
   /** Set on a request that a node sent back because the user's socket was gone. */
   public static final String REROUTED_FROM = "rerouted_from";
   /**

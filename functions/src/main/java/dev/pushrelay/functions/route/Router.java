@@ -122,8 +122,11 @@ public final class Router {
       }
       // a socket's catch-up is writing it: the next retry finds it settled, with no second copy
       case CLAIMED -> CompletableFuture.completedFuture(RouteOutcome.PENDING);
-      // its user's sockets took it too often without an ack, and a node dead-lettered it: no second one
-      case ALREADY_DEAD_LETTERED -> CompletableFuture.completedFuture(RouteOutcome.ALREADY_DEAD_LETTERED);
+      // its user's sockets took it too often without an ack, and a node dead-lettered it: no second one;
+      // unless an operator replayed it, which starts it afresh, without its tombstone or its hand-back count
+      case ALREADY_DEAD_LETTERED -> envelope.attributes().containsKey(MessageAttributes.REPLAYED_REASON)
+          ? mailbox.discard(message.userId(), message.id()).thenCompose(v -> park(message, envelope, attempt, exact))
+          : CompletableFuture.completedFuture(RouteOutcome.ALREADY_DEAD_LETTERED);
       case FINAL -> {
         try (var log = MessageTracing.logContext(envelope.attributes())) {
           LOG.warn("dead letter: message {} for user {} found no connection in {} attempts", message.id(),

@@ -5,6 +5,7 @@ import dev.pushrelay.json.JsonCodec;
 import java.io.IOException;
 import java.util.Base64;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 
@@ -14,21 +15,29 @@ import java.util.Set;
  * e-mails of the accounts allowed (Terraform: {@code presence_callers}); {@code *} allows every caller that
  * got through the invoker check (the local stack); empty, nobody asks.
  *
- * <p>The caller is the {@code email} of the identity token in {@code Authorization: Bearer}. Cloud Run
- * checked that token's signature and audience before the request reached the function (the invoker
- * check), and passes it on with the signature cut off, so its payload is read here, not verified again.
+ * <p>The caller is the {@code email} of the identity token Cloud Run checked before the request reached
+ * the function (the invoker check): the one in {@code X-Serverless-Authorization} when that header is
+ * there, else the one in {@code Authorization}, the order in which Cloud Run looks. It passes that token on
+ * with its signature cut off, so its payload is read here, not verified again. The other header is not
+ * read: with both sent, Cloud Run checks only the first, and the second could say anything. E-mails
+ * compare without case. A token minted by impersonation carries {@code email} only when asked for
+ * ({@code --include-email}).
  */
 record PresenceCallers(boolean anyone, Set<String> emails) {
   static final String ANYONE = "*";
 
   static PresenceCallers of(List<String> configured) {
-    return new PresenceCallers(configured.contains(ANYONE),
-        Set.copyOf(configured.stream().filter(e -> !e.equals(ANYONE)).toList()));
+    return new PresenceCallers(configured.contains(ANYONE), Set.copyOf(configured.stream()
+        .filter(e -> !e.equals(ANYONE)).map(e -> e.toLowerCase(Locale.ROOT)).toList()));
   }
 
-  /** Whether the caller that sent this {@code Authorization} header may ask. */
-  boolean allow(Optional<String> authorization) {
-    return anyone || caller(authorization).filter(emails::contains).isPresent();
+  /**
+   * Whether the caller may ask: {@code serverless} is its {@code X-Serverless-Authorization} header,
+   * {@code authorization} its {@code Authorization} header.
+   */
+  boolean allow(Optional<String> serverless, Optional<String> authorization) {
+    Optional<String> checked = serverless.isPresent() ? serverless : authorization;
+    return anyone || caller(checked).map(e -> e.toLowerCase(Locale.ROOT)).filter(emails::contains).isPresent();
   }
 
   /** The {@code email} claim of a bearer identity token, if the header holds one. */

@@ -1,6 +1,7 @@
 package dev.pushrelay.functions.send;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.cloud.functions.HttpRequest;
 import com.google.cloud.functions.HttpResponse;
 import dev.pushrelay.functions.http.JsonResponses;
 import dev.pushrelay.json.JsonCodec;
@@ -8,7 +9,6 @@ import dev.pushrelay.model.Limits;
 import dev.pushrelay.registry.RegistryStore;
 import java.io.IOException;
 import java.time.Clock;
-import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -30,9 +30,10 @@ final class PresenceEndpoint {
     this.callers = callers;
   }
 
-  /** Answers for {@code userId}, to a caller whose {@code Authorization} header is {@code authorization}. */
-  void answer(String userId, Optional<String> authorization, HttpResponse response) throws IOException {
-    if (!callers.allow(authorization)) {
+  /** Answers for {@code userId}, to the caller of {@code request} if it may ask. */
+  void answer(String userId, HttpRequest request, HttpResponse response) throws IOException {
+    if (!callers.allow(request.getFirstHeader("X-Serverless-Authorization"),
+        request.getFirstHeader("Authorization"))) {
       JsonResponses.error(response, 403, "forbidden", "this caller may not ask for presence: "
           + "RELAY_PRESENCE_CALLERS (Terraform: presence_callers) names the accounts that may", null);
       return;

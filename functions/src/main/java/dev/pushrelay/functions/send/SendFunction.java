@@ -110,7 +110,7 @@ public final class SendFunction implements HttpFunction {
         methodNotAllowed(response, "GET, OPTIONS");
         return;
       }
-      presence.answer(userOf(path, PRESENCE_SUFFIX), request.getFirstHeader("Authorization"), response);
+      presence.answer(userOf(path, PRESENCE_SUFFIX), request, response);
     } else if (path.equals(MetricsResponse.PATH)) {
       if (!request.getMethod().equals("GET")) {
         methodNotAllowed(response, "GET");

@@ -148,6 +148,18 @@ class RouterTest {
     assertEquals("dead_lettered", mailbox.entries().values().iterator().next().state());
   }
 
+  /** An operator's replay of a handed-back dead letter starts afresh: parked again for a user who is offline. */
+  @Test
+  void aReplayOfAHandedBackDeadLetterIsParkedAfresh() throws Exception {
+    byte[] data = "{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"m-9\"}".getBytes(StandardCharsets.UTF_8);
+    assertEquals(RouteOutcome.PENDING, router.route(envelope(new String(data, StandardCharsets.UTF_8))).get());
+    mailbox.deadLettered("u1", "m-9", clock.instant()).get();
+    PushEnvelope replay = new PushEnvelope(data, Map.of(MessageAttributes.REPLAYED_REASON, "handed_back",
+        MessageAttributes.NO_LIVE_NODE, "true"), "ps-replay", clock.instant(), Optional.empty());
+    assertEquals(RouteOutcome.PENDING, router.route(replay).get());
+    assertEquals("pending", mailbox.entries().values().iterator().next().state(), "parked again, not dropped");
+  }
+
   @Test
   void aMessageDrainedFromTheMailboxIsNotRoutedOrDeadLetteredAgain() throws Exception {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());

@@ -167,6 +167,17 @@ class SendFunctionTest {
     named.service(ask.get().header("Authorization", "Bearer not.a-token"), garbled);
     assertEquals(403, garbled.status());
     assertTrue(asking.apply("sender@p.iam.gserviceaccount.com").body().contains("RELAY_PRESENCE_CALLERS"));
+    assertEquals(200, asking.apply("Presence@P.iam.gserviceaccount.com").status(), "e-mails compare without case");
+    // with both headers Cloud Run checks X-Serverless-Authorization only: Authorization could say anything
+    FakeHttp.Response posing = new FakeHttp.Response();
+    named.service(ask.get()
+        .header("X-Serverless-Authorization", "Bearer " + identityToken("sender@p.iam.gserviceaccount.com"))
+        .header("Authorization", "Bearer " + identityToken("presence@p.iam.gserviceaccount.com")), posing);
+    assertEquals(403, posing.status(), "an invoker posing as a presence caller in the unchecked header");
+    FakeHttp.Response serverless = new FakeHttp.Response();
+    named.service(ask.get().header("X-Serverless-Authorization",
+        "Bearer " + identityToken("presence@p.iam.gserviceaccount.com")), serverless);
+    assertEquals(200, serverless.status());
 
     FunctionConfig none = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology,
         Optional.empty(), List.of(), true, List.of());

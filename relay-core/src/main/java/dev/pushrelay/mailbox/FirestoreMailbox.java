@@ -100,8 +100,8 @@ public final class FirestoreMailbox implements Mailbox {
         return new Parked(outcome, true);
       }
       Map<String, Object> entry = entry(m, attempt, now);
-      if (doc.exists() && doc.getLong(CLAIMS) != null) {
-        entry.put(CLAIMS, doc.getLong(CLAIMS)); // a claim that ran out still counts
+      if (claims != null) {
+        entry.put(CLAIMS, claims); // a claim that ran out still counts
       }
       tx.set(ref, entry);
       return new Parked(ParkOutcome.PARKED, true);
@@ -152,8 +152,8 @@ public final class FirestoreMailbox implements Mailbox {
    * Claims without a transaction: one query for the user's entries, then one write per claimable entry
    * (sent together, see {@link BatchedWrites}), conditional on the entry being unchanged since the query
    * (its update time). A transaction over the query would hold the whole mailbox against the route
-   * function's parking of new messages, and both sides then abort each other under churn; here an entry that changed meanwhile is read again and
-   * decided again, and nothing else waits. One claim that fails fails the look: the socket's next look
+   * function's parking of new messages, and both sides then abort each other under churn; here an entry
+   * that changed meanwhile is read again and decided again, and nothing else waits. One claim that fails fails the look: the socket's next look
    * hands over the claims this one wrote, as its own.
    */
   @Override

@@ -23,9 +23,10 @@ import dev.pushrelay.node.http.Readiness;
 import dev.pushrelay.node.registry.NodeHeartbeat;
 import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.upstream.Upstream;
-import dev.pushrelay.node.ws.Connection;
 import dev.pushrelay.node.ws.ConnectionHub;
+import dev.pushrelay.node.ws.JettySocket;
 import dev.pushrelay.node.ws.NodeSockets;
+import dev.pushrelay.node.ws.SocketClose;
 import dev.pushrelay.node.ws.SocketCreator;
 import dev.pushrelay.pubsub.MessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
@@ -48,7 +49,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ContextHandler;
-import org.eclipse.jetty.websocket.api.StatusCode;
+
 import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,7 +75,7 @@ public final class SocketNode implements AutoCloseable {
    * {@link dev.pushrelay.model.Limits#MAX_CLIENT_FRAME_BYTES} (16 KiB) and up to this are read and
    * refused with an error frame {@code too_large}, so that a publish can be answered.
    */
-  public static final int MAX_INBOUND_FRAME_BYTES = Connection.MAX_MESSAGE_BYTES;
+  public static final int MAX_INBOUND_FRAME_BYTES = JettySocket.MAX_MESSAGE_BYTES;
   private static final Duration IDLE_TIMEOUT = Duration.ofMinutes(5);
   /** The whole drain fits in Cloud Run's 10 s between SIGTERM and SIGKILL, with room for the exit. */
   static final Duration DRAIN_BUDGET = Duration.ofSeconds(8);
@@ -159,8 +160,7 @@ public final class SocketNode implements AutoCloseable {
     // a revocation seen after a socket connected closes it, whichever node it reached before the revocation
     // was known there (the disconnect order reaches only the nodes the registry listed at the time)
     this.backends.revocations().onRevoked((user, before) -> {
-      int closed = hub.closeUserIssuedBefore(user, before, ControlDelivery.DISCONNECTED_BY_SERVER,
-          "disconnected by server");
+      int closed = hub.closeUserIssuedBefore(user, before, SocketClose.DISCONNECTED);
       if (closed > 0) {
         LOG.info("a revocation closed {} sockets holding older tokens", closed);
       }
@@ -281,7 +281,7 @@ public final class SocketNode implements AutoCloseable {
       identity.fence();
       old.heartbeat().close();
       int held = hub.size();
-      sockets.closeAll(StatusCode.SERVICE_RESTART, "node lost its lease, reconnect");
+      sockets.closeAll(SocketClose.LEASE_LOST);
       old.subscription().stop(2, TimeUnit.SECONDS);
       String next = identity.next();
       LOG.warn("node {} fenced ({}): closed {} sockets, coming back as {}", nodeId, why, held, next);
@@ -322,7 +322,7 @@ public final class SocketNode implements AutoCloseable {
       long started = System.nanoTime();
       retired.set(true);
       int held = hub.size();
-      leave(inc, Instant.now().plus(DRAIN_BUDGET), "revision retired, reconnect");
+      leave(inc, Instant.now().plus(DRAIN_BUDGET), SocketClose.RETIRED);
       current = null;
       LOG.warn("node {} of retired revision {} closed {} sockets and left routing in {} ms; it refuses new ones",
           nodeId, config.revision(), held, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
@@ -374,11 +374,11 @@ public final class SocketNode implements AutoCloseable {
 
   /**
    * Leaves routing on purpose (a drain, a retirement): stop serving, end the lease, close every socket
-   * with 1012 ({@code reason}), delete the delivery topic, and pull and re-route until the subscription
+   * with {@code close} (1012), delete the delivery topic, and pull and re-route until the subscription
    * is quiet or {@code deadline} passes. {@code inc} may be null (no incarnation serves): then only the
    * sockets are closed.
    */
-  private void leave(Incarnation inc, Instant deadline, String reason) {
+  private void leave(Incarnation inc, Instant deadline, SocketClose close) {
     identity.fence();
     CompletableFuture<Void> leaseEnded = CompletableFuture.completedFuture(null);
     if (inc != null) {
@@ -386,7 +386,7 @@ public final class SocketNode implements AutoCloseable {
       leaseEnded = registry.retire(inc.nodeId(), clock.instant());
     }
     // the sockets go meanwhile: their clients need not wait for the lease's write to reconnect elsewhere
-    sockets.closeAll(StatusCode.SERVICE_RESTART, reason);
+    sockets.closeAll(close);
     if (inc != null) {
       try {
         leaseEnded.get(3, TimeUnit.SECONDS);
@@ -427,7 +427,7 @@ public final class SocketNode implements AutoCloseable {
     Incarnation inc = current;
     String nodeId = identity.id();
     int held = hub.size();
-    leave(inc, deadline, "node draining, reconnect");
+    leave(inc, deadline, SocketClose.DRAINING);
     sockets.awaitClosed(deadline); // every close handled, so every disconnected event is under way
     if (!upstream.awaitOutstanding(deadline)) {
       LOG.warn("node {} stopped with connection events unpublished: the cleanup reports those sockets as node_lost",

@@ -12,6 +12,8 @@ import dev.pushrelay.node.config.SocketTimings;
 import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.upstream.Upstream;
 import dev.pushrelay.node.ws.Connection;
+import dev.pushrelay.node.ws.JettySocket;
+import dev.pushrelay.node.ws.MailboxLook;
 import dev.pushrelay.node.ws.ConnectionHub;
 import dev.pushrelay.node.ws.SocketOutcome;
 import dev.pushrelay.node.ws.NodeSockets;
@@ -58,6 +60,8 @@ public class SendQueueBench {
   private OutboundQueue immediate;
   private OutboundQueue deferred;
   private Connection connection;
+  /** The socket's Jetty side, where the client's acks come in. */
+  private JettySocket endpoint;
   private NodeSockets sockets;
   private ScheduledExecutorService timer;
   private RelayMessage[] messages;
@@ -94,7 +98,7 @@ public class SendQueueBench {
         Duration.ofSeconds(10), List.of(ms), Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofMillis(250),
         SocketTimings.DEFAULT.oldestAge(), SocketTimings.DEFAULT.newestAge());
     sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, new InMemoryRegistryStore(),
-        c -> CompletableFuture.completedFuture(java.util.Optional.empty()),
+        (user, id, caughtUp) -> CompletableFuture.completedFuture(new MailboxLook(List.of(), java.util.Optional.empty())),
         new Upstream(new RecordingPublisher(), "relay-upstream", Clock.systemUTC(), metrics, MessageTracing.noop(),
             timer),
         metrics, SocketLimits.defaults(), quick, Clock.systemUTC(), System::nanoTime,
@@ -102,9 +106,10 @@ public class SendQueueBench {
             new RevocationCheck(new InMemoryRevocations(), Clock.systemUTC()), Runnable::run, Clock.systemUTC())),
         timer);
     hub.reserve("demo-user");
-    Connection c = sockets.accept(new VerifiedToken("demo-user", Clock.systemUTC().instant().plusSeconds(86_400)),
+    endpoint = sockets.accept(new VerifiedToken("demo-user", Clock.systemUTC().instant().plusSeconds(86_400)),
         Clock.systemUTC().instant());
-    c.onWebSocketOpen((Session) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Session.class},
+    Connection c = endpoint.connection();
+    endpoint.onWebSocketOpen((Session) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Session.class},
         (proxy, method, args) -> {
           if (method.getName().equals("sendText")) {
             ((Callback) args[1]).succeed();
@@ -156,7 +161,7 @@ public class SendQueueBench {
     String ack = acks[next];
     next = (next + 1) % MESSAGES;
     CompletableFuture<SocketOutcome> outcome = connection.deliver(m, () -> { });
-    connection.onWebSocketText(ack);
+    endpoint.onWebSocketPartialText(ack, true);
     return outcome.isDone();
   }
 }

@@ -3,6 +3,7 @@ package dev.pushrelay.node.config;
 import dev.pushrelay.mailbox.FirestoreMailbox;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.Objects;
 
 /**
@@ -92,5 +93,11 @@ public record SocketTimings(
     if (oldestAge.compareTo(newestAge) > 0 || newestAge.compareTo(REQUEST_TIMEOUT) >= 0 || oldestAge.isNegative()) {
       throw new IllegalArgumentException("socket ages must be ordered and below Cloud Run's request timeout (60 min)");
     }
+  }
+
+  /** An age between the oldest and the newest a socket may reach, uniformly drawn. */
+  public Duration drawAge() {
+    long from = oldestAge.toMillis();
+    return Duration.ofMillis(from + ThreadLocalRandom.current().nextLong(newestAge.toMillis() - from + 1));
   }
 }

@@ -3,6 +3,7 @@ package dev.pushrelay.node.delivery;
 import com.google.pubsub.v1.PubsubMessage;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.node.ws.ConnectionHub;
+import dev.pushrelay.node.ws.SocketClose;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -14,7 +15,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class ControlDelivery {
   /** The close code of a socket whose user was disconnected through the send API. */
-  public static final int DISCONNECTED_BY_SERVER = 4001;
   private static final Logger LOG = LoggerFactory.getLogger(ControlDelivery.class);
 
   private ControlDelivery() {}
@@ -31,7 +31,7 @@ public final class ControlDelivery {
       LOG.warn("control delivery {} is not one this node knows; dropping it", delivery.getMessageId());
       return;
     }
-    int closed = hub.closeUser(userId, DISCONNECTED_BY_SERVER, "disconnected by server");
+    int closed = hub.closeUser(userId, SocketClose.DISCONNECTED);
     LOG.info("disconnect order {} closed {} sockets", delivery.getMessageId(), closed);
   }
 }

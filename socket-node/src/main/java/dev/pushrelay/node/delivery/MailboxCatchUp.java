@@ -7,29 +7,28 @@ import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.DeadLetterReason;
 import dev.pushrelay.model.RelayMessage;
-import dev.pushrelay.node.ws.SocketOutcome;
-import dev.pushrelay.node.ws.Connection;
+import dev.pushrelay.node.ws.MailboxLook;
 import dev.pushrelay.node.ws.NodeSockets;
+import dev.pushrelay.node.ws.SocketOutcome;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.tracing.MessageTracing;
 import io.opentelemetry.api.trace.Span;
 import io.opentelemetry.api.trace.SpanKind;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Right after {@code connection_established}, and at each later look of the socket: claims the user's
- * parked messages and hands them to the socket {@code high} priority first, then oldest {@code sentAt}
- * first; the look is done once they are handed over. Each claimed entry is then settled as the client
+ * parked messages and answers them in the order the socket writes them, {@code high} priority first,
+ * then oldest {@code sentAt} first. Each claimed entry is then settled as the client
  * acks: marked delivered when acked (or taken as delivered once its unacked window ran out), put back to
  * pending when the socket closed first, so the next socket, or the route function's next retry, takes
  * it. An entry handed over twice (a later look finds the socket's own claim still open) is written once,
@@ -61,45 +60,39 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
   }
 
   @Override
-  public CompletableFuture<Optional<Instant>> run(Connection connection) {
-    String user = connection.userId();
-    // the looks after the catch-up (settling, then live) read only what is still waiting
-    CompletableFuture<Claimed> claimed = connection.caughtUp()
-        ? mailbox.claimNew(user, connection.connectionId(), clock.instant())
-        : mailbox.claim(user, connection.connectionId(), clock.instant());
-    CompletableFuture<Optional<Instant>> handedOver = claimed.thenApply(look -> {
-      List<ParkedMessage> parked = look.messages();
-      if (!parked.isEmpty()) {
-        LOG.debug("connection {} catches up on {}", connection.connectionId(),
-            parked.stream().map(p -> p.message().id() + (p.claimed() ? "" : " (shared)")).toList());
-      }
-      List<ParkedMessage> inOrder = new ArrayList<>(parked);
-      inOrder.sort(Comparator.comparing(ParkedMessage::message, RelayMessage.DELIVERY_ORDER));
-      for (ParkedMessage p : inOrder) {
-        RelayMessage m = p.message();
-        Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, m.trace(), m.id());
-        Connection.Write w = connection.catchUp(m);
-        w.settled().exceptionally(e -> SocketOutcome.NO_SOCKET).thenAccept(o -> {
-          span.setAttribute(MessageTracing.OUTCOME, o.name().toLowerCase(Locale.ROOT));
-          span.setAttribute(MessageTracing.PATH, RelayMetrics.PATH_MAILBOX);
-          span.end();
-          OutcomeMetrics.record(metrics, o, Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_MAILBOX);
-          if (p.claimed()) {
-            settle(user, m.id(), o);
-          }
-        });
-      }
-      return look.lookAgainAt();
-    });
+  public CompletableFuture<MailboxLook> look(String user, String connectionId, boolean caughtUp) {
+    CompletableFuture<Claimed> claimed = caughtUp
+        ? mailbox.claimNew(user, connectionId, clock.instant())
+        : mailbox.claim(user, connectionId, clock.instant());
     claimed.thenAccept(look -> look.handedBack().forEach(m -> deadLetter(user, m)));
-    claimed.thenAccept(look -> {
-      // the socket stopped waiting for this look before its claims landed, so they were handed over to
-      // nobody: the socket's next look hands them over as its own
-      if (handedOver.isCompletedExceptionally() && look.messages().stream().anyMatch(ParkedMessage::claimed)) {
-        connection.lookSoon();
+    return claimed.thenApply(look -> {
+      List<ParkedMessage> inOrder = new ArrayList<>(look.messages());
+      if (!inOrder.isEmpty()) {
+        LOG.debug("connection {} catches up on {}", connectionId,
+            inOrder.stream().map(p -> p.message().id() + (p.claimed() ? "" : " (shared)")).toList());
       }
+      inOrder.sort(Comparator.comparing(ParkedMessage::message, RelayMessage.DELIVERY_ORDER));
+      List<MailboxLook.Found> found = new ArrayList<>(inOrder.size());
+      for (ParkedMessage p : inOrder) {
+        found.add(new MailboxLook.Found(p.message(), settlement(user, p)));
+      }
+      return new MailboxLook(found, look.lookAgainAt());
     });
-    return handedOver;
+  }
+
+  /** What settles one entry with the outcome of the socket's write: its span, its metrics, its mark. */
+  private Consumer<SocketOutcome> settlement(String user, ParkedMessage p) {
+    RelayMessage m = p.message();
+    Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, m.trace(), m.id());
+    return o -> {
+      span.setAttribute(MessageTracing.OUTCOME, o.name().toLowerCase(Locale.ROOT));
+      span.setAttribute(MessageTracing.PATH, RelayMetrics.PATH_MAILBOX);
+      span.end();
+      OutcomeMetrics.record(metrics, o, Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_MAILBOX);
+      if (p.claimed()) {
+        settle(user, m.id(), o);
+      }
+    };
   }
 
   /**

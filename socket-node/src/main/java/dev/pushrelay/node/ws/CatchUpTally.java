@@ -13,7 +13,7 @@ final class CatchUpTally {
   private CompletableFuture<Void> frame;
 
   /** A mailbox message handed to the socket while catching up: counted unless it was not written. */
-  void wrote(Connection.Write w) {
+  void wrote(SocketWrite w) {
     SocketOutcome now = w.written().getNow(null);
     if (now == null || now == SocketOutcome.DELIVERED) {
       written++;

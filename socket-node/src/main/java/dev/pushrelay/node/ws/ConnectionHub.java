@@ -183,13 +183,13 @@ public final class ConnectionHub {
 
   /**
    * Closes every socket of {@code userId} this node tracks (open, registering, or handshaken and not yet
-   * open) with {@code code}; what each held goes back to whoever handed it over. How many it closed.
+   * open) with {@code close}; what each held goes back to whoever handed it over. How many it closed.
    */
-  public int closeUser(String userId, int code, String reason) {
+  public int closeUser(String userId, SocketClose close) {
     int closed = 0;
     for (Connection c : byId.values()) {
       if (c.userId().equals(userId)) {
-        c.close(code, reason);
+        c.close(close);
         closed++;
       }
     }
@@ -197,14 +197,15 @@ public final class ConnectionHub {
   }
 
   /**
-   * Closes, with {@code code}, the sockets of {@code userId} whose token was issued before {@code before}:
+   * Closes, with {@code close}, the sockets of {@code userId} whose token was issued before {@code before}:
    * a revocation seen after they connected. Returns how many.
    */
-  public int closeUserIssuedBefore(String userId, java.time.Instant before, int code, String reason) {
+  public int closeUserIssuedBefore(String userId, java.time.Instant before, SocketClose close) {
     int closed = 0;
     for (Connection c : byId.values()) {
-      if (c.userId().equals(userId) && c.heldTokenIssuedBefore(before)) {
-        c.close(code, reason);
+      // a token that says nothing of when it was issued is covered
+      if (c.userId().equals(userId) && c.token().issuedAt().map(iat -> iat.isBefore(before)).orElse(true)) {
+        c.close(close);
         closed++;
       }
     }

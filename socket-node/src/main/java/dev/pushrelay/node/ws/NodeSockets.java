@@ -36,11 +36,11 @@ public final class NodeSockets {
   /** Writes the parked messages of a user to a socket that has just been established. */
   public interface CatchUp {
     /**
-     * Completes once every parked message is handed to the socket (written, or held while settling);
-     * the socket writes them in that order, ahead of what it is handed later. Its answer is when to look
-     * again: when a claim that another socket of the user holds runs out (empty: no such claim).
+     * Claims the user's parked messages for the socket: every waiting one at its catch-up, only what is
+     * still waiting once it {@code caughtUp}. The socket writes what the look found in one event, ahead
+     * of what it is handed later, and settles each entry with its write's outcome.
      */
-    CompletableFuture<Optional<Instant>> run(Connection connection);
+    CompletableFuture<MailboxLook> look(String userId, String connectionId, boolean caughtUp);
   }
 
   /** What the sockets are built from; {@code nanoTime} is the node's monotonic clock. */
@@ -67,8 +67,14 @@ public final class NodeSockets {
   }
 
   /** A socket whose upgrade was accepted, holding the room {@code hub.reserve} gave it. */
-  public Connection accept(VerifiedToken token, Instant handshakeStart) {
-    return new Connection(this, token, UUID.randomUUID().toString(), handshakeStart);
+  public JettySocket accept(VerifiedToken token, Instant handshakeStart) {
+    return accept(token, handshakeStart, UUID.randomUUID().toString());
+  }
+
+  JettySocket accept(VerifiedToken token, Instant handshakeStart, String connectionId) {
+    Connection c = new Connection(this, token, connectionId, handshakeStart);
+    return new JettySocket(c, parts.nanoTime(),
+        new InboundRateLimit(limits().inboundFramesPerSecond(), limits().inboundFrameBurst(), nanoTime()));
   }
 
   /** Looks at every socket's deadlines; each whose time has come gets an event. */
@@ -106,12 +112,12 @@ public final class NodeSockets {
   }
 
   /**
-   * Closes every socket with {@code code}; what each held goes back to whoever handed it over at once.
+   * Closes every socket with {@code close}; what each held goes back to whoever handed it over at once.
    * For the drain at shutdown and for fencing.
    */
-  public void closeAll(int code, String reason) {
+  public void closeAll(SocketClose close) {
     for (Connection c : parts.hub().tracked()) {
-      c.close(code, reason);
+      c.close(close);
     }
   }
 

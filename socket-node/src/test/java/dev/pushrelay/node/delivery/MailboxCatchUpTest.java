@@ -28,8 +28,8 @@ import org.junit.jupiter.api.Test;
 
 /** Every socket the user holds when its parked messages are written gets them, each once. */
 class MailboxCatchUpTest {
-  /** Sockets that stay catching up: each test runs the catch-up on them itself. */
-  private final SocketFixture node = SocketFixture.catchingUp();
+  /** Each socket's looks are the real catch-up's, on the in-memory mailbox. */
+  private final SocketFixture node = SocketFixture.serving((user, id, caughtUp) -> this.catchUp.look(user, id, caughtUp));
   private final MutableClock clock = node.clock;
   private final InMemoryMailbox mailbox = new InMemoryMailbox();
   private final RecordingPublisher published = new RecordingPublisher();
@@ -56,7 +56,6 @@ class MailboxCatchUpTest {
     clock.advance(Duration.ofMillis(1));
     park("h2", Priority.HIGH);
     SocketFixture.Socket s = socket("c1");
-    catchUp.run(s.connection()).get();
     List<String> frames = s.sent().stream().filter(f -> f.contains("\"message\"")).toList();
     List<String> ids = s.messageIds();
     assertEquals(List.of("h1", "h2", "n1", "n2"), ids);
@@ -83,10 +82,8 @@ class MailboxCatchUpTest {
     park("m1");
     park("m2");
     SocketFixture.Socket c1 = socket("c1");
-    catchUp.run(c1.connection()).get();
     clock.advance(Duration.ofSeconds(1));
     SocketFixture.Socket c2 = socket("c2");
-    catchUp.run(c2.connection()).get();
     c1.ack("m1");
     c1.ack("m2");
     List<String> first = c1.messageIds();
@@ -104,7 +101,6 @@ class MailboxCatchUpTest {
   void anEntryIsDeliveredOnlyOnceTheClientAcksIt() throws Exception {
     park("m1");
     SocketFixture.Socket c1 = socket("c1");
-    catchUp.run(c1.connection()).get();
     assertEquals("claimed", mailbox.entries().values().iterator().next().state(), "written, not acked yet");
     c1.ack("m1");
     assertEquals("delivered", mailbox.entries().values().iterator().next().state());
@@ -115,12 +111,10 @@ class MailboxCatchUpTest {
   void aSocketThatClosesBeforeTheAckGivesTheEntryBack() throws Exception {
     park("m1");
     SocketFixture.Socket c1 = socket("c1");
-    catchUp.run(c1.connection()).get();
     c1.closedBy(1001);
     assertEquals("pending", mailbox.entries().values().iterator().next().state());
     clock.advance(Mailbox.SHARED_WINDOW.plusSeconds(1));
     SocketFixture.Socket next = socket("c2");
-    catchUp.run(next.connection()).get();
     assertEquals(1, count(next.messageIds(), "m1"));
   }
 
@@ -129,7 +123,6 @@ class MailboxCatchUpTest {
   void aClientThatNeverAcksSettlesAtTheEndOfTheWindow() throws Exception {
     park("m1");
     SocketFixture.Socket c1 = socket("c1");
-    catchUp.run(c1.connection()).get();
     node.advanceInTicks(Duration.ofSeconds(11));
     assertEquals("delivered", mailbox.entries().values().iterator().next().state());
   }
@@ -144,7 +137,6 @@ class MailboxCatchUpTest {
     park("m1");
     for (int cycle = 1; cycle <= Mailbox.MAX_CLAIMS; cycle++) {
       SocketFixture.Socket s = socket("c" + cycle);
-      catchUp.run(s.connection()).get();
       assertEquals(1, count(s.messageIds(), "m1"), "cycle " + cycle + " hands it out");
       s.closedBy(1001);
       clock.advance(Mailbox.SHARED_WINDOW.plusSeconds(1));
@@ -152,7 +144,6 @@ class MailboxCatchUpTest {
     assertTrue(published.published().isEmpty(), "nothing dead-lettered before the limit");
 
     SocketFixture.Socket last = socket("c-last");
-    catchUp.run(last.connection()).get();
     assertEquals(0, count(last.messageIds(), "m1"), "not handed to a socket again");
     List<RecordingPublisher.Published> deadLetters = published.on(Topology.standard().deadLetterTopic());
     assertEquals(1, deadLetters.size(), published.published()::toString);
@@ -168,11 +159,9 @@ class MailboxCatchUpTest {
   void aSocketThatComesLongAfterTheDrainGetsNothingAgain() throws Exception {
     park("m1");
     SocketFixture.Socket c1 = socket("c1");
-    catchUp.run(c1.connection()).get();
     c1.ack("m1");
     clock.advance(Mailbox.SHARED_WINDOW.plusSeconds(1));
     SocketFixture.Socket late = socket("c2");
-    catchUp.run(late.connection()).get();
     assertEquals(0, count(late.messageIds(), "m1"));
   }
 }

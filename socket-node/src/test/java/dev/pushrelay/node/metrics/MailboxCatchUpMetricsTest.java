@@ -28,10 +28,12 @@ import org.junit.jupiter.api.Test;
  * traces each write under the trace it was parked with.
  */
 class MailboxCatchUpMetricsTest {
-  private final SocketFixture node = SocketFixture.catchingUp();
+  private final SocketFixture node = SocketFixture.serving((user, id, caughtUp) -> this.catchUp.look(user, id, caughtUp));
   private final MutableClock clock = node.clock;
   private final InMemoryMailbox mailbox = new InMemoryMailbox();
   private final MetricsProbe probe = new MetricsProbe();
+  private final MailboxCatchUp catchUp = new MailboxCatchUp(mailbox, clock, probe.relayMetrics(Part.SOCKET_NODE),
+      new MessageTracing(probe.telemetry()), new RelayPublisher(new RecordingPublisher(), Topology.standard()));
   private static final String TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 
   @AfterEach
@@ -52,10 +54,7 @@ class MailboxCatchUpMetricsTest {
     parked("m1");
     parked("m2");
     clock.advance(Duration.ofSeconds(3));
-    SocketFixture.Socket socket = node.open("u1");
-
-    new MailboxCatchUp(mailbox, clock, probe.relayMetrics(Part.SOCKET_NODE), new MessageTracing(probe.telemetry()),
-        new RelayPublisher(new RecordingPublisher(), Topology.standard())).run(socket.connection()).get();
+    SocketFixture.Socket socket = node.open("u1"); // its catch-up writes the parked messages
     socket.ack("m1");
     socket.ack("m2");
 

@@ -77,7 +77,7 @@ class ConnectionDeliveryTest {
     java.util.concurrent.CountDownLatch lookGoesOn = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch looking = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.atomic.AtomicInteger runs = new java.util.concurrent.atomic.AtomicInteger();
-    try (SocketFixture busy = new SocketFixture(SocketLimits.defaults(), null, c -> {
+    try (SocketFixture busy = new SocketFixture(SocketLimits.defaults(), null, (user, id, caughtUp) -> {
       if (runs.incrementAndGet() == 3) { // the late look: it holds the socket's events until let go
         looking.countDown();
         try {
@@ -86,7 +86,7 @@ class ConnectionDeliveryTest {
           Thread.currentThread().interrupt();
         }
       }
-      return CompletableFuture.completedFuture(Optional.<Instant>empty());
+      return CompletableFuture.completedFuture(SocketFixture.nothing());
     }, 10)) {
       SocketFixture.Socket s = busy.live("u1");
       for (int i = 0; i < 60; i++) {
@@ -120,15 +120,26 @@ class ConnectionDeliveryTest {
   /** A client that never acks: a mailbox message settles as delivered once the window has run out. */
   @Test
   void aMailboxMessageThatIsNeverAckedSettlesAtTheEndOfTheWindow() throws Exception {
-    SocketFixture.Socket s = node.live("u1");
-    CompletableFuture<SocketOutcome> old = s.connection().catchUp(node.message("m1")).settled();
-    node.advanceInTicks(Duration.ofSeconds(6));
-    CompletableFuture<SocketOutcome> young = s.connection().catchUp(node.message("m2")).settled();
-    node.advanceInTicks(Duration.ofSeconds(5));
-    assertEquals(SocketOutcome.DELIVERED, old.join());
-    assertFalse(young.isDone(), "a mailbox entry holds no Pub/Sub stream: it waits for the ack");
-    s.closedBy(1000);
-    assertEquals(SocketOutcome.NO_SOCKET, young.join(), "written within the window before the close");
+    List<RelayMessage> parked = new ArrayList<>(List.of(node.message("m1")));
+    List<CompletableFuture<SocketOutcome>> settled = new ArrayList<>();
+    try (SocketFixture f = SocketFixture.serving((user, id, caughtUp) -> {
+      MailboxLook look = SocketFixture.found(parked, settled);
+      parked.clear();
+      return CompletableFuture.completedFuture(look);
+    })) {
+      SocketFixture.Socket s = f.open("u1"); // the catch-up writes m1
+      f.advanceInTicks(Duration.ofSeconds(2));
+      parked.add(f.message("m2")); // for the late look, 5 s after the open
+      f.advanceInTicks(Duration.ofSeconds(4));
+      assertEquals(2, settled.size(), "m2 written at the late look");
+      f.advanceInTicks(Duration.ofSeconds(5));
+      CompletableFuture<SocketOutcome> old = settled.get(0);
+      CompletableFuture<SocketOutcome> young = settled.get(1);
+      assertEquals(SocketOutcome.DELIVERED, old.join());
+      assertFalse(young.isDone(), "a mailbox entry holds no Pub/Sub stream: it waits for the ack");
+      s.closedBy(1000);
+      assertEquals(SocketOutcome.NO_SOCKET, young.join(), "written within the window before the close");
+    }
   }
 
   /**
@@ -268,11 +279,9 @@ class ConnectionDeliveryTest {
   @Test
   void deliveriesDuringTheCatchUpFollowTheMailboxAndRepeatsAreDropped() throws Exception {
     CompletableFuture<Void> mailboxAnswers = new CompletableFuture<>();
-    List<Connection.Write> parked = new ArrayList<>();
-    try (SocketFixture slow = new SocketFixture(SocketLimits.defaults(), null, c -> mailboxAnswers.thenApply(v -> {
-      parked.add(c.catchUp(acceptedAt("parked", 1)));
-      return Optional.<Instant>empty();
-    }), 10)) {
+    List<CompletableFuture<SocketOutcome>> parked = new ArrayList<>();
+    try (SocketFixture slow = new SocketFixture(SocketLimits.defaults(), null, (user, id, caughtUp) -> mailboxAnswers
+        .thenApply(v -> SocketFixture.found(List.of(acceptedAt("parked", 1)), parked)), 10)) {
       slow.identity.serve();
       SocketFixture.Socket s = slow.open("u1");
       assertEquals(Connection.State.CATCHING_UP, s.connection().state());
@@ -286,9 +295,9 @@ class ConnectionDeliveryTest {
       assertEquals(List.of("parked", "live"), s.messageIds(), "a repeat is not written");
       s.text(ack("live"));
       assertEquals(SocketOutcome.DELIVERED, live.join());
-      assertEquals(SocketOutcome.DELIVERED, parked.get(0).written().join());
       assertFalse(repeat.isDone(), "a repeat settles as its first copy does, once that one is acked");
       s.text(ack("parked"));
+      assertEquals(SocketOutcome.DELIVERED, parked.get(0).join());
       assertEquals(SocketOutcome.DUPLICATE_SUPPRESSED, repeat.join());
       assertEquals(SocketOutcome.DUPLICATE_SUPPRESSED, s.connection().deliver(acceptedAt("parked", 1)).join(),
           "a repeat of an acked message is settled at once");
@@ -316,13 +325,11 @@ class ConnectionDeliveryTest {
   @Test
   void whileSettlingParkedAndLateRoutedMessagesGoAheadOfNewerLiveOnes() throws Exception {
     List<RelayMessage> mailbox = new ArrayList<>(List.of(acceptedAt("p1", 1), acceptedAt("p2", 2)));
-    List<Connection.Write> late = new ArrayList<>();
-    try (SocketFixture parking = new SocketFixture(SocketLimits.defaults(), null, c -> {
-      for (RelayMessage m : mailbox) {
-        late.add(c.catchUp(m));
-      }
+    List<CompletableFuture<SocketOutcome>> late = new ArrayList<>();
+    try (SocketFixture parking = new SocketFixture(SocketLimits.defaults(), null, (user, id, caughtUp) -> {
+      MailboxLook look = SocketFixture.found(mailbox, late);
       mailbox.clear();
-      return CompletableFuture.completedFuture(Optional.<Instant>empty());
+      return CompletableFuture.completedFuture(look);
     }, 10)) {
       parking.identity.serve();
       SocketFixture.Socket s = parking.open("u1");
@@ -334,7 +341,8 @@ class ConnectionDeliveryTest {
       assertEquals(List.of("p1", "p2"), s.messageIds(), "held while settling");
       parking.advance(Duration.ofSeconds(1));
       assertEquals(List.of("p1", "p2", "retried3", "p4", "live5", "live6"), s.messageIds());
-      assertEquals(SocketOutcome.DELIVERED, late.get(2).written().join());
+      s.ack("p4");
+      assertEquals(SocketOutcome.DELIVERED, late.get(2).join(), "p4, found by the second look, written and acked");
       c.deliver(acceptedAt("live8", 8));
       c.deliver(acceptedAt("live7", 7));
       assertEquals(List.of("live8", "live7"), s.messageIds().subList(6, 8), "live: in arrival order");
@@ -353,17 +361,25 @@ class ConnectionDeliveryTest {
     assertEquals(List.of("h2", "n1", "n3"), s.messageIds());
   }
 
-  /** A socket that closes while settling hands every held message back, written or not. */
+  /**
+   * A socket that closes while settling hands every held message back; what its second look finds after
+   * the close goes back too (its entry is released), and nothing is written.
+   */
   @Test
   void aCloseWhileSettlingSettlesHeldMessagesNoSocket() throws Exception {
-    node.identity.serve();
-    SocketFixture.Socket s = node.open("u1");
-    CompletableFuture<SocketOutcome> routed = s.connection().deliver(acceptedAt("live", 2));
-    Connection.Write parked = s.connection().catchUp(acceptedAt("parked", 1));
-    s.closedBy(1001);
-    assertEquals(SocketOutcome.NO_SOCKET, routed.join());
-    assertEquals(SocketOutcome.NO_SOCKET, parked.written().join());
-    assertEquals(SocketOutcome.NO_SOCKET, parked.settled().join());
-    assertEquals(List.of(), s.messageIds());
+    CompletableFuture<Void> secondLook = new CompletableFuture<>();
+    List<CompletableFuture<SocketOutcome>> parked = new ArrayList<>();
+    try (SocketFixture f = SocketFixture.serving((user, id, caughtUp) -> caughtUp
+        ? secondLook.thenApply(v -> SocketFixture.found(List.of(acceptedAt("parked", 1)), parked))
+        : CompletableFuture.completedFuture(SocketFixture.nothing()))) {
+      SocketFixture.Socket s = f.open("u1");
+      CompletableFuture<SocketOutcome> routed = s.connection().deliver(acceptedAt("live", 2));
+      f.advance(SocketTimings.DEFAULT.secondLook()); // the second look starts, and is answered after the close
+      s.closedBy(1001);
+      assertEquals(SocketOutcome.NO_SOCKET, routed.join());
+      secondLook.complete(null);
+      assertEquals(SocketOutcome.NO_SOCKET, parked.get(0).join());
+      assertEquals(List.of(), s.messageIds());
+    }
   }
 }

@@ -86,9 +86,9 @@ class ConnectionFramesTest {
   void everyFragmentCountsAgainstTheRateLimit() throws Exception {
     SocketFixture.Socket s = node.live("u1");
     for (int i = 0; i < 99; i++) {
-      s.connection().onWebSocketPartialText("{", false);
+      s.endpoint().onWebSocketPartialText("{", false);
     }
-    s.connection().onWebSocketPartialText("}", true);
+    s.endpoint().onWebSocketPartialText("}", true);
     assertEquals(List.of(1008), s.jetty().closes());
   }
 
@@ -97,10 +97,10 @@ class ConnectionFramesTest {
   void onlyPongsThatAnswerTheNodesPingsAreFree() throws Exception {
     SocketFixture.Socket s = node.live("u1");
     for (int i = 0; i < 40; i++) {
-      s.connection().onWebSocketPong(ByteBuffer.allocate(0));
+      s.endpoint().onWebSocketPong(ByteBuffer.allocate(0));
     }
     assertEquals(List.of(), s.jetty().closes(), "40 pongs: the burst of 20, then 20 refused");
-    s.connection().onWebSocketPong(ByteBuffer.allocate(0));
+    s.endpoint().onWebSocketPong(ByteBuffer.allocate(0));
     assertEquals(List.of(1008), s.jetty().closes(), "the 41st: sustained, closed");
   }
 
@@ -113,9 +113,9 @@ class ConnectionFramesTest {
       s.text("{\"type\":\"ping\"}"); // the burst of 20, then 20 refused: one more and it closes
     }
     assertEquals(List.of(), s.jetty().closes());
-    s.connection().onWebSocketPong(ByteBuffer.allocate(0));
+    s.endpoint().onWebSocketPong(ByteBuffer.allocate(0));
     assertEquals(List.of(), s.jetty().closes(), "the pong the node asked for costs nothing");
-    s.connection().onWebSocketPong(ByteBuffer.allocate(0));
+    s.endpoint().onWebSocketPong(ByteBuffer.allocate(0));
     assertEquals(List.of(1008), s.jetty().closes(), "a second one answers nothing: the flood closes");
   }
 
@@ -124,7 +124,7 @@ class ConnectionFramesTest {
     SocketFixture.Socket s = node.live("u1");
     String part = "x".repeat(16 * 1024);
     for (int i = 0; i < 5; i++) {
-      s.connection().onWebSocketPartialText(part, false);
+      s.endpoint().onWebSocketPartialText(part, false);
     }
     assertEquals(List.of(1009), s.jetty().closes());
   }
@@ -132,15 +132,15 @@ class ConnectionFramesTest {
   @Test
   void aBinaryFrameClosesWith1003() throws Exception {
     SocketFixture.Socket s = node.live("u1");
-    s.connection().onWebSocketPartialBinary(ByteBuffer.wrap(new byte[] {1}), true, Callback.NOOP);
+    s.endpoint().onWebSocketPartialBinary(ByteBuffer.wrap(new byte[] {1}), true, Callback.NOOP);
     assertEquals(List.of(1003), s.jetty().closes());
   }
 
   @Test
   void utf8LengthCountsBytesNotChars() {
-    assertEquals(3, Connection.utf8Length("abc"));
+    assertEquals(3, JettySocket.utf8Length("abc"));
     String big = "é".repeat(9000);
-    assertEquals(18000, Connection.utf8Length(big));
-    assertEquals(4 * 5000, Connection.utf8Length("😀".repeat(5000)));
+    assertEquals(18000, JettySocket.utf8Length(big));
+    assertEquals(4 * 5000, JettySocket.utf8Length("😀".repeat(5000)));
   }
 }

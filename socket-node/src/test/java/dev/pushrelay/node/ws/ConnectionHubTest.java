@@ -50,7 +50,7 @@ class ConnectionHubTest {
       assertEquals(150, f.hub.reserved());
       // live sockets that are closing (a fence closes them all) are not opening: room for new ones
       for (int i = 0; i < 100; i++) {
-        f.hub.closeUser("live-" + i, 1012, "node fenced, reconnect");
+        f.hub.closeUser("live-" + i, SocketClose.LEASE_LOST);
       }
       for (int i = 0; i < 50; i++) {
         f.hub.release("opening-" + i, false); // the handshaken ones gave up

@@ -239,7 +239,7 @@ class ConnectionTest {
   @Test
   void aFailingCatchUpIsRetriedThenClosesWith1011() throws Exception {
     try (SocketFixture failing = new SocketFixture(SocketLimits.defaults(), null,
-        c -> CompletableFuture.failedFuture(new IllegalStateException("mailbox down")), 10)) {
+        (user, id, caughtUp) -> CompletableFuture.failedFuture(new IllegalStateException("mailbox down")), 10)) {
       failing.identity.serve();
       SocketFixture.Socket s = failing.open("u1");
       assertEquals(1, failing.catchUps.get());
@@ -262,8 +262,8 @@ class ConnectionTest {
   void aFailingLaterLookIsTriedAgainAfterEachPauseThenLeft() throws Exception {
     java.util.concurrent.atomic.AtomicBoolean down = new java.util.concurrent.atomic.AtomicBoolean();
     try (SocketFixture flaky = new SocketFixture(SocketLimits.defaults(), null,
-        c -> down.get() ? CompletableFuture.failedFuture(new IllegalStateException("mailbox down"))
-            : CompletableFuture.completedFuture(java.util.Optional.empty()), 10)) {
+        (user, id, caughtUp) -> down.get() ? CompletableFuture.failedFuture(new IllegalStateException("mailbox down"))
+            : CompletableFuture.completedFuture(SocketFixture.nothing()), 10)) {
       SocketFixture.Socket s = flaky.live("u1");
       down.set(true);
       flaky.advance(T.lateLook().minus(T.secondLook()));
@@ -284,12 +284,12 @@ class ConnectionTest {
   /** An upgrade that never completes gives its room back at the open deadline; opening later is refused. */
   @Test
   void aSocketThatNeverOpensGivesItsRoomBack() throws Exception {
-    Connection c = node.handshake("u1");
+    JettySocket c = node.handshake("u1");
     assertEquals(1, node.hub.reserved());
     node.advance(SocketLimits.defaults().openDeadline());
     assertEquals(0, node.hub.reserved());
-    assertEquals(Connection.State.CLOSED, c.state());
-    assertFalse(node.hub.holds(c.connectionId()));
+    assertEquals(Connection.State.CLOSED, c.connection().state());
+    assertFalse(node.hub.holds(c.connection().connectionId()));
     RecordingSession late = new RecordingSession();
     c.onWebSocketOpen(late.session());
     assertEquals(List.of(1013), late.closes());
@@ -328,7 +328,7 @@ class ConnectionTest {
     Duration interval = SocketLimits.defaults().pingInterval();
     for (int i = 1; i <= 3; i++) {
       node.advance(interval);
-      s.connection().onWebSocketPong(java.nio.ByteBuffer.allocate(0));
+      s.endpoint().onWebSocketPong(java.nio.ByteBuffer.allocate(0));
       assertEquals(i, s.jetty().pings());
     }
     node.advance(interval);
@@ -346,15 +346,15 @@ class ConnectionTest {
     node.identity.serve();
     SocketFixture.Socket settling = node.open("u1");
     CompletableFuture<SocketOutcome> held = settling.connection().deliver(node.message("m1"));
-    Connection handshaken = node.handshake("u2");
-    node.sockets.closeAll(1012, "node draining, reconnect");
+    JettySocket handshaken = node.handshake("u2");
+    node.sockets.closeAll(SocketClose.DRAINING);
     RecordingSession late = new RecordingSession();
     handshaken.onWebSocketOpen(late.session());
     assertEquals(List.of(1012), late.closes(), "its upgrade completing after the drain began: told to reconnect");
     handshaken.onWebSocketClose(1012, "");
     assertEquals(SocketOutcome.NO_SOCKET, held.join());
     assertEquals(List.of(1012), settling.jetty().closes());
-    assertEquals(Connection.State.CLOSED, handshaken.state(), "a socket not open yet is just forgotten");
+    assertEquals(Connection.State.CLOSED, handshaken.connection().state(), "a socket not open yet is just forgotten");
     assertEquals(1, node.sockets.openSockets(), "until its close is in");
     settling.closedBy(1012);
     assertEquals(0, node.sockets.openSockets());

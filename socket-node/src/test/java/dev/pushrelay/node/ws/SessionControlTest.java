@@ -141,33 +141,30 @@ class SessionControlTest {
     SocketFixture.Socket a = node.live("u1");
     SocketFixture.Socket b = node.live("u1");
     SocketFixture.Socket other = node.live("u2");
-    Connection notOpenYet = node.handshake("u1");
-    assertEquals(3, node.hub.closeUser("u1", 4001, "disconnected by server"));
+    JettySocket notOpenYet = node.handshake("u1");
+    assertEquals(3, node.hub.closeUser("u1", SocketClose.DISCONNECTED));
     assertEquals(List.of(4001), a.jetty().closes());
     assertEquals(List.of(4001), b.jetty().closes());
     assertEquals(List.of(), other.jetty().closes());
     dev.pushrelay.testing.RecordingSession late = new dev.pushrelay.testing.RecordingSession();
     notOpenYet.onWebSocketOpen(late.session());
     assertEquals(List.of(4001), late.closes(), "a handshake under way is closed with 4001 as it opens");
-    assertEquals(0, node.hub.closeUser("nobody", 4001, "disconnected by server"));
+    assertEquals(0, node.hub.closeUser("nobody", SocketClose.DISCONNECTED));
   }
 
   @Test
   void caughtUpFollowsTheMailboxsMessagesWithTheirCountAndPrecedesWhatWasHeldBack() throws Exception {
-    CompletableFuture<Optional<Instant>> look = new CompletableFuture<>();
-    RelayMessage[] parked = {SocketFixture.acceptedAt("p1", 1), SocketFixture.acceptedAt("p2", 2),
-        SocketFixture.acceptedAt("p3", 3)};
-    try (SocketFixture f = new SocketFixture(SocketLimits.defaults(), null, c -> {
-      for (RelayMessage m : parked) {
-        c.catchUp(m);
-      }
-      c.catchUp(parked[0]); // handed twice (a second look finding its own claim): written and counted once
-      return look;
-    }, 10)) {
+    CompletableFuture<Void> answer = new CompletableFuture<>();
+    // p1 handed twice (a second look finding its own claim): written and counted once
+    List<RelayMessage> parked = List.of(SocketFixture.acceptedAt("p1", 1), SocketFixture.acceptedAt("p2", 2),
+        SocketFixture.acceptedAt("p3", 3), SocketFixture.acceptedAt("p1", 1));
+    try (SocketFixture f = new SocketFixture(SocketLimits.defaults(), null, (user, id, caughtUp) -> caughtUp
+        ? CompletableFuture.completedFuture(SocketFixture.nothing())
+        : answer.thenApply(v -> SocketFixture.found(parked, new java.util.ArrayList<>())), 10)) {
       f.identity.serve();
       SocketFixture.Socket s = f.open("u1");
       s.connection().deliver(SocketFixture.acceptedAt("live1", 5));
-      look.complete(Optional.empty());
+      answer.complete(null);
       f.advance(Duration.ofSeconds(2)); // the second look, then live
       List<String> types = s.sent().stream().map(t -> json(t).path("type").asText()).toList();
       assertEquals(List.of("connection_established", "message", "message", "message", "caught_up", "message"), types);
@@ -185,13 +182,13 @@ class SessionControlTest {
   @Test
   void heldMessagesWaitUntilTheCaughtUpFrameIsWritten() throws Exception {
     node.identity.serve();
-    Connection c = node.handshake("u1");
+    JettySocket c = node.handshake("u1");
     dev.pushrelay.testing.RecordingSession jetty = new dev.pushrelay.testing.RecordingSession();
     jetty.holdWrites();
     c.onWebSocketOpen(jetty.session());
-    c.deliver(SocketFixture.acceptedAt("live1", 5));
+    c.connection().deliver(SocketFixture.acceptedAt("live1", 5));
     node.advance(Duration.ofSeconds(2));
-    assertEquals(Connection.State.SETTLING, c.state(), "held back while caught_up waits to be written");
+    assertEquals(Connection.State.SETTLING, c.connection().state(), "held back while caught_up waits to be written");
     assertTrue(jetty.sent().stream().noneMatch(f -> f.contains("live1")), jetty.sent().toString());
   }
 

@@ -59,8 +59,12 @@ public final class SocketFixture implements AutoCloseable {
       new java.util.concurrent.ConcurrentLinkedQueue<>();
   public final NodeSockets sockets;
 
-  /** One socket as the test sees it: the connection and the Jetty session it writes to. */
-  public record Socket(Connection connection, RecordingSession jetty) {
+  /** One socket as the test sees it: its Jetty side, its connection, and the Jetty session it writes to. */
+  public record Socket(JettySocket endpoint, RecordingSession jetty) {
+    public Connection connection() {
+      return endpoint.connection();
+    }
+
     public List<String> sent() {
       return jetty.sent();
     }
@@ -72,11 +76,11 @@ public final class SocketFixture implements AutoCloseable {
     }
 
     public void text(String frame) {
-      connection.onWebSocketPartialText(frame, true);
+      endpoint.onWebSocketPartialText(frame, true);
     }
 
     public void closedBy(int code) {
-      connection.onWebSocketClose(code, "");
+      endpoint.onWebSocketClose(code, "");
     }
 
     public void ack(String id) {
@@ -103,9 +107,10 @@ public final class SocketFixture implements AutoCloseable {
     this.hub = new ConnectionHub(capacity, limits.maxConnectionsPerUser());
     Upstream upstream = new Upstream(pubsub, "relay-upstream", clock, RelayMetrics.noop(Part.SOCKET_NODE),
         MessageTracing.noop(), timers);
-    NodeSockets.CatchUp counting = c -> {
+    NodeSockets.CatchUp counting = (user, connectionId, caughtUp) -> {
       catchUps.incrementAndGet();
-      return catchUp == null ? CompletableFuture.completedFuture(Optional.empty()) : catchUp.run(c);
+      return catchUp == null ? CompletableFuture.completedFuture(nothing())
+          : catchUp.look(user, connectionId, caughtUp);
     };
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registryView == null ? registry : registryView.apply(registry),
         counting, upstream, RelayMetrics.noop(Part.SOCKET_NODE), limits, timings, clock,
@@ -114,18 +119,31 @@ public final class SocketFixture implements AutoCloseable {
             new RevocationCheck(revocations, clock), renewalQueue::add, clock)), timers);
   }
 
-  /**
-   * Sockets that stay catching up (their own catch-up never answers), so that a test can hand them
-   * mailbox messages as a catch-up would.
-   */
-  public static SocketFixture catchingUp() {
-    SocketFixture f = new SocketFixture(SocketLimits.defaults(), null, c -> new CompletableFuture<>(), 100);
+  /** A node serving, whose sockets' looks are {@code catchUp}'s. */
+  public static SocketFixture serving(NodeSockets.CatchUp catchUp) {
+    SocketFixture f = new SocketFixture(SocketLimits.defaults(), null, catchUp, 100);
     f.identity.serve();
     return f;
   }
 
+  /** A look that found nothing. */
+  public static MailboxLook nothing() {
+    return new MailboxLook(List.of(), Optional.empty());
+  }
+
+  /** A look that found {@code messages}; each one's settlement completes its future in {@code settled}. */
+  public static MailboxLook found(List<RelayMessage> messages, List<CompletableFuture<SocketOutcome>> settled) {
+    List<MailboxLook.Found> found = new java.util.ArrayList<>();
+    for (RelayMessage m : messages) {
+      CompletableFuture<SocketOutcome> f = new CompletableFuture<>();
+      settled.add(f);
+      found.add(new MailboxLook.Found(m, f::complete));
+    }
+    return new MailboxLook(found, Optional.empty());
+  }
+
   /** A handshake accepted for {@code user}, not opened yet. */
-  public Connection handshake(String user) throws ConnectionHub.CapacityException {
+  public JettySocket handshake(String user) throws ConnectionHub.CapacityException {
     hub.reserve(user);
     return sockets.accept(new VerifiedToken(user, clock.instant().plusSeconds(3600)), clock.instant());
   }
@@ -143,11 +161,11 @@ public final class SocketFixture implements AutoCloseable {
   /** A socket of {@code user} with the connection id given, opened. */
   public Socket openAs(String connectionId, String user) throws ConnectionHub.CapacityException {
     hub.reserve(user);
-    return opened(new Connection(sockets, new VerifiedToken(user, clock.instant().plusSeconds(3600)), connectionId,
-        clock.instant()));
+    return opened(sockets.accept(new VerifiedToken(user, clock.instant().plusSeconds(3600)), clock.instant(),
+        connectionId));
   }
 
-  private Socket opened(Connection c) {
+  private Socket opened(JettySocket c) {
     RecordingSession jetty = new RecordingSession();
     c.onWebSocketOpen(jetty.session());
     return new Socket(c, jetty);

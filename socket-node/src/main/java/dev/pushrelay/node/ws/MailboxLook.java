@@ -1,0 +1,21 @@
+package dev.pushrelay.node.ws;
+
+import dev.pushrelay.model.RelayMessage;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * What one mailbox look of a socket found: the parked messages it claimed (or shares), in the order the
+ * socket writes them, and when to look again (when a claim that another socket of the user holds runs
+ * out; empty: no such claim). The socket writes them in one event.
+ */
+public record MailboxLook(List<Found> found, Optional<Instant> lookAgainAt) {
+  /** A parked message, and what settles its mailbox entry with the outcome of the socket's write. */
+  public record Found(RelayMessage message, Consumer<SocketOutcome> settle) {}
+
+  public MailboxLook {
+    found = List.copyOf(found);
+  }
+}

@@ -1,0 +1,215 @@
+package dev.pushrelay.node.ws;
+
+import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.node.config.SocketTimings;
+import dev.pushrelay.node.ws.Connection.State;
+import dev.pushrelay.node.ws.SocketDeadlines.Name;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A socket's mailbox looks, from its registration on: the catch-up (tried again after each pause of
+ * {@link SocketTimings#catchUpRetries}, then the socket is closed), the second look while settling, the
+ * late look once live, and a look when another socket's claim runs out or after a failed look. Each
+ * look answers with a value ({@link MailboxLook}) that is written in one event. It also holds what the
+ * socket keeps back until it goes live, and the count for {@code caught_up}. Runs on the socket's
+ * events only; the socket's state moves in {@link Connection} alone.
+ */
+final class MailboxLooks {
+  private static final Logger LOG = LoggerFactory.getLogger(MailboxLooks.class);
+  /** How long after another socket's claim runs out this socket looks for it. */
+  private static final Duration CLAIM_MARGIN = Duration.ofSeconds(1);
+
+  /** The look {@link Name#LOOK} starts. */
+  enum Next { CATCH_UP, SECOND, LATE }
+
+  /** A message waiting for the socket to go live; {@code handBack} routes a routed one again. */
+  record Held(RelayMessage message, SocketWrite write, Runnable handBack) {}
+
+  private final Connection socket;
+  private final NodeSockets node;
+  private final SocketDeadlines deadlines;
+  private final CatchUpTally tally = new CatchUpTally();
+  private Next next = Next.CATCH_UP;
+  private int catchUpFailures;
+  /** Later looks that failed in a row. */
+  private int laterFailures;
+  /** A look is under way: the next waits for its answer. */
+  private boolean looking;
+  private List<Held> held;
+
+  MailboxLooks(Connection socket, NodeSockets node, SocketDeadlines deadlines) {
+    this.socket = socket;
+    this.node = node;
+    this.deadlines = deadlines;
+  }
+
+  /** The catch-up or a later look; its answer, or its failure, comes back as one event. */
+  void look() {
+    looking = true;
+    State s = socket.state();
+    boolean caughtUp = s == State.SETTLING || s == State.LIVE; // later looks read only what is still waiting
+    CompletableFuture<MailboxLook> call = node.catchUp().look(socket.userId(), socket.connectionId(), caughtUp);
+    socket.answered(call, (look, failed) -> looked(call, look, failed));
+  }
+
+  /**
+   * {@link Name#LOOK} or {@link Name#CLAIMS_LOOK} passed: the look starts unless one is under way (the
+   * deadline stays passed until then), or the socket is no longer where that look belongs.
+   */
+  void due(Name name) {
+    if (looking) {
+      return;
+    }
+    State s = socket.state();
+    boolean due = name == Name.CLAIMS_LOOK ? s == State.LIVE : switch (next) {
+      case CATCH_UP -> s == State.CATCHING_UP;
+      case SECOND -> s == State.SETTLING;
+      case LATE -> s == State.LIVE;
+    };
+    if (due || name == Name.LOOK) {
+      deadlines.clear(name);
+    }
+    if (due) {
+      look();
+    }
+  }
+
+  /**
+   * A look's answer: its messages are written (or held while settling, or handed back when the socket
+   * closed meanwhile), in the look's order, ahead of anything routed later. A look that answered after
+   * its deadline writes nothing; what it claimed comes with one more look, as the socket's own.
+   */
+  private void looked(CompletableFuture<MailboxLook> call, MailboxLook look, Throwable failed) {
+    looking = false;
+    if (failed instanceof TimeoutException) {
+      call.thenAccept(late -> {
+        if (!late.found().isEmpty()) {
+          lookSoon();
+        }
+      });
+    }
+    if (failed != null) {
+      lookFailed(failed);
+      return;
+    }
+    State s = socket.state();
+    for (MailboxLook.Found found : look.found()) {
+      SocketWrite w;
+      if (s == State.SETTLING) {
+        w = new SocketWrite();
+        hold(found.message(), w, null);
+      } else {
+        w = socket.write(found.message(), null);
+        if (s == State.CATCHING_UP) {
+          tally.wrote(w);
+        }
+      }
+      w.settled().exceptionally(e -> SocketOutcome.NO_SOCKET).thenAccept(found.settle());
+    }
+    if (!socket.isOpen()) {
+      return;
+    }
+    laterFailures = 0;
+    claimsRunOut(look.lookAgainAt());
+    if (s == State.CATCHING_UP) {
+      tally.offered(socket.send(tally.frame())); // after the catch-up's frames, of both lanes
+      socket.settling();
+      lookAfter(Next.SECOND, timings().secondLook());
+    } else if (s == State.SETTLING) {
+      socket.goLive();
+    }
+  }
+
+  private void lookFailed(Throwable failed) {
+    String connectionId = socket.connectionId();
+    if (socket.state() == State.CATCHING_UP) {
+      List<Duration> retries = timings().catchUpRetries();
+      if (catchUpFailures >= retries.size()) {
+        LOG.warn("mailbox catch-up of connection {} failed {} times, closing it so the client reconnects: {}",
+            connectionId, catchUpFailures + 1, failed.toString());
+        socket.closeTransport(SocketClose.MAILBOX_UNAVAILABLE);
+        return;
+      }
+      LOG.info("mailbox catch-up of connection {} failed, trying again: {}", connectionId, failed.toString());
+      lookAfter(Next.CATCH_UP, retries.get(catchUpFailures++));
+    } else if (socket.isOpen()) {
+      LOG.info("mailbox look of connection {} failed: {}", connectionId, failed.toString());
+      if (laterFailures < timings().catchUpRetries().size()) {
+        lookAgainAfter(timings().catchUpRetries().get(laterFailures++));
+      }
+      socket.goLive(); // a failed second look ends the settling window all the same
+    }
+  }
+
+  /** Another socket's claim runs out at {@code at}: this socket looks then, a second later (clocks differ). */
+  private void claimsRunOut(Optional<Instant> at) {
+    at.ifPresent(runsOut -> {
+      Duration left = Duration.between(node.clock().instant(), runsOut).plus(CLAIM_MARGIN);
+      lookAgainAfter(left.compareTo(CLAIM_MARGIN) < 0 ? CLAIM_MARGIN : left);
+    });
+  }
+
+  /** One more look as soon as the socket is live: a look's claims landed after the socket gave up on it. */
+  private void lookSoon() {
+    socket.events().execute(() -> {
+      if (socket.isOpen()) {
+        lookAgainAfter(Duration.ZERO);
+      }
+    });
+  }
+
+  /** A look for claims after {@code after}, or sooner if one is due sooner; counted once the socket is live. */
+  void lookAgainAfter(Duration after) {
+    deadlines.setEarlier(Name.CLAIMS_LOOK, node.nanoTime() + after.toNanos());
+    socket.reschedule();
+  }
+
+  void lookAfter(Next which, Duration after) {
+    next = which;
+    deadlines.set(Name.LOOK, node.nanoTime() + after.toNanos());
+    socket.reschedule();
+  }
+
+  CatchUpTally tally() {
+    return tally;
+  }
+
+  void hold(RelayMessage message, SocketWrite write, Runnable handBack) {
+    if (held == null) {
+      held = new ArrayList<>();
+    }
+    held.add(new Held(message, write, handBack));
+  }
+
+  /** What was held, in accept order; none is held after. */
+  List<Held> release() {
+    if (held == null) {
+      return List.of();
+    }
+    List<Held> released = held;
+    held = null;
+    released.sort(Comparator.comparing(Held::message, RelayMessage.DELIVERY_ORDER));
+    return released;
+  }
+
+  /** The socket takes nothing more: what it held goes back to whoever handed it over. */
+  void dropHeld() {
+    if (held != null) {
+      held.forEach(h -> h.write().fail(SocketOutcome.NO_SOCKET));
+      held = null;
+    }
+  }
+
+  private SocketTimings timings() {
+    return node.timings();
+  }
+}

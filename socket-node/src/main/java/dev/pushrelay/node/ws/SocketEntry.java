@@ -1,0 +1,153 @@
+package dev.pushrelay.node.ws;
+
+import dev.pushrelay.metrics.ConnectionOutcome;
+import dev.pushrelay.node.upstream.UpstreamLane;
+import dev.pushrelay.pubsub.UpstreamMessages;
+import dev.pushrelay.registry.ConnectionRecord;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The socket as the rest of the relay knows it: its registry entry (written, listed for its user,
+ * removed with retries) and its lane of upstream events ({@code connected}, its publishes,
+ * {@code disconnected}). Touched on the socket's events only.
+ */
+final class SocketEntry {
+  private static final Logger LOG = LoggerFactory.getLogger(SocketEntry.class);
+
+  private final Connection owner;
+  private final NodeSockets node;
+  private final SocketDeadlines deadlines;
+  /** When the upgrade request arrived, for {@code websocket.connection.time}. */
+  private final Instant handshakeStart;
+  /** Set once open: who the backend hears of, since when. */
+  private UpstreamMessages.Socket socket;
+  private Instant connectedAt;
+  private boolean registering;
+  /** Listed for its user and announced upstream. */
+  private boolean announced;
+  private int removalAttempts;
+  private UpstreamLane lane;
+
+  SocketEntry(Connection owner, NodeSockets node, SocketDeadlines deadlines, Instant handshakeStart) {
+    this.owner = owner;
+    this.node = node;
+    this.deadlines = deadlines;
+    this.handshakeStart = handshakeStart;
+  }
+
+  /** The socket opened at {@code at}: the record its registry write carries. */
+  ConnectionRecord opened(String userId, String connectionId, String nodeId, Instant at) {
+    connectedAt = at;
+    socket = new UpstreamMessages.Socket(userId, connectionId, nodeId);
+    registering = true;
+    return new ConnectionRecord(connectionId, userId, nodeId, at);
+  }
+
+  /**
+   * The registry write answered ({@code error}: why it failed). True when the socket may be listed: it
+   * was written, the socket is still {@code registering} and its node's incarnation still serves.
+   * Otherwise the socket is closed (the write failed; the incarnation lost its lease meanwhile, so the
+   * client registers again), or, closed while registering, its entry goes (a write may have landed after
+   * all: the delete is idempotent).
+   */
+  boolean registered(Throwable error, boolean stillRegistering, boolean socketClosed) {
+    registering = false;
+    if (!stillRegistering) {
+      if (socketClosed) {
+        remove();
+      }
+      return false;
+    }
+    if (error != null) {
+      LOG.warn("connection {} could not be registered: {}", owner.connectionId(), error.toString());
+      node.metrics().connectionAttempt(ConnectionOutcome.REGISTRY_FAILED);
+      owner.closeTransport(SocketClose.REGISTRY_UNAVAILABLE);
+      return false;
+    }
+    if (!node.identity().serves(socket.nodeId())) {
+      owner.closeTransport(SocketClose.LEASE_LOST);
+      return false;
+    }
+    return true;
+  }
+
+  boolean registering() {
+    return registering;
+  }
+
+  /** Listed for its user; its {@code connected} event goes on the lane next. */
+  void announced() {
+    announced = true;
+  }
+
+  boolean isAnnounced() {
+    return announced;
+  }
+
+  /**
+   * The socket closed ({@code opened}: it had opened): its {@code disconnected} event, then its registry
+   * entry; or whatever of the two it got to. Then the node forgets the socket.
+   */
+  void closed(int statusCode, boolean opened) {
+    if (registering) {
+      return; // the registry's answer finishes it
+    }
+    if (announced) {
+      node.upstream().disconnected(lane(), socket, connectedAt, statusCode)
+          .whenComplete((v, failed) -> owner.events().execute(() -> {
+            if (failed == null) {
+              remove();
+            } else {
+              // given up, or the node stopped first: the entry stays, and the cleanup of this node reports
+              // the socket as node_lost
+              owner.finish();
+            }
+          }));
+    } else if (opened) {
+      remove(); // registered, or its write timed out and may have landed after all
+    } else {
+      owner.finish();
+    }
+  }
+
+  /** Removes the registry entry, trying again ({@link SocketDeadlines.Name#REMOVE}) while the registry does not answer. */
+  void remove() {
+    String connectionId = owner.connectionId();
+    owner.answered(node.registry().removeConnections(List.of(connectionId)), (v, failed) -> {
+      List<Duration> retries = node.timings().removalRetries();
+      if (failed == null) {
+        owner.finish();
+      } else if (removalAttempts < retries.size()) {
+        deadlines.set(SocketDeadlines.Name.REMOVE, node.nanoTime() + retries.get(removalAttempts++).toNanos());
+        owner.reschedule();
+      } else {
+        LOG.warn("connection {} could not be removed from the registry: {}", connectionId, failed.toString());
+        owner.finish();
+      }
+    });
+  }
+
+  UpstreamMessages.Socket socket() {
+    return socket;
+  }
+
+  Instant connectedAt() {
+    return connectedAt;
+  }
+
+  Instant handshakeStart() {
+    return handshakeStart;
+  }
+
+  /** The socket's upstream lane, made at its first use. */
+  UpstreamLane lane() {
+    if (lane == null) {
+      lane = new UpstreamLane();
+    }
+    return lane;
+  }
+}

@@ -1,10 +1,10 @@
 package dev.pushrelay.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.pushrelay.gcp.PubSubMessagePublisher;
 import dev.pushrelay.json.JsonCodec;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
-import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
 import java.io.IOException;
 import java.nio.file.Files;

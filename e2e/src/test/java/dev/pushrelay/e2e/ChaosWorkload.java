@@ -1,11 +1,11 @@
 package dev.pushrelay.e2e;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.nimbusds.jwt.JWTClaimsSet;
+import dev.pushrelay.gcp.PubSubMessagePublisher;
 import dev.pushrelay.json.JsonCodec;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.pubsub.OutboundMessage;
-import dev.pushrelay.pubsub.PubSubMessagePublisher;
-import com.nimbusds.jwt.JWTClaimsSet;
 import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.testing.TestTokens;
@@ -22,15 +22,15 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.pubsub.v1.PubsubMessage;
+import dev.pushrelay.gcp.PubSubMessagePublisher;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.pubsub.OutboundMessage;
-import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.testing.TestSocketClient;
 import dev.pushrelay.topology.Topology;
 import java.time.Duration;

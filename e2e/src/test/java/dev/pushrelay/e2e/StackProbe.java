@@ -2,11 +2,11 @@ package dev.pushrelay.e2e;
 
 import com.google.cloud.firestore.DocumentSnapshot;
 import com.google.pubsub.v1.PubsubMessage;
+import dev.pushrelay.gcp.FirestoreMailbox;
+import dev.pushrelay.gcp.FirestoreRegistryStore;
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.gcp.GcpEndpoints;
-import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.model.MessageAttributes;
-import dev.pushrelay.registry.FirestoreRegistryStore;
 import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.CollectingSubscription;
 import dev.pushrelay.topology.Topology;

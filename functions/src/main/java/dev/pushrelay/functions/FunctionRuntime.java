@@ -1,22 +1,23 @@
 package dev.pushrelay.functions;
 
 import dev.pushrelay.gcp.CallLedger;
+import dev.pushrelay.gcp.FirestoreMailbox;
+import dev.pushrelay.gcp.FirestoreRegistryStore;
+import dev.pushrelay.gcp.FirestoreRevocations;
 import dev.pushrelay.gcp.GcpClients;
+import dev.pushrelay.gcp.GoogleCloudExport;
+import dev.pushrelay.gcp.PubSubMessagePublisher;
 import dev.pushrelay.logging.JsonLogging;
 import dev.pushrelay.logging.Pseudonyms;
-import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.metrics.CountingPublisher;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.metrics.Telemetry;
-import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
-import dev.pushrelay.topology.Topology;
-import dev.pushrelay.registry.FirestoreRegistryStore;
-import dev.pushrelay.registry.FirestoreRevocations;
 import dev.pushrelay.registry.RegistryStore;
 import dev.pushrelay.registry.Revocations;
+import dev.pushrelay.topology.Topology;
 import java.util.UUID;
 
 /**
@@ -40,7 +41,7 @@ public final class FunctionRuntime {
   private FunctionRuntime(FunctionConfig config, Part part) {
     this.config = config;
     String deployable = part.wireName().replace('_', '-');
-    this.telemetry = Telemetry.fromEnvironment(deployable, UUID.randomUUID().toString(), System.getenv());
+    this.telemetry = GoogleCloudExport.telemetry(deployable, UUID.randomUUID().toString(), System.getenv());
     this.metrics = new RelayMetrics(telemetry.meter(), part);
     this.clients = new GcpClients(config.endpoints(), CallLedger.fromEnvironment(deployable, System.getenv()));
     Topology topology = config.topology();

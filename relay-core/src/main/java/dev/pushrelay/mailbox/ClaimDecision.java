@@ -27,10 +27,10 @@ public record ClaimDecision(Kind kind, Instant heldUntil) {
     boolean held = held(state, claimedAt, now);
     boolean own = held && connectionId.equals(claimedBy);
     boolean deadLettering = held && claims > Mailbox.MAX_CLAIMS;
-    Instant heldUntil = held && (!own || deadLettering) ? claimedAt.plus(FirestoreMailbox.CLAIM_TIMEOUT) : null;
+    Instant heldUntil = held && (!own || deadLettering) ? claimedAt.plus(Mailbox.CLAIM_TIMEOUT) : null;
     boolean expired = expiresAt != null && !expiresAt.isAfter(now);
     Kind kind;
-    if (FirestoreMailbox.STATE_PENDING.equals(state) || FirestoreMailbox.STATE_CLAIMED.equals(state) && !held) {
+    if (Mailbox.STATE_PENDING.equals(state) || Mailbox.STATE_CLAIMED.equals(state) && !held) {
       kind = expired ? Kind.LEAVE : claims >= Mailbox.MAX_CLAIMS ? Kind.DEAD_LETTER : Kind.CLAIM;
     } else if (deadLettering) {
       kind = Kind.LEAVE;
@@ -39,14 +39,14 @@ public record ClaimDecision(Kind kind, Instant heldUntil) {
     } else {
       boolean another = claimedBy != null && !claimedBy.equals(connectionId) && claimedAt != null
           && !claimedAt.isBefore(now.minus(Mailbox.SHARED_WINDOW));
-      kind = another && (held || FirestoreMailbox.STATE_DELIVERED.equals(state)) ? Kind.SHARE : Kind.LEAVE;
+      kind = another && (held || Mailbox.STATE_DELIVERED.equals(state)) ? Kind.SHARE : Kind.LEAVE;
     }
     return new ClaimDecision(kind, heldUntil);
   }
 
   /** A claim that has not run out: its socket is writing the entry, or died doing so less than 30 s ago. */
   public static boolean held(String state, Instant claimedAt, Instant now) {
-    return FirestoreMailbox.STATE_CLAIMED.equals(state) && claimedAt != null
-        && !claimedAt.plus(FirestoreMailbox.CLAIM_TIMEOUT).isBefore(now);
+    return Mailbox.STATE_CLAIMED.equals(state) && claimedAt != null
+        && !claimedAt.plus(Mailbox.CLAIM_TIMEOUT).isBefore(now);
   }
 }

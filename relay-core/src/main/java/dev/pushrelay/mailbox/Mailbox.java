@@ -24,6 +24,13 @@ public interface Mailbox {
    * costs a bounded number of writes per message.
    */
   int MAX_CLAIMS = 5;
+  /** An entry's states, as every mailbox writes them. */
+  String STATE_PENDING = "pending";
+  String STATE_CLAIMED = "claimed";
+  String STATE_DELIVERED = "delivered";
+  String STATE_DEAD_LETTERED = "dead_lettered";
+  /** A claim older than this belongs to a socket or node that died mid catch-up. */
+  java.time.Duration CLAIM_TIMEOUT = java.time.Duration.ofSeconds(30);
 
   /**
    * Records an attempt that found no socket, or looks whether an earlier one was settled. {@code attempt}

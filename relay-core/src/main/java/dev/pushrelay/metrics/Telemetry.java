@@ -1,25 +1,27 @@
 package dev.pushrelay.metrics;
 
 import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.metrics.Meter;
 import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
 import io.opentelemetry.context.propagation.ContextPropagators;
 import io.opentelemetry.exporter.prometheus.PrometheusMetricReader;
 import io.opentelemetry.sdk.OpenTelemetrySdk;
 import io.opentelemetry.sdk.autoconfigure.AutoConfiguredOpenTelemetrySdk;
+import io.opentelemetry.sdk.common.InternalTelemetryVersion;
 import io.opentelemetry.sdk.metrics.SdkMeterProvider;
 import io.opentelemetry.sdk.metrics.SdkMeterProviderBuilder;
-import io.opentelemetry.sdk.common.InternalTelemetryVersion;
+import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.metrics.export.MetricReader;
 import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
-import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
-import io.opentelemetry.sdk.trace.SdkTracerProviderBuilder;
-import io.opentelemetry.sdk.trace.SpanProcessor;
 import io.opentelemetry.sdk.resources.Resource;
 import io.opentelemetry.sdk.trace.SdkTracerProvider;
-import io.opentelemetry.api.common.AttributeKey;
-import io.opentelemetry.api.common.Attributes;
-import io.opentelemetry.api.trace.propagation.W3CTraceContextPropagator;
+import io.opentelemetry.sdk.trace.SdkTracerProviderBuilder;
+import io.opentelemetry.sdk.trace.SpanProcessor;
+import io.opentelemetry.sdk.trace.export.BatchSpanProcessor;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
 import io.prometheus.metrics.config.EscapingScheme;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import java.io.ByteArrayOutputStream;
@@ -53,14 +55,21 @@ public final class Telemetry implements AutoCloseable {
   private final PrometheusMetricReader prometheus;
   private final AtomicBoolean closed = new AtomicBoolean();
 
+  /** Where metrics and spans go beside OTLP: Google Cloud's Monitoring and Trace, in relay-gcp. */
+  public interface CloudExport {
+    MetricExporter metrics();
+
+    SpanExporter spans();
+  }
+
   private Telemetry(OpenTelemetrySdk sdk, PrometheusMetricReader prometheus) {
     this.sdk = sdk;
     this.prometheus = prometheus;
   }
 
   /**
-   * The SDK as the environment configures it. {@code RELAY_CLOUD_TELEMETRY=true} exports metrics to Cloud
-   * Monitoring and spans to Cloud Trace ({@link GoogleCloudExport}); an OTLP endpoint
+   * The SDK as the environment configures it. {@code cloud} (relay-gcp's {@code GoogleCloudExport}, when
+   * {@code RELAY_CLOUD_TELEMETRY=true}) exports metrics to Cloud Monitoring and spans to Cloud Trace; an OTLP endpoint
    * ({@code OTEL_EXPORTER_OTLP_ENDPOINT} or its per-signal variants) exports over OTLP, beside it or
    * alone. With neither, only {@code /metrics} shows the figures; any {@code OTEL_*} variable still
    * overrides these defaults.
@@ -70,9 +79,9 @@ public final class Telemetry implements AutoCloseable {
    *     <p>On Cloud Run, {@code K_REVISION} becomes the default {@code service.version}: a canary's
    *     service levels are read per revision (docs/DEPLOY.md).
    */
-  public static Telemetry fromEnvironment(String serviceName, String instanceId, Map<String, String> environment) {
+  public static Telemetry fromEnvironment(String serviceName, String instanceId, Map<String, String> environment,
+      Optional<CloudExport> cloud) {
     PrometheusMetricReader reader = prometheusReader();
-    Optional<GoogleCloudExport> cloud = GoogleCloudExport.fromEnvironment(serviceName, environment);
     Map<String, String> defaults = defaults(serviceName, environment, cloud.isPresent());
     OpenTelemetrySdk sdk = AutoConfiguredOpenTelemetrySdk.builder()
         .addPropertiesSupplier(() -> defaults)

@@ -7,6 +7,7 @@ import dev.pushrelay.model.DeadLetterReason;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class TelemetryTest {
@@ -69,7 +70,7 @@ class TelemetryTest {
 
   @Test
   void theEnvironmentConfiguredSdkServesMetricsToo() {
-    try (Telemetry telemetry = Telemetry.fromEnvironment("send-function", "instance-1", Map.of())) {
+    try (Telemetry telemetry = Telemetry.fromEnvironment("send-function", "instance-1", Map.of(), Optional.empty())) {
       new RelayMetrics(telemetry.meter(), Part.SEND_FUNCTION).accepted(4);
       String text = new String(telemetry.scrape(), StandardCharsets.UTF_8);
       assertTrue(text.contains("relay_messages_accepted_total 4"), text);
@@ -79,7 +80,8 @@ class TelemetryTest {
   /** Cloud Run's revision is each series' service.version, so a canary is judged on its own figures. */
   @Test
   void theCloudRunRevisionIsTheServiceVersion() {
-    try (Telemetry telemetry = Telemetry.fromEnvironment("socket-node", "node-1", Map.of("K_REVISION", "relay-00042-abc"))) {
+    try (Telemetry telemetry = Telemetry.fromEnvironment("socket-node", "node-1", Map.of("K_REVISION", "relay-00042-abc"),
+        Optional.empty())) {
       new RelayMetrics(telemetry.meter(), Part.SOCKET_NODE).accepted(1);
       String text = new String(telemetry.scrape(), StandardCharsets.UTF_8);
       assertTrue(text.contains("service_version=\"relay-00042-abc\""), text);

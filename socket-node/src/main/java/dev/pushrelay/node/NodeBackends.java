@@ -1,17 +1,17 @@
 package dev.pushrelay.node;
 
 import dev.pushrelay.gcp.CallLedger;
+import dev.pushrelay.gcp.FirestoreMailbox;
+import dev.pushrelay.gcp.FirestoreRegistryStore;
+import dev.pushrelay.gcp.FirestoreRevocations;
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.gcp.GcpEndpoints;
-import dev.pushrelay.mailbox.FirestoreMailbox;
+import dev.pushrelay.gcp.PubSubMessagePublisher;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.node.delivery.DeliveryBroker;
 import dev.pushrelay.node.delivery.PubSubBroker;
 import dev.pushrelay.pubsub.MessagePublisher;
-import dev.pushrelay.pubsub.PubSubMessagePublisher;
-import dev.pushrelay.registry.FirestoreRegistryStore;
-import dev.pushrelay.registry.FirestoreRevocations;
 import dev.pushrelay.registry.RegistryStore;
 import dev.pushrelay.registry.Revocations;
 import dev.pushrelay.topology.Topology;

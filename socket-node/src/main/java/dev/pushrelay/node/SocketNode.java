@@ -11,23 +11,20 @@ import dev.pushrelay.node.auth.TokenVerifier;
 import dev.pushrelay.node.cleanup.LapsedNodeCleaner;
 import dev.pushrelay.node.config.NodeConfig;
 import dev.pushrelay.node.config.SocketTimings;
-import dev.pushrelay.node.delivery.ControlDelivery;
 import dev.pushrelay.node.delivery.DeliveryChannels;
 import dev.pushrelay.node.delivery.DeliveryReceiver;
 import dev.pushrelay.node.delivery.MailboxCatchUp;
 import dev.pushrelay.node.delivery.NodeSubscription;
 import dev.pushrelay.node.delivery.BackToRequests;
 import dev.pushrelay.node.delivery.SubscriptionSweeper;
-import dev.pushrelay.node.http.NodeHttpHandler;
 import dev.pushrelay.node.http.Readiness;
 import dev.pushrelay.node.registry.NodeHeartbeat;
 import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.upstream.Upstream;
+import dev.pushrelay.node.util.DaemonThreads;
 import dev.pushrelay.node.ws.ConnectionHub;
-import dev.pushrelay.node.ws.JettySocket;
 import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.node.ws.SocketClose;
-import dev.pushrelay.node.ws.SocketCreator;
 import dev.pushrelay.pubsub.MessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.RegistryStore;
@@ -46,37 +43,23 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.eclipse.jetty.server.Server;
-import org.eclipse.jetty.server.ServerConnector;
-import org.eclipse.jetty.server.handler.ContextHandler;
 
-import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The composition root of a socket node: builds every part once, starts them, and drains them at stop.
  *
- * <p>The node serves under a lease ({@link NodeIdentity}): when its heartbeat loses the lease, or its
- * subscription turns out deleted, it fences itself: it stops taking sockets, closes every socket with
- * 1012 (the clients reconnect, register again and catch up from the mailbox), stops pulling, and comes
- * back as a new incarnation with a new id, delivery channel and lease. The old incarnation is cleaned
- * up like a crashed node, by whichever live node gets there first, this one included.
- *
- * <p>A node whose revision is retired (a rollback, {@code scripts/rollback.sh --retire}; its lease
- * renewal finds out, or its start does) leaves routing as a drain does, closes every socket with 1012 so
- * that the clients reconnect to a revision that serves, and then stays up refusing every handshake with
- * 503 until Cloud Run stops it: it does not come back.
+ * <p>The node serves under a lease ({@link NodeIdentity}). When its heartbeat loses the lease, or its
+ * subscription turns out deleted, it fences itself: stops taking sockets, closes every socket with 1012
+ * (the clients reconnect, register again and catch up from the mailbox), stops pulling, and comes back
+ * as a new incarnation with a new id, delivery channel and lease; the old one is cleaned up like a
+ * crashed node. A node whose revision is retired (a rollback, {@code scripts/rollback.sh --retire})
+ * leaves routing as a drain does, closes every socket with 1012, and stays up refusing every handshake
+ * with 503 until Cloud Run stops it: it does not come back.
  */
 public final class SocketNode implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SocketNode.class);
-  /**
-   * Largest client frame read at all; a larger one closes the socket with 1009. Frames over
-   * {@link dev.pushrelay.model.Limits#MAX_CLIENT_FRAME_BYTES} (16 KiB) and up to this are read and
-   * refused with an error frame {@code too_large}, so that a publish can be answered.
-   */
-  public static final int MAX_INBOUND_FRAME_BYTES = JettySocket.MAX_MESSAGE_BYTES;
-  private static final Duration IDLE_TIMEOUT = Duration.ofMinutes(5);
   /** The whole drain fits in Cloud Run's 10 s between SIGTERM and SIGKILL, with room for the exit. */
   static final Duration DRAIN_BUDGET = Duration.ofSeconds(8);
   private static final Duration RESTART_PAUSE = Duration.ofSeconds(1);
@@ -104,7 +87,7 @@ public final class SocketNode implements AutoCloseable {
   private final AtomicBoolean draining = new AtomicBoolean();
   private final AtomicBoolean stopped = new AtomicBoolean();
   private final AtomicBoolean retired = new AtomicBoolean();
-  private final Server server;
+  private final NodeServer server = new NodeServer();
   private final Telemetry telemetry;
   private final RelayMetrics metrics;
   private final MessageTracing tracing;
@@ -143,15 +126,10 @@ public final class SocketNode implements AutoCloseable {
     this.hub = new ConnectionHub(config.maxConnections(), config.limits().maxConnectionsPerUser());
     this.activeConnections = metrics.observeActiveConnections(hub::size);
     var mailbox = this.backends.mailbox();
-    this.backToRequests = new BackToRequests(
-        new ParkFirst(mailbox, publisher, clock), metrics);
+    this.backToRequests = new BackToRequests(new ParkFirst(mailbox, publisher, clock), metrics);
     // the sockets' one timer, and the retries of connection events, on a thread of their own, so they
     // never wait behind registry or Pub/Sub calls
-    ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread t = new Thread(r, "socket-timers");
-      t.setDaemon(true);
-      return t;
-    });
+    ScheduledThreadPoolExecutor timers = new ScheduledThreadPoolExecutor(1, DaemonThreads.named("socket-timers"));
     timers.setRemoveOnCancelPolicy(true);
     this.socketTimers = timers;
     this.upstream = new Upstream(messagePublisher, topology.upstreamTopic(), clock, metrics, tracing, socketTimers);
@@ -165,55 +143,28 @@ public final class SocketNode implements AutoCloseable {
         LOG.info("a revocation closed {} sockets holding older tokens", closed);
       }
     });
-    this.renewals = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1000), r -> {
-      Thread t = new Thread(r, "token-renewals");
-      t.setDaemon(true);
-      return t;
-    });
+    this.renewals = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1000),
+        DaemonThreads.named("token-renewals"));
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registry,
         new MailboxCatchUp(mailbox, clock, metrics, tracing, publisher), upstream, metrics, config.limits(),
         SocketTimings.DEFAULT, clock, System::nanoTime, new TokenRenewal(verifier, revocations, renewals, clock)), socketTimers);
     this.channels = new DeliveryChannels(this.backends.broker(), topology,
         new SubscriptionSweeper(this.backends.broker(), backToRequests, new LiveRoute(registry, publisher, clock)));
     this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels::retire, upstream, clock);
-    this.fencing = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "node-fencing");
-      t.setDaemon(true);
-      return t;
-    });
-    this.server = new Server();
+    this.fencing = Executors.newSingleThreadExecutor(DaemonThreads.named("node-fencing"));
   }
 
   /** Binds the port, opens the delivery channel, takes the lease, and starts pulling. */
   public SocketNode start() throws Exception {
-    ServerConnector connector = new ServerConnector(server);
-    connector.setPort(config.port());
-    if (!config.exposure().bindHost().isEmpty()) {
-      connector.setHost(config.exposure().bindHost());
-    }
-    server.addConnector(connector);
     Readiness readiness = new Readiness()
         .check("not_draining", () -> !draining.get())
         .check("lease_held", identity::serving)
         .check("subscription_pulling", () -> current != null && current.subscription().pulling())
         .check("registry_reachable", this::leaseHealthy);
-    ContextHandler context = new ContextHandler("/");
     verifier.warmUp().ifPresent(problem -> LOG.warn("the token signing keys at {} could not be fetched at start ({}); "
         + "retrying when sockets connect", config.tokens().jwksUrl().map(Object::toString).orElse("-"), problem));
-    WebSocketUpgradeHandler ws = WebSocketUpgradeHandler.from(server, context, container -> {
-      container.setIdleTimeout(IDLE_TIMEOUT);
-      container.setMaxTextMessageSize(MAX_INBOUND_FRAME_BYTES);
-      container.setMaxBinaryMessageSize(MAX_INBOUND_FRAME_BYTES);
-      container.setMaxFrameSize(MAX_INBOUND_FRAME_BYTES);
-      container.addMapping("/ws", new SocketCreator(verifier, revocations, sockets, clock, config.allowedOrigins(),
-          () -> draining.get() || !identity.serving(), metrics, config.exposure().queryToken(),
-          config.exposure().trustedProxyHops()));
-    });
-    ws.setHandler(new NodeHttpHandler(config, identity::id, readiness, clock, telemetry));
-    context.setHandler(ws);
-    server.setHandler(context);
-    server.setStopTimeout(2000);
-    server.start();
+    server.start(config, identity, readiness, verifier, revocations, sockets, clock,
+        () -> draining.get() || !identity.serving(), metrics, telemetry);
     try {
       current = beginWhenPossible(identity.id(), START_PATIENCE);
     } catch (RevisionRetired e) {
@@ -298,13 +249,6 @@ public final class SocketNode implements AutoCloseable {
     });
   }
 
-  /** A node of a retired revision: it does not serve, and does not come back. */
-  private static final class RevisionRetired extends Exception {
-    RevisionRetired() {
-      super("revision retired", null, false, false);
-    }
-  }
-
   /**
    * The revision of incarnation {@code nodeId} was retired (a rollback): leave routing as a drain does,
    * sockets closed with 1012 so that their clients reconnect to a revision that serves, and stay out.
@@ -356,7 +300,7 @@ public final class SocketNode implements AutoCloseable {
   }
 
   public int port() {
-    return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
+    return server.port();
   }
 
   /** The id of the incarnation serving now. */
@@ -433,24 +377,24 @@ public final class SocketNode implements AutoCloseable {
       LOG.warn("node {} stopped with connection events unpublished: the cleanup reports those sockets as node_lost",
           nodeId);
     }
-    try {
-      server.stop();
-    } catch (Exception e) {
-      LOG.warn("server stop failed: {}", e.toString());
-    }
+    closeQuietly("the server", server);
     sockets.stop();
     socketTimers.shutdownNow();
     renewals.shutdownNow();
     messagePublisher.close();
     backends.broker().close();
-    try {
-      backends.resources().close();
-    } catch (Exception e) {
-      LOG.warn("closing the node's clients failed: {}", e.toString());
-    }
+    closeQuietly("the node's clients", backends.resources());
     activeConnections.close();
     telemetry.close();
     LOG.info("socket node {} drained {} sockets in {} ms", nodeId, held,
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+  }
+
+  private static void closeQuietly(String what, AutoCloseable closing) {
+    try {
+      closing.close();
+    } catch (Exception e) {
+      LOG.warn("closing {} failed: {}", what, e.toString());
+    }
   }
 }

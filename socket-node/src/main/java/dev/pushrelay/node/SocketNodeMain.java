@@ -1,9 +1,9 @@
 package dev.pushrelay.node;
 
 import dev.pushrelay.config.ConfigException;
+import dev.pushrelay.gcp.GoogleCloudExport;
 import dev.pushrelay.logging.JsonLogging;
 import dev.pushrelay.logging.Pseudonyms;
-import dev.pushrelay.metrics.Telemetry;
 import dev.pushrelay.node.config.NodeConfig;
 import java.time.Clock;
 import org.slf4j.Logger;
@@ -27,7 +27,7 @@ public final class SocketNodeMain {
       return;
     }
     SocketNode node = new SocketNode(config, Clock.systemUTC(),
-        Telemetry.fromEnvironment("socket-node", config.nodeId(), System.getenv()));
+        GoogleCloudExport.telemetry("socket-node", config.nodeId(), System.getenv()));
     Runtime.getRuntime().addShutdownHook(new Thread(node::close, "drain"));
     try {
       node.start();

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pushrelay.gcp.GoogleCloudExport;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.metrics.Telemetry;
@@ -31,7 +32,7 @@ class CloudTelemetryExportTest {
     try (FakeCloudTelemetry cloud = FakeCloudTelemetry.start()) {
       Map<String, String> env = new HashMap<>(environment);
       env.put("RELAY_CLOUD_TELEMETRY_EMULATOR_HOST", cloud.host());
-      try (Telemetry telemetry = Telemetry.fromEnvironment("route-function", "instance-1", env)) {
+      try (Telemetry telemetry = GoogleCloudExport.telemetry("route-function", "instance-1", env)) {
         RelayMetrics metrics = new RelayMetrics(telemetry.meter(), Part.ROUTE_FUNCTION);
         metrics.deadLetter(DeadLetterReason.NO_CONNECTION_AFTER_RETRIES);
         metrics.routeAttempts(3);
@@ -54,7 +55,7 @@ class CloudTelemetryExportTest {
 
   @Test
   void aValueOtherThanTrueOrFalseIsRefused() {
-    IllegalStateException e = assertThrows(IllegalStateException.class, () -> Telemetry.fromEnvironment(
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> GoogleCloudExport.telemetry(
         "send-function", "instance-1", Map.of("RELAY_CLOUD_TELEMETRY", "yes", "GOOGLE_CLOUD_PROJECT", "p")));
     assertTrue(e.getMessage().contains("RELAY_CLOUD_TELEMETRY"), e.getMessage());
   }

@@ -1,10 +1,10 @@
 package dev.pushrelay.node.config;
 
-import dev.pushrelay.mailbox.FirestoreMailbox;
+import dev.pushrelay.mailbox.Mailbox;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.Objects;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Every timing of a socket's life on the node, in one place; the constructor refuses a set whose
@@ -84,7 +84,7 @@ public record SocketTimings(
     if (lateLook.compareTo(secondLook) <= 0) {
       throw new IllegalArgumentException("the late look comes after the second look");
     }
-    if (unackedWindow.compareTo(FirestoreMailbox.CLAIM_TIMEOUT) >= 0) {
+    if (unackedWindow.compareTo(Mailbox.CLAIM_TIMEOUT) >= 0) {
       throw new IllegalArgumentException("the unacked window must be shorter than the mailbox claim (30 s)");
     }
     if (ackQuorum.compareTo(tick) <= 0 || ackQuorum.compareTo(unackedWindow) >= 0) {

@@ -2,11 +2,9 @@ package dev.pushrelay.node.delivery;
 
 import static dev.pushrelay.node.ws.SocketFixture.acceptedAt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pushrelay.mailbox.Claimed;
-import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkOutcome;
 import dev.pushrelay.metrics.Part;
@@ -18,6 +16,7 @@ import dev.pushrelay.node.ws.Connection;
 import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.node.ws.SocketFixture;
 import dev.pushrelay.pubsub.RelayPublisher;
+import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.RecordingPublisher;
 import dev.pushrelay.topology.Topology;
@@ -25,12 +24,7 @@ import dev.pushrelay.tracing.MessageTracing;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -100,12 +94,14 @@ class OrphanedClaimsTest {
     // the registry deadline passes in real time, the retry's pause in the test's time:
     // until the deadline's event has run on its own thread and the retry's pause is over: a millisecond
     // of the test's time for each of real time, so the socket's other deadlines stay far off
-    long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (node.catchUps.get() < 2 && System.nanoTime() < giveUp) {
-      node.advance(Duration.ofMillis(1));
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(1));
-    }
-    assertEquals(2, node.catchUps.get(), "the catch-up was tried again after its deadline");
+    long[] last = {System.nanoTime()};
+    Await.until("the catch-up tried again after its deadline", Duration.ofSeconds(10), () -> {
+      long now = System.nanoTime();
+      node.advance(Duration.ofNanos(now - last[0]));
+      last[0] = now;
+      return node.catchUps.get() >= 2;
+    });
+    assertEquals(2, node.catchUps.get(), "the catch-up was tried again once");
     assertEquals(List.of("p1", "p2"), s.messageIds(), "the retry handed over what the first look claimed");
     node.advance(SocketTimings.DEFAULT.secondLook());
     assertEquals(Connection.State.LIVE, s.connection().state());
@@ -137,7 +133,7 @@ class OrphanedClaimsTest {
     SocketFixture.Socket s = node.live("u1");
     node.advanceInTicks(SocketTimings.DEFAULT.lateLook());
     assertEquals(List.of(), s.messageIds(), "the dead socket's claim still holds");
-    Duration untilRunsOut = Duration.between(node.clock.instant(), claimedAt.plus(FirestoreMailbox.CLAIM_TIMEOUT));
+    Duration untilRunsOut = Duration.between(node.clock.instant(), claimedAt.plus(Mailbox.CLAIM_TIMEOUT));
     node.advanceInTicks(untilRunsOut.plusSeconds(2));
     assertEquals(List.of("m1"), s.messageIds(), "taken once the claim ran out");
     s.ack("m1");

@@ -2,8 +2,8 @@ package dev.pushrelay.node.delivery;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.pushrelay.gcp.PubSubMessagePublisher;
 import dev.pushrelay.pubsub.OutboundMessage;
-import dev.pushrelay.pubsub.PubSubMessagePublisher;
 import dev.pushrelay.testing.Await;
 import dev.pushrelay.testing.EmulatorProject;
 import dev.pushrelay.topology.Topology;

@@ -1,4 +1,4 @@
-package dev.pushrelay.registry;
+package dev.pushrelay.gcp;
 
 import com.google.cloud.Timestamp;
 import com.google.cloud.firestore.DocumentReference;
@@ -6,11 +6,13 @@ import com.google.cloud.firestore.DocumentSnapshot;
 import com.google.cloud.firestore.Firestore;
 import com.google.cloud.firestore.Precondition;
 import com.google.cloud.firestore.QueryDocumentSnapshot;
-import dev.pushrelay.gcp.Preconditions;
 import com.google.cloud.firestore.WriteBatch;
 import dev.pushrelay.gcp.Completions;
+import dev.pushrelay.gcp.Preconditions;
 import dev.pushrelay.gcp.Timestamps;
 import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.registry.RegistryStore;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;

@@ -1,4 +1,4 @@
-package dev.pushrelay.pubsub;
+package dev.pushrelay.gcp;
 
 import com.google.cloud.pubsub.v1.Publisher;
 import com.google.cloud.pubsub.v1.TopicAdminClient;
@@ -7,6 +7,8 @@ import com.google.pubsub.v1.PublishRequest;
 import com.google.pubsub.v1.PubsubMessage;
 import dev.pushrelay.gcp.Completions;
 import dev.pushrelay.gcp.GcpClients;
+import dev.pushrelay.pubsub.MessagePublisher;
+import dev.pushrelay.pubsub.OutboundMessage;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;

@@ -1,4 +1,4 @@
-package dev.pushrelay.registry;
+package dev.pushrelay.gcp;
 
 import com.google.cloud.Timestamp;
 import com.google.cloud.firestore.DocumentReference;
@@ -7,6 +7,7 @@ import com.google.cloud.firestore.Firestore;
 import dev.pushrelay.gcp.Completions;
 import dev.pushrelay.gcp.Timestamps;
 import dev.pushrelay.metrics.RelayMetrics;
+import dev.pushrelay.registry.Revocations;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;

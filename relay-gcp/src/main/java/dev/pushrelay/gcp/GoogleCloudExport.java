@@ -1,4 +1,4 @@
-package dev.pushrelay.metrics;
+package dev.pushrelay.gcp;
 
 import com.google.api.gax.core.NoCredentialsProvider;
 import com.google.api.gax.grpc.InstantiatingGrpcChannelProvider;
@@ -9,7 +9,7 @@ import com.google.cloud.opentelemetry.trace.TraceConfiguration;
 import com.google.cloud.opentelemetry.trace.TraceExporter;
 import com.google.cloud.trace.v2.stub.GrpcTraceServiceStub;
 import com.google.cloud.trace.v2.stub.TraceServiceStubSettings;
-import dev.pushrelay.gcp.CallLedger;
+import dev.pushrelay.metrics.Telemetry;
 import io.grpc.ManagedChannelBuilder;
 import io.opentelemetry.sdk.metrics.export.MetricExporter;
 import io.opentelemetry.sdk.trace.export.SpanExporter;
@@ -33,14 +33,20 @@ import java.util.Optional;
  * {@code host:port}, in plaintext and without credentials, as the emulator variables do for Pub/Sub and
  * Firestore: the test stack's fake Monitoring server reads what the processes write.
  */
-record GoogleCloudExport(String projectId, Optional<String> emulatorHost, CallLedger ledger) {
+public record GoogleCloudExport(String projectId, Optional<String> emulatorHost, CallLedger ledger)
+    implements Telemetry.CloudExport {
   static final String VARIABLE = "RELAY_CLOUD_TELEMETRY";
   static final String EMULATOR_VARIABLE = "RELAY_CLOUD_TELEMETRY_EMULATOR_HOST";
   /** The prefix of every metric type the relay writes; PromQL reads it as {@code workload_googleapis_com:}. */
   static final String PREFIX = "workload.googleapis.com";
 
+  /** The telemetry of a process as the environment configures it, the export to Google Cloud included. */
+  public static Telemetry telemetry(String serviceName, String instanceId, Map<String, String> environment) {
+    return Telemetry.fromEnvironment(serviceName, instanceId, environment, fromEnvironment(serviceName, environment));
+  }
+
   /** The export the environment asks for, if any; a missing project is a configuration error. */
-  static Optional<GoogleCloudExport> fromEnvironment(String serviceName, Map<String, String> environment) {
+  public static Optional<Telemetry.CloudExport> fromEnvironment(String serviceName, Map<String, String> environment) {
     String on = environment.getOrDefault(VARIABLE, "false");
     if (!on.equals("true") && !on.equals("false")) {
       throw new IllegalStateException(VARIABLE + " is true or false, not '" + on + "'");
@@ -57,7 +63,8 @@ record GoogleCloudExport(String projectId, Optional<String> emulatorHost, CallLe
   }
 
   @SuppressWarnings("deprecation") // the exporters are in maintenance upstream; DEPLOY.md says what replaces them
-  MetricExporter metrics() {
+  @Override
+  public MetricExporter metrics() {
     MetricConfiguration.Builder config = MetricConfiguration.builder()
         .setProjectId(projectId)
         .setPrefix(PREFIX)
@@ -69,7 +76,8 @@ record GoogleCloudExport(String projectId, Optional<String> emulatorHost, CallLe
   }
 
   @SuppressWarnings("deprecation")
-  SpanExporter spans() {
+  @Override
+  public SpanExporter spans() {
     TraceConfiguration.Builder config = TraceConfiguration.builder().setProjectId(projectId);
     emulatorHost.ifPresent(host -> config.setTraceServiceStub(traceEmulator(host)));
     return TraceExporter.createWithConfiguration(config.build());

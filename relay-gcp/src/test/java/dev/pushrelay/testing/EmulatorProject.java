@@ -2,10 +2,10 @@ package dev.pushrelay.testing;
 
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.gcp.GcpEndpoints;
-import dev.pushrelay.pubsub.PubSubMessagePublisher;
+import dev.pushrelay.gcp.PubSubMessagePublisher;
+import dev.pushrelay.gcp.TopologyBootstrap;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.topology.Topology;
-import dev.pushrelay.topology.TopologyBootstrap;
 import java.util.Optional;
 
 /** A fresh project on the shared emulators with the standard topology, its clients and a publisher. */

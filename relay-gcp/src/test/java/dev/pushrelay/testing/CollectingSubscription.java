@@ -10,7 +10,6 @@ import dev.pushrelay.gcp.GcpClients;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Predicate;
 
@@ -47,18 +46,8 @@ public final class CollectingSubscription implements AutoCloseable {
 
   public PubsubMessage await(Predicate<PubsubMessage> matches, Duration timeout)
       throws InterruptedException, TimeoutException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (true) {
-      for (PubsubMessage m : received()) {
-        if (matches.test(m)) {
-          return m;
-        }
-      }
-      if (System.nanoTime() > deadline) {
-        throw new TimeoutException("no matching message within " + timeout + " among " + received.size());
-      }
-      TimeUnit.MILLISECONDS.sleep(100);
-    }
+    return Await.value("a matching message on " + name, timeout,
+        () -> received().stream().filter(matches).findFirst());
   }
 
   /** Everything received so far, after pulling what is waiting now. */

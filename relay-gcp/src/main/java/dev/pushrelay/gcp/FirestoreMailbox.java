@@ -1,4 +1,4 @@
-package dev.pushrelay.mailbox;
+package dev.pushrelay.gcp;
 
 import com.google.api.gax.rpc.AlreadyExistsException;
 import com.google.api.gax.rpc.NotFoundException;
@@ -7,12 +7,17 @@ import com.google.cloud.firestore.DocumentReference;
 import com.google.cloud.firestore.DocumentSnapshot;
 import com.google.cloud.firestore.FieldValue;
 import com.google.cloud.firestore.Firestore;
-import com.google.cloud.firestore.QueryDocumentSnapshot;
 import com.google.cloud.firestore.Precondition;
+import com.google.cloud.firestore.QueryDocumentSnapshot;
 import dev.pushrelay.gcp.BatchedWrites;
 import dev.pushrelay.gcp.Completions;
 import dev.pushrelay.gcp.Preconditions;
 import dev.pushrelay.gcp.Timestamps;
+import dev.pushrelay.mailbox.ClaimDecision;
+import dev.pushrelay.mailbox.Claimed;
+import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.mailbox.ParkOutcome;
+import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.InvalidRequestException;
 import dev.pushrelay.model.RelayMessage;
@@ -33,14 +38,8 @@ public final class FirestoreMailbox implements Mailbox {
   private static final Logger LOG = LoggerFactory.getLogger(FirestoreMailbox.class);
   public static final String MAILBOXES = "mailboxes";
   public static final String PENDING = "pending";
-  static final String STATE_PENDING = "pending";
-  static final String STATE_CLAIMED = "claimed";
-  static final String STATE_DELIVERED = "delivered";
-  static final String STATE_DEAD_LETTERED = "dead_lettered";
   /** How many times sockets claimed an entry ({@link Mailbox#MAX_CLAIMS}). */
   static final String CLAIMS = "claims";
-  /** A claim older than this belongs to a socket or node that died mid catch-up. */
-  public static final Duration CLAIM_TIMEOUT = Duration.ofSeconds(30);
   /** How long a delivered tombstone stays for the route function to see. */
   static final Duration TOMBSTONE_TTL = Duration.ofHours(1);
   private static final int CLAIM_LIMIT = 500;
@@ -68,11 +67,11 @@ public final class FirestoreMailbox implements Mailbox {
     return Completions.of(db.runTransaction(tx -> {
       DocumentSnapshot doc = tx.get(ref).get();
       String state = doc.exists() ? doc.getString("state") : null;
-      if (STATE_DELIVERED.equals(state)) {
+      if (Mailbox.STATE_DELIVERED.equals(state)) {
         // the tombstone stays until its TTL, so a duplicate push of this message is settled as well
         return new Parked(ParkOutcome.ALREADY_DELIVERED, false);
       }
-      if (STATE_DEAD_LETTERED.equals(state)) {
+      if (Mailbox.STATE_DEAD_LETTERED.equals(state)) {
         return new Parked(ParkOutcome.ALREADY_DEAD_LETTERED, false);
       }
       boolean freshClaim = ClaimDecision.held(state, Timestamps.instantOrNull(doc.getTimestamp("claimedAt")), now);
@@ -91,7 +90,7 @@ public final class FirestoreMailbox implements Mailbox {
         }
         return new Parked(ParkOutcome.FINAL, doc.exists());
       }
-      if (doc.exists() && (freshClaim || STATE_PENDING.equals(state))) {
+      if (doc.exists() && (freshClaim || Mailbox.STATE_PENDING.equals(state))) {
         ParkOutcome outcome = freshClaim ? ParkOutcome.CLAIMED : ParkOutcome.STILL_PARKED;
         if (exact) {
           return new Parked(outcome, false);
@@ -118,7 +117,7 @@ public final class FirestoreMailbox implements Mailbox {
     entry.put("expiresAt", Timestamps.of(m.expiresAt()));
     entry.put("parkedAt", Timestamps.of(now));
     entry.put("attempts", attempt);
-    entry.put("state", STATE_PENDING);
+    entry.put("state", Mailbox.STATE_PENDING);
     if (!m.trace().isEmpty()) {
       entry.put("trace", m.trace());
     }
@@ -169,7 +168,7 @@ public final class FirestoreMailbox implements Mailbox {
    */
   @Override
   public CompletableFuture<Claimed> claimNew(String userId, String connectionId, Instant now) {
-    return claimFrom(pending(userId).whereIn("state", List.of(STATE_PENDING, STATE_CLAIMED)).limit(CLAIM_LIMIT),
+    return claimFrom(pending(userId).whereIn("state", List.of(Mailbox.STATE_PENDING, Mailbox.STATE_CLAIMED)).limit(CLAIM_LIMIT),
         connectionId, now);
   }
 
@@ -255,12 +254,12 @@ public final class FirestoreMailbox implements Mailbox {
     // a claim for the socket, or for the dead-letter topic (held like any claim while it is published)
     boolean forDeadLetter = decision.kind() == ClaimDecision.Kind.DEAD_LETTER;
     metrics.firestoreWrites(1);
-    Map<String, Object> claim = Map.of("state", STATE_CLAIMED, "claimedBy", connectionId,
+    Map<String, Object> claim = Map.of("state", Mailbox.STATE_CLAIMED, "claimedBy", connectionId,
         "claimedAt", Timestamps.of(now), CLAIMS, FieldValue.increment(1));
     return write.update(doc.getReference(), claim, Precondition.updatedAt(doc.getUpdateTime()))
         // a claim for the dead-letter topic is looked at again when it runs out, should its dead letter fail
         .thenApply(r -> new Decided(new ParkedMessage(message, true),
-            forDeadLetter ? now.plus(CLAIM_TIMEOUT) : null, forDeadLetter))
+            forDeadLetter ? now.plus(Mailbox.CLAIM_TIMEOUT) : null, forDeadLetter))
         .exceptionallyCompose(e -> {
           // the conditional write lost: the entry changed (or went) since it was read
           if (!Preconditions.lost(e) || retries == 0) {
@@ -277,14 +276,14 @@ public final class FirestoreMailbox implements Mailbox {
   @Override
   public CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now) {
     metrics.firestoreWrites(messageIds.size());
-    return eachEntry(userId, messageIds, Map.of("state", STATE_DELIVERED, "deliveredAt",
+    return eachEntry(userId, messageIds, Map.of("state", Mailbox.STATE_DELIVERED, "deliveredAt",
         Timestamps.of(now), "expiresAt", Timestamps.of(now.plus(TOMBSTONE_TTL))));
   }
 
   @Override
   public CompletableFuture<Void> deadLettered(String userId, String messageId, Instant now) {
     metrics.firestoreWrites(1);
-    return eachEntry(userId, List.of(messageId), Map.of("state", STATE_DEAD_LETTERED, "deadLetteredAt",
+    return eachEntry(userId, List.of(messageId), Map.of("state", Mailbox.STATE_DEAD_LETTERED, "deadLetteredAt",
         Timestamps.of(now), "expiresAt", Timestamps.of(now.plus(TOMBSTONE_TTL)), "claimedBy", FieldValue.delete(),
         "claimedAt", FieldValue.delete()));
   }
@@ -292,7 +291,7 @@ public final class FirestoreMailbox implements Mailbox {
   @Override
   public CompletableFuture<Void> release(String userId, List<String> messageIds) {
     metrics.firestoreWrites(messageIds.size());
-    return eachEntry(userId, messageIds, Map.of("state", STATE_PENDING, "claimedBy", FieldValue.delete(),
+    return eachEntry(userId, messageIds, Map.of("state", Mailbox.STATE_PENDING, "claimedBy", FieldValue.delete(),
         "claimedAt", FieldValue.delete()));
   }
 

@@ -1,4 +1,4 @@
-package dev.pushrelay.topology;
+package dev.pushrelay.gcp;
 
 import com.google.api.gax.rpc.AlreadyExistsException;
 import com.google.cloud.pubsub.v1.SubscriptionAdminClient;
@@ -12,6 +12,9 @@ import dev.pushrelay.config.EnvReader;
 import dev.pushrelay.gcp.GcpClients;
 import dev.pushrelay.gcp.GcpEndpoints;
 import dev.pushrelay.logging.JsonLogging;
+import dev.pushrelay.topology.RetrySettings;
+import dev.pushrelay.topology.Topology;
+import dev.pushrelay.topology.TopologySettings;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

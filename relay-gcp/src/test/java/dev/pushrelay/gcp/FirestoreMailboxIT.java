@@ -1,9 +1,9 @@
-package dev.pushrelay.node.delivery;
+package dev.pushrelay.gcp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.pushrelay.gcp.FirestoreMailbox;
 import dev.pushrelay.mailbox.Claimed;
-import dev.pushrelay.mailbox.FirestoreMailbox;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkOutcome;
 import dev.pushrelay.metrics.Part;
@@ -57,7 +57,7 @@ class FirestoreMailboxIT {
     Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     RelayMessage m = new RelayMessage("m1", user, "e", null, t0, 3600, Priority.NORMAL);
     assertEquals(ParkOutcome.PARKED, mailbox.parkNew(m, t0).get(10, TimeUnit.SECONDS));
-    Instant runsOut = t0.plus(FirestoreMailbox.CLAIM_TIMEOUT);
+    Instant runsOut = t0.plus(Mailbox.CLAIM_TIMEOUT);
 
     assertEquals(List.of("m1"), handed(look(user, "c1", t0)), "claimed");
     assertEquals(List.of("m1"), handed(look(user, "c1", t0.plusSeconds(1))), "its own claim, handed again");
@@ -98,13 +98,13 @@ class FirestoreMailboxIT {
         mailbox.release(user, List.of("m1")).get(10, TimeUnit.SECONDS); // the socket closed unacked
         t = t.plus(Mailbox.SHARED_WINDOW).plusSeconds(1);
       } else {
-        t = t.plus(FirestoreMailbox.CLAIM_TIMEOUT).plusSeconds(1); // its socket died with the claim
+        t = t.plus(Mailbox.CLAIM_TIMEOUT).plusSeconds(1); // its socket died with the claim
       }
     }
     Claimed last = look(user, "c-last", t);
     assertEquals(List.of(), handed(last), "no socket gets it again");
     assertEquals(List.of("m1"), last.handedBack().stream().map(RelayMessage::id).toList());
-    assertEquals(Optional.of(t.plus(FirestoreMailbox.CLAIM_TIMEOUT)), last.lookAgainAt(),
+    assertEquals(Optional.of(t.plus(Mailbox.CLAIM_TIMEOUT)), last.lookAgainAt(),
         "looked at again should its dead letter fail");
     assertEquals(ParkOutcome.FINAL, mailbox.park(m, 10, true, 10, t.plusSeconds(1)).get(10, TimeUnit.SECONDS),
         "the last attempt does not count a claim for the dead letter as a socket writing it");

@@ -120,7 +120,7 @@ wait_port firestore-emulator "$FIRESTORE_PORT"
 
 log "creating the topology"
 RELAY_ROUTE_PUSH_URL="http://127.0.0.1:$ROUTE_PORT/" \
-  "$JAVA" -cp "$FUNCTIONS_CP" dev.pushrelay.topology.TopologyBootstrap >"$LOG_DIR/topology.log" 2>&1 \
+  "$JAVA" -cp "$FUNCTIONS_CP" dev.pushrelay.gcp.TopologyBootstrap >"$LOG_DIR/topology.log" 2>&1 \
   || { log "topology failed; see $LOG_DIR/topology.log"; exit 1; }
 
 # The functions run in the Functions Framework's servlet, behind a connector on $RELAY_BIND_HOST (the

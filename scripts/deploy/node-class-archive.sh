@@ -120,7 +120,7 @@ if [[ -z "${PUBSUB_EMULATOR_HOST:-}" || -z "${FIRESTORE_EMULATOR_HOST:-}" ]]; th
   wait_port 18085
   wait_port 18086
   export PUBSUB_EMULATOR_HOST=127.0.0.1:18085 FIRESTORE_EMULATOR_HOST=127.0.0.1:18086
-  "$JAVA" -cp "$CLASSPATH_ARG" dev.pushrelay.topology.TopologyBootstrap >"$WORK/topology.log" 2>&1 \
+  "$JAVA" -cp "$CLASSPATH_ARG" dev.pushrelay.gcp.TopologyBootstrap >"$WORK/topology.log" 2>&1 \
     || { cat "$WORK/topology.log" >&2; exit 1; }
 fi
 

@@ -17,13 +17,17 @@ public final class RecordingSession {
   private final List<Integer> closes = new CopyOnWriteArrayList<>();
   private final AtomicInteger pings = new AtomicInteger();
   private volatile boolean holding;
+  /** The writes held, in the order they were handed over. */
+  private final java.util.Queue<Callback> held = new java.util.concurrent.ConcurrentLinkedQueue<>();
   private final AtomicInteger disconnects = new AtomicInteger();
   private final Session session = (Session) Proxy.newProxyInstance(RecordingSession.class.getClassLoader(),
       new Class<?>[] {Session.class}, (proxy, method, args) -> switch (method.getName()) {
         case "isOpen" -> true;
         case "sendText" -> {
           sent.add((String) args[0]);
-          if (!holding) {
+          if (holding) {
+            held.add((Callback) args[1]);
+          } else {
             ((Callback) args[1]).succeed();
           }
           yield null;
@@ -59,6 +63,14 @@ public final class RecordingSession {
   /** From now on writes are recorded but never complete: a peer that reads nothing. */
   public void holdWrites() {
     holding = true;
+  }
+
+  /** Completes the held writes in order, and every later one at once: the peer reads again. */
+  public void releaseWrites() {
+    holding = false;
+    for (Callback c; (c = held.poll()) != null; ) {
+      c.succeed();
+    }
   }
 
   /** Pings sent. */

@@ -13,16 +13,22 @@
  * <table>
  * <caption>threads of a socket node</caption>
  * <tr><th>thread</th><th>runs</th><th>may block?</th></tr>
- * <tr><td>Jetty ({@code qtp…})</td><td>handshakes ({@code SocketCreator}), the socket's callbacks (open,
- *     text, binary, ping, pong, close: each an event of its {@code Connection}; the inbound rate limit and
- *     the frame size are checked before the event), {@code /healthz}, {@code /readyz}, {@code /metrics};
- *     write completions</td><td>no</td></tr>
+ * <tr><td>Jetty ({@code qtp…})</td><td>handshakes ({@code SocketCreator}), the socket's callbacks in
+ *     {@code JettySocket} (open, text, binary, ping, pong, close: each an event of its {@code Connection}; the
+ *     text's size is checked before the event, its rate-limit count in it), {@code /healthz}, {@code /readyz},
+ *     {@code /metrics}; write completions, and what they settle (a mailbox entry's settlement starts on the
+ *     thread that settled its write: this one, or the socket's event)</td><td>no, but in {@code jwks} mode a
+ *     handshake whose key is not cached fetches the keys here, for at most the fetch's timeout (2 s)</td></tr>
  * <tr><td>gRPC / Firestore callbacks</td><td>the registry's and the mailbox's answers (each an event of its
- *     socket: registered, caught up, looked, removed); mailbox settlements; upstream publishes: the
- *     {@code accepted} or {@code error} answer, the next publish of the socket's lane</td><td>no</td></tr>
+ *     socket: registered, looked, removed); mailbox settlements; upstream publishes: the {@code accepted} or
+ *     {@code error} answer, the next publish of the socket's lane</td><td>no</td></tr>
+ * <tr><td>{@code CompletableFutureDelayScheduler} (the JDK's)</td><td>the deadline of a socket's registry or
+ *     mailbox call: the call's failure, posted as an event of its socket (and run there when the socket's
+ *     events are free)</td><td>no</td></tr>
  * <tr><td>{@code pull-<subscription>} (1)</td><td>long-polling pulls of the incarnation's ordered
  *     subscription, one at a time; each delivery goes to {@code DeliveryReceiver}, which posts it to the
- *     user's sockets in the order of the answer (a user's messages keep their order)</td>
+ *     user's sockets in the order of the answer (a user's messages keep their order); when a socket's events
+ *     are free this thread runs the event itself, down to Jetty's {@code sendText}, which does not block</td>
  *     <td>only on the pull</td></tr>
  * <tr><td>{@code acks-<subscription>}</td><td>acks to Pub/Sub, a batch within 1 ms of the first ack after a quiet spell, at most one call every 5 ms under load</td><td>no</td></tr>
  * <tr><td>{@code leases-<subscription>}</td><td>extends the ack deadline of deliveries whose client has

@@ -157,9 +157,9 @@ public final class Connection {
     return token;
   }
 
-  /** Messages written and waiting for the client's ack; for tests. */
-  int unackedCount() {
-    return out == null ? 0 : out.unackedCount();
+  /** What the socket writes; made when it opens. */
+  SocketOutput output() {
+    return out;
   }
 
   // ---- the events: the socket's life ----

@@ -76,11 +76,14 @@ public final class JettySocket implements Session.Listener.AutoDemanding, Socket
       return;
     }
     int cost = InboundRateLimit.cost(bytes);
-    if (whole.isPresent()) {
-      connection.events().execute(() -> connection.frames().received(whole.get(), at, cost));
-    } else {
-      connection.events().execute(() -> connection.frames().fragment(at, cost));
-    }
+    connection.events().execute(() -> {
+      SocketFrames frames = connection.frames(); // none when the node closed the socket before it opened
+      if (frames != null && whole.isPresent()) {
+        frames.received(whole.get(), at, cost);
+      } else if (frames != null) {
+        frames.fragment(at, cost);
+      }
+    });
   }
 
   /** Binary frames are not part of the protocol: closed with 1003, as RFC 6455 says, at the first fragment. */

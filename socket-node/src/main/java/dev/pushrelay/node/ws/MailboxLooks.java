@@ -121,7 +121,7 @@ final class MailboxLooks {
     laterFailures = 0;
     claimsRunOut(look.lookAgainAt());
     if (s == State.CATCHING_UP) {
-      tally.offered(socket.send(tally.frame())); // after the catch-up's frames, of both lanes
+      tally.offered(socket.output().behindMessages(tally.frame()));
       socket.settling();
       lookAfter(Next.SECOND, timings().secondLook());
     } else if (s == State.SETTLING) {

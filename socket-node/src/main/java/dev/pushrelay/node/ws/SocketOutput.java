@@ -72,6 +72,14 @@ final class SocketOutput {
     return queue.offer(text, true);
   }
 
+  /**
+   * A frame that goes behind every message offered before it, of both lanes ({@code caught_up}: nothing
+   * the catch-up wrote may come after it).
+   */
+  CompletableFuture<Void> behindMessages(String text) {
+    return queue.offer(text, false);
+  }
+
   /** An ack: true when it was one the client owed (its rate-limit token goes back). */
   boolean acked(String id) {
     return ledger.acked(id);

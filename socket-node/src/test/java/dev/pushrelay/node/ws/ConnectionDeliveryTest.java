@@ -102,7 +102,7 @@ class ConnectionDeliveryTest {
       timer.join(10_000);
       assertEquals(List.of(), s.jetty().closes(), "owed acks are not abuse");
       assertTrue(s.sent().stream().noneMatch(f -> f.contains("rate_limited")), s.sent().toString());
-      assertEquals(0, s.connection().unackedCount());
+      assertEquals(0, s.connection().output().unackedCount());
     }
   }
 
@@ -241,7 +241,7 @@ class ConnectionDeliveryTest {
       s.connection().deliver(node.message("m" + i));
     }
     assertEquals(SocketOutcome.DELIVERED, first.join());
-    assertEquals(WriteLedger.UNACKED_LIMIT, s.connection().unackedCount());
+    assertEquals(WriteLedger.UNACKED_LIMIT, s.connection().output().unackedCount());
   }
 
   /**
@@ -257,8 +257,8 @@ class ConnectionDeliveryTest {
       settled.add(s.connection().deliver(new RelayMessage("big" + i, "u1", "e", data, node.clock.instant(), 3600,
           Priority.NORMAL)));
     }
-    assertTrue(s.connection().unackedCount() <= WriteLedger.UNACKED_BYTES / (150 * 1024),
-        "held: " + s.connection().unackedCount());
+    assertTrue(s.connection().output().unackedCount() <= WriteLedger.UNACKED_BYTES / (150 * 1024),
+        "held: " + s.connection().output().unackedCount());
     assertEquals(SocketOutcome.DELIVERED, settled.get(0).getNow(null), "the oldest pushed out");
     assertFalse(settled.get(19).isDone(), "the newest still waits for its ack");
   }
@@ -271,7 +271,7 @@ class ConnectionDeliveryTest {
       s.jetty().holdWrites();
       s.connection().deliver(small.message("m1"));
       assertEquals(SocketOutcome.NO_SOCKET, s.connection().deliver(small.message("m2")).join());
-      assertEquals(0, s.connection().unackedCount());
+      assertEquals(0, s.connection().output().unackedCount());
     }
   }
 

@@ -173,6 +173,28 @@ class SessionControlTest {
     }
   }
 
+  /**
+   * A catch-up longer than the send window, to a client that reads slowly: {@code caught_up} still comes
+   * behind every mailbox message, never on the urgent lane ahead of those waiting.
+   */
+  @Test
+  void caughtUpComesBehindEveryMailboxMessageOfALongCatchUp() throws Exception {
+    List<RelayMessage> parked = java.util.stream.IntStream.range(0, 40)
+        .mapToObj(i -> SocketFixture.acceptedAt("p" + i, i)).toList();
+    try (SocketFixture f = SocketFixture.serving((user, id, caughtUp) -> CompletableFuture.completedFuture(
+        caughtUp ? SocketFixture.nothing() : SocketFixture.found(parked, new java.util.ArrayList<>())))) {
+      JettySocket c = f.handshake("u1");
+      dev.pushrelay.testing.RecordingSession jetty = new dev.pushrelay.testing.RecordingSession();
+      jetty.holdWrites();
+      c.onWebSocketOpen(jetty.session());
+      jetty.releaseWrites();
+      List<String> types = jetty.sent().stream().map(t -> json(t).path("type").asText()).toList();
+      assertEquals(List.of("connection_established"), types.subList(0, 1));
+      assertEquals(java.util.Collections.nCopies(40, "message"), types.subList(1, 41));
+      assertEquals("caught_up", types.get(41), types.toString());
+    }
+  }
+
   @Test
   void aSocketWithAnEmptyMailboxIsCaughtUpWithZero() throws Exception {
     SocketFixture.Socket s = node.live("u1");

@@ -54,10 +54,13 @@ class ColdStartIT {
         WAIT)) {
       TestSocketClient.Frame established = socket.awaitType("connection_established", WAIT);
       TestSocketClient.Frame message = socket.awaitFrame(f -> f.json().path("id").asText().equals(id), WAIT);
+      TestSocketClient.Frame caughtUp = socket.awaitType("caught_up", WAIT);
       List<TestSocketClient.Frame> frames = socket.frames();
       assertTrue(frames.indexOf(established) < frames.indexOf(message), "message after connection_established");
-      long gap = Duration.between(established.receivedAt(), message.receivedAt()).toMillis();
-      assertTrue(gap < 250, "parked message arrived " + gap + " ms after connection_established");
+      // right after it: written by the socket's catch-up (before caught_up), not by a later look or a retry
+      assertTrue(frames.indexOf(message) < frames.indexOf(caughtUp), "written by the catch-up: " + frames);
+      System.out.printf("cold start: the parked message arrived %d ms after connection_established%n",
+          Duration.between(established.receivedAt(), message.receivedAt()).toMillis());
       // Pub/Sub still holds the message until a retry finds the delivered tombstone and settles it;
       // after that the socket must have seen the message once only.
       stack.awaitMetricAbove("ROUTE_PORT", SETTLED, settledBefore, WAIT,

@@ -49,8 +49,15 @@ public interface Mailbox {
     return park(message, 0, true, Integer.MAX_VALUE, now);
   }
 
-  /** Drops the entry of a message that was routed to a live socket after all; absent is fine. */
+  /** Drops the entry of a message, whatever its state (expired, or replayed from the dead letter); absent is fine. */
   CompletableFuture<Void> discard(String userId, String messageId);
+
+  /**
+   * Drops the entry of a message that was routed to a live socket after all, if it is still pending: an
+   * entry a socket's catch-up claimed or wrote meanwhile stays, so that its tombstone settles the next
+   * retry rather than a new entry handing the message to another socket. Absent is fine.
+   */
+  CompletableFuture<Void> discardPending(String userId, String messageId);
 
   /**
    * Claims the user's pending messages for one socket, oldest first. Messages another socket of the

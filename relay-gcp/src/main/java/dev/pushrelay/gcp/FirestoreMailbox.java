@@ -142,6 +142,24 @@ public final class FirestoreMailbox implements Mailbox {
   private record Parked(ParkOutcome outcome, boolean wrote) {}
 
   @Override
+  public CompletableFuture<Void> discardPending(String userId, String messageId) {
+    DocumentReference ref = pending(userId).document(messageId);
+    metrics.firestoreReads(1);
+    return Completions.of(db.runTransaction(tx -> {
+      DocumentSnapshot doc = tx.get(ref).get();
+      boolean pending = doc.exists() && Mailbox.STATE_PENDING.equals(doc.getString("state"));
+      if (pending) {
+        tx.delete(ref);
+      }
+      return pending;
+    })).thenAccept(deleted -> {
+      if (deleted) {
+        metrics.firestoreWrites(1);
+      }
+    });
+  }
+
+  @Override
   public CompletableFuture<Void> discard(String userId, String messageId) {
     metrics.firestoreWrites(1);
     return Completions.of(pending(userId).document(messageId).delete()).thenApply(r -> null);

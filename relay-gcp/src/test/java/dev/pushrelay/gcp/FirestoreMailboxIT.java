@@ -121,4 +121,23 @@ class FirestoreMailboxIT {
     assertEquals(ParkOutcome.ALREADY_DEAD_LETTERED, mailbox.park(m, 3, true, 10, t).get(10, TimeUnit.SECONDS));
     assertEquals(List.of(), handed(look(user, "c1", t.plusSeconds(1))));
   }
+
+  /** A route that found a live socket drops a pending entry, never one a socket's catch-up took meanwhile. */
+  @Test
+  void onlyAPendingEntryIsDroppedAfterALiveRoute() throws Exception {
+    String user = "discard-" + UUID.randomUUID();
+    Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    RelayMessage pending = new RelayMessage("p1", user, "e", null, t0, 3600, Priority.NORMAL);
+    RelayMessage taken = new RelayMessage("t1", user, "e", null, t0, 3600, Priority.NORMAL);
+    mailbox.parkNew(pending, t0).get(10, TimeUnit.SECONDS);
+    mailbox.discardPending(user, "p1").get(10, TimeUnit.SECONDS);
+    assertEquals(ParkOutcome.PARKED, mailbox.parkNew(pending, t0).get(10, TimeUnit.SECONDS), "it was gone");
+
+    mailbox.parkNew(taken, t0).get(10, TimeUnit.SECONDS);
+    look(user, "c1", t0.plusSeconds(1));
+    mailbox.delivered(user, List.of("t1"), t0.plusSeconds(2)).get(10, TimeUnit.SECONDS);
+    mailbox.discardPending(user, "t1").get(10, TimeUnit.SECONDS);
+    assertEquals(ParkOutcome.ALREADY_DELIVERED, mailbox.park(taken, 2, false, 10, t0.plusSeconds(3))
+        .get(10, TimeUnit.SECONDS), "the tombstone stays and settles the retry");
+  }
 }

@@ -71,6 +71,13 @@ public final class InMemoryMailbox implements Mailbox {
   }
 
   @Override
+  public synchronized CompletableFuture<Void> discardPending(String userId, String messageId) {
+    Entry e = entries.get(key(userId, messageId));
+    return e != null && e.state().equals(Mailbox.STATE_PENDING) ? discard(userId, messageId)
+        : CompletableFuture.completedFuture(null);
+  }
+
+  @Override
   public synchronized CompletableFuture<Void> discard(String userId, String messageId) {
     entries.remove(key(userId, messageId));
     claims.remove(key(userId, messageId));

@@ -159,6 +159,11 @@ class OrphanedClaimsTest {
     }
 
     @Override
+    public CompletableFuture<Void> discardPending(String userId, String messageId) {
+      return to.discardPending(userId, messageId);
+    }
+
+    @Override
     public CompletableFuture<Claimed> claim(String userId, String connectionId, Instant now) {
       return to.claim(userId, connectionId, now);
     }

@@ -93,8 +93,9 @@ wait_log() {
   done
 }
 
-# Build once if the runnable classpaths are missing.
+# Build once if the runnable classpaths are missing (or are of a build from before relay-gcp).
 if [[ ! -d "$ROOT/functions/target/lib" || ! -d "$ROOT/socket-node/target/lib" \
+  || -z "$(ls "$ROOT"/functions/target/lib/relay-gcp-*.jar 2>/dev/null)" \
   || ! -f "$ROOT/functions/target/invoker/java-function-invoker.jar" \
   || -z "$(ls "$ROOT"/local-invoker/target/local-invoker-*.jar 2>/dev/null)" \
   || ! -d "$ROOT/examples/echo-backend/target/lib" ]]; then

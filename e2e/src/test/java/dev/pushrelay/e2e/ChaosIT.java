@@ -224,9 +224,10 @@ class ChaosIT {
         sorted.isEmpty() ? 0 : sorted.get(sorted.size() / 2),
         ReliabilityReport.p99(sorted),
         sorted.isEmpty() ? 0 : sorted.get(sorted.size() - 1)));
-    report.note(String.format(java.util.Locale.ROOT, "drain of a node holding %d sockets under traffic: its %d sockets all "
-        + "reconnected to another node, counted from the SIGTERM to their connection_established: p50 %.1f s, "
-        + "p90 %.1f s, all %.1f s", sockets.size(), back.size(), reconnectMillis.get(reconnectMillis.size() / 2) / 1000.0,
+    report.note(String.format(java.util.Locale.ROOT, "drain of a node holding %d sockets under traffic: its %d "
+        + "sockets all reconnected to another node, counted from the SIGTERM to their connection_established: "
+        + "p50 %.1f s, p90 %.1f s, all %.1f s", sockets.size(), back.size(),
+        reconnectMillis.get(reconnectMillis.size() / 2) / 1000.0,
         reconnectMillis.get(reconnectMillis.size() * 9 / 10) / 1000.0,
         reconnectMillis.get(reconnectMillis.size() - 1) / 1000.0));
   }

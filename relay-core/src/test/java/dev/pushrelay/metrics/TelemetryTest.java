@@ -80,8 +80,8 @@ class TelemetryTest {
   /** Cloud Run's revision is each series' service.version, so a canary is judged on its own figures. */
   @Test
   void theCloudRunRevisionIsTheServiceVersion() {
-    try (Telemetry telemetry = Telemetry.fromEnvironment("socket-node", "node-1", Map.of("K_REVISION", "relay-00042-abc"),
-        Optional.empty())) {
+    try (Telemetry telemetry = Telemetry.fromEnvironment("socket-node", "node-1",
+        Map.of("K_REVISION", "relay-00042-abc"), Optional.empty())) {
       new RelayMetrics(telemetry.meter(), Part.SOCKET_NODE).accepted(1);
       String text = new String(telemetry.scrape(), StandardCharsets.UTF_8);
       assertTrue(text.contains("service_version=\"relay-00042-abc\""), text);

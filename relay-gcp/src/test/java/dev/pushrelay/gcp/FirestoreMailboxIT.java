@@ -135,6 +135,9 @@ class FirestoreMailboxIT {
 
     mailbox.parkNew(taken, t0).get(10, TimeUnit.SECONDS);
     look(user, "c1", t0.plusSeconds(1));
+    mailbox.discardPending(user, "t1").get(10, TimeUnit.SECONDS);
+    assertEquals(ParkOutcome.CLAIMED, mailbox.park(taken, 2, true, 10, t0.plusSeconds(1))
+        .get(10, TimeUnit.SECONDS), "a claim being written stays");
     mailbox.delivered(user, List.of("t1"), t0.plusSeconds(2)).get(10, TimeUnit.SECONDS);
     mailbox.discardPending(user, "t1").get(10, TimeUnit.SECONDS);
     assertEquals(ParkOutcome.ALREADY_DELIVERED, mailbox.park(taken, 2, false, 10, t0.plusSeconds(3))

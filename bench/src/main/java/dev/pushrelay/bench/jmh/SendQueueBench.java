@@ -98,7 +98,8 @@ public class SendQueueBench {
         Duration.ofSeconds(10), List.of(ms), Duration.ofSeconds(5), Duration.ofSeconds(2), Duration.ofMillis(250),
         SocketTimings.DEFAULT.oldestAge(), SocketTimings.DEFAULT.newestAge());
     sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, new InMemoryRegistryStore(),
-        (user, id, caughtUp) -> CompletableFuture.completedFuture(new MailboxLook(List.of(), java.util.Optional.empty())),
+        (user, id, caughtUp) -> CompletableFuture.completedFuture(
+            new MailboxLook(List.of(), java.util.Optional.empty())),
         new Upstream(new RecordingPublisher(), "relay-upstream", Clock.systemUTC(), metrics, MessageTracing.noop(),
             timer),
         metrics, SocketLimits.defaults(), quick, Clock.systemUTC(), System::nanoTime,
@@ -109,7 +110,8 @@ public class SendQueueBench {
     endpoint = sockets.accept(new VerifiedToken("demo-user", Clock.systemUTC().instant().plusSeconds(86_400)),
         Clock.systemUTC().instant());
     Connection c = endpoint.connection();
-    endpoint.onWebSocketOpen((Session) Proxy.newProxyInstance(getClass().getClassLoader(), new Class<?>[] {Session.class},
+    endpoint.onWebSocketOpen((Session) Proxy.newProxyInstance(getClass().getClassLoader(),
+        new Class<?>[] {Session.class},
         (proxy, method, args) -> {
           if (method.getName().equals("sendText")) {
             ((Callback) args[1]).succeed();

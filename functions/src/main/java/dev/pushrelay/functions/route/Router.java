@@ -150,7 +150,8 @@ public final class Router {
    * A parked message looks for a socket that came since. At its first attempt a socket found gets it
    * live, but the entry stays: that socket's catch-up may have it too, in accept order (the live copy
    * is then a repeat the socket drops), and the retry settles the entry. At a later attempt it is routed
-   * and the entry goes, if still pending (a catch-up that took it meanwhile leaves its tombstone). Past {@link MessageAttributes#MAX_REROUTES} (sockets that closed on it unacked)
+   * and the entry goes, if still pending (a catch-up that took it meanwhile leaves its tombstone). Past
+   * {@link MessageAttributes#MAX_REROUTES} (sockets that closed on it unacked)
    * it is not sent round again: it waits for the user's next connect, or for its last attempt's dead
    * letter.
    */

@@ -382,14 +382,15 @@ public final class Connection {
     send(outcome.frame());
   }
 
-  // ---- what the socket's parts use (its events only) ----
-
   SocketWrite write(RelayMessage message, Runnable handBack) {
     if (!isOpen() || state.compareTo(State.CATCHING_UP) < 0) {
       return SocketWrite.done(SocketOutcome.NO_SOCKET);
     }
+    long unackedCheck = deadlines.at(Name.UNACKED);
     SocketWrite w = out.message(message, handBack, node.nanoTime(), deadlines);
-    reschedule();
+    if (deadlines.at(Name.UNACKED) != unackedCheck) {
+      reschedule(); // the one deadline a write may move
+    }
     return w;
   }
 

@@ -81,8 +81,13 @@ public interface Mailbox {
   /** Marks claimed messages as written to the socket. */
   CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now);
 
-  /** Puts claimed messages that could not be written back to pending. */
-  CompletableFuture<Void> release(String userId, List<String> messageIds);
+  /**
+   * Puts claimed messages back to pending: their socket closed before the client acked them. A claim
+   * whose message never reached the client ({@code written} false: the socket closed before the frame was
+   * out, or the look answered after the socket stopped waiting) is not counted toward {@link #MAX_CLAIMS}:
+   * only a client that was handed the message and left without acking it uses up a claim.
+   */
+  CompletableFuture<Void> release(String userId, List<String> messageIds, boolean written);
 
   /**
    * Marks an entry a look claimed for the dead-letter topic as dead-lettered, once its dead letter is out:

@@ -307,10 +307,14 @@ public final class FirestoreMailbox implements Mailbox {
   }
 
   @Override
-  public CompletableFuture<Void> release(String userId, List<String> messageIds) {
+  public CompletableFuture<Void> release(String userId, List<String> messageIds, boolean written) {
     metrics.firestoreWrites(messageIds.size());
-    return eachEntry(userId, messageIds, Map.of("state", Mailbox.STATE_PENDING, "claimedBy", FieldValue.delete(),
-        "claimedAt", FieldValue.delete()));
+    Map<String, Object> pending = new HashMap<>(Map.of("state", Mailbox.STATE_PENDING,
+        "claimedBy", FieldValue.delete(), "claimedAt", FieldValue.delete()));
+    if (!written) {
+      pending.put(CLAIMS, FieldValue.increment(-1)); // the claim handed the client nothing
+    }
+    return eachEntry(userId, messageIds, pending);
   }
 
   /**

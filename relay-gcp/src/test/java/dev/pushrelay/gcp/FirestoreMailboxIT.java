@@ -82,7 +82,8 @@ class FirestoreMailboxIT {
   /**
    * Each claim counts, whether its socket handed it back (release) or died with it (the claim ran out):
    * after {@link Mailbox#MAX_CLAIMS} claims the next look takes the entry for the dead-letter topic and
-   * hands it to no socket.
+   * hands it to no socket. A claim handed back unwritten (its socket closed before the frame was out)
+   * does not count: a slow catch-up on a churning user's short sockets is no client refusing the message.
    */
   @Test
   void anEntryClaimedTooOftenIsTakenForTheDeadLetterTopic() throws Exception {
@@ -90,12 +91,17 @@ class FirestoreMailboxIT {
     Instant t = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     RelayMessage m = new RelayMessage("m1", user, "e", null, t, 3600, Priority.NORMAL);
     assertEquals(ParkOutcome.PARKED, mailbox.parkNew(m, t).get(10, TimeUnit.SECONDS));
+    for (int unwritten = 1; unwritten <= Mailbox.MAX_CLAIMS; unwritten++) {
+      assertEquals(List.of("m1"), handed(look(user, "u" + unwritten, t)), "unwritten claim " + unwritten);
+      mailbox.release(user, List.of("m1"), false).get(10, TimeUnit.SECONDS);
+      t = t.plus(Mailbox.SHARED_WINDOW).plusSeconds(1);
+    }
     for (int claim = 1; claim <= Mailbox.MAX_CLAIMS; claim++) {
       Claimed look = look(user, "c" + claim, t);
       assertEquals(List.of("m1"), handed(look), "claim " + claim);
       assertEquals(List.of(), look.handedBack());
       if (claim % 2 == 1) {
-        mailbox.release(user, List.of("m1")).get(10, TimeUnit.SECONDS); // the socket closed unacked
+        mailbox.release(user, List.of("m1"), true).get(10, TimeUnit.SECONDS); // written, closed unacked
         t = t.plus(Mailbox.SHARED_WINDOW).plusSeconds(1);
       } else {
         t = t.plus(Mailbox.CLAIM_TIMEOUT).plusSeconds(1); // its socket died with the claim

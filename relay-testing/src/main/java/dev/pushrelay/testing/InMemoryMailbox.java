@@ -142,8 +142,11 @@ public final class InMemoryMailbox implements Mailbox {
   }
 
   @Override
-  public synchronized CompletableFuture<Void> release(String userId, List<String> messageIds) {
+  public synchronized CompletableFuture<Void> release(String userId, List<String> messageIds, boolean written) {
     for (String id : messageIds) {
+      if (!written) {
+        claims.computeIfPresent(key(userId, id), (k, n) -> Math.max(0, n - 1));
+      }
       entries.computeIfPresent(key(userId, id),
           (k, e) -> new Entry(e.message(), "pending", e.attempts(), e.trace(), null, null));
     }
@@ -154,6 +157,11 @@ public final class InMemoryMailbox implements Mailbox {
     for (String id : ids) {
       entries.computeIfPresent(key(userId, id), (k, e) -> e.with(state, e.attempts()));
     }
+  }
+
+  /** How many claims of the entry count toward {@link Mailbox#MAX_CLAIMS}. */
+  public synchronized int claims(String userId, String messageId) {
+    return claims.getOrDefault(key(userId, messageId), 0);
   }
 
   public synchronized Map<String, Entry> entries() {

@@ -17,14 +17,18 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Predicate;
 import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
 import org.eclipse.jetty.websocket.api.exceptions.UpgradeException;
 import org.eclipse.jetty.websocket.client.ClientUpgradeRequest;
+import org.eclipse.jetty.websocket.client.JettyUpgradeListener;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 
 /**
@@ -76,14 +80,34 @@ public final class TestSocketClient implements AutoCloseable {
     return connect(uri, Map.of(), List.of(), timeout, listener);
   }
 
+  /**
+   * Opens a socket and tells {@code answered} when the server's 101 arrived: a handshake timed to the
+   * status line, as a raw client times it, without this client's own work of opening the session.
+   */
+  public static TestSocketClient connect(URI uri, Duration timeout, Consumer<Instant> answered) throws Exception {
+    return connect(uri, Map.of(), List.of(), timeout, new Listener(), answered);
+  }
+
   private static TestSocketClient connect(URI uri, Map<String, String> headers, List<String> subprotocols,
       Duration timeout, Listener listener) throws Exception {
+    return connect(uri, headers, subprotocols, timeout, listener, at -> { });
+  }
+
+  private static TestSocketClient connect(URI uri, Map<String, String> headers, List<String> subprotocols,
+      Duration timeout, Listener listener, Consumer<Instant> answered) throws Exception {
     ClientUpgradeRequest request = new ClientUpgradeRequest();
     headers.forEach(request::setHeader);
     if (!subprotocols.isEmpty()) {
       request.setSubProtocols(subprotocols);
     }
-    Session session = clientFor(uri).connect(listener, uri, request).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    JettyUpgradeListener timed = new JettyUpgradeListener() {
+      @Override
+      public void onHandshakeResponse(Request upgrade, Response response) {
+        answered.accept(Instant.now());
+      }
+    };
+    Session session = clientFor(uri).connect(listener, uri, request, timed)
+        .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     listener.session = session;
     return new TestSocketClient(listener);
   }

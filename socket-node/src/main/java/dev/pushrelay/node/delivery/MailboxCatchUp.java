@@ -21,7 +21,6 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -81,16 +80,16 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
   }
 
   /** What settles one entry with the outcome of the socket's write: its span, its metrics, its mark. */
-  private Consumer<SocketOutcome> settlement(String user, ParkedMessage p) {
+  private MailboxLook.Settle settlement(String user, ParkedMessage p) {
     RelayMessage m = p.message();
     Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, m.trace(), m.id());
-    return o -> {
+    return (o, written) -> {
       span.setAttribute(MessageTracing.OUTCOME, o.name().toLowerCase(Locale.ROOT));
       span.setAttribute(MessageTracing.PATH, RelayMetrics.PATH_MAILBOX);
       span.end();
       OutcomeMetrics.record(metrics, o, Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_MAILBOX);
       if (p.claimed()) {
-        settle(user, m.id(), o);
+        settle(user, m.id(), o, written);
       }
     };
   }
@@ -116,10 +115,10 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
         });
   }
 
-  private void settle(String user, String messageId, SocketOutcome outcome) {
-    LOG.debug("mailbox entry {} of user {} settled: {}", messageId, user, outcome);
+  private void settle(String user, String messageId, SocketOutcome outcome, boolean written) {
+    LOG.debug("mailbox entry {} of user {} settled: {}", messageId, Pseudonyms.user(user), outcome);
     CompletableFuture<Void> marked = outcome == SocketOutcome.NO_SOCKET
-        ? mailbox.release(user, List.of(messageId))
+        ? mailbox.release(user, List.of(messageId), written)
         : mailbox.delivered(user, List.of(messageId), clock.instant()).thenRun(() -> metrics.drained(1));
     marked.exceptionally(e -> {
       // the claim runs out and the route function's next retry settles the entry instead

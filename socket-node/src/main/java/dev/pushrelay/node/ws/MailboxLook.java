@@ -4,7 +4,6 @@ import dev.pushrelay.model.RelayMessage;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Consumer;
 
 /**
  * What one mailbox look of a socket found: the parked messages it claimed (or shares), in the order the
@@ -13,7 +12,14 @@ import java.util.function.Consumer;
  */
 public record MailboxLook(List<Found> found, Optional<Instant> lookAgainAt) {
   /** A parked message, and what settles its mailbox entry with the outcome of the socket's write. */
-  public record Found(RelayMessage message, Consumer<SocketOutcome> settle) {}
+  public record Found(RelayMessage message, Settle settle) {}
+
+  /** Settles a found message's entry once its socket is done with it. */
+  @FunctionalInterface
+  public interface Settle {
+    /** {@code outcome} of the write; {@code written}: whether its frame reached the client (it may be unacked). */
+    void settled(SocketOutcome outcome, boolean written);
+  }
 
   public MailboxLook {
     found = List.copyOf(found);

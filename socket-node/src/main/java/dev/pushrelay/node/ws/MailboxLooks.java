@@ -91,11 +91,7 @@ final class MailboxLooks {
   private void looked(CompletableFuture<MailboxLook> call, MailboxLook look, Throwable failed) {
     looking = false;
     if (failed instanceof TimeoutException) {
-      call.thenAccept(late -> {
-        if (!late.found().isEmpty()) {
-          lookSoon();
-        }
-      });
+      call.thenAccept(this::answeredLate);
     }
     if (failed != null) {
       lookFailed(failed);
@@ -113,7 +109,9 @@ final class MailboxLooks {
           tally.wrote(w);
         }
       }
-      w.settled().exceptionally(e -> SocketOutcome.NO_SOCKET).thenAccept(found.settle());
+      CompletableFuture<SocketOutcome> out = w.written().exceptionally(e -> SocketOutcome.NO_SOCKET);
+      w.settled().exceptionally(e -> SocketOutcome.NO_SOCKET)
+          .thenAcceptBoth(out, (o, frame) -> found.settle().settled(o, frame != SocketOutcome.NO_SOCKET));
     }
     if (!socket.isOpen()) {
       return;
@@ -158,11 +156,19 @@ final class MailboxLooks {
     });
   }
 
-  /** One more look as soon as the socket is live: a look's claims landed after the socket gave up on it. */
-  private void lookSoon() {
+  /**
+   * A look's claims landed after the socket gave up on it: an open socket looks once more, which hands it
+   * its own claims again; a closed one hands them back, unwritten, so that they cost the user no claim.
+   */
+  private void answeredLate(MailboxLook late) {
+    if (late.found().isEmpty()) {
+      return;
+    }
     socket.events().execute(() -> {
       if (socket.isOpen()) {
         lookAgainAfter(Duration.ZERO);
+      } else {
+        late.found().forEach(f -> f.settle().settled(SocketOutcome.NO_SOCKET, false));
       }
     });
   }

@@ -13,6 +13,7 @@ import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.node.config.SocketTimings;
 import dev.pushrelay.node.ws.Connection;
+import dev.pushrelay.node.ws.MailboxLook;
 import dev.pushrelay.node.ws.NodeSockets;
 import dev.pushrelay.node.ws.SocketFixture;
 import dev.pushrelay.pubsub.RelayPublisher;
@@ -46,8 +47,13 @@ class OrphanedClaimsTest {
   /** The first claim of the test lands at once, and its answer comes only when the test says. */
   private final CompletableFuture<Void> firstAnswer = new CompletableFuture<>();
   private final AtomicReference<NodeSockets.CatchUp> catchUp = new AtomicReference<>();
-  private final SocketFixture node = new SocketFixture(SocketLimits.defaults(), null,
-      (user, id, caughtUp) -> catchUp.get().look(user, id, caughtUp), 10, QUICK_DEADLINE);
+  /** The look the catch-up answered last, as the socket holds it. */
+  private final AtomicReference<CompletableFuture<?>> lastLook = new AtomicReference<>();
+  private final SocketFixture node = new SocketFixture(SocketLimits.defaults(), null, (user, id, caughtUp) -> {
+    CompletableFuture<MailboxLook> look = catchUp.get().look(user, id, caughtUp);
+    lastLook.set(look);
+    return look;
+  }, 10, QUICK_DEADLINE);
 
   {
     Mailbox slowFirstAnswer = new ForwardingMailbox(entries) {
@@ -119,6 +125,34 @@ class OrphanedClaimsTest {
   }
 
   /**
+   * The catch-up's claim lands, its socket gives up on the answer and closes, and the answer comes: the
+   * claim goes back unwritten, pending again and not counted toward {@link Mailbox#MAX_CLAIMS}, since no
+   * client had the message (a slow mailbox under a churning user dead-lettered such messages as
+   * {@code handed_back} while the user was connected). A claim whose message was written and left
+   * unacked counts.
+   */
+  @Test
+  void aClaimAnsweredAfterItsSocketClosedGoesBackUncounted() throws Exception {
+    park(acceptedAt("p1", 1));
+    SocketFixture.Socket s = node.open("u1");
+    assertEquals(1, entries.claims("u1", "p1"), "the catch-up's claim landed");
+    CompletableFuture<?> look = lastLook.get();
+    // the socket stopped waiting for the look (its registry deadline, in real time) and waits for its late
+    // answer: the look has that waiter besides the socket's own copy
+    Await.until("the socket gave up on its look", Duration.ofSeconds(10), () -> look.getNumberOfDependents() >= 2);
+    s.closedBy(1001);
+    firstAnswer.complete(null);
+    Await.until("the late claim handed back", Duration.ofSeconds(10),
+        () -> "pending".equals(entries.entries().values().iterator().next().state()));
+    assertEquals(0, entries.claims("u1", "p1"), "a claim that handed the client nothing does not count");
+    SocketFixture.Socket next = node.live("u1");
+    assertEquals(List.of("p1"), next.messageIds());
+    next.closedBy(1001);
+    assertEquals("pending", entries.entries().values().iterator().next().state());
+    assertEquals(1, entries.claims("u1", "p1"), "written and never acked: that claim counts");
+  }
+
+  /**
    * A socket of the user claimed an entry and died without settling it (its node crashed): a live
    * socket that came more than the shared window later skips the claim, then looks again when it runs
    * out and takes the message.
@@ -174,8 +208,8 @@ class OrphanedClaimsTest {
     }
 
     @Override
-    public CompletableFuture<Void> release(String userId, List<String> messageIds) {
-      return to.release(userId, messageIds);
+    public CompletableFuture<Void> release(String userId, List<String> messageIds, boolean written) {
+      return to.release(userId, messageIds, written);
     }
 
     @Override

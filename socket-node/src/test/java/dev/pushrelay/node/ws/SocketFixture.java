@@ -137,7 +137,7 @@ public final class SocketFixture implements AutoCloseable {
     for (RelayMessage m : messages) {
       CompletableFuture<SocketOutcome> f = new CompletableFuture<>();
       settled.add(f);
-      found.add(new MailboxLook.Found(m, f::complete));
+      found.add(new MailboxLook.Found(m, (o, written) -> f.complete(o)));
     }
     return new MailboxLook(found, Optional.empty());
   }

@@ -3,6 +3,7 @@ package dev.pushrelay.node.ws;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
+import java.net.URI;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -11,6 +12,8 @@ import org.eclipse.jetty.websocket.api.UpgradeRequest;
 import org.eclipse.jetty.websocket.api.UpgradeResponse;
 import org.eclipse.jetty.websocket.common.JettyWebSocketFrameHandler;
 import org.eclipse.jetty.websocket.common.WebSocketSession;
+import org.eclipse.jetty.websocket.core.Negotiated;
+import org.eclipse.jetty.websocket.core.WebSocketCoreSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -24,7 +27,9 @@ import org.slf4j.LoggerFactory;
  * session's two fields are final. So the four references are swapped for one stand-in shared by every
  * socket, which answers what is asked of an upgrade after it (the protocol version, "not secure": TLS ends
  * at Cloud Run's front end) with nothing of any request. The relay itself never reads the upgrade after
- * the handshake. The fields are found once, by reflection; should a Jetty upgrade move them, nothing is
+ * the handshake. The core session's negotiated request URI and query parameters go too: with a token
+ * in the query string, they held it for the socket's life, three times over (about 1 KB). The fields
+ * are found once, by reflection; should a Jetty upgrade move them, nothing is
  * changed, a warning says so once, and {@code InMemoryNodeTest} fails.
  */
 final class UpgradeRelease {
@@ -33,17 +38,29 @@ final class UpgradeRelease {
   static final UpgradeResponse RESPONSE = standIn(UpgradeResponse.class);
   private static final Fields FIELDS = Fields.find();
 
-  /** The session's fields, and its frame handler's, that hold the upgrade; null when not found. */
-  private record Fields(Field handler, Field request, Field response) {
+  /**
+   * The request URI the core session keeps instead of the one it was opened with; the relay never asks
+   * for it after the handshake.
+   */
+  static final URI REQUEST_URI = URI.create("ws://released.invalid/ws");
+
+  /**
+   * The session's fields, and its frame handler's, that hold the upgrade; and the core session's
+   * negotiated request URI and query parameters. Null when not found.
+   */
+  private record Fields(Field handler, Field request, Field response, Field negotiated, Field uri, Field query) {
     static Fields find() {
       try {
         Field handler = WebSocketSession.class.getDeclaredField("frameHandler");
         Field request = WebSocketSession.class.getDeclaredField("upgradeRequest");
         Field response = WebSocketSession.class.getDeclaredField("upgradeResponse");
-        for (Field f : List.of(handler, request, response)) {
+        Field negotiated = WebSocketCoreSession.class.getDeclaredField("negotiated");
+        Field uri = Negotiated.class.getDeclaredField("requestURI");
+        Field query = Negotiated.class.getDeclaredField("parameterMap");
+        for (Field f : List.of(handler, request, response, negotiated, uri, query)) {
           f.setAccessible(true);
         }
-        return new Fields(handler, request, response);
+        return new Fields(handler, request, response, negotiated, uri, query);
       } catch (ReflectiveOperationException | RuntimeException e) {
         LOG.warn("this Jetty's sessions are not as expected ({}): each socket keeps its HTTP upgrade, about 5 KB",
             e.toString());
@@ -65,6 +82,11 @@ final class UpgradeRelease {
       handler.setUpgradeResponse(RESPONSE);
       FIELDS.request().set(ws, REQUEST);
       FIELDS.response().set(ws, RESPONSE);
+      if (ws.getCoreSession() instanceof WebSocketCoreSession core) {
+        Negotiated negotiated = (Negotiated) FIELDS.negotiated().get(core);
+        FIELDS.uri().set(negotiated, REQUEST_URI);
+        FIELDS.query().set(negotiated, Map.of());
+      }
       return true;
     } catch (ReflectiveOperationException | RuntimeException e) {
       LOG.debug("upgrade of a session not released: {}", e.toString());

@@ -18,6 +18,8 @@ import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ContextHandler;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.common.WebSocketSession;
+import org.eclipse.jetty.websocket.core.CoreSession;
 import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 import org.junit.jupiter.api.Test;
 
@@ -30,6 +32,7 @@ class UpgradeReleaseTest {
   public static final class Releasing implements Session.Listener.AutoDemanding {
     final CompletableFuture<Session> opened = new CompletableFuture<>();
     volatile Object before;
+    volatile String query;
     volatile boolean released;
     private volatile Session session;
 
@@ -37,6 +40,7 @@ class UpgradeReleaseTest {
     public void onWebSocketOpen(Session session) {
       this.session = session;
       before = session.getUpgradeRequest();
+      query = ((WebSocketSession) session).getCoreSession().getRequestURI().getQuery();
       released = UpgradeRelease.release(session);
       opened.complete(session);
     }
@@ -65,9 +69,14 @@ class UpgradeReleaseTest {
     server.setHandler(context);
     server.start();
     try (TestSocketClient client = TestSocketClient.connect(
-        URI.create("ws://127.0.0.1:" + connector.getLocalPort() + "/ws"), Map.of(), Duration.ofSeconds(10))) {
+        URI.create("ws://127.0.0.1:" + connector.getLocalPort() + "/ws?access_token=secret"), Map.of(),
+        Duration.ofSeconds(10))) {
       Session session = endpoint.opened.get(10, TimeUnit.SECONDS);
       assertTrue(endpoint.released, "released");
+      assertEquals("access_token=secret", endpoint.query, "held the query before");
+      CoreSession core = ((WebSocketSession) session).getCoreSession();
+      assertSame(UpgradeRelease.REQUEST_URI, core.getRequestURI(), "the token in the query string is let go");
+      assertEquals(Map.of(), core.getParameterMap());
       assertNotSame(UpgradeRelease.REQUEST, endpoint.before, "held the real upgrade before");
       assertSame(UpgradeRelease.REQUEST, session.getUpgradeRequest());
       assertSame(UpgradeRelease.RESPONSE, session.getUpgradeResponse());

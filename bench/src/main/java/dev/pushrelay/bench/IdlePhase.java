@@ -24,6 +24,12 @@ final class IdlePhase {
       "relay,relay-browser,ws,socketio"));
   private final TokenMint tokens;
   private String relayHeapSpaces = "";
+  /**
+   * How long after its level's last connect the heap is read: our node's youngest socket is then past
+   * its late mailbox look (5 s after open), so no socket's calls are in flight and the figure is of idle
+   * sockets, not of the connect path's work (a read at once caught a thousand Firestore calls in flight).
+   */
+  static final Duration IDLE_AFTER = Duration.ofSeconds(7);
 
   IdlePhase(SocketBenchSettings s) {
     this.s = s;
@@ -79,6 +85,7 @@ final class IdlePhase {
           if (open != levels[i]) {
             throw new IllegalStateException(c.key() + ": " + open + " of " + levels[i] + " sockets open");
           }
+          Thread.sleep(IDLE_AFTER.toMillis()); // the sockets' own protocol time, not a wait for a result
           heap[i] = server.heapAfterGcBytes();
           rss[i] = server.rssBytes();
           if (c == Contender.RELAY) {
@@ -106,7 +113,8 @@ final class IdlePhase {
     md.append(String.format("Each server in turn (the order rotated each run), a fresh process with a fresh node id "
         + "each run, against the running emulators: %s authenticated sockets of distinct users (HS256 tokens), "
         + "opened from one client JVM with at most %d handshakes in flight (each waits for "
-        + "`connection_established`; on our node that includes the Firestore registration). At each level: heap in "
+        + "`connection_established`; on our node that includes the Firestore registration). At each level, %d s after "
+        + "its last connect (every socket of our node past its late mailbox look, nothing in flight): heap in "
         + "use right after a full GC (our node: `jcmd GC.run`, then the used figure of `jcmd GC.heap_info`; peers: "
         + "`global.gc()` twice under `--expose-gc`, then V8's `heapUsed`, which leaves out Buffers held outside the "
         + "V8 heap) and RSS (`VmRSS` of /proc/PID/status, right after that GC). Per socket = the slope of a "
@@ -115,7 +123,8 @@ final class IdlePhase {
         + "itself as on a 1-vCPU instance (heap spaces in GC.heap_info: %s); `RELAY_MAX_CONNECTIONS` raised to the "
         + "top level + 100, everything else as deployed. Peers on Node %s with default flags. %d runs; median "
         + "(min–max) over the runs.%n%n",
-        Arrays.toString(levels), concurrency, levels.length, s.serverCpus(), s.clientCpus(), s.nodeJavaVersion(),
+        Arrays.toString(levels), concurrency, IDLE_AFTER.toSeconds(), levels.length, s.serverCpus(), s.clientCpus(),
+        s.nodeJavaVersion(),
         s.nodeJvmFlags(),
         relayHeapSpaces.isEmpty() ? "not read" : relayHeapSpaces, s.nodeVersion(), runs));
     List<Run> ours = results.get(Contender.RELAY);

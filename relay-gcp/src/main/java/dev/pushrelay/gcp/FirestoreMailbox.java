@@ -42,17 +42,25 @@ public final class FirestoreMailbox implements Mailbox {
   static final String CLAIMS = "claims";
   /** How long a delivered tombstone stays for the route function to see. */
   static final Duration TOMBSTONE_TTL = Duration.ofHours(1);
-  private static final int CLAIM_LIMIT = 500;
+  /** How many entries a look reads of each kind (waiting; recently claimed). */
+  static final int CLAIM_LIMIT = 500;
   /** Times an entry that changed under a claim is read and decided again. */
   private static final int CLAIM_RETRIES = 3;
 
   private final Firestore db;
   private final RelayMetrics metrics;
+  private final int claimLimit;
 
   /** Counts the documents it reads and writes in {@code metrics}. */
   public FirestoreMailbox(Firestore db, RelayMetrics metrics) {
+    this(db, metrics, CLAIM_LIMIT);
+  }
+
+  /** The same, with a look reading at most {@code claimLimit} entries of each kind (a test's smaller one). */
+  FirestoreMailbox(Firestore db, RelayMetrics metrics, int claimLimit) {
     this.db = db;
     this.metrics = metrics;
+    this.claimLimit = claimLimit;
   }
 
   private CollectionReference pending(String userId) {
@@ -175,8 +183,12 @@ public final class FirestoreMailbox implements Mailbox {
    */
   @Override
   public CompletableFuture<Claimed> claim(String userId, String connectionId, Instant now) {
-    // every entry, delivered ones too: one that another socket of the user got moments ago is shared
-    return claimFrom(pending(userId).orderBy("sentAt").limit(CLAIM_LIMIT), connectionId, now);
+    // what waits, and what another socket of the user claimed within the shared window (delivered since,
+    // or not), which is shared: two queries that each need only a single-field index. Older tombstones
+    // are never read: a user with many of them neither pays for them nor has them crowd out what waits
+    CompletableFuture<List<QueryDocumentSnapshot>> recent = read(pending(userId)
+        .whereGreaterThanOrEqualTo("claimedAt", Timestamps.of(now.minus(Mailbox.SHARED_WINDOW))).limit(claimLimit));
+    return claimFrom(read(waiting(userId)).thenCombine(recent, FirestoreMailbox::byId), connectionId, now);
   }
 
   /**
@@ -186,18 +198,40 @@ public final class FirestoreMailbox implements Mailbox {
    */
   @Override
   public CompletableFuture<Claimed> claimNew(String userId, String connectionId, Instant now) {
-    return claimFrom(pending(userId).whereIn("state", List.of(Mailbox.STATE_PENDING, Mailbox.STATE_CLAIMED)).limit(CLAIM_LIMIT),
-        connectionId, now);
+    return claimFrom(read(waiting(userId)), connectionId, now);
   }
 
-  private CompletableFuture<Claimed> claimFrom(com.google.cloud.firestore.Query query, String connectionId,
-      Instant now) {
-    return Completions.of(query.get()).thenCompose(snapshot -> {
-      List<QueryDocumentSnapshot> docs = new ArrayList<>(snapshot.getDocuments());
+  /** The query's documents, counted as read (a query that finds none costs one read). */
+  private CompletableFuture<List<QueryDocumentSnapshot>> read(com.google.cloud.firestore.Query query) {
+    return Completions.of(query.get()).thenApply(q -> {
+      metrics.firestoreReads(Math.max(1, q.size()));
+      return q.getDocuments();
+    });
+  }
+
+  private com.google.cloud.firestore.Query waiting(String userId) {
+    return pending(userId).whereIn("state", List.of(Mailbox.STATE_PENDING, Mailbox.STATE_CLAIMED)).limit(claimLimit);
+  }
+
+  /** The documents of both reads, each once: the later read of an entry both found. */
+  private static List<QueryDocumentSnapshot> byId(List<QueryDocumentSnapshot> a, List<QueryDocumentSnapshot> b) {
+    Map<String, QueryDocumentSnapshot> docs = new HashMap<>();
+    for (QueryDocumentSnapshot d : a) {
+      docs.put(d.getId(), d);
+    }
+    for (QueryDocumentSnapshot d : b) {
+      docs.merge(d.getId(), d, (x, y) -> x.getUpdateTime().compareTo(y.getUpdateTime()) >= 0 ? x : y);
+    }
+    return List.copyOf(docs.values());
+  }
+
+  private CompletableFuture<Claimed> claimFrom(CompletableFuture<List<QueryDocumentSnapshot>> read,
+      String connectionId, Instant now) {
+    return read.thenCompose(found -> {
+      List<QueryDocumentSnapshot> docs = new ArrayList<>(found);
       docs.sort(java.util.Comparator.comparing((QueryDocumentSnapshot d) -> d.getTimestamp("sentAt"),
               java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder()))
           .thenComparing(QueryDocumentSnapshot::getId));
-      metrics.firestoreReads(Math.max(1, docs.size()));
       List<CompletableFuture<Decided>> each = new ArrayList<>(docs.size());
       BatchedWrites claims = new BatchedWrites(db);
       for (QueryDocumentSnapshot doc : docs) {

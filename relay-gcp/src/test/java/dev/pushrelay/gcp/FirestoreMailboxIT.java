@@ -149,4 +149,35 @@ class FirestoreMailboxIT {
     assertEquals(ParkOutcome.ALREADY_DELIVERED, mailbox.park(taken, 2, false, 10, t0.plusSeconds(3))
         .get(10, TimeUnit.SECONDS), "the tombstone stays and settles the retry");
   }
+
+  /**
+   * A catch-up reads what waits and what another socket claimed within the shared window, never older
+   * tombstones: more of them than a look reads do not hide a message parked after them (they did, read
+   * oldest first), and one that another socket got moments ago is still shared.
+   */
+  @Test
+  void oldTombstonesDoNotHideWhatWaits() throws Exception {
+    int limit = 10;
+    Mailbox small = new FirestoreMailbox(project.clients().firestore(), RelayMetrics.noop(Part.SOCKET_NODE), limit);
+    String user = "tombstones-" + UUID.randomUUID();
+    Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    List<String> old = new java.util.ArrayList<>();
+    for (int i = 0; i < limit + 2; i++) {
+      old.add("old-" + i);
+      mailbox.parkNew(new RelayMessage("old-" + i, user, "e", null, t0.plusMillis(i), 3600, Priority.NORMAL), t0)
+          .get(10, TimeUnit.SECONDS);
+    }
+    assertEquals(old.size(), look(user, "c1", t0).messages().size());
+    mailbox.delivered(user, old, t0).get(10, TimeUnit.SECONDS);
+
+    Instant t1 = t0.plus(Mailbox.SHARED_WINDOW).plusSeconds(1);
+    for (String id : List.of("new", "recent")) {
+      mailbox.parkNew(new RelayMessage(id, user, "e", null, t1, 3600, Priority.NORMAL), t1).get(10, TimeUnit.SECONDS);
+    }
+    mailbox.claim(user, "c1", t1).get(10, TimeUnit.SECONDS);
+    mailbox.release(user, List.of("new"), false).get(10, TimeUnit.SECONDS);
+    mailbox.delivered(user, List.of("recent"), t1).get(10, TimeUnit.SECONDS);
+    assertEquals(List.of("new", "recent (shared)"),
+        handed(small.claim(user, "c2", t1.plusSeconds(1)).get(10, TimeUnit.SECONDS)));
+  }
 }

@@ -41,11 +41,13 @@ resource "google_firestore_field" "connections_ttl" {
   depends_on = [google_project_service.required]
 }
 
+# purgeAt, not the lease's expiresAt: a node's document must outlive its lease until the cleanup
+# has swept its delivery subscription (which never expires), and the cleanup finds it by the document.
 resource "google_firestore_field" "nodes_ttl" {
   project    = var.project_id
   database   = local.firestore_database
   collection = "nodes"
-  field      = "expiresAt"
+  field      = "purgeAt"
 
   ttl_config {}
 

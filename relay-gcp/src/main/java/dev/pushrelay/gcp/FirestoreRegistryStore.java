@@ -39,6 +39,13 @@ public final class FirestoreRegistryStore implements RegistryStore {
   public static final String RETIRED_AT = "retiredAt";
   /** Cloud Run ends a socket after 60 minutes: a connection document outlives it by a little. */
   private static final Duration CONNECTION_TTL = Duration.ofMinutes(65);
+  /**
+   * How long a node's document outlives its lease: {@code purgeAt}, the field of the collection's TTL
+   * policy. Its delivery subscription never expires, and only the cleanup, which finds it by this
+   * document, sweeps and deletes it; a TTL on the lease itself could delete the document first (say,
+   * while no node serves), and the subscription would be left to nobody.
+   */
+  static final Duration NODE_PURGE_AFTER = Duration.ofDays(30);
   private static final Duration LIVENESS_CACHE = Duration.ofSeconds(1);
 
   private final Firestore db;
@@ -96,11 +103,18 @@ public final class FirestoreRegistryStore implements RegistryStore {
     });
   }
 
+  /** A node's lease as written: the heartbeat, its end, and when the document may go (see {@link #NODE_PURGE_AFTER}). */
+  private static Map<String, Object> lease(Instant now, Instant expiresAt) {
+    return Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt),
+        "purgeAt", Timestamps.of(expiresAt.plus(NODE_PURGE_AFTER)));
+  }
+
   @Override
   public CompletableFuture<Void> heartbeat(String nodeId, String revision, Instant now, Instant expiresAt) {
-    Map<String, Object> doc = revision.isEmpty()
-        ? Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt))
-        : Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt), "revision", revision);
+    Map<String, Object> doc = new java.util.HashMap<>(lease(now, expiresAt));
+    if (!revision.isEmpty()) {
+      doc.put("revision", revision);
+    }
     metrics.firestoreWrites(1);
     return Completions.of(db.collection(NODES).document(nodeId).set(doc)).thenApply(r -> {
       leaseVersions.put(nodeId, r.getUpdateTime());
@@ -129,8 +143,7 @@ public final class FirestoreRegistryStore implements RegistryStore {
       boolean mayRetry) {
     metrics.firestoreWrites(1);
     DocumentReference ref = db.collection(NODES).document(nodeId);
-    return Completions.of(ref.update(Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt)),
-            Precondition.updatedAt(version)))
+    return Completions.of(ref.update(lease(now, expiresAt), Precondition.updatedAt(version)))
         .thenApply(r -> {
           leaseVersions.put(nodeId, r.getUpdateTime());
           return Lease.HELD;

@@ -42,6 +42,12 @@ class FirestoreRegistryStoreIT {
     return call.get(10, TimeUnit.SECONDS);
   }
 
+  /** When the node's document may be deleted by the collection's TTL policy. */
+  private static Instant purgeAt(String node) throws Exception {
+    return Timestamps.instant(get(Completions.of(project.clients().firestore().collection(FirestoreRegistryStore.NODES).document(node)
+        .get())).getTimestamp("purgeAt"));
+  }
+
   private static String unique(String what) {
     return what + "-" + UUID.randomUUID();
   }
@@ -87,7 +93,10 @@ class FirestoreRegistryStoreIT {
     String node = unique("node");
     Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     get(registry.heartbeat(node, "", now, now.plusSeconds(15)));
+    assertEquals(now.plusSeconds(15).plus(FirestoreRegistryStore.NODE_PURGE_AFTER), purgeAt(node),
+        "the document outlives its lease: the TTL field is purgeAt");
     assertEquals(Lease.HELD, get(registry.renewLease(node, now.plusSeconds(5), now.plusSeconds(20))));
+    assertEquals(now.plusSeconds(20).plus(FirestoreRegistryStore.NODE_PURGE_AFTER), purgeAt(node), "renewed too");
     assertFalse(get(registry.revisionRetired("rev-" + UUID.randomUUID())));
 
     Instant later = now.plusSeconds(60);

@@ -1,10 +1,11 @@
 # Firestore in Native mode holds the registry and the mailboxes:
 #   connections/{connectionId}                 userId, nodeId, connectedAt, expiresAt
-#   nodes/{nodeId}                             heartbeat, expiresAt
-#   mailboxes/{userId}/pending/{messageId}     the request, sentAt, attempts, expiresAt
+#   nodes/{nodeId}                             heartbeat, expiresAt (the lease), purgeAt (its TTL)
+#   mailboxes/{userId}/pending/{messageId}     the request, sentAt, attempts, state, claimedAt, expiresAt
 #   revocations/{userId}                       issuedBefore, expiresAt (issuedBefore + 24 h 5 min)
-# The queries (connections where userId == U; one user's pending ordered by sentAt) are served by
-# the automatic single-field indexes, so no composite index is declared.
+# The queries: connections where userId == U, and one user's pending entries claimed since T, on the
+# automatic single-field indexes; one user's waiting entries (state in [pending, claimed]) oldest first,
+# on the composite index below.
 
 resource "google_firestore_database" "default" {
   count = var.create_firestore_database ? 1 : 0
@@ -23,7 +24,28 @@ locals {
   firestore_database = var.create_firestore_database ? google_firestore_database.default[0].name : "(default)"
 }
 
-# TTL policies: Firestore deletes a document some time (up to about a day) after its expiresAt.
+# A socket's catch-up reads what waits in its user's mailbox, oldest first, without the delivered
+# tombstones, which may be many and would crowd out what waits.
+resource "google_firestore_index" "pending_by_state" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "pending"
+
+  fields {
+    field_path = "state"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "sentAt"
+    order      = "ASCENDING"
+  }
+
+  # After the field operations: index operations on one database queue behind each other too.
+  depends_on = [google_firestore_field.revocations_ttl]
+}
+
+# TTL policies: Firestore deletes a document some time (up to about a day) after its TTL field
+# (expiresAt; purgeAt for nodes).
 # Readers still compare expiresAt with the clock, since deletion lags.
 
 resource "google_firestore_field" "connections_ttl" {

@@ -25,9 +25,9 @@ final class IdlePhase {
   private final TokenMint tokens;
   private String relayHeapSpaces = "";
   /**
-   * How long after its level's last connect the heap is read: our node's youngest socket is then past
-   * its late mailbox look (5 s after open), so no socket's calls are in flight and the figure is of idle
-   * sockets, not of the connect path's work (a read at once caught a thousand Firestore calls in flight).
+   * How long after its level's last connect the heap is read: our node's youngest socket has then begun
+   * its late mailbox look (5 s after open), and the catch-ups and second looks are over, so the figure is
+   * of idle sockets, not of the connect path's work (a read at once caught a thousand gRPC calls in flight).
    */
   static final Duration IDLE_AFTER = Duration.ofSeconds(7);
 
@@ -114,7 +114,7 @@ final class IdlePhase {
         + "each run, against the running emulators: %s authenticated sockets of distinct users (HS256 tokens), "
         + "opened from one client JVM with at most %d handshakes in flight (each waits for "
         + "`connection_established`; on our node that includes the Firestore registration). At each level, %d s after "
-        + "its last connect (every socket of our node past its late mailbox look, nothing in flight): heap in "
+        + "its last connect (every socket of our node into its late mailbox look, its catch-up over): heap in "
         + "use right after a full GC (our node: `jcmd GC.run`, then the used figure of `jcmd GC.heap_info`; peers: "
         + "`global.gc()` twice under `--expose-gc`, then V8's `heapUsed`, which leaves out Buffers held outside the "
         + "V8 heap) and RSS (`VmRSS` of /proc/PID/status, right after that GC). Per socket = the slope of a "

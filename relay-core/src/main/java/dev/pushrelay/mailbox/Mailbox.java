@@ -82,12 +82,14 @@ public interface Mailbox {
   CompletableFuture<Void> delivered(String userId, List<String> messageIds, Instant now);
 
   /**
-   * Puts claimed messages back to pending: their socket closed before the client acked them. A claim
-   * whose message never reached the client ({@code written} false: the socket closed before the frame was
-   * out, or the look answered after the socket stopped waiting) is not counted toward {@link #MAX_CLAIMS}:
-   * only a client that was handed the message and left without acking it uses up a claim.
+   * Puts messages that {@code connectionId} holds claimed back to pending: its socket closed before the
+   * client acked them. An entry no longer claimed by that socket (delivered meanwhile, released already,
+   * taken by another socket after the claim ran out) is left as it is. A claim whose message never reached
+   * the client ({@code written} false: the socket closed before the frame was out, or the look answered
+   * after the socket stopped waiting) is not counted toward {@link #MAX_CLAIMS}: only a client that was
+   * handed the message and left without acking it uses up a claim.
    */
-  CompletableFuture<Void> release(String userId, List<String> messageIds, boolean written);
+  CompletableFuture<Void> release(String userId, String connectionId, List<String> messageIds, boolean written);
 
   /**
    * Marks an entry a look claimed for the dead-letter topic as dead-lettered, once its dead letter is out:

@@ -174,18 +174,18 @@ public final class FirestoreMailbox implements Mailbox {
   }
 
   /**
-   * Claims without a transaction: one query for the user's entries, then one write per claimable entry
-   * (sent together, see {@link BatchedWrites}), conditional on the entry being unchanged since the query
-   * (its update time). A transaction over the query would hold the whole mailbox against the route
-   * function's parking of new messages, and both sides then abort each other under churn; here an entry
-   * that changed meanwhile is read again and decided again, and nothing else waits. One claim that fails fails the look: the socket's next look
-   * hands over the claims this one wrote, as its own.
+   * Claims without a transaction: two queries for the user's entries (below), then one write per
+   * claimable entry (sent together, see {@link BatchedWrites}), conditional on the entry being unchanged
+   * since the query (its update time). A transaction over the queries would hold the whole mailbox against
+   * the route function's parking of new messages, and both sides then abort each other under churn; here
+   * an entry that changed meanwhile is read again and decided again, and nothing else waits. One claim
+   * that fails fails the look: the socket's next look hands over the claims this one wrote, as its own.
    */
   @Override
   public CompletableFuture<Claimed> claim(String userId, String connectionId, Instant now) {
-    // what waits, and what another socket of the user claimed within the shared window (delivered since,
-    // or not), which is shared: two queries that each need only a single-field index. Older tombstones
-    // are never read: a user with many of them neither pays for them nor has them crowd out what waits
+    // what waits, oldest first, and what another socket of the user claimed within the shared window
+    // (delivered since, or not), which is shared. Older tombstones are never read: a user with many of
+    // them neither pays for them nor has them crowd out what waits
     CompletableFuture<List<QueryDocumentSnapshot>> recent = read(pending(userId)
         .whereGreaterThanOrEqualTo("claimedAt", Timestamps.of(now.minus(Mailbox.SHARED_WINDOW))).limit(claimLimit));
     return claimFrom(read(waiting(userId)).thenCombine(recent, FirestoreMailbox::byId), connectionId, now);
@@ -193,8 +193,7 @@ public final class FirestoreMailbox implements Mailbox {
 
   /**
    * Pending and claimed entries only, not the delivered tombstones: the look a live socket takes again
-   * after its catch-up. An equality filter on one field needs no composite index, so the oldest-first
-   * order is the client's.
+   * after its catch-up.
    */
   @Override
   public CompletableFuture<Claimed> claimNew(String userId, String connectionId, Instant now) {
@@ -209,8 +208,13 @@ public final class FirestoreMailbox implements Mailbox {
     });
   }
 
+  /**
+   * The entries that wait (pending, or claimed and maybe not written yet), the oldest {@code claimLimit}
+   * of them: the composite index {@code pending_by_state} in terraform/firestore.tf serves it.
+   */
   private com.google.cloud.firestore.Query waiting(String userId) {
-    return pending(userId).whereIn("state", List.of(Mailbox.STATE_PENDING, Mailbox.STATE_CLAIMED)).limit(claimLimit);
+    return pending(userId).whereIn("state", List.of(Mailbox.STATE_PENDING, Mailbox.STATE_CLAIMED))
+        .orderBy("sentAt").limit(claimLimit);
   }
 
   /** The documents of both reads, each once: the later read of an entry both found. */
@@ -340,15 +344,39 @@ public final class FirestoreMailbox implements Mailbox {
         "claimedAt", FieldValue.delete()));
   }
 
+  /**
+   * Each entry is read, and put back only while {@code connectionId} still holds its claim, by a write
+   * conditional on the read (its update time): a late hand-back must never turn a delivered tombstone
+   * back to pending, or take another socket's claim. Releases are rare (a socket closed unacked), so the
+   * read is cheap insurance.
+   */
   @Override
-  public CompletableFuture<Void> release(String userId, List<String> messageIds, boolean written) {
-    metrics.firestoreWrites(messageIds.size());
+  public CompletableFuture<Void> release(String userId, String connectionId, List<String> messageIds,
+      boolean written) {
     Map<String, Object> pending = new HashMap<>(Map.of("state", Mailbox.STATE_PENDING,
         "claimedBy", FieldValue.delete(), "claimedAt", FieldValue.delete()));
     if (!written) {
       pending.put(CLAIMS, FieldValue.increment(-1)); // the claim handed the client nothing
     }
-    return eachEntry(userId, messageIds, pending);
+    metrics.firestoreReads(messageIds.size());
+    CompletableFuture<?>[] each = messageIds.stream().map(id -> {
+      DocumentReference ref = pending(userId).document(id);
+      return Completions.of(ref.get()).thenCompose(doc -> {
+        if (!doc.exists() || !Mailbox.STATE_CLAIMED.equals(doc.getString("state"))
+            || !connectionId.equals(doc.getString("claimedBy"))) {
+          return CompletableFuture.completedFuture(null); // no longer this socket's claim
+        }
+        metrics.firestoreWrites(1);
+        return Completions.of(ref.update(pending, Precondition.updatedAt(doc.getUpdateTime())))
+            .handle((r, e) -> {
+              if (e != null && !Preconditions.lost(e)) { // lost: it changed since, and is not ours to release
+                throw new CompletionException(e);
+              }
+              return null;
+            });
+      });
+    }).toArray(CompletableFuture[]::new);
+    return CompletableFuture.allOf(each);
   }
 
   /**

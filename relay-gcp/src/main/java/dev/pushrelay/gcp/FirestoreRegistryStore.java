@@ -103,7 +103,7 @@ public final class FirestoreRegistryStore implements RegistryStore {
     });
   }
 
-  /** A node's lease as written: the heartbeat, its end, and when the document may go (see {@link #NODE_PURGE_AFTER}). */
+  /** A node's lease as written: the heartbeat, its end, and when the document may go ({@link #NODE_PURGE_AFTER}). */
   private static Map<String, Object> lease(Instant now, Instant expiresAt) {
     return Map.of("heartbeat", Timestamps.of(now), "expiresAt", Timestamps.of(expiresAt),
         "purgeAt", Timestamps.of(expiresAt.plus(NODE_PURGE_AFTER)));

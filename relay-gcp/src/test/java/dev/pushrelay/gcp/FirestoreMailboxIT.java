@@ -93,7 +93,7 @@ class FirestoreMailboxIT {
     assertEquals(ParkOutcome.PARKED, mailbox.parkNew(m, t).get(10, TimeUnit.SECONDS));
     for (int unwritten = 1; unwritten <= Mailbox.MAX_CLAIMS; unwritten++) {
       assertEquals(List.of("m1"), handed(look(user, "u" + unwritten, t)), "unwritten claim " + unwritten);
-      mailbox.release(user, List.of("m1"), false).get(10, TimeUnit.SECONDS);
+      mailbox.release(user, "u" + unwritten, List.of("m1"), false).get(10, TimeUnit.SECONDS);
       t = t.plus(Mailbox.SHARED_WINDOW).plusSeconds(1);
     }
     for (int claim = 1; claim <= Mailbox.MAX_CLAIMS; claim++) {
@@ -101,7 +101,7 @@ class FirestoreMailboxIT {
       assertEquals(List.of("m1"), handed(look), "claim " + claim);
       assertEquals(List.of(), look.handedBack());
       if (claim % 2 == 1) {
-        mailbox.release(user, List.of("m1"), true).get(10, TimeUnit.SECONDS); // written, closed unacked
+        mailbox.release(user, "c" + claim, List.of("m1"), true).get(10, TimeUnit.SECONDS); // written, unacked
         t = t.plus(Mailbox.SHARED_WINDOW).plusSeconds(1);
       } else {
         t = t.plus(Mailbox.CLAIM_TIMEOUT).plusSeconds(1); // its socket died with the claim
@@ -175,9 +175,32 @@ class FirestoreMailboxIT {
       mailbox.parkNew(new RelayMessage(id, user, "e", null, t1, 3600, Priority.NORMAL), t1).get(10, TimeUnit.SECONDS);
     }
     mailbox.claim(user, "c1", t1).get(10, TimeUnit.SECONDS);
-    mailbox.release(user, List.of("new"), false).get(10, TimeUnit.SECONDS);
+    mailbox.release(user, "c1", List.of("new"), false).get(10, TimeUnit.SECONDS);
     mailbox.delivered(user, List.of("recent"), t1).get(10, TimeUnit.SECONDS);
     assertEquals(List.of("new", "recent (shared)"),
         handed(small.claim(user, "c2", t1.plusSeconds(1)).get(10, TimeUnit.SECONDS)));
+  }
+
+  /**
+   * A hand-back puts an entry back only while the socket handing it back still holds its claim: a late
+   * one (a look that answered after its socket closed) leaves a delivered tombstone, and another socket's
+   * claim, as they are.
+   */
+  @Test
+  void aReleaseTouchesOnlyTheSocketsOwnClaim() throws Exception {
+    String user = "release-" + UUID.randomUUID();
+    Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    for (String id : List.of("d1", "o1")) {
+      mailbox.parkNew(new RelayMessage(id, user, "e", null, t0, 3600, Priority.NORMAL), t0).get(10, TimeUnit.SECONDS);
+    }
+    assertEquals(List.of("d1", "o1"), handed(look(user, "c1", t0)));
+    mailbox.delivered(user, List.of("d1"), t0).get(10, TimeUnit.SECONDS);
+    mailbox.release(user, "c1", List.of("d1"), false).get(10, TimeUnit.SECONDS);
+    mailbox.release(user, "c2", List.of("o1"), false).get(10, TimeUnit.SECONDS);
+    Instant later = t0.plus(Mailbox.SHARED_WINDOW).plusSeconds(1);
+    assertEquals(List.of("o1"), handed(look(user, "c1", later)), "d1 stays delivered; o1 still c1's own claim");
+    assertEquals(ParkOutcome.ALREADY_DELIVERED, mailbox.park(new RelayMessage("d1", user, "e", null, t0, 3600,
+        Priority.NORMAL), 2, true, 10, later).get(10, TimeUnit.SECONDS));
+    assertEquals(List.of(), handed(look(user, "c3", later)), "o1 is c1's, not released by c2");
   }
 }

@@ -44,8 +44,8 @@ class FirestoreRegistryStoreIT {
 
   /** When the node's document may be deleted by the collection's TTL policy. */
   private static Instant purgeAt(String node) throws Exception {
-    return Timestamps.instant(get(Completions.of(project.clients().firestore().collection(FirestoreRegistryStore.NODES).document(node)
-        .get())).getTimestamp("purgeAt"));
+    return Timestamps.instant(get(Completions.of(project.clients().firestore()
+        .collection(FirestoreRegistryStore.NODES).document(node).get())).getTimestamp("purgeAt"));
   }
 
   private static String unique(String what) {

@@ -142,13 +142,17 @@ public final class InMemoryMailbox implements Mailbox {
   }
 
   @Override
-  public synchronized CompletableFuture<Void> release(String userId, List<String> messageIds, boolean written) {
+  public synchronized CompletableFuture<Void> release(String userId, String connectionId, List<String> messageIds,
+      boolean written) {
     for (String id : messageIds) {
+      Entry e = entries.get(key(userId, id));
+      if (e == null || !e.state().equals("claimed") || !connectionId.equals(e.claimedBy())) {
+        continue; // no longer this socket's claim
+      }
       if (!written) {
         claims.computeIfPresent(key(userId, id), (k, n) -> Math.max(0, n - 1));
       }
-      entries.computeIfPresent(key(userId, id),
-          (k, e) -> new Entry(e.message(), "pending", e.attempts(), e.trace(), null, null));
+      entries.put(key(userId, id), new Entry(e.message(), "pending", e.attempts(), e.trace(), null, null));
     }
     return CompletableFuture.completedFuture(null);
   }

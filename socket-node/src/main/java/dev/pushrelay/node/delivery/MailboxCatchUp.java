@@ -73,14 +73,14 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
       inOrder.sort(Comparator.comparing(ParkedMessage::message, RelayMessage.DELIVERY_ORDER));
       List<MailboxLook.Found> found = new ArrayList<>(inOrder.size());
       for (ParkedMessage p : inOrder) {
-        found.add(new MailboxLook.Found(p.message(), settlement(user, p)));
+        found.add(new MailboxLook.Found(p.message(), settlement(user, connectionId, p)));
       }
       return new MailboxLook(found, look.lookAgainAt());
     });
   }
 
   /** What settles one entry with the outcome of the socket's write: its span, its metrics, its mark. */
-  private MailboxLook.Settle settlement(String user, ParkedMessage p) {
+  private MailboxLook.Settle settlement(String user, String connectionId, ParkedMessage p) {
     RelayMessage m = p.message();
     Span span = tracing.start("relay.deliver", SpanKind.CONSUMER, m.trace(), m.id());
     return (o, written) -> {
@@ -89,7 +89,7 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
       span.end();
       OutcomeMetrics.record(metrics, o, Duration.between(m.sentAt(), clock.instant()), RelayMetrics.PATH_MAILBOX);
       if (p.claimed()) {
-        settle(user, m.id(), o, written);
+        settle(user, connectionId, m.id(), o, written);
       }
     };
   }
@@ -115,10 +115,10 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
         });
   }
 
-  private void settle(String user, String messageId, SocketOutcome outcome, boolean written) {
+  private void settle(String user, String connectionId, String messageId, SocketOutcome outcome, boolean written) {
     LOG.debug("mailbox entry {} of user {} settled: {}", messageId, Pseudonyms.user(user), outcome);
     CompletableFuture<Void> marked = outcome == SocketOutcome.NO_SOCKET
-        ? mailbox.release(user, List.of(messageId), written)
+        ? mailbox.release(user, connectionId, List.of(messageId), written)
         : mailbox.delivered(user, List.of(messageId), clock.instant()).thenRun(() -> metrics.drained(1));
     marked.exceptionally(e -> {
       // the claim runs out and the route function's next retry settles the entry instead

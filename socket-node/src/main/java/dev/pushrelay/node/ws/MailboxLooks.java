@@ -86,7 +86,8 @@ final class MailboxLooks {
   /**
    * A look's answer: its messages are written (or held while settling, or handed back when the socket
    * closed meanwhile), in the look's order, ahead of anything routed later. A look that answered after
-   * its deadline writes nothing; what it claimed comes with one more look, as the socket's own.
+   * its deadline writes nothing; what it claimed comes with one more look, as the socket's own, or goes
+   * back at once, unwritten and not counted, when the socket closed meanwhile.
    */
   private void looked(CompletableFuture<MailboxLook> call, MailboxLook look, Throwable failed) {
     looking = false;

@@ -208,8 +208,9 @@ class OrphanedClaimsTest {
     }
 
     @Override
-    public CompletableFuture<Void> release(String userId, List<String> messageIds, boolean written) {
-      return to.release(userId, messageIds, written);
+    public CompletableFuture<Void> release(String userId, String connectionId, List<String> messageIds,
+        boolean written) {
+      return to.release(userId, connectionId, messageIds, written);
     }
 
     @Override

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  * session's two fields are final. So the four references are swapped for one stand-in shared by every
  * socket, which answers what is asked of an upgrade after it (the protocol version, "not secure": TLS ends
  * at Cloud Run's front end) with nothing of any request. The relay itself never reads the upgrade after
- * the handshake. The core session's negotiated request URI and query parameters go too: with a token
- * in the query string, they held it for the socket's life, three times over (about 1 KB). The fields
+ * the handshake. The core session's negotiated request URI, query parameters and subprotocol go too
+ * (about 1 KB): they held the token for the socket's life, the query string's or the {@code bearer.<token>}
+ * subprotocol's. Jetty reads them after the handshake only in their getters and its dump. The fields
  * are found once, by reflection; should a Jetty upgrade move them, nothing is
  * changed, a warning says so once, and {@code InMemoryNodeTest} fails.
  */
@@ -43,12 +44,15 @@ final class UpgradeRelease {
    * for it after the handshake.
    */
   static final URI REQUEST_URI = URI.create("ws://released.invalid/ws");
+  /** The subprotocol the core session keeps instead of the accepted one, when there was one. */
+  static final String SUBPROTOCOL = "bearer";
 
   /**
    * The session's fields, and its frame handler's, that hold the upgrade; and the core session's
    * negotiated request URI and query parameters. Null when not found.
    */
-  private record Fields(Field handler, Field request, Field response, Field negotiated, Field uri, Field query) {
+  private record Fields(Field handler, Field request, Field response, Field negotiated, Field uri, Field query,
+      Field subprotocol) {
     static Fields find() {
       try {
         Field handler = WebSocketSession.class.getDeclaredField("frameHandler");
@@ -57,10 +61,11 @@ final class UpgradeRelease {
         Field negotiated = WebSocketCoreSession.class.getDeclaredField("negotiated");
         Field uri = Negotiated.class.getDeclaredField("requestURI");
         Field query = Negotiated.class.getDeclaredField("parameterMap");
-        for (Field f : List.of(handler, request, response, negotiated, uri, query)) {
+        Field subprotocol = Negotiated.class.getDeclaredField("subProtocol");
+        for (Field f : List.of(handler, request, response, negotiated, uri, query, subprotocol)) {
           f.setAccessible(true);
         }
-        return new Fields(handler, request, response, negotiated, uri, query);
+        return new Fields(handler, request, response, negotiated, uri, query, subprotocol);
       } catch (ReflectiveOperationException | RuntimeException e) {
         LOG.warn("this Jetty's sessions are not as expected ({}): each socket keeps its HTTP upgrade, about 5 KB",
             e.toString());
@@ -86,6 +91,9 @@ final class UpgradeRelease {
         Negotiated negotiated = (Negotiated) FIELDS.negotiated().get(core);
         FIELDS.uri().set(negotiated, REQUEST_URI);
         FIELDS.query().set(negotiated, Map.of());
+        if (negotiated.getSubProtocol() != null) {
+          FIELDS.subprotocol().set(negotiated, SUBPROTOCOL); // "bearer.<token>", as the JS client sends it
+        }
       }
       return true;
     } catch (ReflectiveOperationException | RuntimeException e) {

@@ -10,6 +10,7 @@ import dev.pushrelay.testing.RecordingSession;
 import dev.pushrelay.testing.TestSocketClient;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -82,6 +83,36 @@ class UpgradeReleaseTest {
       assertSame(UpgradeRelease.RESPONSE, session.getUpgradeResponse());
       assertEquals("13", session.getProtocolVersion());
       assertFalse(session.isSecure());
+      client.send("{\"type\":\"echo\"}");
+      client.awaitType("echo", Duration.ofSeconds(10));
+    } finally {
+      server.stop();
+    }
+  }
+
+  /** The token in the {@code bearer.<token>} subprotocol, as the JS client sends it, is let go as well. */
+  @Test
+  void theTokenOfTheSubprotocolIsLetGo() throws Exception {
+    Server server = new Server();
+    ServerConnector connector = new ServerConnector(server);
+    connector.setHost("127.0.0.1");
+    server.addConnector(connector);
+    ContextHandler context = new ContextHandler("/");
+    Releasing endpoint = new Releasing();
+    context.setHandler(WebSocketUpgradeHandler.from(server, context, container -> container.addMapping("/ws",
+        (rq, rs, cb) -> {
+          rs.setAcceptedSubProtocol(rq.getSubProtocols().get(0));
+          return endpoint;
+        })));
+    server.setHandler(context);
+    server.start();
+    try (TestSocketClient client = TestSocketClient.connect(
+        URI.create("ws://127.0.0.1:" + connector.getLocalPort() + "/ws"), Map.of(), List.of("bearer.secret"),
+        Duration.ofSeconds(10))) {
+      Session session = endpoint.opened.get(10, TimeUnit.SECONDS);
+      assertTrue(endpoint.released, "released");
+      CoreSession core = ((WebSocketSession) session).getCoreSession();
+      assertEquals(UpgradeRelease.SUBPROTOCOL, core.getNegotiatedSubProtocol());
       client.send("{\"type\":\"echo\"}");
       client.awaitType("echo", Duration.ofSeconds(10));
     } finally {

@@ -57,20 +57,32 @@ class UpgradeReleaseTest {
     }
   }
 
-  @Test
-  void anOpenJettySessionLetsGoOfItsUpgradeAndStillWorks() throws Exception {
+  /** A real Jetty on a free port whose /ws opens {@code endpoint}, accepting the first subprotocol offered. */
+  private static Server serving(Releasing endpoint) throws Exception {
     Server server = new Server();
     ServerConnector connector = new ServerConnector(server);
     connector.setHost("127.0.0.1");
     server.addConnector(connector);
     ContextHandler context = new ContextHandler("/");
-    Releasing endpoint = new Releasing();
-    context.setHandler(WebSocketUpgradeHandler.from(server, context,
-        container -> container.addMapping("/ws", (rq, rs, cb) -> endpoint)));
+    context.setHandler(WebSocketUpgradeHandler.from(server, context, container -> container.addMapping("/ws",
+        (rq, rs, cb) -> {
+          rq.getSubProtocols().stream().findFirst().ifPresent(rs::setAcceptedSubProtocol);
+          return endpoint;
+        })));
     server.setHandler(context);
     server.start();
-    try (TestSocketClient client = TestSocketClient.connect(
-        URI.create("ws://127.0.0.1:" + connector.getLocalPort() + "/ws?access_token=secret"), Map.of(),
+    return server;
+  }
+
+  private static String ws(Server server) {
+    return "ws://127.0.0.1:" + ((ServerConnector) server.getConnectors()[0]).getLocalPort() + "/ws";
+  }
+
+  @Test
+  void anOpenJettySessionLetsGoOfItsUpgradeAndStillWorks() throws Exception {
+    Releasing endpoint = new Releasing();
+    Server server = serving(endpoint);
+    try (TestSocketClient client = TestSocketClient.connect(URI.create(ws(server) + "?access_token=secret"), Map.of(),
         Duration.ofSeconds(10))) {
       Session session = endpoint.opened.get(10, TimeUnit.SECONDS);
       assertTrue(endpoint.released, "released");
@@ -93,21 +105,9 @@ class UpgradeReleaseTest {
   /** The token in the {@code bearer.<token>} subprotocol, as the JS client sends it, is let go as well. */
   @Test
   void theTokenOfTheSubprotocolIsLetGo() throws Exception {
-    Server server = new Server();
-    ServerConnector connector = new ServerConnector(server);
-    connector.setHost("127.0.0.1");
-    server.addConnector(connector);
-    ContextHandler context = new ContextHandler("/");
     Releasing endpoint = new Releasing();
-    context.setHandler(WebSocketUpgradeHandler.from(server, context, container -> container.addMapping("/ws",
-        (rq, rs, cb) -> {
-          rs.setAcceptedSubProtocol(rq.getSubProtocols().get(0));
-          return endpoint;
-        })));
-    server.setHandler(context);
-    server.start();
-    try (TestSocketClient client = TestSocketClient.connect(
-        URI.create("ws://127.0.0.1:" + connector.getLocalPort() + "/ws"), Map.of(), List.of("bearer.secret"),
+    Server server = serving(endpoint);
+    try (TestSocketClient client = TestSocketClient.connect(URI.create(ws(server)), Map.of(), List.of("bearer.secret"),
         Duration.ofSeconds(10))) {
       Session session = endpoint.opened.get(10, TimeUnit.SECONDS);
       assertTrue(endpoint.released, "released");

@@ -144,7 +144,7 @@ class OutageIT {
     System.out.printf("outage: %d handshakes probed, %d answered late or not at all %s; statuses %s; "
         + "p99 %d ms, slowest %d ms%n", handshakes.size(), late.size(), late,
         handshakes.stream().map(Handshake::status).distinct().sorted().toList(),
-        tookMs.isEmpty() ? 0 : tookMs.get((int) Math.ceil(tookMs.size() * 0.99) - 1),
+        ReliabilityReport.p99(tookMs),
         tookMs.isEmpty() ? 0 : tookMs.get(tookMs.size() - 1));
     System.out.printf("outage: %d messages accepted during it, arrived after its end: p50 %d ms, max %d ms%n",
         afterEnd.size(), afterEnd.isEmpty() ? 0 : afterEnd.get(afterEnd.size() / 2),

@@ -161,7 +161,6 @@ public final class FirestoreMailbox implements Mailbox {
     return Completions.of(pending(userId).document(messageId).delete()).thenApply(r -> null);
   }
 
-
   /** Claims for one socket: see {@link MailboxClaims}. */
   @Override
   public CompletableFuture<Claimed> claim(String userId, String connectionId, Instant now) {
@@ -211,13 +210,9 @@ public final class FirestoreMailbox implements Mailbox {
           return CompletableFuture.completedFuture(null); // no longer this socket's claim
         }
         metrics.firestoreWrites(1);
+        // changed or gone since the read: not ours to release
         return Completions.of(ref.update(pending, Precondition.updatedAt(doc.getUpdateTime())))
-            .handle((r, e) -> {
-              if (e != null && !Preconditions.lost(e)) { // lost: it changed since, and is not ours to release
-                throw new CompletionException(e);
-              }
-              return null;
-            });
+            .handle(FirestoreMailbox::changedOrGone);
       });
     }).toArray(CompletableFuture[]::new);
     return CompletableFuture.allOf(each);
@@ -232,17 +227,20 @@ public final class FirestoreMailbox implements Mailbox {
     BatchedWrites writes = messageIds.size() > 1 ? new BatchedWrites(db) : null; // one write goes as it is
     CompletableFuture<?>[] each = messageIds.stream()
         .map(id -> (writes == null ? Completions.of(pending(userId).document(id).update(fields))
-            : writes.update(pending(userId).document(id), fields)).handle((r, e) -> {
-          if (e != null && !(unwrap(e) instanceof NotFoundException) && !Preconditions.lost(e)) {
-            throw new CompletionException(e);
-          }
-          return null;
-        }))
+            : writes.update(pending(userId).document(id), fields)).handle(FirestoreMailbox::changedOrGone))
         .toArray(CompletableFuture[]::new);
     if (writes != null) {
       writes.send();
     }
     return CompletableFuture.allOf(each);
+  }
+
+  /** An entry's update that failed only because the entry changed or went since: done, as nothing is left to do. */
+  private static Void changedOrGone(Object result, Throwable e) {
+    if (e != null && !(unwrap(e) instanceof NotFoundException) && !Preconditions.lost(e)) {
+      throw new CompletionException(e);
+    }
+    return null;
   }
 
   private static Throwable unwrap(Throwable e) {

@@ -146,7 +146,7 @@ public final class InMemoryMailbox implements Mailbox {
       boolean written) {
     for (String id : messageIds) {
       Entry e = entries.get(key(userId, id));
-      if (e == null || !e.state().equals("claimed") || !connectionId.equals(e.claimedBy())) {
+      if (e == null || !e.state().equals(Mailbox.STATE_CLAIMED) || !connectionId.equals(e.claimedBy())) {
         continue; // no longer this socket's claim
       }
       if (!written) {

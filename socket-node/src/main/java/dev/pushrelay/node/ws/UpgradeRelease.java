@@ -49,7 +49,7 @@ final class UpgradeRelease {
 
   /**
    * The session's fields, and its frame handler's, that hold the upgrade; and the core session's
-   * negotiated request URI and query parameters. Null when not found.
+   * negotiated request URI, query parameters and subprotocol. Null when not found.
    */
   private record Fields(Field handler, Field request, Field response, Field negotiated, Field uri, Field query,
       Field subprotocol) {

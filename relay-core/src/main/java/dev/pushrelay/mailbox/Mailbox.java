@@ -49,6 +49,16 @@ public interface Mailbox {
     return park(message, 0, true, Integer.MAX_VALUE, now);
   }
 
+  /**
+   * {@link #parkNew} for many messages at once (a dead node's backlog), each with its own outcome, in
+   * the order given; an implementation may send the writes together.
+   */
+  default CompletableFuture<List<ParkOutcome>> parkAllNew(List<RelayMessage> messages, Instant now) {
+    List<CompletableFuture<ParkOutcome>> each = messages.stream().map(m -> parkNew(m, now)).toList();
+    return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new))
+        .thenApply(v -> each.stream().map(CompletableFuture::join).toList());
+  }
+
   /** Drops the entry of a message, whatever its state (expired, or replayed from the dead letter); absent is fine. */
   CompletableFuture<Void> discard(String userId, String messageId);
 

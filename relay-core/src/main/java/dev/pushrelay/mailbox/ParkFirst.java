@@ -5,9 +5,12 @@ import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.pubsub.RelayPublisher;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,20 +41,33 @@ public final class ParkFirst {
    * goes on the request, with {@code extra} (the node a re-route comes from).
    */
   public CompletableFuture<Void> park(RelayMessage m, Map<String, String> extra) {
-    Map<String, String> request = new HashMap<>(extra);
-    request.put(MessageAttributes.NO_LIVE_NODE, "true");
-    // no delivery attempt: the route function counts from 1
-    return mailbox.parkNew(m, clock.instant())
-        .handle((outcome, e) -> {
-          if (e != null) {
-            LOG.info("message {} for user {} could not be parked first, the route function parks it: {}", m.id(),
-                Pseudonyms.user(m.userId()), e.toString());
-          } else if (outcome == ParkOutcome.PARKED) {
-            request.put(MessageAttributes.PARKED, "true");
-          }
-          return null;
-        })
-        .thenCompose(v -> publisher.request(m, request))
-        .thenApply(id -> null);
+    return parkAll(List.of(m), x -> extra);
+  }
+
+  /**
+   * {@link #park} for many messages, whose entries are written together (a dead node's backlog): completes
+   * once Pub/Sub accepted every request; {@code extra} gives each message's extra attributes.
+   */
+  public CompletableFuture<Void> parkAll(List<RelayMessage> ms, Function<RelayMessage, Map<String, String>> extra) {
+    CompletableFuture<List<ParkOutcome>> parked = ms.size() == 1
+        ? mailbox.parkNew(ms.get(0), clock.instant()).thenApply(List::of)
+        : mailbox.parkAllNew(ms, clock.instant());
+    return parked.handle((outcomes, e) -> {
+      List<CompletableFuture<String>> requests = new ArrayList<>(ms.size());
+      for (int i = 0; i < ms.size(); i++) {
+        RelayMessage m = ms.get(i);
+        Map<String, String> request = new HashMap<>(extra.apply(m));
+        request.put(MessageAttributes.NO_LIVE_NODE, "true");
+        if (e != null) {
+          LOG.info("message {} for user {} could not be parked first, the route function parks it: {}", m.id(),
+              Pseudonyms.user(m.userId()), e.toString());
+        } else if (outcomes.get(i) == ParkOutcome.PARKED) {
+          request.put(MessageAttributes.PARKED, "true");
+        }
+        // no delivery attempt: the route function counts from 1
+        requests.add(publisher.request(m, request));
+      }
+      return CompletableFuture.allOf(requests.toArray(CompletableFuture[]::new));
+    }).thenCompose(all -> all);
   }
 }

@@ -49,6 +49,11 @@ public final class BatchedWrites {
     return Completions.of(writer.update(ref, fields, precondition));
   }
 
+  /** A new document (ALREADY_EXISTS when there is one). */
+  public CompletableFuture<WriteResult> create(DocumentReference ref, Map<String, Object> fields) {
+    return Completions.of(writer.create(ref, fields));
+  }
+
   /** An update of an existing document (NOT_FOUND when it is gone). */
   public CompletableFuture<WriteResult> update(DocumentReference ref, Map<String, Object> fields) {
     return Completions.of(writer.update(ref, fields));

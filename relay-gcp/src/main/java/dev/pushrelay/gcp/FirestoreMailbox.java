@@ -1,6 +1,5 @@
 package dev.pushrelay.gcp;
 
-import com.google.api.gax.rpc.AlreadyExistsException;
 import com.google.api.gax.rpc.NotFoundException;
 import com.google.cloud.firestore.CollectionReference;
 import com.google.cloud.firestore.DocumentReference;
@@ -20,6 +19,7 @@ import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.RelayMessage;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -127,9 +127,27 @@ public final class FirestoreMailbox implements Mailbox {
   @Override
   public CompletableFuture<ParkOutcome> parkNew(RelayMessage m, Instant now) {
     DocumentReference ref = pending(m.userId()).document(m.id());
+    return parkedOrThere(m, now, Completions.of(ref.create(entry(m, 0, now))));
+  }
+
+  /** The creates sent together ({@link BatchedWrites}); an entry that exists takes {@link #park}, as above. */
+  @Override
+  public CompletableFuture<List<ParkOutcome>> parkAllNew(List<RelayMessage> messages, Instant now) {
+    BatchedWrites creates = new BatchedWrites(db);
+    List<CompletableFuture<ParkOutcome>> each = new ArrayList<>(messages.size());
+    for (RelayMessage m : messages) {
+      each.add(parkedOrThere(m, now, creates.create(pending(m.userId()).document(m.id()), entry(m, 0, now))));
+    }
+    creates.send();
+    return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new))
+        .thenApply(v -> each.stream().map(CompletableFuture::join).toList());
+  }
+
+  /** A create's outcome: parked, or what the transaction of {@link #park} says of the entry that was there. */
+  private CompletableFuture<ParkOutcome> parkedOrThere(RelayMessage m, Instant now, CompletableFuture<?> create) {
     metrics.firestoreWrites(1);
-    return Completions.of(ref.create(entry(m, 0, now))).thenApply(r -> ParkOutcome.PARKED)
-        .exceptionallyCompose(e -> Completions.causedBy(e, AlreadyExistsException.class)
+    return create.thenApply(r -> ParkOutcome.PARKED)
+        .exceptionallyCompose(e -> Preconditions.exists(e)
             ? park(m, 0, true, Integer.MAX_VALUE, now)
             : CompletableFuture.failedFuture(e));
   }

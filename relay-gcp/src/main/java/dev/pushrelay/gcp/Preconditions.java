@@ -1,5 +1,6 @@
 package dev.pushrelay.gcp;
 
+import com.google.api.gax.rpc.AlreadyExistsException;
 import com.google.api.gax.rpc.FailedPreconditionException;
 import com.google.api.gax.rpc.NotFoundException;
 import com.google.cloud.firestore.FirestoreException;
@@ -18,6 +19,17 @@ public final class Preconditions {
       if (t instanceof FirestoreException f && f.getStatus() != null
           && (f.getStatus().getCode() == Status.Code.FAILED_PRECONDITION
               || f.getStatus().getCode() == Status.Code.NOT_FOUND)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** True when a create failed because its document exists (ALREADY_EXISTS), as one call or in a batch. */
+  public static boolean exists(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof AlreadyExistsException || t instanceof FirestoreException f && f.getStatus() != null
+          && f.getStatus().getCode() == Status.Code.ALREADY_EXISTS) {
         return true;
       }
     }

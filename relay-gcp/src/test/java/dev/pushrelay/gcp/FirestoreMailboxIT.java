@@ -80,6 +80,32 @@ class FirestoreMailboxIT {
   }
 
   /**
+   * A dead node's backlog is parked with its creates sent together: each message gets its own outcome,
+   * one whose entry exists already (a second re-route) is decided as {@link Mailbox#park} decides it, and
+   * a look then finds every entry in accept order.
+   */
+  @Test
+  void aBacklogIsParkedTogetherEachWithItsOwnOutcome() throws Exception {
+    String user = "mailbox-" + UUID.randomUUID();
+    Instant t = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    List<RelayMessage> backlog = new java.util.ArrayList<>();
+    for (int i = 0; i < 60; i++) {
+      backlog.add(new RelayMessage("b" + i, user, "e", null, t.plusMillis(i), 3600, Priority.NORMAL));
+    }
+    assertEquals(ParkOutcome.PARKED, mailbox.parkNew(backlog.get(7), t).get(10, TimeUnit.SECONDS));
+    assertEquals(List.of("b7"), handed(look(user, "c0", t)), "a socket took b7 before the sweep came");
+    mailbox.delivered(user, List.of("b7"), t).get(10, TimeUnit.SECONDS);
+
+    List<ParkOutcome> outcomes = mailbox.parkAllNew(backlog, t).get(10, TimeUnit.SECONDS);
+    for (int i = 0; i < backlog.size(); i++) {
+      assertEquals(i == 7 ? ParkOutcome.ALREADY_DELIVERED : ParkOutcome.PARKED, outcomes.get(i), "b" + i);
+    }
+    List<String> waiting = backlog.stream().map(RelayMessage::id).filter(id -> !id.equals("b7")).toList();
+    assertEquals(waiting, handed(look(user, "c1", t.plus(Mailbox.SHARED_WINDOW).plusSeconds(1))),
+        "every new entry, in accept order");
+  }
+
+  /**
    * Each claim counts, whether its socket handed it back (release) or died with it (the claim ran out):
    * after {@link Mailbox#MAX_CLAIMS} claims the next look takes the entry for the dead-letter topic and
    * hands it to no socket. A claim handed back unwritten (its socket closed before the frame was out)

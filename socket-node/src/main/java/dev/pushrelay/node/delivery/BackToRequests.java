@@ -34,6 +34,13 @@ public final class BackToRequests {
     return parkFirst.park(m, rerouted(fromNode, delivered)).thenRun(() -> metrics.delivery(DeliveryResult.REROUTED));
   }
 
+  /** {@link #send} for many, whose mailbox entries are written together: a dead node's backlog. */
+  public CompletableFuture<Void> sendAll(java.util.List<RelayMessage> ms, String fromNode,
+      java.util.function.Function<RelayMessage, Map<String, String>> delivered) {
+    return parkFirst.parkAll(ms, m -> rerouted(fromNode, delivered.apply(m)))
+        .thenRun(() -> ms.forEach(m -> metrics.delivery(DeliveryResult.REROUTED)));
+  }
+
   /**
    * Straight to the live {@code nodes} that hold the user now, neither parked nor through requests: a
    * dead node's deliveries whose user is back on another node, in this order, in one publish call per

@@ -7,12 +7,14 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,45 +114,72 @@ public final class SubscriptionSweeper {
             .add(new Swept(m.withTrace(MessageTracing.carried(delivered)), delivered));
       });
     }
+    Map<String, CompletableFuture<Set<String>>> nodesOf = new LinkedHashMap<>();
+    byUser.keySet().forEach(user -> nodesOf.put(user, otherLiveNodes(user, nodeId)));
+    CompletableFuture.allOf(nodesOf.values().toArray(CompletableFuture[]::new))
+        .get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     List<CompletableFuture<Void>> republished = new ArrayList<>();
-    byUser.forEach((user, swept) -> republished.add(rerouteUser(user, swept, nodeId)));
+    List<Swept> away = new ArrayList<>();
+    byUser.forEach((user, swept) -> {
+      Set<String> nodes = nodesOf.get(user).join();
+      LOG.debug("sweep of node {} re-routes {} deliveries to {}", nodeId, swept.size(),
+          nodes.isEmpty() ? "requests" : nodes);
+      if (nodes.isEmpty()) {
+        away.addAll(swept);
+      } else {
+        republished.add(live(swept, nodes, nodeId));
+      }
+    });
+    if (!away.isEmpty()) {
+      republished.add(park(away, nodeId));
+    }
     CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new))
         .get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     broker.ack(subscription, ackIds).get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
     return byUser.values().stream().mapToInt(List::size).sum();
   }
 
-  /**
-   * One user's swept deliveries, in the order they were pulled: to the live nodes that hold the user
-   * (never the swept node), all in one publish call per node, so that they land in that order; or, when
-   * none does or the registry does not answer in time, parked and back to requests (the mailbox keeps
-   * their order). A live publish that fails (the node left meanwhile and its topic is gone) sends them
-   * the parked way, rather than failing the whole sweep.
-   */
-  private CompletableFuture<Void> rerouteUser(String user, List<Swept> swept, String nodeId) {
+  /** The live nodes that hold {@code user} now, the swept node aside; none when the registry fails. */
+  private CompletableFuture<Set<String>> otherLiveNodes(String user, String nodeId) {
     return live.liveNodes(user).handle((nodes, e) -> {
       Set<String> others = e == null ? new HashSet<>(nodes) : new HashSet<>();
       others.remove(nodeId);
       return others;
-    }).thenCompose(nodes -> {
-      LOG.debug("sweep of node {} re-routes {} deliveries to {}", nodeId, swept.size(),
-          nodes.isEmpty() ? "requests" : nodes);
-      if (nodes.isEmpty()) {
-        return park(swept, nodeId);
-      }
-      Map<RelayMessage, Map<String, String>> delivered = new java.util.IdentityHashMap<>();
-      swept.forEach(s -> delivered.put(s.message(), s.delivered()));
-      return backToRequests.sendAllLive(live, nodes, swept.stream().map(Swept::message).toList(), nodeId,
-          delivered::get).exceptionallyCompose(failed -> {
-            LOG.info("sweep of node {}: a live re-route failed ({}), parking the user's deliveries", nodeId,
-                failed.toString());
-            return park(swept, nodeId);
-          });
     });
   }
 
+  /**
+   * One user's swept deliveries, in the order they were pulled, to the live {@code nodes} that hold the
+   * user (never the swept node), all in one publish call per node, so that they land in that order. A
+   * live publish that fails (the node left meanwhile and its topic is gone) sends them the parked way,
+   * rather than failing the whole sweep.
+   */
+  private CompletableFuture<Void> live(List<Swept> swept, Set<String> nodes, String nodeId) {
+    return backToRequests.sendAllLive(live, nodes, messages(swept), nodeId, attributes(swept))
+        .exceptionallyCompose(failed -> {
+          LOG.info("sweep of node {}: a live re-route failed ({}), parking the user's deliveries", nodeId,
+              failed.toString());
+          return park(swept, nodeId);
+        });
+  }
+
+  /**
+   * Swept deliveries whose users hold no socket on a live node (or whose registry did not answer in
+   * time): parked, their entries written together, and back to requests. The mailbox keeps each user's
+   * order.
+   */
   private CompletableFuture<Void> park(List<Swept> swept, String nodeId) {
-    return CompletableFuture.allOf(swept.stream()
-        .map(s -> backToRequests.send(s.message(), nodeId, s.delivered())).toArray(CompletableFuture[]::new));
+    return backToRequests.sendAll(messages(swept), nodeId, attributes(swept));
+  }
+
+  private static List<RelayMessage> messages(List<Swept> swept) {
+    return swept.stream().map(Swept::message).toList();
+  }
+
+  /** The attributes each swept message was delivered with. */
+  private static Function<RelayMessage, Map<String, String>> attributes(List<Swept> swept) {
+    Map<RelayMessage, Map<String, String>> delivered = new IdentityHashMap<>();
+    swept.forEach(s -> delivered.put(s.message(), s.delivered()));
+    return delivered::get;
   }
 }

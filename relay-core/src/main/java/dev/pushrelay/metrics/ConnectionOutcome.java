@@ -17,7 +17,9 @@ public enum ConnectionOutcome {
   /** Refused with 503: the node is draining. */
   DRAINING,
   /** Upgraded, but the registry write failed: closed with 1011. */
-  REGISTRY_FAILED;
+  REGISTRY_FAILED,
+  /** Upgraded and registered, but the user holds more sockets across the fleet than it may: closed with 1013. */
+  USER_LIMIT;
 
   public String wireName() {
     return name().toLowerCase(Locale.ROOT);

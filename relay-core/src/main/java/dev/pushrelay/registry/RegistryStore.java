@@ -94,4 +94,10 @@ public interface RegistryStore {
 
   /** The nodes with a live heartbeat that hold at least one socket of the user. */
   CompletableFuture<Set<String>> liveNodesHolding(String userId, Instant now);
+
+  /**
+   * How many registry entries {@code userId} has, on any node: live sockets, and those of a node that
+   * died and is not cleaned up yet. One aggregation: a read per thousand entries.
+   */
+  CompletableFuture<Long> countConnections(String userId);
 }

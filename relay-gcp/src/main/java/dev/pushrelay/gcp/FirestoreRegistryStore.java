@@ -1,6 +1,7 @@
 package dev.pushrelay.gcp;
 
 import com.google.cloud.Timestamp;
+import com.google.cloud.firestore.AggregateQuerySnapshot;
 import com.google.cloud.firestore.DocumentReference;
 import com.google.cloud.firestore.DocumentSnapshot;
 import com.google.cloud.firestore.Firestore;
@@ -270,6 +271,13 @@ public final class FirestoreRegistryStore implements RegistryStore {
           }
           return liveAmong(holders, now);
         });
+  }
+
+  @Override
+  public CompletableFuture<Long> countConnections(String userId) {
+    metrics.firestoreReads(1);
+    return Completions.of(db.collection(CONNECTIONS).whereEqualTo("userId", userId).count().get())
+        .thenApply(AggregateQuerySnapshot::getCount);
   }
 
   private CompletableFuture<Set<String>> liveAmong(Set<String> nodes, Instant now) {

@@ -70,6 +70,22 @@ class FirestoreRegistryStoreIT {
     assertEquals(Set.of(), get(registry.liveNodesHolding(user, now.plusSeconds(1))));
   }
 
+  /** A user's entries are counted across nodes, another user's not; a removed entry no more. */
+  @Test
+  void aUsersEntriesAreCountedOnEveryNode() throws Exception {
+    String user = unique("user");
+    Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    List<ConnectionRecord> held = List.of(new ConnectionRecord(unique("c"), user, unique("node"), now),
+        new ConnectionRecord(unique("c"), user, unique("node"), now),
+        new ConnectionRecord(unique("c"), unique("other"), unique("node"), now));
+    for (ConnectionRecord c : held) {
+      get(registry.addConnection(c));
+    }
+    assertEquals(2L, get(registry.countConnections(user)));
+    get(registry.removeConnections(List.of(held.get(0).connectionId())));
+    assertEquals(1L, get(registry.countConnections(user)));
+  }
+
   /** What the node still holds stays; an entry it left behind goes. */
   @Test
   void staleEntriesGoAndHeldOnesStay() throws Exception {

@@ -113,6 +113,12 @@ public final class InMemoryRegistryStore implements RegistryStore {
         .collect(Collectors.toSet()));
   }
 
+  @Override
+  public CompletableFuture<Long> countConnections(String userId) {
+    return CompletableFuture.completedFuture(connections.values().stream().filter(c -> c.userId().equals(userId))
+        .count());
+  }
+
   public Map<String, ConnectionRecord> connections() {
     return Map.copyOf(connections);
   }

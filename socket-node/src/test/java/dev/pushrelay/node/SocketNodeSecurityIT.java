@@ -60,7 +60,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  *
  * <p>Two nodes: one verifying HS256 with an Origin allowlist, zero clock skew, a 1 s ping interval and
  * small outbound bounds; one verifying RS256/ES256 from a JWK set served by {@link TestJwks}, with
- * room for 3 sockets, 2 per user.
+ * room for 3 sockets, 2 per user; and one as in the cloud, which lets a user hold {@link #FLEET} sockets
+ * across the fleet.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SocketNodeSecurityIT {
@@ -82,6 +83,8 @@ class SocketNodeSecurityIT {
   /** A node as in the cloud with no variable opening it: no query-string token, no demo page, no /metrics. */
   private static SocketNode cloud;
   private static final String CLOUD_NODE = "node-cloud";
+  /** The cloud node's limit of one user's sockets across the fleet. */
+  private static final int FLEET = 3;
 
   @BeforeAll
   static void start() throws Exception {
@@ -97,11 +100,11 @@ class SocketNodeSecurityIT {
         false, Optional.empty(), 100, List.of(ORIGIN), limits, Exposure.local()), Clock.systemUTC()).start();
     rs = new SocketNode(new NodeConfig(0, endpoints, TOPOLOGY, JWKS_NODE,
         TokenSettings.jwks(jwks.url(), ISSUER, AUDIENCE).withJwksRefreshMinInterval(Duration.ZERO),
-        false, Optional.empty(), 3, List.of(), SocketLimits.defaults().withMaxConnectionsPerUser(2), Exposure.local()),
+        false, Optional.empty(), 3, List.of(), SocketLimits.defaults().withMaxConnectionsPerUser(2, 30), Exposure.local()),
         Clock.systemUTC()).start();
     cloud = new SocketNode(new NodeConfig(0, endpoints, TOPOLOGY, CLOUD_NODE,
         TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)), false, Optional.empty(), 100,
-        List.of(), SocketLimits.defaults().withMaxConnectionsPerUser(100), Exposure.cloud()), Clock.systemUTC())
+        List.of(), SocketLimits.defaults().withMaxConnectionsPerUser(100, FLEET), Exposure.cloud()), Clock.systemUTC())
         .start();
   }
 
@@ -714,5 +717,36 @@ class SocketNodeSecurityIT {
         c.awaitType("pong", WAIT);
       }
     }
+  }
+
+  // ---- the fleet ----
+
+  /**
+   * A user's sockets are counted across the fleet: with three on one node, a fourth on the node whose
+   * limit is three is registered, counted and closed with 1013 before {@code connection_established};
+   * once one of the three is gone (and the refused one's entry with it), a socket there is let in.
+   */
+  @Test
+  void aSocketPastTheUsersFleetLimitIsClosedWith1013() throws Exception {
+    String user = "fleet-" + UUID.randomUUID();
+    var registry = new dev.pushrelay.gcp.FirestoreRegistryStore(clients.firestore(),
+        dev.pushrelay.metrics.RelayMetrics.noop(dev.pushrelay.metrics.Part.SOCKET_NODE));
+    List<TestSocketClient> held = new ArrayList<>();
+    for (int i = 0; i < FLEET; i++) {
+      held.add(open(hs, user));
+    }
+    Map<String, String> bearer = Map.of("Authorization", "Bearer " + hsToken(claims(user)));
+    try (TestSocketClient past = TestSocketClient.connect(ws(cloud, ""), bearer, WAIT)) {
+      assertEquals(1013, past.awaitClose(WAIT));
+      assertTrue(past.frames().stream().noneMatch(f -> f.type().equals("connection_established")),
+          past.frames().toString());
+    }
+    held.remove(0).close();
+    Await.until("two entries of the user left", WAIT,
+        () -> registry.countConnections(user).join() == FLEET - 1);
+    try (TestSocketClient in = TestSocketClient.connect(ws(cloud, ""), bearer, WAIT)) {
+      in.awaitType("connection_established", WAIT);
+    }
+    held.forEach(TestSocketClient::close);
   }
 }

@@ -107,6 +107,8 @@ public record NodeConfig(
     }
     SocketLimits defaults = SocketLimits.defaults();
     int perUser = env.integer("RELAY_MAX_CONNECTIONS_PER_USER", defaults.maxConnectionsPerUser(), 1, 100_000);
+    int perUserFleet = env.integer("RELAY_MAX_CONNECTIONS_PER_USER_FLEET", defaults.maxConnectionsPerUserFleet(), 1,
+        1_000_000);
     int rate = env.integer("RELAY_INBOUND_FRAMES_PER_SECOND", defaults.inboundFramesPerSecond(), 1, 10_000);
     int burst = env.integer("RELAY_INBOUND_FRAME_BURST", defaults.inboundFrameBurst(), 1, 100_000);
     int ping = env.integer("RELAY_PING_INTERVAL_SECONDS", (int) defaults.pingInterval().toSeconds(), 1, 600);
@@ -120,7 +122,7 @@ public record NodeConfig(
       env.problem("K_REVISION must be up to 100 characters of A-Z a-z 0-9 . _ - (a Cloud Run revision name)");
     }
     env.finish();
-    SocketLimits limits = defaults.withMaxConnectionsPerUser(perUser).withInboundRate(rate, burst)
+    SocketLimits limits = defaults.withMaxConnectionsPerUser(perUser, perUserFleet).withInboundRate(rate, burst)
         .withPingInterval(Duration.ofSeconds(ping));
     return new NodeConfig(port, endpoints, topology, nodeId, tokens, local, sendUrl, maxConnections, origins, limits,
         exposure, revision);

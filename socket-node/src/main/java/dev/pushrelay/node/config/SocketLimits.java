@@ -7,6 +7,8 @@ import java.util.Objects;
  * What one socket may do and hold.
  *
  * @param maxConnectionsPerUser sockets one user may hold on this node; more are refused with 429
+ * @param maxConnectionsPerUserFleet sockets one user may hold across the fleet, counted in the registry
+ *     once a socket is registered; the socket that passes it is closed with 1013
  * @param inboundFramesPerSecond steady rate of client frames (text, binary, ping) a socket may send
  * @param inboundFrameBurst frames a socket may send at once above that rate
  * @param pingInterval how often the node pings every socket; one that answers nothing (no pong, no
@@ -18,6 +20,7 @@ import java.util.Objects;
  */
 public record SocketLimits(
     int maxConnectionsPerUser,
+    int maxConnectionsPerUserFleet,
     int inboundFramesPerSecond,
     int inboundFrameBurst,
     Duration pingInterval,
@@ -30,7 +33,7 @@ public record SocketLimits(
   public SocketLimits {
     Objects.requireNonNull(pingInterval, "pingInterval");
     Objects.requireNonNull(openDeadline, "openDeadline");
-    if (maxConnectionsPerUser < 1 || inboundFramesPerSecond < 1 || inboundFrameBurst < 1 || outboundFrames < 1
+    if (maxConnectionsPerUser < 1 || maxConnectionsPerUserFleet < 1 || inboundFramesPerSecond < 1 || inboundFrameBurst < 1 || outboundFrames < 1
         || outboundChars < 1) {
       throw new IllegalArgumentException("socket limits must be positive");
     }
@@ -40,7 +43,8 @@ public record SocketLimits(
   }
 
   public static SocketLimits defaults() {
-    return new SocketLimits(10, 10, 20, Duration.ofSeconds(30), 1024, 4 * 1024 * 1024, Duration.ofSeconds(10));
+    return new SocketLimits(10, 30, 10, 20, Duration.ofSeconds(30), 1024, 4 * 1024 * 1024,
+        Duration.ofSeconds(10));
   }
 
   /** A socket that stays silent this long after a ping is dead. */
@@ -48,23 +52,23 @@ public record SocketLimits(
     return pingInterval.multipliedBy(MISSED_PINGS);
   }
 
-  public SocketLimits withMaxConnectionsPerUser(int n) {
-    return new SocketLimits(n, inboundFramesPerSecond, inboundFrameBurst, pingInterval, outboundFrames, outboundChars,
-        openDeadline);
-  }
-
-  public SocketLimits withInboundRate(int perSecond, int burst) {
-    return new SocketLimits(maxConnectionsPerUser, perSecond, burst, pingInterval, outboundFrames, outboundChars,
-        openDeadline);
-  }
-
-  public SocketLimits withPingInterval(Duration interval) {
-    return new SocketLimits(maxConnectionsPerUser, inboundFramesPerSecond, inboundFrameBurst, interval, outboundFrames,
+  public SocketLimits withMaxConnectionsPerUser(int n, int fleet) {
+    return new SocketLimits(n, fleet, inboundFramesPerSecond, inboundFrameBurst, pingInterval, outboundFrames,
         outboundChars, openDeadline);
   }
 
+  public SocketLimits withInboundRate(int perSecond, int burst) {
+    return new SocketLimits(maxConnectionsPerUser, maxConnectionsPerUserFleet, perSecond, burst, pingInterval,
+        outboundFrames, outboundChars, openDeadline);
+  }
+
+  public SocketLimits withPingInterval(Duration interval) {
+    return new SocketLimits(maxConnectionsPerUser, maxConnectionsPerUserFleet, inboundFramesPerSecond,
+        inboundFrameBurst, interval, outboundFrames, outboundChars, openDeadline);
+  }
+
   public SocketLimits withOutbound(int frames, int chars) {
-    return new SocketLimits(maxConnectionsPerUser, inboundFramesPerSecond, inboundFrameBurst, pingInterval, frames,
-        chars, openDeadline);
+    return new SocketLimits(maxConnectionsPerUser, maxConnectionsPerUserFleet, inboundFramesPerSecond,
+        inboundFrameBurst, pingInterval, frames, chars, openDeadline);
   }
 }

@@ -182,13 +182,7 @@ public final class Connection {
     deadlines.set(Name.EXPIRY, SocketDeadlines.until(now, Duration.between(at, token.expiresAt())));
     deadlines.set(Name.PING, now + node.limits().pingInterval().toNanos());
     deadlines.set(Name.RETIRE, now + timings().drawAge().toNanos());
-    CompletableFuture<Void> write;
-    try {
-      write = node.registry().addConnection(entry.opened(userId(), connectionId, node.identity().id(), at));
-    } catch (RuntimeException e) {
-      write = CompletableFuture.failedFuture(e);
-    }
-    answered(write, (v, failed) -> registered(failed));
+    answered(entry.register(userId(), connectionId, node.identity().id(), at), (v, failed) -> registered(failed));
     reschedule();
   }
 

@@ -16,6 +16,12 @@ public record SocketClose(int code, String reason) {
   /** The token's {@code exp} passed without a renewal. */
   public static final SocketClose TOKEN_EXPIRED = new SocketClose(StatusCode.POLICY_VIOLATION, "token expired");
   /** Frames kept coming over the inbound rate limit. */
+  /**
+   * The user holds more sockets across the fleet than {@code RELAY_MAX_CONNECTIONS_PER_USER_FLEET}: the
+   * client backs off, and gets in once one of them is gone.
+   */
+  public static final SocketClose TOO_MANY_SOCKETS = new SocketClose(StatusCode.TRY_AGAIN_LATER,
+      "too many sockets for this user");
   public static final SocketClose RATE_LIMITED = new SocketClose(StatusCode.POLICY_VIOLATION, "rate limit exceeded");
   /** The registry write of the socket failed or passed its deadline. */
   public static final SocketClose REGISTRY_UNAVAILABLE = new SocketClose(StatusCode.SERVER_ERROR,

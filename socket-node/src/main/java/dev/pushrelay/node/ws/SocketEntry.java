@@ -7,6 +7,7 @@ import dev.pushrelay.registry.ConnectionRecord;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,12 +40,40 @@ final class SocketEntry {
     this.handshakeStart = handshakeStart;
   }
 
-  /** The socket opened at {@code at}: the record its registry write carries. */
-  ConnectionRecord opened(String userId, String connectionId, String nodeId, Instant at) {
+  /**
+   * The socket opened at {@code at}: its registry entry is written, then the user's entries across the
+   * fleet are counted (one aggregation, one read). Fails with {@link OverUserLimit} when they pass
+   * {@link dev.pushrelay.node.config.SocketLimits#maxConnectionsPerUserFleet}; a count that fails lets the
+   * socket be, since its entry is written and the per-node limit still holds.
+   */
+  CompletableFuture<Void> register(String userId, String connectionId, String nodeId, Instant at) {
     connectedAt = at;
     socket = new UpstreamMessages.Socket(userId, connectionId, nodeId);
     registering = true;
-    return new ConnectionRecord(connectionId, userId, nodeId, at);
+    int most = node.limits().maxConnectionsPerUserFleet();
+    try {
+      return node.registry().addConnection(new ConnectionRecord(connectionId, userId, nodeId, at))
+          .thenCompose(v -> node.registry().countConnections(userId).handle((n, failed) -> {
+            if (failed != null) {
+              LOG.info("connection {}: the user's sockets could not be counted, let be: {}", connectionId,
+                  failed.toString());
+              return null;
+            }
+            if (n > most) {
+              throw new OverUserLimit(n);
+            }
+            return null;
+          }));
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /** The user holds more sockets across the fleet than it may, this one included. */
+  static final class OverUserLimit extends RuntimeException {
+    OverUserLimit(long held) {
+      super("the user holds " + held + " sockets across the fleet", null, false, false);
+    }
   }
 
   /**
@@ -60,6 +89,11 @@ final class SocketEntry {
       if (socketClosed) {
         remove();
       }
+      return false;
+    }
+    if (error instanceof OverUserLimit || error != null && error.getCause() instanceof OverUserLimit) {
+      node.metrics().connectionAttempt(ConnectionOutcome.USER_LIMIT);
+      owner.closeTransport(SocketClose.TOO_MANY_SOCKETS); // its entry goes when the close comes back
       return false;
     }
     if (error != null) {

@@ -69,6 +69,31 @@ class ConnectionTest {
     assertEquals(3, node.catchUps.get(), "no more looks");
   }
 
+  /**
+   * A user who holds as many sockets across the fleet as it may (here on another node) gets its next one
+   * registered, counted and closed with 1013 (back off), unannounced; its entry goes, the others stay, and
+   * once one of them is gone the next socket is let in.
+   */
+  @Test
+  void aSocketPastTheUsersFleetLimitIsClosedWith1013AndLeavesNoEntry() throws Exception {
+    node.identity.serve();
+    int most = SocketLimits.defaults().maxConnectionsPerUserFleet();
+    for (int i = 0; i < most; i++) {
+      node.registry.addConnection(new ConnectionRecord("other-" + i, "u1", "n2", node.clock.instant())).get();
+    }
+    SocketFixture.Socket s = node.open("u1");
+    assertEquals(List.of(1013), s.jetty().closes());
+    assertTrue(s.sent().stream().noneMatch(f -> f.contains("connection_established")), s.sent().toString());
+    s.closedBy(1013);
+    assertEquals(most, node.registry.connections().size(), "its own entry went, the others stay");
+    assertEquals(0, node.catchUps.get());
+    assertEquals(List.of(), node.pubsub.types(), "never announced");
+
+    node.registry.removeConnections(List.of("other-0")).get();
+    SocketFixture.Socket next = node.open("u1");
+    assertTrue(next.sent().get(0).contains("connection_established"), next.sent().toString());
+  }
+
   /** Registered under an incarnation that lost its lease meanwhile: closed with 1012 so the client registers again. */
   @Test
   void aSocketRegisteredUnderAFencedIncarnationIsClosedWith1012AndHasNoEvents() throws Exception {

@@ -30,7 +30,7 @@ class SocketCreatorTest {
 
   @BeforeAll
   static void start() throws Exception {
-    node = new MemoryNode(List.of(ORIGIN), SocketLimits.defaults().withMaxConnectionsPerUser(2));
+    node = new MemoryNode(List.of(ORIGIN), SocketLimits.defaults().withMaxConnectionsPerUser(2, 30));
   }
 
   @AfterAll

@@ -21,6 +21,8 @@
 #   ceiling (phase 1) CEILING_CLIENTS (64), CEILING_SECONDS (5), CEILING_WARM_SECONDS (3), CEILING_RUNS (3)
 #   idle (phase 2)    IDLE_LEVELS (1000,5000,10000), IDLE_RUNS (3), IDLE_CONNECT_CONCURRENCY (32),
 #                     IDLE_SERVERS (relay,relay-browser,ws,socketio; relay-browser: our node, the client offering permessage-deflate)
+#   flood (phase 2b)  FLOOD_HANDSHAKES (100000), FLOOD_CONCURRENCY (16), FLOOD_HEADER_BYTES (8000): unauthenticated
+#                     handshakes against our node alone, its heap after a full GC before and after
 #   fanout (phase 3)  FANOUT_SOCKETS (1000), FANOUT_RATES (200,400,700,1000,1500,2000,3000,4000,6000,8000),
 #                     FANOUT_STEP_SECONDS (5), FANOUT_DRAIN_SECONDS (5), FANOUT_WARM_SECONDS (30), FANOUT_WARM_RATE
 #                     (the second rate), FANOUT_RUNS (3), FANOUT_P99_LIMIT_MS (100), FANOUT_RETRY (1),
@@ -45,7 +47,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PHASES=("$@")
-((${#PHASES[@]})) || PHASES=(cost ceiling idle fanout e2e pending coldstart jmh)
+((${#PHASES[@]})) || PHASES=(cost ceiling idle flood fanout e2e pending coldstart jmh)
 OUT="${BENCH_RESULTS:-$ROOT/bench/target/results}"
 LOG_DIR="${BENCH_STACK_LOGS:-$ROOT/bench/target/stack-logs}"
 BASE="${BENCH_BASE_PORT:-18180}"
@@ -192,14 +194,14 @@ run_socket_bench() {
 COLD_JAVAS="java17=$(command -v java)"
 [[ -x "$JAVA25" ]] && COLD_JAVAS+=",java25=$JAVA25"
 for p in "${PHASES[@]}"; do
-  case "$p" in cost|ceiling|idle|fanout|e2e|pending|coldstart|jmh|docs) ;; *) log "unknown phase $p"; exit 2 ;; esac
+  case "$p" in cost|ceiling|idle|flood|fanout|e2e|pending|coldstart|jmh|docs) ;; *) log "unknown phase $p"; exit 2 ;; esac
 done
 # The fixed order of the top; phases 1-3 (ceiling idle fanout) run between cost and e2e, which reads the
 # maximum that fanout writes to $OUT/fanout.json.
-for q in cost ceiling idle fanout e2e pending coldstart; do
+for q in cost ceiling idle flood fanout e2e pending coldstart; do
   for p in "${PHASES[@]}"; do
     [[ "$p" == "$q" ]] || continue
-    if ((STACK_USED_BY_SOCKETS)) && [[ "$p" != ceiling && "$p" != idle && "$p" != fanout ]]; then
+    if ((STACK_USED_BY_SOCKETS)) && [[ "$p" != ceiling && "$p" != idle && "$p" != flood && "$p" != fanout ]]; then
       log "restarting the stack after phases 2-3"
       stop_stack
       start_stack
@@ -219,7 +221,7 @@ for q in cost ceiling idle fanout e2e pending coldstart; do
         fi
         ;;
       ceiling) run_socket_bench "$p" ;;
-      idle|fanout) run_socket_bench "$p"; STACK_USED_BY_SOCKETS=1 ;;
+      idle|flood|fanout) run_socket_bench "$p"; STACK_USED_BY_SOCKETS=1 ;;
       *) run_relay_bench "$p" ;;
     esac
   done
@@ -311,11 +313,11 @@ fi
   echo
   echo "When each phase's figures below were measured (a command with some phases keeps the others' last results):"
   echo
-  for p in ceiling idle fanout e2e pending coldstart cost jmh; do
+  for p in ceiling idle flood fanout e2e pending coldstart cost jmh; do
     [[ -f "$OUT/$p.md" ]] && echo "- $p: $(date -u -r "$OUT/$p.md" '+%Y-%m-%d %H:%M UTC')"
   done
   echo
-  for p in ceiling idle fanout e2e pending coldstart cost jmh; do
+  for p in ceiling idle flood fanout e2e pending coldstart cost jmh; do
     [[ -f "$OUT/$p.md" ]] && cat "$OUT/$p.md"
   done
 } >"$ROOT/docs/BENCHMARKS.md"

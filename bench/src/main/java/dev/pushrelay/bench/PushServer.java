@@ -56,6 +56,12 @@ final class PushServer implements AutoCloseable {
   /** The same on the Pub/Sub emulator at {@code pubsubHost}. */
   static PushServer start(Contender contender, SocketBenchSettings s, int maxSockets, String phase, String pubsubHost)
       throws Exception {
+    return start(contender, s, maxSockets, phase, pubsubHost, Map.of());
+  }
+
+  /** The same with {@code extraEnv} set in the server's environment (a setting of the phase's own). */
+  static PushServer start(Contender contender, SocketBenchSettings s, int maxSockets, String phase, String pubsubHost,
+      Map<String, String> extraEnv) throws Exception {
     String nodeId = "sb-" + contender.key() + "-" + s.runId() + "-" + SEQ.incrementAndGet();
     int port = s.basePort() + 1;
     Map<String, String> env = new HashMap<>();
@@ -88,6 +94,7 @@ final class PushServer implements AutoCloseable {
       ready = URI.create("http://127.0.0.1:" + port + "/stats");
       stopGrace = Duration.ofSeconds(30);
     }
+    env.putAll(extraEnv);
     ServerProcess p = ServerProcess.start(contender.key(), s.serverCpus(), command, env,
         s.out().resolve("socket-logs").resolve(phase + "-" + nodeId + ".log"), stopGrace);
     try {

@@ -7,7 +7,8 @@ import java.nio.file.Path;
 
 /**
  * Phases 1-3 of the benchmark (issue 7): {@code ceiling} (WebSocket echo round trips), {@code idle}
- * (memory per idle socket) and {@code fanout} (delivery rate and CPU per message), our socket node
+ * (memory per idle socket), {@code flood} (the heap a flood of unauthenticated handshakes leaves) and
+ * {@code fanout} (delivery rate and CPU per message), our socket node
  * against the npm peers in bench/peers. Each phase writes $BENCH_OUT/PHASE.md. Usage: SocketBench
  * PHASE...; idle and fanout need the local stack's emulators (scripts/bench.sh starts them).
  *
@@ -20,7 +21,7 @@ public final class SocketBench {
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
-      System.err.println("usage: SocketBench ceiling|idle|fanout ...");
+      System.err.println("usage: SocketBench ceiling|idle|flood|fanout ...");
       System.exit(2);
     }
     SocketBenchSettings s = SocketBenchSettings.fromEnvironment();
@@ -34,7 +35,8 @@ public final class SocketBench {
         case "ceiling" -> new CeilingPhase(s).run();
         case "idle" -> new IdlePhase(s).run();
         case "fanout" -> new FanoutPhase(s).run();
-        default -> throw new IllegalArgumentException("unknown phase " + phase + " (ceiling, idle, fanout)");
+        case "flood" -> new FloodPhase(s).run();
+        default -> throw new IllegalArgumentException("unknown phase " + phase + " (ceiling, idle, flood, fanout)");
       };
       Files.writeString(s.out().resolve(phase + ".md"), md);
       System.err.printf("== phase %s done in %.1f s%n", phase, (System.nanoTime() - t0) / 1e9);

@@ -73,16 +73,18 @@ locals {
 # to the requests topics (a socket that closed unacked hands its messages back) and to the upstream
 # topic (client publishes, connection events): the first exist only at run time, so publishing too is
 # granted here, on the project, and covers the others (infra-tests' PermissionLedgerTest found the
-# sweep's publishes and refuses a grant that no call needs).
+# sweep's publishes and refuses a grant that no call needs). It lists the project's subscriptions every
+# few minutes, for delivery subscriptions whose node document is gone (OrphanChannels).
 resource "google_project_iam_custom_role" "socket_node_subscriptions" {
   role_id     = "pushRelaySocketNodeSubscriptions_${var.environment}"
   title       = "push relay socket node (${var.environment}): own delivery topic and subscription"
-  description = "Create, read and delete the node's own delivery topic; create, read, consume and delete its own subscription on it; publish to live nodes' delivery topics, the requests and upstream topics."
+  description = "Create, read and delete the node's own delivery topic; create, read, consume and delete its own subscription on it; list subscriptions, for orphaned ones; publish to live nodes' delivery topics, the requests and upstream topics."
   permissions = [
     "pubsub.subscriptions.consume",
     "pubsub.subscriptions.create",
     "pubsub.subscriptions.delete",
     "pubsub.subscriptions.get",
+    "pubsub.subscriptions.list",
     "pubsub.topics.attachSubscription",
     "pubsub.topics.create",
     "pubsub.topics.delete",

@@ -152,7 +152,7 @@ class TerraformInvariantsTest {
         () -> assertEquals(new TreeSet<>(List.of(
             "pubsub.topics.create", "pubsub.topics.delete", "pubsub.topics.get", "pubsub.topics.attachSubscription",
             "pubsub.topics.publish", "pubsub.subscriptions.create", "pubsub.subscriptions.delete",
-            "pubsub.subscriptions.get", "pubsub.subscriptions.consume")), permissions,
+            "pubsub.subscriptions.get", "pubsub.subscriptions.list", "pubsub.subscriptions.consume")), permissions,
             role.address() + ": the node's own delivery topic and subscription, and publishing (live nodes' topics,"
                 + " requests, upstream), nothing more"),
         () -> assertTrue(TerraformConfig.at(node.body(), "depends_on").toString().contains(grant.address()),

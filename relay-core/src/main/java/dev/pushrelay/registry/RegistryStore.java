@@ -73,6 +73,15 @@ public interface RegistryStore {
   /** Nodes whose lease ran out before {@code before}: crashed, or killed without a drain. */
   CompletableFuture<List<String>> lapsedNodes(Instant before);
 
+  /** Those of {@code nodeIds} that have no node document: one read each. */
+  CompletableFuture<Set<String>> withoutDocument(Collection<String> nodeIds);
+
+  /**
+   * Writes a document lapsed at {@code now} for a node that has none, so that the crash cleanup takes
+   * it (its delivery subscription outlived its document); false when a document exists meanwhile.
+   */
+  CompletableFuture<Boolean> adoptOrphan(String nodeId, Instant now);
+
   /**
    * Takes the job of cleaning up after a node whose lease ran out before {@code lapsedBefore}, checked
    * again inside the claim's transaction (a node that renewed meanwhile is not claimed); true for

@@ -204,6 +204,30 @@ public final class FirestoreRegistryStore implements RegistryStore {
   }
 
   @Override
+  public CompletableFuture<Set<String>> withoutDocument(Collection<String> nodeIds) {
+    if (nodeIds.isEmpty()) {
+      return CompletableFuture.completedFuture(Set.of());
+    }
+    metrics.firestoreReads(nodeIds.size());
+    DocumentReference[] refs = nodeIds.stream().map(id -> db.collection(NODES).document(id))
+        .toArray(DocumentReference[]::new);
+    return Completions.of(db.getAll(refs)).thenApply(docs -> {
+      Set<String> missing = new HashSet<>();
+      docs.stream().filter(d -> !d.exists()).forEach(d -> missing.add(d.getId()));
+      return missing;
+    });
+  }
+
+  @Override
+  public CompletableFuture<Boolean> adoptOrphan(String nodeId, Instant now) {
+    metrics.firestoreWrites(1);
+    return Completions.of(db.collection(NODES).document(nodeId).create(lease(now, now)))
+        .thenApply(r -> true)
+        .exceptionallyCompose(e -> Preconditions.exists(e) ? CompletableFuture.completedFuture(false)
+            : CompletableFuture.failedFuture(e));
+  }
+
+  @Override
   public CompletableFuture<List<String>> lapsedNodes(Instant before) {
     return Completions.of(db.collection(NODES).whereLessThan("expiresAt", Timestamps.of(before)).get())
         .thenApply(s -> {

@@ -86,6 +86,24 @@ class FirestoreRegistryStoreIT {
     assertEquals(1L, get(registry.countConnections(user)));
   }
 
+  /**
+   * A node without a document is found and adopted with one lapsed now, which the cleanup's query then
+   * finds; a node with a document is neither.
+   */
+  @Test
+  void aNodeWithoutADocumentIsAdoptedAsLapsed() throws Exception {
+    String live = unique("node");
+    String orphan = unique("node");
+    Instant now = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    get(registry.heartbeat(live, "rev-1", now, now.plusSeconds(15)));
+    assertEquals(Set.of(orphan), get(registry.withoutDocument(List.of(live, orphan))));
+    assertEquals(false, get(registry.adoptOrphan(live, now)), "a node with a document keeps it");
+    assertEquals(true, get(registry.adoptOrphan(orphan, now)));
+    assertEquals(Set.of(), get(registry.withoutDocument(List.of(live, orphan))));
+    assertTrue(get(registry.lapsedNodes(now.plusSeconds(1))).contains(orphan), "lapsed: the cleanup takes it");
+    assertFalse(get(registry.lapsedNodes(now.plusSeconds(1))).contains(live));
+  }
+
   /** What the node still holds stays; an entry it left behind goes. */
   @Test
   void staleEntriesGoAndHeldOnesStay() throws Exception {

@@ -82,6 +82,17 @@ public final class InMemoryRegistryStore implements RegistryStore {
   }
 
   @Override
+  public CompletableFuture<Set<String>> withoutDocument(Collection<String> nodeIds) {
+    return CompletableFuture.completedFuture(nodeIds.stream().filter(n -> !leases.containsKey(n))
+        .collect(Collectors.toSet()));
+  }
+
+  @Override
+  public CompletableFuture<Boolean> adoptOrphan(String nodeId, Instant now) {
+    return CompletableFuture.completedFuture(leases.putIfAbsent(nodeId, now) == null);
+  }
+
+  @Override
   public CompletableFuture<java.util.List<String>> lapsedNodes(Instant before) {
     return CompletableFuture.completedFuture(leases.entrySet().stream()
         .filter(e -> e.getValue().isBefore(before)).map(Map.Entry::getKey).toList());

@@ -43,7 +43,6 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -150,7 +149,8 @@ public final class SocketNode implements AutoCloseable {
         SocketTimings.DEFAULT, clock, System::nanoTime, new TokenRenewal(verifier, revocations, renewals, clock)), socketTimers);
     this.channels = new DeliveryChannels(this.backends.broker(), topology,
         new SubscriptionSweeper(this.backends.broker(), backToRequests, new LiveRoute(registry, publisher, clock)));
-    this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry, channels::retire, upstream, clock);
+    this.cleaner = new LapsedNodeCleaner(identity, this::leaseHealthy, registry,
+        LapsedNodeCleaner.Channels.of(channels::retire, channels::nodesWithSubscriptions), upstream, clock);
     this.fencing = Executors.newSingleThreadExecutor(DaemonThreads.named("node-fencing"));
   }
 

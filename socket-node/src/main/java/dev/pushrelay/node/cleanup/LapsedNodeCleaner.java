@@ -13,7 +13,9 @@ import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * registry still lists under it, and removes the node and those connections. A sweep that could not finish keeps the
  * subscription and the node, and a later pass goes on. Runs on a thread of its own, never beside the
  * heartbeat, and only while this node's own lease is healthy: a node that may itself be the one
- * declared dead cleans up nobody.
+ * declared dead cleans up nobody. A subscription whose node has no document at all is found by
+ * {@link OrphanChannels} and cleaned up the same way.
  */
 public final class LapsedNodeCleaner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LapsedNodeCleaner.class);
@@ -39,6 +42,7 @@ public final class LapsedNodeCleaner implements AutoCloseable {
   private final Channels channels;
   private final Upstream upstream;
   private final Clock clock;
+  private final OrphanChannels orphans;
   private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "node-cleanup");
     t.setDaemon(true);
@@ -53,13 +57,31 @@ public final class LapsedNodeCleaner implements AutoCloseable {
     this.registry = registry;
     this.channels = channels;
     this.clock = clock;
+    this.orphans = new OrphanChannels(registry, channels::nodesWithSubscriptions);
   }
 
-  /** What the cleanup asks of a dead node's delivery channel ({@link DeliveryChannels#retire} in a node). */
-  @FunctionalInterface
+  /** What the cleanup asks of the delivery channels ({@link DeliveryChannels} in a node). */
   public interface Channels {
     /** Deletes the topic, re-routes what the subscription holds until {@code deadline}, deletes it once empty. */
     SubscriptionSweeper.Sweep retire(String nodeId, Instant deadline);
+
+    /** The nodes that have a delivery subscription now, whatever the registry says of them. */
+    List<String> nodesWithSubscriptions();
+
+    static Channels of(BiFunction<String, Instant, SubscriptionSweeper.Sweep> retire,
+        Supplier<List<String>> nodesWithSubscriptions) {
+      return new Channels() {
+        @Override
+        public SubscriptionSweeper.Sweep retire(String nodeId, Instant deadline) {
+          return retire.apply(nodeId, deadline);
+        }
+
+        @Override
+        public List<String> nodesWithSubscriptions() {
+          return nodesWithSubscriptions.get();
+        }
+      };
+    }
   }
 
   /** Runs a pass every {@code period}. */
@@ -81,6 +103,7 @@ public final class LapsedNodeCleaner implements AutoCloseable {
     // A little after the lease: routes that read the node as alive have published (or failed) by then.
     Instant before = now.minus(GRACE);
     String self = identity.id();
+    orphans.scanIfDue(now);
     try {
       List<String> lapsed = registry.lapsedNodes(before).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
       for (String dead : lapsed) {

@@ -28,6 +28,9 @@ public interface DeliveryBroker extends AutoCloseable {
   /** Deletes the topic; one already gone is fine. */
   void deleteTopic(String topic);
 
+  /** The names of the project's subscriptions that start with {@code prefix}, whatever their topics. */
+  List<String> subscriptions(String prefix);
+
   /** Deletes the subscription; one already gone is fine. */
   void deleteSubscription(String subscription);
 

@@ -3,6 +3,7 @@ package dev.pushrelay.node.delivery;
 import dev.pushrelay.topology.Topology;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,6 +38,15 @@ public final class DeliveryChannels {
   /** Deletes the topic of {@code nodeId}: from now on a publish to that node fails and is retried elsewhere. */
   public void closeTopic(String nodeId) {
     broker.deleteTopic(topology.deliveriesTopicFor(nodeId));
+  }
+
+  /**
+   * The node ids that have a delivery subscription now, live or dead, with a node document or without:
+   * one listing of the project's subscriptions.
+   */
+  public List<String> nodesWithSubscriptions() {
+    String prefix = topology.deliveriesSubscriptionFor("");
+    return broker.subscriptions(prefix).stream().map(s -> s.substring(prefix.length())).toList();
   }
 
   /** How long a sweep must find nothing before a subscription counts as empty: longer than any lease. */

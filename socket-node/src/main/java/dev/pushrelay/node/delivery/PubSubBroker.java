@@ -10,6 +10,7 @@ import com.google.protobuf.Timestamp;
 import com.google.pubsub.v1.AcknowledgeRequest;
 import com.google.pubsub.v1.ExpirationPolicy;
 import com.google.pubsub.v1.ModifyAckDeadlineRequest;
+import com.google.pubsub.v1.ProjectName;
 import com.google.pubsub.v1.PullRequest;
 import com.google.pubsub.v1.PullResponse;
 import com.google.pubsub.v1.SeekRequest;
@@ -65,6 +66,18 @@ public final class PubSubBroker implements DeliveryBroker {
     } catch (NotFoundException e) {
       // deleted already, by an earlier attempt
     }
+  }
+
+  @Override
+  public List<String> subscriptions(String prefix) {
+    List<String> found = new java.util.ArrayList<>();
+    for (Subscription s : admin.listSubscriptions(ProjectName.of(clients.projectId())).iterateAll()) {
+      String name = s.getName().substring(s.getName().lastIndexOf('/') + 1);
+      if (name.startsWith(prefix)) {
+        found.add(name);
+      }
+    }
+    return found;
   }
 
   @Override

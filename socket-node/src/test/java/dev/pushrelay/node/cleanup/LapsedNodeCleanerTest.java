@@ -39,11 +39,13 @@ class LapsedNodeCleanerTest {
   private final List<String> retired = new ArrayList<>();
   private final AtomicBoolean sweepsEmpty = new AtomicBoolean(true);
   private final AtomicBoolean ownLeaseHealthy = new AtomicBoolean(true);
+  /** The nodes the channels hold a subscription for. */
+  private final List<String> subscribed = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final LapsedNodeCleaner cleaner = new LapsedNodeCleaner(identity, ownLeaseHealthy::get, registry,
-      (node, deadline) -> {
+      LapsedNodeCleaner.Channels.of((node, deadline) -> {
         retired.add(node);
         return new SubscriptionSweeper.Sweep(3, sweepsEmpty.get());
-      },
+      }, () -> List.copyOf(subscribed)),
       new Upstream(pubsub, "relay-upstream", clock, RelayMetrics.noop(Part.SOCKET_NODE), MessageTracing.noop(), timers),
       clock);
 
@@ -61,6 +63,29 @@ class LapsedNodeCleanerTest {
     registry.addConnection(new ConnectionRecord("c1", "u1", "dead", clock.instant().minusSeconds(90)));
     registry.addConnection(new ConnectionRecord("c2", "u2", "dead", clock.instant().minusSeconds(80)));
     registry.addConnection(new ConnectionRecord("c3", "u3", "live", clock.instant().minusSeconds(10)));
+  }
+
+  /**
+   * A delivery subscription whose node has no document is handed to the cleanup once two scans at least
+   * {@link OrphanChannels#ORPHAN_AFTER} apart found it so, and is then retired like a lapsed node's; a
+   * node that writes its document between the scans (one that was starting) is left alone.
+   */
+  @Test
+  void aSubscriptionWhoseNodeHasNoDocumentIsRetiredAfterTwoScans() {
+    identity.serve();
+    registry.heartbeat("live", clock.instant(), clock.instant().plus(Duration.ofHours(1)));
+    subscribed.addAll(List.of("live", "orphan", "starting"));
+    cleaner.runOnce();
+    assertEquals(List.of(), retired, "one scan proves nothing");
+
+    registry.heartbeat("starting", clock.instant(), clock.instant().plus(Duration.ofHours(1)));
+    clock.advance(OrphanChannels.SCAN_EVERY);
+    cleaner.runOnce();
+    clock.advance(LapsedNodeCleaner.GRACE.plusSeconds(1));
+    cleaner.runOnce();
+    assertEquals(List.of("orphan"), retired);
+    assertEquals(Set.of("orphan"), registry.withoutDocument(subscribed).join(),
+        "the orphan's document went with it; the live and the started node keep theirs");
   }
 
   @Test

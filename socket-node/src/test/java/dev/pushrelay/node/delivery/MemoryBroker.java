@@ -98,6 +98,11 @@ public final class MemoryBroker implements DeliveryBroker {
   }
 
   @Override
+  public synchronized List<String> subscriptions(String prefix) {
+    return subscriptions.keySet().stream().filter(s -> s.startsWith(prefix)).sorted().toList();
+  }
+
+  @Override
   public synchronized void deleteSubscription(String subscription) {
     subscriptions.remove(subscription);
     topicOf.values().remove(subscription);

@@ -18,16 +18,25 @@ import java.util.Optional;
  *     a look at that moment takes it
  * @param handedBack messages the user's sockets claimed {@link Mailbox#MAX_CLAIMS} times without
  *     acking: claimed now by this look for the dead-letter topic, not handed to the socket
+ * @param next present when the look stopped at its page's bound: the rest waits after this cursor, for
+ *     {@link Mailbox#claimAfter}
  */
-public record Claimed(List<ParkedMessage> messages, Optional<Instant> lookAgainAt, List<RelayMessage> handedBack) {
+public record Claimed(List<ParkedMessage> messages, Optional<Instant> lookAgainAt, List<RelayMessage> handedBack,
+    Optional<MailboxCursor> next) {
   public Claimed {
     messages = List.copyOf(messages);
     lookAgainAt = Objects.requireNonNullElse(lookAgainAt, Optional.empty());
     handedBack = List.copyOf(handedBack);
+    next = Objects.requireNonNullElse(next, Optional.empty());
   }
 
   /** The messages handed over, the earliest of the other sockets' claims a look left, those for dead letters. */
   public static Claimed of(List<ParkedMessage> messages, List<Instant> heldUntil, List<RelayMessage> handedBack) {
-    return new Claimed(messages, heldUntil.stream().min(Comparator.naturalOrder()), handedBack);
+    return new Claimed(messages, heldUntil.stream().min(Comparator.naturalOrder()), handedBack, Optional.empty());
+  }
+
+  /** The same look, which stopped at its page's bound: the rest waits after {@code cursor}. */
+  public Claimed withNext(MailboxCursor cursor) {
+    return new Claimed(messages, lookAgainAt, handedBack, Optional.of(cursor));
   }
 }

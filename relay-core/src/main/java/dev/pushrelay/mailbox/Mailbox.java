@@ -76,9 +76,19 @@ public interface Mailbox {
    * reconnecting after a deploy). Entries this socket claimed before and has not settled come again:
    * a look whose claims landed after the socket stopped waiting for it handed them to nobody. Claims of
    * other sockets that are neither shared nor run out yet are left, and the answer says when the
-   * earliest of them runs out.
+   * earliest of them runs out. An implementation may answer a page (the oldest entries up to a bound of
+   * its own), with {@link Claimed#next} saying where the rest waits.
    */
   CompletableFuture<Claimed> claim(String userId, String connectionId, Instant now);
+
+  /**
+   * The next page of a catch-up whose last look stopped at its bound ({@link Claimed#next}): the same,
+   * for the entries after {@code after} only. One that never pages answers the whole claim again.
+   */
+  default CompletableFuture<Claimed> claimAfter(String userId, String connectionId, Instant now,
+      MailboxCursor after) {
+    return claim(userId, connectionId, now);
+  }
 
   /**
    * The same for a socket that caught up already and looks again: only entries still pending or

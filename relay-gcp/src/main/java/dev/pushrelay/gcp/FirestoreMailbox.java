@@ -14,6 +14,7 @@ import dev.pushrelay.gcp.Timestamps;
 import dev.pushrelay.mailbox.ClaimDecision;
 import dev.pushrelay.mailbox.Claimed;
 import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.mailbox.MailboxCursor;
 import dev.pushrelay.mailbox.ParkOutcome;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.RelayMessage;
@@ -183,6 +184,12 @@ public final class FirestoreMailbox implements Mailbox {
   @Override
   public CompletableFuture<Claimed> claim(String userId, String connectionId, Instant now) {
     return claims.claim(pending(userId), connectionId, now);
+  }
+
+  @Override
+  public CompletableFuture<Claimed> claimAfter(String userId, String connectionId, Instant now,
+      MailboxCursor after) {
+    return claims.claimAfter(pending(userId), connectionId, now, after);
   }
 
   @Override

@@ -42,11 +42,17 @@ public final class GcpClients implements AutoCloseable {
    * Clients whose calls are written to {@code ledger} (the test stack's deployables): Firestore's
    * anywhere, Pub/Sub's on the emulator, whose channel this class builds.
    */
+  /** The largest answer the Pub/Sub clients take, as Google's subscriber stub sets it. */
+  public static final int MAX_ANSWER_BYTES = 20 << 20;
+
   public GcpClients(GcpEndpoints endpoints, CallLedger ledger) {
     this.endpoints = endpoints;
     this.ledger = ledger;
+    // answers as large as the cloud's client takes them (the subscriber stub's 20 MiB), not gRPC's 4 MiB:
+    // a pull of large messages must fail, or not, alike on both
     this.emulatorChannel = endpoints.pubsubEmulatorHost()
-        .map(host -> ManagedChannelBuilder.forTarget(host).usePlaintext().intercept(ledger).build());
+        .map(host -> ManagedChannelBuilder.forTarget(host).usePlaintext().maxInboundMessageSize(MAX_ANSWER_BYTES)
+            .intercept(ledger).build());
   }
 
   public String projectId() {

@@ -3,6 +3,7 @@ package dev.pushrelay.gcp;
 import com.google.cloud.firestore.CollectionReference;
 import com.google.cloud.firestore.DocumentReference;
 import com.google.cloud.firestore.DocumentSnapshot;
+import com.google.cloud.firestore.FieldPath;
 import com.google.cloud.firestore.FieldValue;
 import com.google.cloud.firestore.Firestore;
 import com.google.cloud.firestore.Precondition;
@@ -11,6 +12,7 @@ import com.google.cloud.firestore.QueryDocumentSnapshot;
 import dev.pushrelay.mailbox.ClaimDecision;
 import dev.pushrelay.mailbox.Claimed;
 import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.mailbox.MailboxCursor;
 import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.InvalidRequestException;
@@ -21,6 +23,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,8 +34,10 @@ import org.slf4j.LoggerFactory;
  */
 final class MailboxClaims {
   private static final Logger LOG = LoggerFactory.getLogger(MailboxClaims.class);
-  /** How many entries a look reads of each kind (waiting; recently claimed). */
-  static final int CLAIM_LIMIT = 500;
+  /** How many entries a look reads of each kind (waiting; recently claimed): a page of a catch-up. */
+  static final int CLAIM_LIMIT = 50;
+  /** How many characters of messages a look hands over at most (always at least one entry). */
+  static final int PAGE_CHARS = 1 << 20;
   /** Times an entry that changed under a claim is read and decided again. */
   private static final int CLAIM_RETRIES = 3;
 
@@ -53,14 +58,16 @@ final class MailboxClaims {
    * the route function's parking of new messages, and both sides then abort each other under churn; here
    * an entry that changed meanwhile is read again and decided again, and nothing else waits. One claim
    * that fails fails the look: the socket's next look hands over the claims this one wrote, as its own.
+   * A look is a page: see {@link Page}.
    */
   CompletableFuture<Claimed> claim(CollectionReference mailbox, String connectionId, Instant now) {
-    // what waits, oldest first, and what another socket of the user claimed within the shared window
-    // (delivered since, or not), which is shared. Older tombstones are never read: a user with many of
-    // them neither pays for them nor has them crowd out what waits
-    CompletableFuture<List<QueryDocumentSnapshot>> recent = read(mailbox
-        .whereGreaterThanOrEqualTo("claimedAt", Timestamps.of(now.minus(Mailbox.SHARED_WINDOW))).limit(claimLimit));
-    return claimFrom(read(waiting(mailbox)).thenCombine(recent, MailboxClaims::byId), connectionId, now);
+    return page(mailbox, connectionId, now, null, true);
+  }
+
+  /** The page of a catch-up after {@code after}. */
+  CompletableFuture<Claimed> claimAfter(CollectionReference mailbox, String connectionId, Instant now,
+      MailboxCursor after) {
+    return page(mailbox, connectionId, now, after, true);
   }
 
   /**
@@ -68,7 +75,61 @@ final class MailboxClaims {
    * after its catch-up.
    */
   CompletableFuture<Claimed> claimNew(CollectionReference mailbox, String connectionId, Instant now) {
-    return claimFrom(read(waiting(mailbox)), connectionId, now);
+    return page(mailbox, connectionId, now, null, false);
+  }
+
+  /**
+   * What waits after {@code after} (from the first entry when null), oldest first, and, when
+   * {@code shared}, what another socket of the user claimed within the shared window (delivered since, or
+   * not), which is shared. Older tombstones are never read: a user with many of them neither pays for
+   * them nor has them crowd out what waits.
+   */
+  private CompletableFuture<Claimed> page(CollectionReference mailbox, String connectionId, Instant now,
+      MailboxCursor after, boolean shared) {
+    CompletableFuture<List<QueryDocumentSnapshot>> recent = shared ? read(mailbox
+        .whereGreaterThanOrEqualTo("claimedAt", Timestamps.of(now.minus(Mailbox.SHARED_WINDOW))).limit(claimLimit))
+        : CompletableFuture.completedFuture(List.of());
+    return read(waiting(mailbox, after)).thenCombine(recent, (w, r) -> Page.of(w, r, after, claimLimit))
+        .thenCompose(page -> claimFrom(page.docs(), connectionId, now)
+            .thenApply(claimed -> page.next().map(claimed::withNext).orElse(claimed)));
+  }
+
+  /**
+   * The entries one look claims from, in the order the socket writes them, and where the next page
+   * starts when there is more: the look read as many waiting entries as it may ({@code claimLimit}), or
+   * their messages pass {@link #PAGE_CHARS}. So a catch-up holds one page in memory at a time, whatever
+   * the mailbox holds. An entry past the last waiting one read is left to the next page, so that a
+   * cursor never passes a waiting entry no look has read.
+   */
+  private record Page(List<QueryDocumentSnapshot> docs, Optional<MailboxCursor> next) {
+    static Page of(List<QueryDocumentSnapshot> waiting, List<QueryDocumentSnapshot> recent, MailboxCursor after,
+        int limit) {
+      MailboxCursor lastRead = waiting.size() >= limit ? key(waiting.get(waiting.size() - 1)) : null;
+      List<QueryDocumentSnapshot> docs = new ArrayList<>(byId(waiting, recent));
+      docs.removeIf(d -> after != null && key(d).compareTo(after) <= 0
+          || lastRead != null && key(d).compareTo(lastRead) > 0);
+      docs.sort(java.util.Comparator.comparing(MailboxClaims::key));
+      long chars = 0;
+      int kept = 0;
+      for (QueryDocumentSnapshot d : docs) {
+        String message = d.getString("message");
+        chars += message == null ? 0 : message.length();
+        if (kept > 0 && chars > PAGE_CHARS) {
+          break;
+        }
+        kept++;
+      }
+      List<QueryDocumentSnapshot> page = List.copyOf(docs.subList(0, kept));
+      boolean more = kept < docs.size() || lastRead != null;
+      return new Page(page, more && !page.isEmpty() ? Optional.of(key(page.get(page.size() - 1)))
+          : Optional.empty());
+    }
+  }
+
+  /** Where an entry sits in the order a mailbox is read. */
+  private static MailboxCursor key(DocumentSnapshot d) {
+    Instant sentAt = Timestamps.instantOrNull(d.getTimestamp("sentAt"));
+    return new MailboxCursor(sentAt == null ? Instant.EPOCH : sentAt, d.getId());
   }
 
   /** The query's documents, counted as read (a query that finds none costs one read). */
@@ -83,9 +144,13 @@ final class MailboxClaims {
    * The entries that wait (pending, or claimed and maybe not written yet), the oldest {@code claimLimit}
    * of them: the composite index {@code pending_by_state} in terraform/firestore.tf serves it.
    */
-  private Query waiting(CollectionReference mailbox) {
-    return mailbox.whereIn("state", List.of(Mailbox.STATE_PENDING, Mailbox.STATE_CLAIMED))
-        .orderBy("sentAt").limit(claimLimit);
+  private Query waiting(CollectionReference mailbox, MailboxCursor after) {
+    Query q = mailbox.whereIn("state", List.of(Mailbox.STATE_PENDING, Mailbox.STATE_CLAIMED))
+        .orderBy("sentAt").orderBy(FieldPath.documentId());
+    if (after != null) {
+      q = q.startAfter(Timestamps.of(after.sentAt()), mailbox.document(after.id()));
+    }
+    return q.limit(claimLimit);
   }
 
   /** The documents of both reads, each once: the later read of an entry both found. */
@@ -100,36 +165,30 @@ final class MailboxClaims {
     return List.copyOf(docs.values());
   }
 
-  private CompletableFuture<Claimed> claimFrom(CompletableFuture<List<QueryDocumentSnapshot>> read,
-      String connectionId, Instant now) {
-    return read.thenCompose(found -> {
-      List<QueryDocumentSnapshot> docs = new ArrayList<>(found);
-      docs.sort(java.util.Comparator.comparing((QueryDocumentSnapshot d) -> d.getTimestamp("sentAt"),
-              java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder()))
-          .thenComparing(QueryDocumentSnapshot::getId));
-      List<CompletableFuture<Decided>> each = new ArrayList<>(docs.size());
-      BatchedWrites claims = new BatchedWrites(db);
-      for (QueryDocumentSnapshot doc : docs) {
-        each.add(claimOne(doc, connectionId, now, CLAIM_RETRIES, claims::update));
-      }
-      claims.send();
-      return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> {
-        List<ParkedMessage> handed = new ArrayList<>();
-        List<RelayMessage> handedBack = new ArrayList<>();
-        List<Instant> heldUntil = new ArrayList<>();
-        for (CompletableFuture<Decided> f : each) {
-          Decided d = f.join();
-          if (d.message() != null && d.forDeadLetter()) {
-            handedBack.add(d.message().message());
-          } else if (d.message() != null) {
-            handed.add(d.message());
-          }
-          if (d.heldUntil() != null) {
-            heldUntil.add(d.heldUntil());
-          }
+  /** Claims, hands again or shares each of {@code docs}, in their order. */
+  private CompletableFuture<Claimed> claimFrom(List<QueryDocumentSnapshot> docs, String connectionId, Instant now) {
+    List<CompletableFuture<Decided>> each = new ArrayList<>(docs.size());
+    BatchedWrites claims = new BatchedWrites(db);
+    for (QueryDocumentSnapshot doc : docs) {
+      each.add(claimOne(doc, connectionId, now, CLAIM_RETRIES, claims::update));
+    }
+    claims.send();
+    return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      List<ParkedMessage> handed = new ArrayList<>();
+      List<RelayMessage> handedBack = new ArrayList<>();
+      List<Instant> heldUntil = new ArrayList<>();
+      for (CompletableFuture<Decided> f : each) {
+        Decided d = f.join();
+        if (d.message() != null && d.forDeadLetter()) {
+          handedBack.add(d.message().message());
+        } else if (d.message() != null) {
+          handed.add(d.message());
         }
-        return Claimed.of(handed, heldUntil, handedBack);
-      });
+        if (d.heldUntil() != null) {
+          heldUntil.add(d.heldUntil());
+        }
+      }
+      return Claimed.of(handed, heldUntil, handedBack);
     });
   }
 

@@ -122,7 +122,7 @@ public final class SocketNode implements AutoCloseable {
     RelayPublisher publisher = new RelayPublisher(messagePublisher, topology);
     this.registry = this.backends.registry();
     this.identity = new NodeIdentity(config.nodeId());
-    this.hub = new ConnectionHub(config.maxConnections(), config.limits().maxConnectionsPerUser());
+    this.hub = ConnectionHub.forNode(config.maxConnections(), config.limits());
     this.activeConnections = metrics.observeActiveConnections(hub::size);
     var mailbox = this.backends.mailbox();
     this.backToRequests = new BackToRequests(new ParkFirst(mailbox, publisher, clock), metrics);

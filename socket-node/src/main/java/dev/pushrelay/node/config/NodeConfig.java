@@ -112,6 +112,7 @@ public record NodeConfig(
     int rate = env.integer("RELAY_INBOUND_FRAMES_PER_SECOND", defaults.inboundFramesPerSecond(), 1, 10_000);
     int burst = env.integer("RELAY_INBOUND_FRAME_BURST", defaults.inboundFrameBurst(), 1, 100_000);
     int ping = env.integer("RELAY_PING_INTERVAL_SECONDS", (int) defaults.pingInterval().toSeconds(), 1, 600);
+    int memoryMb = env.integer("RELAY_MEMORY_BUDGET_MB", (int) (defaults.memoryBudgetBytes() >> 20), 1, 1_000_000);
     Exposure defaultExposure = Exposure.forMode(local);
     Exposure exposure = new Exposure(env.flag("RELAY_ALLOW_QUERY_TOKEN", local), env.flag("RELAY_SERVE_DEMO", local),
         env.flag("RELAY_SERVE_METRICS", local), env.string("RELAY_BIND_HOST", ""),
@@ -123,7 +124,7 @@ public record NodeConfig(
     }
     env.finish();
     SocketLimits limits = defaults.withMaxConnectionsPerUser(perUser, perUserFleet).withInboundRate(rate, burst)
-        .withPingInterval(Duration.ofSeconds(ping));
+        .withPingInterval(Duration.ofSeconds(ping)).withMemoryBudget((long) memoryMb << 20);
     return new NodeConfig(port, endpoints, topology, nodeId, tokens, local, sendUrl, maxConnections, origins, limits,
         exposure, revision);
   }

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * What one socket may do and hold.
+ * What one socket may do and hold, what one user may hold, and what the node's sockets may hold together.
  *
  * @param maxConnectionsPerUser sockets one user may hold on this node; more are refused with 429
  * @param maxConnectionsPerUserFleet sockets one user may hold across the fleet, counted in the registry
@@ -17,6 +17,8 @@ import java.util.Objects;
  *     consumer is too slow and the socket is closed with 1013
  * @param outboundChars the same bound in characters, so a few large messages cannot pin megabytes
  * @param openDeadline how long a reservation made at the handshake waits for the upgrade to complete
+ * @param memoryBudgetBytes what the send queues of all the node's sockets may hold together (two bytes a
+ *     character); past it new sockets get 503 and the one that holds the most is closed with 1013
  */
 public record SocketLimits(
     int maxConnectionsPerUser,
@@ -26,15 +28,16 @@ public record SocketLimits(
     Duration pingInterval,
     int outboundFrames,
     int outboundChars,
-    Duration openDeadline) {
+    Duration openDeadline,
+    long memoryBudgetBytes) {
 
   public static final int MISSED_PINGS = 2;
 
   public SocketLimits {
     Objects.requireNonNull(pingInterval, "pingInterval");
     Objects.requireNonNull(openDeadline, "openDeadline");
-    if (maxConnectionsPerUser < 1 || maxConnectionsPerUserFleet < 1 || inboundFramesPerSecond < 1 || inboundFrameBurst < 1 || outboundFrames < 1
-        || outboundChars < 1) {
+    if (maxConnectionsPerUser < 1 || maxConnectionsPerUserFleet < 1 || inboundFramesPerSecond < 1
+        || inboundFrameBurst < 1 || outboundFrames < 1 || outboundChars < 1 || memoryBudgetBytes < 1) {
       throw new IllegalArgumentException("socket limits must be positive");
     }
     if (pingInterval.isNegative() || pingInterval.isZero() || openDeadline.isNegative() || openDeadline.isZero()) {
@@ -44,7 +47,7 @@ public record SocketLimits(
 
   public static SocketLimits defaults() {
     return new SocketLimits(10, 30, 10, 20, Duration.ofSeconds(30), 1024, 4 * 1024 * 1024,
-        Duration.ofSeconds(10));
+        Duration.ofSeconds(10), (Runtime.getRuntime().maxMemory() / 5 * 2) >> 20 << 20);
   }
 
   /** A socket that stays silent this long after a ping is dead. */
@@ -54,21 +57,27 @@ public record SocketLimits(
 
   public SocketLimits withMaxConnectionsPerUser(int n, int fleet) {
     return new SocketLimits(n, fleet, inboundFramesPerSecond, inboundFrameBurst, pingInterval, outboundFrames,
-        outboundChars, openDeadline);
+        outboundChars, openDeadline, memoryBudgetBytes);
   }
 
   public SocketLimits withInboundRate(int perSecond, int burst) {
     return new SocketLimits(maxConnectionsPerUser, maxConnectionsPerUserFleet, perSecond, burst, pingInterval,
-        outboundFrames, outboundChars, openDeadline);
+        outboundFrames, outboundChars, openDeadline, memoryBudgetBytes);
   }
 
   public SocketLimits withPingInterval(Duration interval) {
     return new SocketLimits(maxConnectionsPerUser, maxConnectionsPerUserFleet, inboundFramesPerSecond,
-        inboundFrameBurst, interval, outboundFrames, outboundChars, openDeadline);
+        inboundFrameBurst, interval, outboundFrames, outboundChars, openDeadline, memoryBudgetBytes);
+  }
+
+  /** The budget of the node's send queues together, in bytes. */
+  public SocketLimits withMemoryBudget(long bytes) {
+    return new SocketLimits(maxConnectionsPerUser, maxConnectionsPerUserFleet, inboundFramesPerSecond,
+        inboundFrameBurst, pingInterval, outboundFrames, outboundChars, openDeadline, bytes);
   }
 
   public SocketLimits withOutbound(int frames, int chars) {
     return new SocketLimits(maxConnectionsPerUser, maxConnectionsPerUserFleet, inboundFramesPerSecond,
-        inboundFrameBurst, pingInterval, frames, chars, openDeadline);
+        inboundFrameBurst, pingInterval, frames, chars, openDeadline, memoryBudgetBytes);
   }
 }

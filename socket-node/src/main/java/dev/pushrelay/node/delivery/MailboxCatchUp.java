@@ -3,6 +3,7 @@ package dev.pushrelay.node.delivery;
 import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.mailbox.Claimed;
 import dev.pushrelay.mailbox.Mailbox;
+import dev.pushrelay.mailbox.MailboxCursor;
 import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.DeadLetterReason;
@@ -60,9 +61,18 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
 
   @Override
   public CompletableFuture<MailboxLook> look(String user, String connectionId, boolean caughtUp) {
-    CompletableFuture<Claimed> claimed = caughtUp
+    return answer(user, connectionId, caughtUp
         ? mailbox.claimNew(user, connectionId, clock.instant())
-        : mailbox.claim(user, connectionId, clock.instant());
+        : mailbox.claim(user, connectionId, clock.instant()));
+  }
+
+  @Override
+  public CompletableFuture<MailboxLook> next(String user, String connectionId, MailboxCursor after) {
+    return answer(user, connectionId, mailbox.claimAfter(user, connectionId, clock.instant(), after));
+  }
+
+  /** A look's claims as the socket writes them; those for the dead-letter topic go there. */
+  private CompletableFuture<MailboxLook> answer(String user, String connectionId, CompletableFuture<Claimed> claimed) {
     claimed.thenAccept(look -> look.handedBack().forEach(m -> deadLetter(user, m)));
     return claimed.thenApply(look -> {
       List<ParkedMessage> inOrder = new ArrayList<>(look.messages());
@@ -75,7 +85,7 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
       for (ParkedMessage p : inOrder) {
         found.add(new MailboxLook.Found(p.message(), settlement(user, connectionId, p)));
       }
-      return new MailboxLook(found, look.lookAgainAt());
+      return new MailboxLook(found, look.lookAgainAt(), look.next());
     });
   }
 

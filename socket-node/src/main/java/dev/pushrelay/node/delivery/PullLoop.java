@@ -29,6 +29,11 @@ import org.slf4j.LoggerFactory;
 public final class PullLoop {
   private static final Logger LOG = LoggerFactory.getLogger(PullLoop.class);
   private static final int MAX_MESSAGES = 1000;
+  /** After an answer too large for the channel, how long pulls stay small before they grow back. */
+  private static final long SMALL_FOR_NANOS = TimeUnit.MINUTES.toNanos(1);
+  /** How many messages the next pull asks for: cut while answers come too large for the channel. */
+  private volatile int pullSize = MAX_MESSAGES;
+  private volatile long tooLargeAt;
 
   private final DeliveryBroker broker;
   private final String subscription;
@@ -145,7 +150,7 @@ public final class PullLoop {
     while (running.get()) {
       CompletableFuture<List<DeliveryBroker.Pulled>> pull;
       try {
-        pull = broker.pull(subscription, MAX_MESSAGES);
+        pull = broker.pull(subscription, pullSize);
       } catch (RuntimeException e) {
         pull = CompletableFuture.failedFuture(e); // a throw is a failed pull, never the end of the loop
       }
@@ -153,6 +158,9 @@ public final class PullLoop {
       try {
         List<DeliveryBroker.Pulled> messages = pull.get();
         healthy = true;
+        if (pullSize < MAX_MESSAGES && nanoTime.getAsLong() - tooLargeAt > SMALL_FOR_NANOS) {
+          pullSize = Math.min(MAX_MESSAGES, pullSize * 2);
+        }
         if (!messages.isEmpty()) {
           lastReceivedNanos = nanoTime.getAsLong();
         }
@@ -173,6 +181,12 @@ public final class PullLoop {
             gone.run();
           }
           pause();
+        } else if (running.get() && isTooLarge(e) && pullSize > 1) {
+          // large messages: an answer of this many passes what the channel takes; fewer at a time
+          pullSize = Math.max(1, pullSize / 4);
+          tooLargeAt = nanoTime.getAsLong();
+          LOG.warn("a pull from {} answered more than the channel takes; pulling {} at a time", subscription,
+              pullSize);
         } else if (running.get() && !isDeadline(e)) {
           healthy = false;
           LOG.warn("pull from {} failed, pulling again: {}", subscription, e.toString());
@@ -186,6 +200,10 @@ public final class PullLoop {
 
   private static boolean isNotFound(Exception e) {
     return e instanceof ExecutionException && e.getCause() instanceof DeliveryBroker.GoneException;
+  }
+
+  private static boolean isTooLarge(Exception e) {
+    return String.valueOf(e.getMessage()).contains("RESOURCE_EXHAUSTED");
   }
 
   private static boolean isDeadline(Exception e) {

@@ -173,8 +173,8 @@ public final class Connection {
     }
     state = State.REGISTERING;
     long now = node.nanoTime();
-    out = new SocketOutput(opened, node.limits(), timings(), events, () -> events.execute(this::tooSlow),
-        node.metrics()::ackQuorumLeft);
+    out = new SocketOutput(opened, node.limits(), timings(), events,
+        () -> events.execute(() -> tooSlow(SocketClose.TOO_SLOW)), node.metrics()::ackQuorumLeft, node.hub().memory());
     frames = new SocketFrames(this, node, opened, out, entry, events);
     node.opened();
     deadlines.clear(Name.OPEN);
@@ -283,11 +283,17 @@ public final class Connection {
     closeFor(SocketClose.AGE_LIMIT, "reached its age limit");
   }
 
-  private void tooSlow() {
+  /** The node passed its memory budget, and this socket holds the most of it: closed as a slow one (1013). */
+  void shed() {
+    events.execute(() -> tooSlow(SocketClose.SHED));
+  }
+
+  private void tooSlow(SocketClose close) {
     if (!isOpen()) {
       return;
     }
-    closeFor(SocketClose.TOO_SLOW, "does not keep up with its messages");
+    closeFor(close, close == SocketClose.SHED ? "holds the most of the node's memory budget"
+        : "does not keep up with its messages");
     // a consumer that reads nothing never takes the close frame: free what it pins, re-route what it missed
     deadlines.set(Name.DISCONNECT, node.nanoTime() + timings().slowConsumerGrace().toNanos());
     reschedule();

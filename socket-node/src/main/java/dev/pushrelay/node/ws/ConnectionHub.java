@@ -4,6 +4,7 @@ import dev.pushrelay.model.RelayMessage;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,6 +27,7 @@ public final class ConnectionHub {
   private final int capacity;
   private final int perUserCapacity;
   private final int openingLimit;
+  private final NodeMemory memory;
 
   /** Why a socket was refused room. */
   public enum Refusal {
@@ -42,7 +44,9 @@ public final class ConnectionHub {
      * renewals queued behind the crowd's writes); with 50, all 1,000 opened within 24 s, with no timeout
      * and no lost lease.
      */
-    NODE_BUSY
+    NODE_BUSY,
+    /** The sockets here hold as much as the node's memory budget allows ({@link NodeMemory}): 503, try again. */
+    OUT_OF_MEMORY
   }
 
   /** No room for the socket. */
@@ -54,6 +58,7 @@ public final class ConnectionHub {
         case NODE_FULL -> "node full";
         case USER_FULL -> "too many connections for this user";
         case NODE_BUSY -> "node busy opening other sockets";
+        case OUT_OF_MEMORY -> "node at its memory budget";
       });
       this.refusal = refusal;
     }
@@ -69,13 +74,29 @@ public final class ConnectionHub {
 
   /** At most a twentieth of the capacity (and at least 50) opening at once; see {@link Refusal#NODE_BUSY}. */
   public ConnectionHub(int capacity, int perUserCapacity) {
-    this(capacity, perUserCapacity, Math.max(50, capacity / 20));
+    this(capacity, perUserCapacity, NodeMemory.unbounded());
+  }
+
+  /** A node's: {@code capacity} sockets, and the per-user share and memory budget of {@code limits}. */
+  public static ConnectionHub forNode(int capacity, dev.pushrelay.node.config.SocketLimits limits) {
+    return new ConnectionHub(capacity, limits.maxConnectionsPerUser(), new NodeMemory(limits.memoryBudgetBytes()));
+  }
+
+  /** The same, with the node's memory budget. */
+  public ConnectionHub(int capacity, int perUserCapacity, NodeMemory memory) {
+    this(capacity, perUserCapacity, Math.max(50, capacity / 20), memory);
   }
 
   public ConnectionHub(int capacity, int perUserCapacity, int openingLimit) {
+    this(capacity, perUserCapacity, openingLimit, NodeMemory.unbounded());
+  }
+
+  /** {@code memory}: the budget over what the sockets' queues hold, see {@link #shedIfOver}. */
+  public ConnectionHub(int capacity, int perUserCapacity, int openingLimit, NodeMemory memory) {
     this.capacity = capacity;
     this.perUserCapacity = perUserCapacity;
     this.openingLimit = openingLimit;
+    this.memory = memory;
   }
 
   /**
@@ -98,6 +119,8 @@ public final class ConnectionHub {
     Refusal refusal = null;
     if (reserved.incrementAndGet() > capacity) {
       refusal = Refusal.NODE_FULL;
+    } else if (memory.over()) {
+      refusal = Refusal.OUT_OF_MEMORY;
     } else if (opening.incrementAndGet() > openingLimit) {
       opening.decrementAndGet();
       refusal = Refusal.NODE_BUSY;
@@ -107,6 +130,36 @@ public final class ConnectionHub {
       releaseUser(userId);
       throw new CapacityException(refusal);
     }
+  }
+
+  /** The budget over what the sockets' queues hold. */
+  public NodeMemory memory() {
+    return memory;
+  }
+
+  /**
+   * Past the memory budget, closes the open socket that holds the most unwritten with 1013, as a slow one
+   * (what it did not take goes back to be routed again); called once a tick by the node's timer, so that
+   * what the closed socket held is given back before the next is picked. The one it closed, if any.
+   */
+  Optional<Connection> shedIfOver() {
+    if (!memory.over()) {
+      return Optional.empty();
+    }
+    Connection largest = null;
+    long most = 0;
+    for (Connection c : byId.values()) {
+      SocketOutput out = c.output();
+      long chars = out == null || !c.isOpen() ? 0 : out.unwrittenChars();
+      if (chars > most) {
+        most = chars;
+        largest = c;
+      }
+    }
+    if (largest != null) {
+      largest.shed();
+    }
+    return Optional.ofNullable(largest);
   }
 
   /** Sockets reserved or open on this node. */

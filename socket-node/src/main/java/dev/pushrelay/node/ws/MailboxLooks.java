@@ -1,5 +1,6 @@
 package dev.pushrelay.node.ws;
 
+import dev.pushrelay.mailbox.MailboxCursor;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.node.config.SocketTimings;
 import dev.pushrelay.node.ws.Connection.State;
@@ -16,7 +17,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A socket's mailbox looks, from its registration on: the catch-up (tried again after each pause of
+ * A socket's mailbox looks, from its registration on: the catch-up, page by page, each once the last is
+ * written (a page failed is tried again after each pause of
  * {@link SocketTimings#catchUpRetries}, then the socket is closed), the second look while settling, the
  * late look once live, and a look when another socket's claim runs out or after a failed look. Each
  * look answers with a value ({@link MailboxLook}) that is written in one event. It also holds what the
@@ -42,8 +44,10 @@ final class MailboxLooks {
   private int catchUpFailures;
   /** Later looks that failed in a row. */
   private int laterFailures;
-  /** A look is under way: the next waits for its answer. */
+  /** A look is under way, or a catch-up's page is being written: the next look waits for it. */
   private boolean looking;
+  /** Where the catch-up's next page starts: after the last page's end (null: the catch-up starts at the first). */
+  private MailboxCursor page;
   private List<Held> held;
 
   MailboxLooks(Connection socket, NodeSockets node, SocketDeadlines deadlines) {
@@ -57,7 +61,9 @@ final class MailboxLooks {
     looking = true;
     State s = socket.state();
     boolean caughtUp = s == State.SETTLING || s == State.LIVE; // later looks read only what is still waiting
-    CompletableFuture<MailboxLook> call = node.catchUp().look(socket.userId(), socket.connectionId(), caughtUp);
+    CompletableFuture<MailboxLook> call = !caughtUp && page != null
+        ? node.catchUp().next(socket.userId(), socket.connectionId(), page)
+        : node.catchUp().look(socket.userId(), socket.connectionId(), caughtUp);
     socket.answered(call, (look, failed) -> looked(call, look, failed));
   }
 
@@ -99,6 +105,7 @@ final class MailboxLooks {
       return;
     }
     State s = socket.state();
+    List<CompletableFuture<SocketOutcome>> writes = new ArrayList<>(look.found().size());
     for (MailboxLook.Found found : look.found()) {
       SocketWrite w;
       if (s == State.SETTLING) {
@@ -111,6 +118,7 @@ final class MailboxLooks {
         }
       }
       CompletableFuture<SocketOutcome> out = w.written().exceptionally(e -> SocketOutcome.NO_SOCKET);
+      writes.add(out);
       w.settled().exceptionally(e -> SocketOutcome.NO_SOCKET)
           .thenAcceptBoth(out, (o, frame) -> found.settle().settled(o, frame != SocketOutcome.NO_SOCKET));
     }
@@ -119,12 +127,26 @@ final class MailboxLooks {
     }
     laterFailures = 0;
     claimsRunOut(look.lookAgainAt());
-    if (s == State.CATCHING_UP) {
+    if (s == State.CATCHING_UP && look.next().isPresent()) {
+      // a page of a longer catch-up: the next one once this one is written, so one page at a time is held
+      page = look.next().get();
+      looking = true;
+      CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new))
+          .whenComplete((v, e) -> socket.events().execute(this::nextPage));
+    } else if (s == State.CATCHING_UP) {
       tally.offered(socket.output().behindMessages(tally.frame()));
       socket.settling();
       lookAfter(Next.SECOND, timings().secondLook());
     } else if (s == State.SETTLING) {
       socket.goLive();
+    }
+  }
+
+  /** The last page of the catch-up is written: the next one, unless the socket moved on meanwhile. */
+  private void nextPage() {
+    looking = false;
+    if (socket.state() == State.CATCHING_UP && socket.isOpen()) {
+      look();
     }
   }
 

@@ -1,6 +1,7 @@
 package dev.pushrelay.node.ws;
 
 import dev.pushrelay.logging.Pseudonyms;
+import dev.pushrelay.mailbox.MailboxCursor;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.node.auth.TokenRenewal;
 import dev.pushrelay.node.auth.VerifiedToken;
@@ -41,6 +42,14 @@ public final class NodeSockets {
      * of what it is handed later, and settles each entry with its write's outcome.
      */
     CompletableFuture<MailboxLook> look(String userId, String connectionId, boolean caughtUp);
+
+    /**
+     * The next page of a catch-up whose last look stopped at its bound ({@link MailboxLook#next}): what
+     * waits after {@code after}. A catch-up whose looks never say {@code next} is never asked.
+     */
+    default CompletableFuture<MailboxLook> next(String userId, String connectionId, MailboxCursor after) {
+      return CompletableFuture.failedFuture(new UnsupportedOperationException("this catch-up has no pages"));
+    }
   }
 
   /** What the sockets are built from; {@code nanoTime} is the node's monotonic clock. */
@@ -77,12 +86,19 @@ public final class NodeSockets {
         new InboundRateLimit(limits().inboundFramesPerSecond(), limits().inboundFrameBurst(), nanoTime()));
   }
 
-  /** Looks at every socket's deadlines; each whose time has come gets an event. */
+  /**
+   * Looks at every socket's deadlines; each whose time has come gets an event. Past the node's memory
+   * budget, sheds the socket that holds the most ({@link ConnectionHub#shedIfOver}).
+   */
   void tick() {
     long now = nanoTime();
     for (Connection c : parts.hub().tracked()) {
       c.tick(now);
     }
+    NodeMemory memory = parts.hub().memory();
+    long used = memory.used();
+    parts.hub().shedIfOver().ifPresent(c -> LOG.warn("node memory budget passed ({} of {} bytes held by the "
+        + "sockets' queues): shedding connection {}", used, memory.budget(), c.connectionId()));
   }
 
   /**

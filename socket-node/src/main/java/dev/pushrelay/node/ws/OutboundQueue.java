@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * offer completes when its frame is written. At most {@code capacity} frames and {@code maxChars}
  * characters may be unwritten; beyond that the consumer is too slow: the offer fails and
  * {@code overflowed} runs, once, so the owner can close the socket (1013) without anyone else waiting.
+ * What waits unwritten is also counted in the node's {@link NodeMemory}.
  */
 public final class OutboundQueue {
   /** Frames handed to the socket at once: enough for Jetty to batch writes, few enough to overtake. */
@@ -35,6 +36,7 @@ public final class OutboundQueue {
   private final int capacity;
   private final long maxChars;
   private final Runnable overflowed;
+  private final NodeMemory memory;
   private final AtomicBoolean overflowReported = new AtomicBoolean();
   // guarded by this
   private final ArrayDeque<Frame> urgent = new ArrayDeque<>(0);
@@ -46,14 +48,19 @@ public final class OutboundQueue {
   private boolean pumpAgain;
 
   public OutboundQueue(Sink sink, int capacity) {
-    this(sink, capacity, Long.MAX_VALUE, () -> { });
+    this(sink, capacity, Long.MAX_VALUE, () -> { }, NodeMemory.unbounded());
   }
 
   public OutboundQueue(Sink sink, int capacity, long maxChars, Runnable overflowed) {
+    this(sink, capacity, maxChars, overflowed, NodeMemory.unbounded());
+  }
+
+  public OutboundQueue(Sink sink, int capacity, long maxChars, Runnable overflowed, NodeMemory memory) {
     this.sink = sink;
     this.capacity = capacity;
     this.maxChars = maxChars;
     this.overflowed = overflowed;
+    this.memory = memory;
   }
 
   /** A normal frame. Callers that need ordering across several offers must serialise their calls. */
@@ -73,6 +80,7 @@ public final class OutboundQueue {
       unwrittenChars += text.length();
       (urgent ? this.urgent : this.normal).add(new Frame(text, done));
     }
+    memory.queued(text.length());
     pump();
     return done;
   }
@@ -119,6 +127,7 @@ public final class OutboundQueue {
       unwritten--;
       unwrittenChars -= frame.text().length();
     }
+    memory.released(frame.text().length());
     if (error == null) {
       frame.done().complete(null);
     } else {
@@ -136,5 +145,10 @@ public final class OutboundQueue {
 
   public synchronized int unwritten() {
     return unwritten;
+  }
+
+  /** Characters offered and not yet written. */
+  public synchronized long unwrittenChars() {
+    return unwrittenChars;
   }
 }

@@ -45,6 +45,9 @@ public record SocketClose(int code, String reason) {
   /** The client does not read its messages fast enough: its send queue is full. */
   public static final SocketClose TOO_SLOW = new SocketClose(StatusCode.TRY_AGAIN_LATER,
       "too slow, outbound queue full");
+  /** The node passed its memory budget ({@link NodeMemory}), and this socket held the most of it. */
+  public static final SocketClose SHED = new SocketClose(StatusCode.TRY_AGAIN_LATER,
+      "node memory budget reached, reconnect later");
   /** {@code POST /v1/users/{userId}/disconnect}, or a revocation that covers the socket's token. */
   public static final SocketClose DISCONNECTED = new SocketClose(4001, "disconnected by server");
 }

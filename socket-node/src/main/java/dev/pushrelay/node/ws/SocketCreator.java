@@ -168,6 +168,7 @@ public final class SocketCreator implements WebSocketCreator {
         case NODE_FULL -> refuse(response, callback, 503, "node_full", "node full, retry later");
         case NODE_BUSY -> refuse(response, callback, 503, "node_busy",
             "node busy opening other sockets, retry in a second");
+        case OUT_OF_MEMORY -> refuse(response, callback, 503, "node_full", "node at its memory budget, retry later");
       }
       return null;
     }

@@ -25,8 +25,8 @@ final class SocketOutput {
 
   /** {@code overflowed} runs (once) when the client does not keep up; {@code quorumLeft} when it falls behind. */
   SocketOutput(SocketTransport transport, SocketLimits limits, SocketTimings timings, Executor events,
-      Runnable overflowed, Runnable quorumLeft) {
-    this.queue = new OutboundQueue(transport, limits.outboundFrames(), limits.outboundChars(), overflowed);
+      Runnable overflowed, Runnable quorumLeft, NodeMemory memory) {
+    this.queue = new OutboundQueue(transport, limits.outboundFrames(), limits.outboundChars(), overflowed, memory);
     this.events = events;
     this.timings = timings;
     this.quorumLeft = quorumLeft;
@@ -112,6 +112,11 @@ final class SocketOutput {
   /** Frames handed to the queue and not written yet. */
   int unwritten() {
     return queue.unwritten();
+  }
+
+  /** Their characters. */
+  long unwrittenChars() {
+    return queue.unwrittenChars();
   }
 
   int unackedCount() {

@@ -39,6 +39,7 @@ public final class MemoryBroker implements DeliveryBroker {
   private final List<CompletableFuture<Void>> waiting = new ArrayList<>();
   private final List<String> acked = new ArrayList<>();
   private int nextId;
+  private long maxAnswerBytes = Long.MAX_VALUE;
   private boolean closed;
 
   public MemoryBroker(LongSupplier nanoTime) {
@@ -116,7 +117,7 @@ public final class MemoryBroker implements DeliveryBroker {
       List<Pulled> now;
       try {
         now = take(subscription, max);
-      } catch (GoneException e) {
+      } catch (GoneException | IllegalStateException e) {
         // as the Pub/Sub client answers: a failed pull, not a throw from the call
         return CompletableFuture.failedFuture(e);
       }
@@ -132,7 +133,7 @@ public final class MemoryBroker implements DeliveryBroker {
     wakeUp.thenRun(() -> {
       try {
         answer.complete(pullNow(subscription, max));
-      } catch (GoneException e) {
+      } catch (GoneException | IllegalStateException e) {
         answer.completeExceptionally(e);
       }
     });
@@ -203,19 +204,35 @@ public final class MemoryBroker implements DeliveryBroker {
       throw new GoneException(subscription, null);
     }
     long now = nanoTime.getAsLong();
-    List<Pulled> out = new ArrayList<>();
+    List<Map.Entry<String, Entry>> free = new ArrayList<>();
+    long bytes = 0;
     for (Map.Entry<String, Entry> e : s.entrySet()) {
-      if (out.size() >= max) {
+      if (free.size() >= max) {
         break;
       }
       Entry entry = e.getValue();
       if (entry.leasedUntil == 0 || now - entry.leasedUntil >= 0) {
-        entry.leasedUntil = now + deadlineSeconds.get(subscription) * SECOND;
-        entry.deliveries++;
-        out.add(new Pulled(e.getKey(), entry.message));
+        free.add(e);
+        bytes += entry.message.getSerializedSize();
       }
     }
+    if (bytes > maxAnswerBytes) {
+      // as gRPC fails an answer larger than the channel takes: nothing is leased
+      throw new IllegalStateException("RESOURCE_EXHAUSTED: gRPC message exceeds maximum size " + maxAnswerBytes
+          + ": " + bytes);
+    }
+    List<Pulled> out = new ArrayList<>();
+    for (Map.Entry<String, Entry> e : free) {
+      e.getValue().leasedUntil = now + deadlineSeconds.get(subscription) * SECOND;
+      e.getValue().deliveries++;
+      out.add(new Pulled(e.getKey(), e.getValue().message));
+    }
     return out;
+  }
+
+  /** From now on a pull whose answer would pass {@code bytes} fails, as a gRPC channel of that limit does. */
+  public synchronized void answersUpTo(long bytes) {
+    maxAnswerBytes = bytes;
   }
 
   private void wake() {

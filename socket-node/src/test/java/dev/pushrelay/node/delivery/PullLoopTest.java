@@ -9,6 +9,7 @@ import com.google.pubsub.v1.PubsubMessage;
 import dev.pushrelay.testing.Await;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -63,6 +64,24 @@ class PullLoopTest {
     Await.until("the ack", WAIT, () -> broker.acked().size() == 1);
     assertEquals(4, broker.held(SUB));
     assertTrue(loop.pulling());
+  }
+
+  /**
+   * Messages so large that an answer of as many as a pull asks for passes what the channel takes: the pulls
+   * ask for fewer, and every message comes, in order, instead of the same pull failing for ever.
+   */
+  @Test
+  void answersTooLargeForTheChannelArePulledFewerAtATime() throws Exception {
+    broker.answersUpTo(40_000);
+    start();
+    List<String> sent = new ArrayList<>();
+    for (int i = 0; i < 30; i++) {
+      String data = i + ":" + "d".repeat(10_000);
+      sent.add(data);
+      publish(data);
+    }
+    Await.until("all 30 deliveries", WAIT, () -> received.size() == 30);
+    assertEquals(sent, received);
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.pushrelay.node.ws;
 import static dev.pushrelay.node.ws.SocketFixture.acceptedAt;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pushrelay.model.Priority;
@@ -380,6 +381,34 @@ class ConnectionDeliveryTest {
       secondLook.complete(null);
       assertEquals(SocketOutcome.NO_SOCKET, parked.get(0).join());
       assertEquals(List.of(), s.messageIds());
+    }
+  }
+
+  /**
+   * Past the node's memory budget, the socket whose queue holds the most is closed with 1013 at the next
+   * tick, as a slow one; a socket that holds less stays, and new sockets are refused while the node is over.
+   */
+  @Test
+  void pastTheMemoryBudgetTheSocketThatHoldsTheMostIsShed() throws Exception {
+    try (SocketFixture tight = new SocketFixture(SocketLimits.defaults().withMemoryBudget(100_000), null, null, 10)) {
+      SocketFixture.Socket big = tight.live("big");
+      SocketFixture.Socket small = tight.live("small");
+      big.jetty().holdWrites();
+      small.jetty().holdWrites();
+      String data = "\"" + "d".repeat(10_000) + "\"";
+      for (int i = 0; i < 40; i++) { // the first 16 fill the window Jetty is handed, the rest wait in the queue
+        tight.hub.deliver(new RelayMessage("b" + i, "big", "e", data, tight.clock.instant(), 3600, Priority.NORMAL),
+            () -> { });
+      }
+      tight.hub.deliver(new RelayMessage("s1", "small", "e", data, tight.clock.instant(), 3600, Priority.NORMAL),
+          () -> { });
+      assertTrue(tight.hub.memory().over(), tight.hub.memory().used() + " bytes held");
+      assertEquals(ConnectionHub.Refusal.OUT_OF_MEMORY,
+          assertThrows(ConnectionHub.CapacityException.class, () -> tight.handshake("late")).refusal());
+
+      tight.advance(SocketTimings.DEFAULT.tick());
+      assertEquals(List.of(1013), big.jetty().closes());
+      assertEquals(List.of(), small.jetty().closes(), "the smaller one stays");
     }
   }
 }

@@ -26,6 +26,20 @@ class ConnectionHubTest {
     assertEquals(3, hub.reserved());
   }
 
+  /** Past the node's memory budget a new socket is refused, and its room goes back; under it, it is let in. */
+  @Test
+  void pastTheMemoryBudgetNewSocketsAreRefused() throws Exception {
+    NodeMemory memory = new NodeMemory(100);
+    ConnectionHub hub = new ConnectionHub(10, 10, memory);
+    memory.queued(51);
+    assertEquals(ConnectionHub.Refusal.OUT_OF_MEMORY,
+        assertThrows(ConnectionHub.CapacityException.class, () -> hub.reserve("a")).refusal());
+    assertEquals(0, hub.reserved());
+    memory.released(51);
+    hub.reserve("a");
+    assertEquals(1, hub.reserved());
+  }
+
   /** Sockets opening (handshaken, not yet registered) are capped apart from the capacity. */
   @Test
   void capsTheSocketsOpeningAtOnceButNotTheRegisteredOnes() throws Exception {

@@ -31,6 +31,27 @@ class OutboundQueueTest {
     assertTrue(other.isDone() && !other.isCompletedExceptionally());
   }
 
+  /** What waits unwritten counts in the node's memory at two bytes a character, until written or failed. */
+  @Test
+  void unwrittenFramesCountInTheNodesMemoryUntilWrittenOrFailed() {
+    NodeMemory memory = new NodeMemory(1000);
+    List<Runnable> written = new ArrayList<>();
+    List<java.util.function.Consumer<Throwable>> failed = new ArrayList<>();
+    OutboundQueue q = new OutboundQueue((text, w, f) -> {
+      written.add(w);
+      failed.add(f);
+    }, 1024, 10_000, () -> { }, memory);
+    q.offer("x".repeat(300));
+    q.offer("y".repeat(300));
+    assertEquals(1200, memory.used());
+    assertTrue(memory.over());
+    written.get(0).run();
+    assertEquals(600, memory.used());
+    failed.get(1).accept(new java.io.IOException("closed"));
+    assertEquals(0, memory.used());
+    assertTrue(!memory.over());
+  }
+
   @Test
   void aFewLargeFramesAreBoundedByCharacters() {
     AtomicInteger overflows = new AtomicInteger();

@@ -195,6 +195,47 @@ class SessionControlTest {
     }
   }
 
+  /**
+   * A catch-up in pages asks for the next page only once the last is written to the network (a socket holds
+   * one page of a large mailbox at a time), from where the last one ended; {@code caught_up} counts every
+   * page and comes after the last.
+   */
+  @Test
+  void aPagedCatchUpReadsTheNextPageOnceTheLastIsWritten() throws Exception {
+    dev.pushrelay.mailbox.MailboxCursor end = new dev.pushrelay.mailbox.MailboxCursor(SocketFixture.START, "p1");
+    List<dev.pushrelay.mailbox.MailboxCursor> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+    NodeSockets.CatchUp pages = new NodeSockets.CatchUp() {
+      @Override
+      public CompletableFuture<MailboxLook> look(String user, String connectionId, boolean caughtUp) {
+        MailboxLook first = SocketFixture.found(List.of(SocketFixture.acceptedAt("p0", 0),
+            SocketFixture.acceptedAt("p1", 1)), new java.util.ArrayList<>());
+        return CompletableFuture.completedFuture(caughtUp ? SocketFixture.nothing()
+            : new MailboxLook(first.found(), java.util.Optional.empty(), java.util.Optional.of(end)));
+      }
+
+      @Override
+      public CompletableFuture<MailboxLook> next(String user, String connectionId,
+          dev.pushrelay.mailbox.MailboxCursor after) {
+        asked.add(after);
+        return CompletableFuture.completedFuture(SocketFixture.found(List.of(SocketFixture.acceptedAt("p2", 2)),
+            new java.util.ArrayList<>()));
+      }
+    };
+    try (SocketFixture f = SocketFixture.serving(pages)) {
+      JettySocket c = f.handshake("u1");
+      dev.pushrelay.testing.RecordingSession jetty = new dev.pushrelay.testing.RecordingSession();
+      jetty.holdWrites();
+      c.onWebSocketOpen(jetty.session());
+      assertEquals(List.of(), asked, "the first page is not written yet");
+      assertEquals(Connection.State.CATCHING_UP, c.connection().state());
+      jetty.releaseWrites();
+      assertEquals(List.of(end), asked, "the next page, from where the first ended");
+      List<String> types = jetty.sent().stream().map(t -> json(t).path("type").asText()).toList();
+      assertEquals(List.of("connection_established", "message", "message", "message", "caught_up"), types);
+      assertEquals(3, json(jetty.sent().get(4)).path("count").asInt());
+    }
+  }
+
   @Test
   void aSocketWithAnEmptyMailboxIsCaughtUpWithZero() throws Exception {
     SocketFixture.Socket s = node.live("u1");

@@ -104,13 +104,23 @@ public final class SocketFixture implements AutoCloseable {
   /** The same with the socket timings given (a registry deadline short enough to pass in a test). */
   public SocketFixture(SocketLimits limits, UnaryOperator<RegistryStore> registryView, NodeSockets.CatchUp catchUp,
       int capacity, SocketTimings timings) {
-    this.hub = new ConnectionHub(capacity, limits.maxConnectionsPerUser());
+    this.hub = new ConnectionHub(capacity, limits.maxConnectionsPerUser(), new NodeMemory(limits.memoryBudgetBytes()));
     Upstream upstream = new Upstream(pubsub, "relay-upstream", clock, RelayMetrics.noop(Part.SOCKET_NODE),
         MessageTracing.noop(), timers);
-    NodeSockets.CatchUp counting = (user, connectionId, caughtUp) -> {
-      catchUps.incrementAndGet();
-      return catchUp == null ? CompletableFuture.completedFuture(nothing())
-          : catchUp.look(user, connectionId, caughtUp);
+    NodeSockets.CatchUp counting = new NodeSockets.CatchUp() {
+      @Override
+      public CompletableFuture<MailboxLook> look(String user, String connectionId, boolean caughtUp) {
+        catchUps.incrementAndGet();
+        return catchUp == null ? CompletableFuture.completedFuture(nothing())
+            : catchUp.look(user, connectionId, caughtUp);
+      }
+
+      @Override
+      public CompletableFuture<MailboxLook> next(String user, String connectionId,
+          dev.pushrelay.mailbox.MailboxCursor after) {
+        catchUps.incrementAndGet();
+        return catchUp.next(user, connectionId, after); // only a catch-up that pages asks for a next page
+      }
     };
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registryView == null ? registry : registryView.apply(registry),
         counting, upstream, RelayMetrics.noop(Part.SOCKET_NODE), limits, timings, clock,

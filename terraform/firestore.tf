@@ -41,7 +41,7 @@ resource "google_firestore_index" "pending_by_state" {
   }
 
   # After the field operations: index operations on one database queue behind each other too.
-  depends_on = [google_firestore_field.revocations_ttl]
+  depends_on = [google_firestore_field.sent_ids_ttl]
 }
 
 # TTL policies: Firestore deletes a document some time (up to about a day) after its TTL field
@@ -103,4 +103,20 @@ resource "google_firestore_field" "revocations_ttl" {
   index_config {}
 
   depends_on = [google_firestore_field.pending_ttl]
+}
+
+# A collection group: every user's mailboxes/{userId}/sentIds, the ids senders gave the user's messages
+# (the send function answers 409 to an id reused with other content), kept for the message's TTL.
+resource "google_firestore_field" "sent_ids_ttl" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "sentIds"
+  field      = "expiresAt"
+
+  ttl_config {}
+
+  # Read by id only, never queried: no index.
+  index_config {}
+
+  depends_on = [google_firestore_field.revocations_ttl]
 }

@@ -662,7 +662,7 @@ class TerraformInvariantsTest {
       }
     }
     assertEquals(Map.of("connections", "expiresAt", "nodes", "purgeAt", "pending", "expiresAt",
-        "revocations", "expiresAt"), ttl);
+        "revocations", "expiresAt", "sentIds", "expiresAt"), ttl);
   }
 
   @Test

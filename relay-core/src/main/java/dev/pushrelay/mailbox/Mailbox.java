@@ -59,6 +59,13 @@ public interface Mailbox {
         .thenApply(v -> each.stream().map(CompletableFuture::join).toList());
   }
 
+  /**
+   * Records that a sender gave message id {@code id} for {@code userId}, with content whose fingerprint is
+   * {@code fingerprint}, until {@code expiresAt} (the message's own end): says whether the id was seen
+   * before, and with the same content or other. One write, and one read when the id was seen.
+   */
+  CompletableFuture<IdUse> recordId(String userId, String id, String fingerprint, Instant expiresAt);
+
   /** Drops the entry of a message, whatever its state (expired, or replayed from the dead letter); absent is fine. */
   CompletableFuture<Void> discard(String userId, String messageId);
 

@@ -128,6 +128,20 @@ public record SendRequest(
   }
 
   /** What the fan-out's copies of {@code data} weigh together: recipients × its UTF-8 bytes. */
+  /**
+   * What a message's content is, for telling a sender's retry (the same) from another message under the
+   * same id: a SHA-256 over the event, the data, the priority and the time to live, in hex.
+   */
+  public String fingerprint() {
+    try {
+      java.security.MessageDigest sha = java.security.MessageDigest.getInstance("SHA-256");
+      String content = event + "\n" + dataJson + "\n" + priority + "\n" + ttlSeconds.map(String::valueOf).orElse("");
+      return java.util.HexFormat.of().formatHex(sha.digest(content.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JVM has SHA-256", e);
+    }
+  }
+
   public long copyBytes() {
     return (long) userIds.size() * (dataJson == null ? 0 : dataJson.getBytes(StandardCharsets.UTF_8).length);
   }

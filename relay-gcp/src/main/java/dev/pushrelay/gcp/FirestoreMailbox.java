@@ -13,6 +13,7 @@ import dev.pushrelay.gcp.Preconditions;
 import dev.pushrelay.gcp.Timestamps;
 import dev.pushrelay.mailbox.ClaimDecision;
 import dev.pushrelay.mailbox.Claimed;
+import dev.pushrelay.mailbox.IdUse;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.MailboxCursor;
 import dev.pushrelay.mailbox.ParkOutcome;
@@ -31,6 +32,9 @@ import java.util.concurrent.CompletionException;
 public final class FirestoreMailbox implements Mailbox {
   public static final String MAILBOXES = "mailboxes";
   public static final String PENDING = "pending";
+  /** The ids senders gave a user's messages, each with its content's fingerprint. */
+  public static final String SENT_IDS = "sentIds";
+  private static final String FINGERPRINT = "fingerprint";
   /** How many times sockets claimed an entry ({@link Mailbox#MAX_CLAIMS}). */
   static final String CLAIMS = "claims";
   /** How long a delivered tombstone stays for the route function to see. */
@@ -119,6 +123,27 @@ public final class FirestoreMailbox implements Mailbox {
       entry.put("trace", m.trace());
     }
     return entry;
+  }
+
+  /**
+   * {@code mailboxes/{userId}/sentIds/{id}}: a create, and a read of the record when one is there; the
+   * collection group's TTL policy ({@code sentIds_ttl} in terraform/firestore.tf) deletes it at
+   * {@code expiresAt}.
+   */
+  @Override
+  public CompletableFuture<IdUse> recordId(String userId, String id, String fingerprint, Instant expiresAt) {
+    DocumentReference ref = db.collection(MAILBOXES).document(userId).collection(SENT_IDS).document(id);
+    metrics.firestoreWrites(1);
+    return Completions.of(ref.create(Map.of(FINGERPRINT, fingerprint, "expiresAt", Timestamps.of(expiresAt))))
+        .thenApply(r -> IdUse.FIRST)
+        .exceptionallyCompose(e -> {
+          if (!Preconditions.exists(e)) {
+            return CompletableFuture.failedFuture(e);
+          }
+          metrics.firestoreReads(1);
+          return Completions.of(ref.get()).thenApply(doc -> fingerprint.equals(doc.getString(FINGERPRINT))
+              ? IdUse.SAME_CONTENT : IdUse.OTHER_CONTENT);
+        });
   }
 
   /**

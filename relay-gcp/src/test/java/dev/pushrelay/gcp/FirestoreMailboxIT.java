@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.pushrelay.gcp.FirestoreMailbox;
 import dev.pushrelay.mailbox.Claimed;
+import dev.pushrelay.mailbox.IdUse;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkOutcome;
 import dev.pushrelay.metrics.Part;
@@ -77,6 +78,17 @@ class FirestoreMailboxIT {
     mailbox.delivered(user, List.of("m1"), after.plusSeconds(2)).get(10, TimeUnit.SECONDS);
     assertEquals(List.of(), handed(mailbox.claimNew(user, "c3", after.plusSeconds(60)).get(10, TimeUnit.SECONDS)),
         "delivered: nobody gets it again");
+  }
+
+  /** A sender's id is recorded per user: first, the same content again, other content; another user's apart. */
+  @Test
+  void aSendersIdIsRecordedWithItsContent() throws Exception {
+    String user = "mailbox-" + UUID.randomUUID();
+    Instant until = Instant.now().plusSeconds(3600);
+    assertEquals(IdUse.FIRST, mailbox.recordId(user, "order-42", "f1", until).get(10, TimeUnit.SECONDS));
+    assertEquals(IdUse.SAME_CONTENT, mailbox.recordId(user, "order-42", "f1", until).get(10, TimeUnit.SECONDS));
+    assertEquals(IdUse.OTHER_CONTENT, mailbox.recordId(user, "order-42", "f2", until).get(10, TimeUnit.SECONDS));
+    assertEquals(IdUse.FIRST, mailbox.recordId(user + "-other", "order-42", "f2", until).get(10, TimeUnit.SECONDS));
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.pushrelay.testing;
 
 import dev.pushrelay.mailbox.ClaimDecision;
 import dev.pushrelay.mailbox.Claimed;
+import dev.pushrelay.mailbox.IdUse;
 import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkOutcome;
 import dev.pushrelay.mailbox.ParkedMessage;
@@ -28,6 +29,16 @@ public final class InMemoryMailbox implements Mailbox {
   private final Map<String, Entry> entries = new LinkedHashMap<>();
   /** How many times sockets claimed each entry, as the Firestore one counts in the entry. */
   private final Map<String, Integer> claims = new HashMap<>();
+
+  private final Map<String, String> sentIds = new HashMap<>();
+
+  @Override
+  public synchronized CompletableFuture<IdUse> recordId(String userId, String id, String fingerprint,
+      Instant expiresAt) {
+    String seen = sentIds.putIfAbsent(key(userId, id), fingerprint);
+    return CompletableFuture.completedFuture(seen == null ? IdUse.FIRST
+        : seen.equals(fingerprint) ? IdUse.SAME_CONTENT : IdUse.OTHER_CONTENT);
+  }
 
   private static String key(String userId, String messageId) {
     return userId + "/" + messageId;

@@ -3,6 +3,8 @@ package dev.pushrelay.functions.send;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.google.cloud.functions.HttpRequest;
 import com.google.cloud.functions.HttpResponse;
+import dev.pushrelay.mailbox.IdUse;
+import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.functions.FunctionConfig;
 import dev.pushrelay.functions.http.BodyReader;
 import dev.pushrelay.functions.http.JsonResponses;
@@ -37,6 +39,8 @@ import org.slf4j.LoggerFactory;
 final class SendEndpoint {
   private static final Logger LOG = LoggerFactory.getLogger(SendEndpoint.class);
   private static final long PUBLISH_TIMEOUT_SECONDS = 10;
+  /** How long the record of a sender's id may take before the message goes on unchecked. */
+  private static final long ID_RECORD_TIMEOUT_MILLIS = 2_000;
 
   private final FunctionConfig config;
   private final RelayPublisher publisher;
@@ -45,9 +49,11 @@ final class SendEndpoint {
   private final Supplier<String> ids;
   private final RelayMetrics metrics;
   private final MessageTracing tracing;
+  private final Mailbox mailbox;
 
   SendEndpoint(FunctionConfig config, RelayPublisher publisher, DirectRoute directRoute, Clock clock,
-      Supplier<String> ids, RelayMetrics metrics, MessageTracing tracing) {
+      Supplier<String> ids, RelayMetrics metrics, MessageTracing tracing, Mailbox mailbox) {
+    this.mailbox = mailbox;
     this.config = config;
     this.publisher = publisher;
     this.directRoute = directRoute;
@@ -89,6 +95,11 @@ final class SendEndpoint {
       return;
     }
     List<RelayMessage> accepted = sendRequest.toMessages(ids, clock.instant(), config.topology().defaultTtlSeconds());
+    if (idReused(sendRequest, accepted.get(0))) {
+      JsonResponses.error(response, 409, "id_reused", "this user already has a message of this id with other "
+          + "content; give each message an id of its own (a retry of the same message may keep its id)", "id");
+      return;
+    }
     // One trace per message (a fan-out's copies share its id and its trace), continuing the caller's.
     Span span = tracing.start("relay.send", SpanKind.PRODUCER, traceHeaders(request), accepted.get(0).id());
     Map<String, String> trace = MessageTracing.attributes(span);
@@ -126,6 +137,27 @@ final class SendEndpoint {
       answer.put("recipients", messages.size());
     }
     JsonResponses.send(response, 202, answer);
+  }
+
+  /**
+   * Whether the sender's own id was given to another message of this user before (one that is not this
+   * one's retry): the relay would take this one for a repeat and drop it. A fan-out's id is not recorded
+   * (it would cost a write per recipient). A record that cannot be made in time lets the message go on.
+   */
+  private boolean idReused(SendRequest request, RelayMessage m) {
+    if (request.id().isEmpty() || request.fanOut()) {
+      return false;
+    }
+    try {
+      return mailbox.recordId(m.userId(), m.id(), request.fingerprint(), m.expiresAt())
+          .get(ID_RECORD_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS) == IdUse.OTHER_CONTENT;
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.info("the id of message {} could not be recorded, it goes on unchecked: {}", m.id(), e.toString());
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   /** The caller's W3C trace context headers, if any. */

@@ -67,7 +67,8 @@ public final class SendFunction implements HttpFunction {
     LiveRoute live = new LiveRoute(registry, publisher, clock);
     DirectRoute direct = new DirectRoute(live, publisher,
         new ParkFirst(mailbox, publisher, clock), metrics);
-    this.send = new SendEndpoint(config, publisher, direct, clock, ids, metrics, new MessageTracing(telemetry));
+    this.send = new SendEndpoint(config, publisher, direct, clock, ids, metrics, new MessageTracing(telemetry),
+        mailbox);
     this.presence = new PresenceEndpoint(registry, clock, PresenceCallers.of(config.presenceCallers()));
     this.disconnect = new DisconnectEndpoint(live, publisher, revocations, clock);
   }

@@ -70,6 +70,26 @@ class SendFunctionTest {
     assertEquals(clock.instant(), m.sentAt());
   }
 
+  /**
+   * A sender's id is the user's message's identity: sent again with the same content (a retry) it is
+   * accepted again; given to a message of other content it is refused with 409 and nothing is published,
+   * where the relay would otherwise take the second message for a repeat and drop it. Another user may
+   * have a message of the same id.
+   */
+  @Test
+  void anIdReusedForOtherContentIs409AndARetryIsAccepted() throws Exception {
+    assertEquals(202, post("{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"order-42\",\"data\":{\"n\":1}}").status());
+    assertEquals(202, post("{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"order-42\",\"data\":{\"n\":1}}").status(),
+        "a retry of the same message");
+    int published = pubsub.on(topology.requestsTopic()).size();
+    FakeHttp.Response reused = post("{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"order-42\",\"data\":{\"n\":2}}");
+    assertEquals(409, reused.status());
+    assertEquals("id_reused", json(reused).at("/error/code").asText());
+    assertEquals("id", json(reused).at("/error/field").asText());
+    assertEquals(published, pubsub.on(topology.requestsTopic()).size(), "nothing published");
+    assertEquals(202, post("{\"userId\":\"u2\",\"event\":\"e\",\"id\":\"order-42\",\"data\":{\"n\":2}}").status());
+  }
+
   @Test
   void fanOutPublishesOnePerUserUnderOneId() throws Exception {
     FakeHttp.Response r = post("{\"userIds\":[\"a\",\"b\",\"c\"],\"event\":\"e\",\"id\":\"sender-7\"}");

@@ -193,6 +193,12 @@ class OrphanedClaimsTest {
     }
 
     @Override
+    public CompletableFuture<dev.pushrelay.mailbox.IdUse> recordId(String userId, String id, String fingerprint,
+        Instant expiresAt) {
+      return to.recordId(userId, id, fingerprint, expiresAt);
+    }
+
+    @Override
     public CompletableFuture<Void> discardPending(String userId, String messageId) {
       return to.discardPending(userId, messageId);
     }

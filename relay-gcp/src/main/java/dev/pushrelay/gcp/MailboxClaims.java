@@ -34,8 +34,13 @@ import org.slf4j.LoggerFactory;
  */
 final class MailboxClaims {
   private static final Logger LOG = LoggerFactory.getLogger(MailboxClaims.class);
-  /** How many entries a look reads of each kind (waiting; recently claimed): a page of a catch-up. */
+  /** How many waiting entries a page of a catch-up reads. */
   static final int CLAIM_LIMIT = 50;
+  /**
+   * How many entries a later look reads (what waits, from the first), and any look of the shared window: a
+   * live socket's own unacked claims come first in what waits, and must not hide a message parked after them.
+   */
+  static final int LOOK_LIMIT = 500;
   /** How many characters of messages a look hands over at most (always at least one entry). */
   static final int PAGE_CHARS = 1 << 20;
   /** Times an entry that changed under a claim is read and decided again. */
@@ -87,9 +92,10 @@ final class MailboxClaims {
   private CompletableFuture<Claimed> page(CollectionReference mailbox, String connectionId, Instant now,
       MailboxCursor after, boolean shared) {
     CompletableFuture<List<QueryDocumentSnapshot>> recent = shared ? read(mailbox
-        .whereGreaterThanOrEqualTo("claimedAt", Timestamps.of(now.minus(Mailbox.SHARED_WINDOW))).limit(claimLimit))
-        : CompletableFuture.completedFuture(List.of());
-    return read(waiting(mailbox, after)).thenCombine(recent, (w, r) -> Page.of(w, r, after, claimLimit))
+        .whereGreaterThanOrEqualTo("claimedAt", Timestamps.of(now.minus(Mailbox.SHARED_WINDOW)))
+        .limit(Math.max(claimLimit, LOOK_LIMIT))) : CompletableFuture.completedFuture(List.of());
+    int limit = shared ? claimLimit : Math.max(claimLimit, LOOK_LIMIT);
+    return read(waiting(mailbox, after, limit)).thenCombine(recent, (w, r) -> Page.of(w, r, after, limit))
         .thenCompose(page -> claimFrom(page.docs(), connectionId, now)
             .thenApply(claimed -> page.next().map(claimed::withNext).orElse(claimed)));
   }
@@ -144,13 +150,13 @@ final class MailboxClaims {
    * The entries that wait (pending, or claimed and maybe not written yet), the oldest {@code claimLimit}
    * of them: the composite index {@code pending_by_state} in terraform/firestore.tf serves it.
    */
-  private Query waiting(CollectionReference mailbox, MailboxCursor after) {
+  private Query waiting(CollectionReference mailbox, MailboxCursor after, int limit) {
     Query q = mailbox.whereIn("state", List.of(Mailbox.STATE_PENDING, Mailbox.STATE_CLAIMED))
         .orderBy("sentAt").orderBy(FieldPath.documentId());
     if (after != null) {
       q = q.startAfter(Timestamps.of(after.sentAt()), mailbox.document(after.id()));
     }
-    return q.limit(claimLimit);
+    return q.limit(limit);
   }
 
   /** The documents of both reads, each once: the later read of an entry both found. */

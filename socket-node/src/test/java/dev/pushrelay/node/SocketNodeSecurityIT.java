@@ -678,12 +678,7 @@ class SocketNodeSecurityIT {
       assertEquals(101, slow.status());
       assertEquals("connection_established", typeOf(slow.read()));
       // the slow client reads nothing more; 400 messages of 16 KiB are far more than its buffers and queue hold
-      String data = "\"" + "d".repeat(16 * 1024) + "\"";
-      List<CompletableFuture<?>> sent = new ArrayList<>();
-      for (int i = 0; i < 400; i++) {
-        sent.add(publisher.delivery(HS_NODE, message(slowUser, data)));
-      }
-      CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
+      routeMany(HS_NODE, slowUser, 400, 16 * 1024);
       RelayMessage forOther = message("bystander", "{\"k\":1}");
       long t0 = System.nanoTime();
       publisher.delivery(HS_NODE, forOther).get(5, TimeUnit.SECONDS);
@@ -697,6 +692,16 @@ class SocketNodeSecurityIT {
       int code = slow.awaitClose(Duration.ofSeconds(30));
       assertTrue(code == 1013 || code == RawSocket.NO_CLOSE_FRAME, "closed with " + code);
     }
+  }
+
+  /** {@code count} messages of {@code chars} characters of data for {@code user}, routed to {@code nodeId}. */
+  private static void routeMany(String nodeId, String user, int count, int chars) throws Exception {
+    String data = "\"" + "d".repeat(chars) + "\"";
+    List<CompletableFuture<?>> sent = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      sent.add(publisher.delivery(nodeId, message(user, data)));
+    }
+    CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
   }
 
   private static RelayMessage message(String user, String data) {
@@ -716,60 +721,6 @@ class SocketNodeSecurityIT {
         c.send("{\"type\":\"ping\"}");
         c.awaitType("pong", WAIT);
       }
-    }
-  }
-
-  // ---- the node's memory ----
-
-  /**
-   * A node whose sockets' queues may hold 150 KB together, less than one message of 100 KiB once queued (a
-   * socket alone may hold 64 Mi characters here): a client that reads nothing while 150 such messages are
-   * routed to it fills the socket buffers between node and client, then its queue passes the node's budget
-   * and it is shed as a slow one (on the live path the user's ordered deliveries wait for the one before,
-   * so one user pins about a message; many users, or a catch-up's page, pin more); what it did not take
-   * goes back to be routed again, a bystander on the node keeps receiving, and once the shed socket's
-   * queue is given back the node takes new sockets again.
-   */
-  @Test
-  void aNodePastItsMemoryBudgetShedsTheSocketThatHoldsTheMost() throws Exception {
-    String nodeId = "node-sec-tight";
-    String hogUser = "hog-" + UUID.randomUUID().toString().substring(0, 8);
-    SocketLimits limits = SocketLimits.defaults().withOutbound(100_000, 64 << 20).withMemoryBudget(150_000);
-    Map<String, String> bystander = Map.of("Origin", ORIGIN, "Authorization", "Bearer "
-        + hsToken(claims("bystander-tight")));
-    try (SocketNode tight = new SocketNode(new NodeConfig(0, project.endpoints(), TOPOLOGY, nodeId,
-            TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)), false, Optional.empty(), 100,
-            List.of(ORIGIN), limits, Exposure.local()), Clock.systemUTC()).start();
-        CollectingSubscription requests = CollectingSubscription.onTopic(clients, TOPOLOGY.requestsTopic(),
-            "it-tight-" + UUID.randomUUID());
-        RawSocket hog = RawSocket.upgrade(tight.port(), "/ws?access_token=" + hsToken(claims(hogUser)),
-            Map.of("Origin", ORIGIN), 4096);
-        TestSocketClient other = TestSocketClient.connect(ws(tight, ""), bystander, WAIT)) {
-      other.awaitType("connection_established", WAIT);
-      assertEquals(101, hog.status());
-      assertEquals("connection_established", typeOf(hog.read()));
-      String data = "\"" + "d".repeat(100 * 1024) + "\"";
-      List<CompletableFuture<?>> sent = new ArrayList<>();
-      for (int i = 0; i < 150; i++) {
-        sent.add(publisher.delivery(nodeId, message(hogUser, data)));
-      }
-      CompletableFuture.allOf(sent.toArray(CompletableFuture[]::new)).get(30, TimeUnit.SECONDS);
-      // no ping deadline passes in this time: only the budget closes it
-      int code = hog.awaitClose(Duration.ofSeconds(30));
-      assertTrue(code == 1013 || code == RawSocket.NO_CLOSE_FRAME, "closed with " + code);
-      PubsubMessage back = requests.await(p -> nodeId.equals(p.getAttributesOrDefault(MessageAttributes.REROUTED_FROM,
-          "")) && hogUser.equals(p.getAttributesOrDefault(MessageAttributes.USER_ID, "")), Duration.ofSeconds(30));
-      assertTrue(back != null, "what the shed socket did not take goes back to be routed again");
-      RelayMessage forOther = message("bystander-tight", "{\"k\":1}");
-      publisher.delivery(nodeId, forOther).get(5, TimeUnit.SECONDS);
-      other.awaitFrame(f -> f.json().path("id").asText().equals(forOther.id()), WAIT);
-      Await.until("the node takes sockets again", WAIT, () -> {
-        try {
-          return TestSocketClient.refusal(ws(tight, ""), bystander, WAIT).isEmpty();
-        } catch (Exception e) {
-          return false;
-        }
-      });
     }
   }
 

@@ -28,6 +28,8 @@ public final class ConnectionHub {
   private final int perUserCapacity;
   private final int openingLimit;
   private final NodeMemory memory;
+  /** When the last socket was shed (the timer's clock), so that the next waits until its queue is given back. */
+  private long shedAt = Long.MIN_VALUE / 2;
 
   /** Why a socket was refused room. */
   public enum Refusal {
@@ -139,11 +141,12 @@ public final class ConnectionHub {
 
   /**
    * Past the memory budget, closes the open socket that holds the most unwritten with 1013, as a slow one
-   * (what it did not take goes back to be routed again); called once a tick by the node's timer, so that
-   * what the closed socket held is given back before the next is picked. The one it closed, if any.
+   * (what it did not take goes back to be routed again); called once a tick by the node's timer. A socket
+   * that reads nothing gives its queue back only when it is disconnected, {@code grace} after its close, so
+   * no other is shed before then. The one it closed, if any.
    */
-  Optional<Connection> shedIfOver() {
-    if (!memory.over()) {
+  Optional<Connection> shedIfOver(long nowNanos, java.time.Duration grace) {
+    if (!memory.over() || nowNanos - shedAt < grace.toNanos()) {
       return Optional.empty();
     }
     Connection largest = null;
@@ -157,6 +160,7 @@ public final class ConnectionHub {
       }
     }
     if (largest != null) {
+      shedAt = nowNanos;
       largest.shed();
     }
     return Optional.ofNullable(largest);

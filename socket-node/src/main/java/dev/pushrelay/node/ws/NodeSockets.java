@@ -11,6 +11,7 @@ import dev.pushrelay.node.registry.NodeIdentity;
 import dev.pushrelay.node.upstream.Upstream;
 import dev.pushrelay.registry.RegistryStore;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
@@ -97,8 +98,9 @@ public final class NodeSockets {
     }
     NodeMemory memory = parts.hub().memory();
     long used = memory.used();
-    parts.hub().shedIfOver().ifPresent(c -> LOG.warn("node memory budget passed ({} of {} bytes held by the "
-        + "sockets' queues): shedding connection {}", used, memory.budget(), c.connectionId()));
+    Duration grace = timings().slowConsumerGrace().plus(timings().tick());
+    parts.hub().shedIfOver(now, grace).ifPresent(c -> LOG.warn("node memory budget passed ({} of {} bytes held by "
+        + "the sockets' queues): shedding connection {}", used, memory.budget(), c.connectionId()));
   }
 
   /**

@@ -18,6 +18,8 @@ import org.slf4j.LoggerFactory;
  */
 final class SocketEntry {
   private static final Logger LOG = LoggerFactory.getLogger(SocketEntry.class);
+  /** How long the count of the user's sockets may take: past it the socket is let be, as on a failure. */
+  private static final Duration COUNT_DEADLINE = Duration.ofSeconds(1);
 
   private final Connection owner;
   private final NodeSockets node;
@@ -53,7 +55,8 @@ final class SocketEntry {
     int most = node.limits().maxConnectionsPerUserFleet();
     try {
       return node.registry().addConnection(new ConnectionRecord(connectionId, userId, nodeId, at))
-          .thenCompose(v -> node.registry().countConnections(userId).handle((n, failed) -> {
+          .thenCompose(v -> node.registry().countConnections(userId).orTimeout(COUNT_DEADLINE.toMillis(),
+              java.util.concurrent.TimeUnit.MILLISECONDS).handle((n, failed) -> {
             if (failed != null) {
               LOG.info("connection {}: the user's sockets could not be counted, let be: {}", connectionId,
                   failed.toString());

@@ -409,6 +409,9 @@ class ConnectionDeliveryTest {
       tight.advance(SocketTimings.DEFAULT.tick());
       assertEquals(List.of(1013), big.jetty().closes());
       assertEquals(List.of(), small.jetty().closes(), "the smaller one stays");
+      tight.advance(SocketTimings.DEFAULT.tick());
+      assertTrue(tight.hub.memory().over(), "the shed socket reads nothing: its queue is still held");
+      assertEquals(List.of(), small.jetty().closes(), "nobody else is shed before the shed one is disconnected");
     }
   }
 }

@@ -141,8 +141,21 @@ public final class FirestoreMailbox implements Mailbox {
             return CompletableFuture.failedFuture(e);
           }
           metrics.firestoreReads(1);
-          return Completions.of(ref.get()).thenApply(doc -> fingerprint.equals(doc.getString(FINGERPRINT))
-              ? IdUse.SAME_CONTENT : IdUse.OTHER_CONTENT);
+          return Completions.of(ref.get()).thenCompose(doc -> {
+            Instant until = Timestamps.instantOrNull(doc.getTimestamp("expiresAt"));
+            if (doc.exists() && until != null && until.isBefore(Instant.now())) {
+              // the record outlived its message (TTL deletion lags): the id is free again; a record that
+              // changed meanwhile is looked at afresh
+              metrics.firestoreWrites(1);
+              return Completions.of(ref.update(Map.of(FINGERPRINT, fingerprint, "expiresAt", Timestamps.of(expiresAt)),
+                      Precondition.updatedAt(doc.getUpdateTime())))
+                  .thenApply(r -> IdUse.FIRST)
+                  .exceptionallyCompose(lost -> Preconditions.lost(lost)
+                      ? recordId(userId, id, fingerprint, expiresAt) : CompletableFuture.failedFuture(lost));
+            }
+            return CompletableFuture.completedFuture(fingerprint.equals(doc.getString(FINGERPRINT))
+                ? IdUse.SAME_CONTENT : IdUse.OTHER_CONTENT);
+          });
         });
   }
 

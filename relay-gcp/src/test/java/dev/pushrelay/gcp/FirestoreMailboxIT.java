@@ -89,6 +89,12 @@ class FirestoreMailboxIT {
     assertEquals(IdUse.SAME_CONTENT, mailbox.recordId(user, "order-42", "f1", until).get(10, TimeUnit.SECONDS));
     assertEquals(IdUse.OTHER_CONTENT, mailbox.recordId(user, "order-42", "f2", until).get(10, TimeUnit.SECONDS));
     assertEquals(IdUse.FIRST, mailbox.recordId(user + "-other", "order-42", "f2", until).get(10, TimeUnit.SECONDS));
+
+    // a record whose message is over is free again, though TTL has not deleted it yet
+    Instant over = Instant.now().minusSeconds(1);
+    assertEquals(IdUse.FIRST, mailbox.recordId(user, "old-7", "f1", over).get(10, TimeUnit.SECONDS));
+    assertEquals(IdUse.FIRST, mailbox.recordId(user, "old-7", "f2", until).get(10, TimeUnit.SECONDS));
+    assertEquals(IdUse.OTHER_CONTENT, mailbox.recordId(user, "old-7", "f3", until).get(10, TimeUnit.SECONDS));
   }
 
   /**

@@ -29,6 +29,7 @@ class ChurnIT {
   private static final int USERS = 200;
   private static final Duration CHURN = Duration.ofSeconds(30);
   private static final int MIN_TRAFFIC = 300;
+  private static final int MIN_CONNECTS = USERS * 3;
   /** Sends in flight at once, at most: together about 33 a second while sends are quick. */
   private static final int SENDERS = 3;
   private static final Duration WAIT = Duration.ofSeconds(20);
@@ -70,12 +71,13 @@ class ChurnIT {
       // the others back; the whole churn window, and longer on a busy machine (up to 6 windows more: every
       // connect costs the emulated Firestore a second and a late mailbox look, and the emulated Pub/Sub its
       // connection events, which the local stack's echo backend reads too) until the traffic is enough to
-      // mean something
+      // mean something, and until the users have come and gone often enough (each connect waits for its upgrade,
+      // on a pool of 8)
       List<java.util.concurrent.Future<?>> senders = new java.util.ArrayList<>();
       java.util.concurrent.ExecutorService sending = Executors.newFixedThreadPool(SENDERS);
       for (int s = 0; s < SENDERS; s++) {
         senders.add(sending.submit(() -> {
-          while (System.nanoTime() < end || (ledger.acceptedCount() <= MIN_TRAFFIC && System.nanoTime() < latest)) {
+          while (System.nanoTime() < end || (!enough(ledger, connects) && System.nanoTime() < latest)) {
             String user = users.get(ThreadLocalRandom.current().nextInt(users.size()));
             if (!stack.sendRecorded(user, "churn", ledger)) {
               refused.incrementAndGet();
@@ -117,13 +119,18 @@ class ChurnIT {
     assertEquals(0, refused.get(), "the send API accepted every request within " + LocalStack.SEND_ATTEMPTS
         + " attempts");
     assertTrue(ledger.acceptedCount() > MIN_TRAFFIC, "enough traffic: " + ledger.acceptedCount());
-    assertTrue(connects.get() > USERS * 3, "enough churn: " + connects.get() + " connects");
+    assertTrue(connects.get() > MIN_CONNECTS, "enough churn: " + connects.get() + " connects");
     for (Map.Entry<String, TestSocketClient> s : sockets) {
       List<String> ids = s.getValue().messages().stream().map(f -> f.json().get("id").asText()).toList();
       Set<String> distinct = new HashSet<>(ids);
       assertEquals(distinct.size(), ids.size(), "a socket of " + s.getKey() + " saw an id twice");
       s.getValue().close();
     }
+  }
+
+  /** Traffic and churn enough to mean something. */
+  private static boolean enough(Ledger ledger, AtomicInteger connects) {
+    return ledger.acceptedCount() > MIN_TRAFFIC && connects.get() > MIN_CONNECTS;
   }
 
   /**

@@ -134,6 +134,11 @@ public final class ConnectionHub {
     }
   }
 
+  /** Sockets of {@code userId} reserved or open on this node, one being opened included. */
+  public int heldBy(String userId) {
+    return reservedByUser.getOrDefault(userId, 0);
+  }
+
   /** The budget over what the sockets' queues hold. */
   public NodeMemory memory() {
     return memory;

@@ -43,10 +43,13 @@ final class SocketEntry {
   }
 
   /**
-   * The socket opened at {@code at}: its registry entry is written, then the user's entries across the
-   * fleet are counted (one aggregation, one read). Fails with {@link OverUserLimit} when they pass
+   * The socket opened at {@code at}: its registry entry is written, then, when the user holds another
+   * socket on this node, the user's entries across the fleet are counted (one aggregation, one read).
+   * Fails with {@link OverUserLimit} when they pass
    * {@link dev.pushrelay.node.config.SocketLimits#maxConnectionsPerUserFleet}; a count that fails lets the
-   * socket be, since its entry is written and the per-node limit still holds.
+   * socket be, since its entry is written and the per-node limit still holds. A user's only socket on a
+   * node is not counted: that is every connect of a user with one tab, and a query each would be the
+   * registry's heaviest load in a reconnect storm; so a user holds at most the limit plus one socket a node.
    */
   CompletableFuture<Void> register(String userId, String connectionId, String nodeId, Instant at) {
     connectedAt = at;
@@ -54,8 +57,12 @@ final class SocketEntry {
     registering = true;
     int most = node.limits().maxConnectionsPerUserFleet();
     try {
-      return node.registry().addConnection(new ConnectionRecord(connectionId, userId, nodeId, at))
-          .thenCompose(v -> node.registry().countConnections(userId).orTimeout(COUNT_DEADLINE.toMillis(),
+      CompletableFuture<Void> added = node.registry().addConnection(
+          new ConnectionRecord(connectionId, userId, nodeId, at));
+      if (node.hub().heldBy(userId) < 2) {
+        return added;
+      }
+      return added.thenCompose(v -> node.registry().countConnections(userId).orTimeout(COUNT_DEADLINE.toMillis(),
               java.util.concurrent.TimeUnit.MILLISECONDS).handle((n, failed) -> {
             if (failed != null) {
               LOG.info("connection {}: the user's sockets could not be counted, let be: {}", connectionId,

@@ -81,15 +81,17 @@ class ConnectionTest {
     for (int i = 0; i < most; i++) {
       node.registry.addConnection(new ConnectionRecord("other-" + i, "u1", "n2", node.clock.instant())).get();
     }
+    SocketFixture.Socket only = node.open("u1");
+    assertTrue(only.sent().get(0).contains("connection_established"), "the user's only socket here is not counted");
     SocketFixture.Socket s = node.open("u1");
     assertEquals(List.of(1013), s.jetty().closes());
     assertTrue(s.sent().stream().noneMatch(f -> f.contains("connection_established")), s.sent().toString());
     s.closedBy(1013);
-    assertEquals(most, node.registry.connections().size(), "its own entry went, the others stay");
-    assertEquals(0, node.catchUps.get());
-    assertEquals(List.of(), node.pubsub.types(), "never announced");
+    assertEquals(most + 1, node.registry.connections().size(), "its own entry went, the others stay");
+    assertEquals(1, node.catchUps.get());
+    assertEquals(List.of("connected"), node.pubsub.types(), "the refused one never announced");
 
-    node.registry.removeConnections(List.of("other-0")).get();
+    node.registry.removeConnections(List.of("other-0", "other-1")).get();
     SocketFixture.Socket next = node.open("u1");
     assertTrue(next.sent().get(0).contains("connection_established"), next.sent().toString());
   }

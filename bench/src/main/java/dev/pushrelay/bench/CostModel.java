@@ -125,6 +125,9 @@ public final class CostModel {
       }
     });
     b.append("\nA fan-out row is per recipient: one request to 100 users costs 100 of its messages.\n\n");
+    b.append(String.format(Locale.ROOT, "The one-user sends measured give their own `id`, so their writes include "
+        + "the id's record (`409 id_reused`): one write, %.2f USD per million messages, that a send without an id "
+        + "does not cost.%n%n", prices.get("firestore_write_per_100k") * 10));
     b.append("## USD per million connection-minutes\n\n| where | sockets per instance | USD |\n| --- | ---: | ---: |\n");
     for (int sockets : List.of(1000, 250)) {
       b.append(String.format(Locale.ROOT, "| Cloud Run, 1 vCPU, 1 GiB, instance-based | %d | %.2f |%n", sockets,

@@ -96,10 +96,11 @@ final class FloodPhase {
   private static int status(InputStream in) throws IOException {
     byte[] line = new byte[12]; // "HTTP/1.1 401"
     int n = in.readNBytes(line, 0, line.length);
-    if (n < line.length) {
-      return -1;
+    String head = new String(line, 0, Math.max(n, 0), StandardCharsets.US_ASCII);
+    if (n < line.length || !head.matches("HTTP/1\\.[01] \\d{3}")) {
+      return -1; // no answer, or not an HTTP status line: counted as unanswered
     }
-    return Integer.parseInt(new String(line, 9, 3, StandardCharsets.US_ASCII));
+    return Integer.parseInt(head.substring(9));
   }
 
   private String report(Map<Integer, Long> answered, long before, long after, double seconds) {

@@ -50,13 +50,11 @@ public interface Mailbox {
   }
 
   /**
-   * {@link #parkNew} for many messages at once (a dead node's backlog), each with its own outcome, in
-   * the order given; an implementation may send the writes together.
+   * {@link #parkNew} for many messages at once (a dead node's backlog): each one's outcome, or failure,
+   * of its own, in the order given; an implementation may send the writes together.
    */
-  default CompletableFuture<List<ParkOutcome>> parkAllNew(List<RelayMessage> messages, Instant now) {
-    List<CompletableFuture<ParkOutcome>> each = messages.stream().map(m -> parkNew(m, now)).toList();
-    return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new))
-        .thenApply(v -> each.stream().map(CompletableFuture::join).toList());
+  default List<CompletableFuture<ParkOutcome>> parkAllNew(List<RelayMessage> messages, Instant now) {
+    return messages.stream().map(m -> parkNew(m, now)).toList();
   }
 
   /**

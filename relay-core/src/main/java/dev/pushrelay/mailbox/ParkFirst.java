@@ -49,25 +49,26 @@ public final class ParkFirst {
    * once Pub/Sub accepted every request; {@code extra} gives each message's extra attributes.
    */
   public CompletableFuture<Void> parkAll(List<RelayMessage> ms, Function<RelayMessage, Map<String, String>> extra) {
-    CompletableFuture<List<ParkOutcome>> parked = ms.size() == 1
-        ? mailbox.parkNew(ms.get(0), clock.instant()).thenApply(List::of)
+    List<CompletableFuture<ParkOutcome>> parked = ms.size() == 1
+        ? List.of(mailbox.parkNew(ms.get(0), clock.instant()))
         : mailbox.parkAllNew(ms, clock.instant());
-    return parked.handle((outcomes, e) -> {
-      List<CompletableFuture<String>> requests = new ArrayList<>(ms.size());
-      for (int i = 0; i < ms.size(); i++) {
-        RelayMessage m = ms.get(i);
+    List<CompletableFuture<String>> requests = new ArrayList<>(ms.size());
+    for (int i = 0; i < ms.size(); i++) {
+      RelayMessage m = ms.get(i);
+      requests.add(parked.get(i).handle((outcome, e) -> {
         Map<String, String> request = new HashMap<>(extra.apply(m));
         request.put(MessageAttributes.NO_LIVE_NODE, "true");
         if (e != null) {
           LOG.info("message {} for user {} could not be parked first, the route function parks it: {}", m.id(),
               Pseudonyms.user(m.userId()), e.toString());
-        } else if (outcomes.get(i) == ParkOutcome.PARKED) {
+        } else if (outcome == ParkOutcome.PARKED) {
           request.put(MessageAttributes.PARKED, "true");
         }
         // no delivery attempt: the route function counts from 1
-        requests.add(publisher.request(m, request));
-      }
-      return CompletableFuture.allOf(requests.toArray(CompletableFuture[]::new));
-    }).thenCompose(all -> all);
+        return publisher.request(m, request);
+      }).thenCompose(request -> request));
+    }
+    return CompletableFuture.allOf(requests.toArray(CompletableFuture[]::new));
   }
+
 }

@@ -133,8 +133,9 @@ public final class FirestoreMailbox implements Mailbox {
   @Override
   public CompletableFuture<IdUse> recordId(String userId, String id, String fingerprint, Instant expiresAt) {
     DocumentReference ref = db.collection(MAILBOXES).document(userId).collection(SENT_IDS).document(id);
+    Map<String, Object> record = Map.of(FINGERPRINT, fingerprint, "expiresAt", Timestamps.of(expiresAt));
     metrics.firestoreWrites(1);
-    return Completions.of(ref.create(Map.of(FINGERPRINT, fingerprint, "expiresAt", Timestamps.of(expiresAt))))
+    return Completions.of(ref.create(record))
         .thenApply(r -> IdUse.FIRST)
         .exceptionallyCompose(e -> {
           if (!Preconditions.exists(e)) {
@@ -147,8 +148,7 @@ public final class FirestoreMailbox implements Mailbox {
               // the record outlived its message (TTL deletion lags): the id is free again; a record that
               // changed meanwhile is looked at afresh
               metrics.firestoreWrites(1);
-              return Completions.of(ref.update(Map.of(FINGERPRINT, fingerprint, "expiresAt", Timestamps.of(expiresAt)),
-                      Precondition.updatedAt(doc.getUpdateTime())))
+              return Completions.of(ref.update(record, Precondition.updatedAt(doc.getUpdateTime())))
                   .thenApply(r -> IdUse.FIRST)
                   .exceptionallyCompose(lost -> Preconditions.lost(lost)
                       ? recordId(userId, id, fingerprint, expiresAt) : CompletableFuture.failedFuture(lost));
@@ -171,15 +171,14 @@ public final class FirestoreMailbox implements Mailbox {
 
   /** The creates sent together ({@link BatchedWrites}); an entry that exists takes {@link #park}, as above. */
   @Override
-  public CompletableFuture<List<ParkOutcome>> parkAllNew(List<RelayMessage> messages, Instant now) {
+  public List<CompletableFuture<ParkOutcome>> parkAllNew(List<RelayMessage> messages, Instant now) {
     BatchedWrites creates = new BatchedWrites(db);
     List<CompletableFuture<ParkOutcome>> each = new ArrayList<>(messages.size());
     for (RelayMessage m : messages) {
       each.add(parkedOrThere(m, now, creates.create(pending(m.userId()).document(m.id()), entry(m, 0, now))));
     }
     creates.send();
-    return CompletableFuture.allOf(each.toArray(CompletableFuture[]::new))
-        .thenApply(v -> each.stream().map(CompletableFuture::join).toList());
+    return each;
   }
 
   /** A create's outcome: parked, or what the transaction of {@link #park} says of the entry that was there. */

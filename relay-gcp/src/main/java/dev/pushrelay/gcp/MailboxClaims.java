@@ -91,10 +91,11 @@ final class MailboxClaims {
    */
   private CompletableFuture<Claimed> page(CollectionReference mailbox, String connectionId, Instant now,
       MailboxCursor after, boolean shared) {
+    int widest = Math.max(claimLimit, LOOK_LIMIT);
     CompletableFuture<List<QueryDocumentSnapshot>> recent = shared ? read(mailbox
         .whereGreaterThanOrEqualTo("claimedAt", Timestamps.of(now.minus(Mailbox.SHARED_WINDOW)))
-        .limit(Math.max(claimLimit, LOOK_LIMIT))) : CompletableFuture.completedFuture(List.of());
-    int limit = shared ? claimLimit : Math.max(claimLimit, LOOK_LIMIT);
+        .limit(widest)) : CompletableFuture.completedFuture(List.of());
+    int limit = shared ? claimLimit : widest;
     return read(waiting(mailbox, after, limit)).thenCombine(recent, (w, r) -> Page.of(w, r, after, limit))
         .thenCompose(page -> claimFrom(page.docs(), connectionId, now)
             .thenApply(claimed -> page.next().map(claimed::withNext).orElse(claimed)));

@@ -102,6 +102,15 @@ class FirestoreMailboxIT {
    * 1 Mi characters; each page says where the next starts, the last says nothing, and no entry is handed
    * twice or skipped, in accept order.
    */
+  /** Parks {@code messages} together; each one's outcome. */
+  private List<ParkOutcome> parkAll(List<RelayMessage> messages, Instant t) throws Exception {
+    List<ParkOutcome> outcomes = new java.util.ArrayList<>();
+    for (java.util.concurrent.CompletableFuture<ParkOutcome> each : mailbox.parkAllNew(messages, t)) {
+      outcomes.add(each.get(10, TimeUnit.SECONDS));
+    }
+    return outcomes;
+  }
+
   @Test
   void aCatchUpGoesPageByPage() throws Exception {
     String user = "mailbox-" + UUID.randomUUID();
@@ -110,7 +119,7 @@ class FirestoreMailboxIT {
     for (int i = 0; i < 120; i++) {
       parked.add(new RelayMessage(String.format("p%03d", i), user, "e", null, t.plusMillis(i), 3600, Priority.NORMAL));
     }
-    mailbox.parkAllNew(parked, t).get(10, TimeUnit.SECONDS);
+    parkAll(parked, t);
     List<String> handed = new java.util.ArrayList<>();
     List<Integer> pages = new java.util.ArrayList<>();
     Claimed page = look(user, "c1", t);
@@ -131,7 +140,7 @@ class FirestoreMailboxIT {
     for (int i = 0; i < 7; i++) {
       large.add(new RelayMessage("b" + i, big, "e", data, t.plusMillis(i), 3600, Priority.NORMAL));
     }
-    mailbox.parkAllNew(large, t).get(10, TimeUnit.SECONDS);
+    parkAll(large, t);
     Claimed first = look(big, "c2", t);
     assertEquals(List.of("b0", "b1", "b2", "b3", "b4"), handed(first), "five of 200 KiB fit in 1 Mi characters");
     Claimed second = mailbox.claimAfter(big, "c2", t, first.next().orElseThrow()).get(10, TimeUnit.SECONDS);
@@ -156,7 +165,7 @@ class FirestoreMailboxIT {
     assertEquals(List.of("b7"), handed(look(user, "c0", t)), "a socket took b7 before the sweep came");
     mailbox.delivered(user, List.of("b7"), t).get(10, TimeUnit.SECONDS);
 
-    List<ParkOutcome> outcomes = mailbox.parkAllNew(backlog, t).get(10, TimeUnit.SECONDS);
+    List<ParkOutcome> outcomes = parkAll(backlog, t);
     for (int i = 0; i < backlog.size(); i++) {
       assertEquals(i == 7 ? ParkOutcome.ALREADY_DELIVERED : ParkOutcome.PARKED, outcomes.get(i), "b" + i);
     }

@@ -6,6 +6,7 @@ import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.routing.LiveRoute;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -34,7 +35,17 @@ final class DirectRoute {
 
   /** Completes once Pub/Sub took the message on whichever path it went, under its trace context. */
   CompletableFuture<Void> publish(RelayMessage m) {
-    return live.liveNodes(m.userId())
+    return publish(m, lookUp(m.userId()));
+  }
+
+  /** The live nodes holding {@code userId}: a lookup the caller may start before it knows it will publish. */
+  CompletableFuture<Set<String>> lookUp(String userId) {
+    return live.liveNodes(userId);
+  }
+
+  /** As {@link #publish(RelayMessage)}, on a {@link #lookUp} of the message's user already under way. */
+  CompletableFuture<Void> publish(RelayMessage m, CompletableFuture<Set<String>> lookup) {
+    return lookup
         .handle((nodes, e) -> {
           if (e != null) {
             LOG.warn("registry lookup for message {} failed, taking the retry path: {}", m.id(), e.toString());

@@ -24,6 +24,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -95,6 +96,9 @@ final class SendEndpoint {
       return;
     }
     List<RelayMessage> accepted = sendRequest.toMessages(ids, clock.instant(), config.topology().defaultTtlSeconds());
+    boolean direct = !sendRequest.fanOut() && config.directRoute();
+    // the registry lookup runs beside the id's record: a send waits for the slower of the two, not both
+    CompletableFuture<Set<String>> lookup = direct ? directRoute.lookUp(accepted.get(0).userId()) : null;
     if (idReused(sendRequest, accepted.get(0))) {
       JsonResponses.error(response, 409, "id_reused", "this user already has a message of this id with other "
           + "content; give each message an id of its own (a retry of the same message may keep its id)", "id");
@@ -104,10 +108,10 @@ final class SendEndpoint {
     Span span = tracing.start("relay.send", SpanKind.PRODUCER, traceHeaders(request), accepted.get(0).id());
     Map<String, String> trace = MessageTracing.attributes(span);
     List<RelayMessage> messages = accepted.stream().map(m -> m.withTrace(trace)).toList();
-    CompletableFuture<Void> published = sendRequest.fanOut() || !config.directRoute()
-        ? CompletableFuture.allOf(messages.stream().map(m -> publisher.request(m, Map.of()))
-            .toArray(CompletableFuture[]::new))
-        : directRoute.publish(messages.get(0));
+    CompletableFuture<Void> published = direct
+        ? directRoute.publish(messages.get(0), lookup)
+        : CompletableFuture.allOf(messages.stream().map(m -> publisher.request(m, Map.of()))
+            .toArray(CompletableFuture[]::new));
     try {
       published.get(PUBLISH_TIMEOUT_SECONDS, TimeUnit.SECONDS);
       span.end();

@@ -18,6 +18,8 @@ import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.testing.RecordingPublisher;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.registry.RegistryStore;
+import dev.pushrelay.mailbox.Mailbox;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -88,6 +90,46 @@ class SendFunctionTest {
     assertEquals("id", json(reused).at("/error/field").asText());
     assertEquals(published, pubsub.on(topology.requestsTopic()).size(), "nothing published");
     assertEquals(202, post("{\"userId\":\"u2\",\"event\":\"e\",\"id\":\"order-42\",\"data\":{\"n\":2}}").status());
+  }
+
+  /** The id's record and the registry lookup go out together: a send waits for the slower, not the sum. */
+  @Test
+  void theRegistryLookupDoesNotWaitForTheIdsRecord() throws Exception {
+    AtomicInteger lookups = new AtomicInteger();
+    List<Integer> lookupsAtRecord = new java.util.ArrayList<>();
+    RegistryStore counted = seam(RegistryStore.class, registry, (method, args) -> {
+      if (method.getName().equals("liveNodesHolding")) {
+        lookups.incrementAndGet();
+      }
+    });
+    Mailbox watched = seam(Mailbox.class, mailbox, (method, args) -> {
+      if (method.getName().equals("recordId")) {
+        lookupsAtRecord.add(lookups.get());
+      }
+    });
+    FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology, Optional.empty(),
+        List.of());
+    SendFunction function = new SendFunction(config, new RelayPublisher(pubsub, topology), counted, watched,
+        new InMemoryRevocations(), clock, () -> "id-" + ids.incrementAndGet());
+    FakeHttp.Response response = new FakeHttp.Response();
+    function.service(FakeHttp.request("POST", "/v1/messages", "application/json",
+        "{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"order-7\"}".getBytes(StandardCharsets.UTF_8)), response);
+    assertEquals(202, response.status());
+    assertEquals(List.of(1), lookupsAtRecord, "the lookup was under way when the id was recorded");
+  }
+
+  /** {@code real} behind its interface, with {@code seen} told of each call first. */
+  private static <T> T seam(Class<T> type, T real,
+      java.util.function.BiConsumer<java.lang.reflect.Method, Object[]> seen) {
+    return type.cast(java.lang.reflect.Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type},
+        (proxy, method, args) -> {
+          seen.accept(method, args);
+          try {
+            return method.invoke(real, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        }));
   }
 
   @Test

@@ -52,18 +52,34 @@ final class OrphanChannels {
       withoutDocument.keySet().retainAll(missing);
       for (String node : missing) {
         Instant first = withoutDocument.putIfAbsent(node, now);
-        if (first != null && !now.isBefore(first.plus(ORPHAN_AFTER))
-            && registry.adoptOrphan(node, now).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)) {
-          withoutDocument.remove(node);
-          LOG.warn("node {} has a delivery subscription and no document since {}: handed to the crash cleanup",
-              node, first);
+        if (first != null && !now.isBefore(first.plus(ORPHAN_AFTER))) {
+          adopt(node, first, now);
         }
       }
     } catch (Exception e) {
-      if (e instanceof InterruptedException) {
-        Thread.currentThread().interrupt();
-      }
+      interruptedAgain(e);
       LOG.warn("the scan for orphaned delivery subscriptions failed, the next pass tries again: {}", e.toString());
+    }
+  }
+
+  /** One orphan handed to the cleanup; one that fails stays for the next scan, and the others go on. */
+  private void adopt(String node, Instant first, Instant now) {
+    try {
+      if (registry.adoptOrphan(node, now).get(CALL_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)) {
+        withoutDocument.remove(node);
+        LOG.warn("node {} has a delivery subscription and no document since {}: handed to the crash cleanup",
+            node, first);
+      }
+    } catch (Exception e) {
+      interruptedAgain(e);
+      LOG.warn("node {} has a delivery subscription and no document, not handed over yet, the next scan tries "
+          + "again: {}", node, e.toString());
+    }
+  }
+
+  private static void interruptedAgain(Exception e) {
+    if (e instanceof InterruptedException) {
+      Thread.currentThread().interrupt();
     }
   }
 }

@@ -202,7 +202,8 @@ public final class PullLoop {
     return e instanceof ExecutionException && e.getCause() instanceof DeliveryBroker.GoneException;
   }
 
-  private static boolean isTooLarge(Exception e) {
+  /** The answer was larger than the channel takes (gRPC's RESOURCE_EXHAUSTED): nothing was leased. */
+  static boolean isTooLarge(Exception e) {
     return String.valueOf(e.getMessage()).contains("RESOURCE_EXHAUSTED");
   }
 

@@ -73,11 +73,23 @@ public final class SubscriptionSweeper {
         LOG.info("seek on {} refused; leased messages come back at their deadline", subscription);
       }
       long quietSince = System.nanoTime();
+      int batch = BATCH;
       while (System.nanoTime() - quietSince < quiet.toNanos()) {
         if (!Instant.now().isBefore(deadline)) {
           return new Sweep(rerouted, false);
         }
-        List<DeliveryBroker.Pulled> pulled = broker.pullNow(subscription, BATCH);
+        List<DeliveryBroker.Pulled> pulled;
+        try {
+          pulled = broker.pullNow(subscription, batch);
+        } catch (RuntimeException e) {
+          if (!PullLoop.isTooLarge(e) || batch == 1) {
+            throw e;
+          }
+          // the answer passed what the channel takes (large messages): a quarter as many, as the pull loop does
+          batch = Math.max(1, batch / 4);
+          LOG.info("sweeping {}: an answer was too large, pulling {} at a time", subscription, batch);
+          continue;
+        }
         if (pulled.isEmpty()) {
           TimeUnit.MILLISECONDS.sleep(idlePause.toMillis());
           continue;

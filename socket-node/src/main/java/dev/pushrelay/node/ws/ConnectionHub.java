@@ -28,6 +28,7 @@ public final class ConnectionHub {
   private final int perUserCapacity;
   private final int openingLimit;
   private final NodeMemory memory;
+  private final CatchUpGate catchUps = new CatchUpGate(CatchUpGate.MAX_IN_FLIGHT);
   /** When the last socket was shed (the timer's clock), so that the next waits until its queue is given back. */
   private long shedAt = Long.MIN_VALUE / 2;
 
@@ -137,6 +138,11 @@ public final class ConnectionHub {
   /** Sockets of {@code userId} reserved or open on this node, one being opened included. */
   public int heldBy(String userId) {
     return reservedByUser.getOrDefault(userId, 0);
+  }
+
+  /** The catch-up reads in flight on this node. */
+  CatchUpGate catchUps() {
+    return catchUps;
   }
 
   /** The budget over what the sockets' queues hold. */

@@ -56,15 +56,43 @@ final class MailboxLooks {
     this.deadlines = deadlines;
   }
 
-  /** The catch-up or a later look; its answer, or its failure, comes back as one event. */
+  /**
+   * The catch-up or a later look; its answer, or its failure, comes back as one event. A catch-up's
+   * page waits for its place among the node's catch-up reads ({@link CatchUpGate}); its deadline runs
+   * from when it is sent.
+   */
   void look() {
     looking = true;
     State s = socket.state();
-    boolean caughtUp = s == State.SETTLING || s == State.LIVE; // later looks read only what is still waiting
-    CompletableFuture<MailboxLook> call = !caughtUp && page != null
-        ? node.catchUp().next(socket.userId(), socket.connectionId(), page)
-        : node.catchUp().look(socket.userId(), socket.connectionId(), caughtUp);
-    socket.answered(call, (look, failed) -> looked(call, look, failed));
+    if (s == State.SETTLING || s == State.LIVE) { // later looks read only what is still waiting
+      CompletableFuture<MailboxLook> call = node.catchUp().look(socket.userId(), socket.connectionId(), true);
+      socket.answered(call, (look, failed) -> looked(call, look, failed));
+      return;
+    }
+    CatchUpGate gate = node.hub().catchUps();
+    gate.enter(() -> socket.state() == State.CATCHING_UP, () -> socket.events().execute(() -> catchUpPage(gate)));
+  }
+
+  /** The catch-up's next page, its place among the node's catch-up reads taken (and left as it answers). */
+  private void catchUpPage(CatchUpGate gate) {
+    if (socket.state() != State.CATCHING_UP || !socket.isOpen()) {
+      looking = false;
+      gate.leave();
+      return;
+    }
+    CompletableFuture<MailboxLook> call;
+    try {
+      call = page != null
+          ? node.catchUp().next(socket.userId(), socket.connectionId(), page)
+          : node.catchUp().look(socket.userId(), socket.connectionId(), false);
+    } catch (RuntimeException e) {
+      call = CompletableFuture.failedFuture(e);
+    }
+    CompletableFuture<MailboxLook> sent = call;
+    socket.answered(sent, (look, failed) -> {
+      gate.leave();
+      looked(sent, look, failed);
+    });
   }
 
   /**

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkFirst;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
@@ -58,6 +59,54 @@ class SubscriptionSweeperTest {
     assertEquals(3, back.size(), "back on the requests topic");
     assertTrue(back.stream().allMatch(p -> "dead".equals(p.message().attributes().get(MessageAttributes.REROUTED_FROM))));
     assertEquals(3, mailbox.entries().size(), "parked first");
+  }
+
+  /** One entry of a backlog that the mailbox fails to park goes on unparked; the others are parked. */
+  @Test
+  void aParkThatFailsForOneMessageLeavesTheOthersParked() throws Exception {
+    Mailbox failingForM1 = (Mailbox) java.lang.reflect.Proxy.newProxyInstance(Mailbox.class.getClassLoader(),
+        new Class<?>[] {Mailbox.class}, (proxy, method, args) -> {
+          if (method.getName().equals("parkNew") && ((RelayMessage) args[0]).id().equals("m1")) {
+            return java.util.concurrent.CompletableFuture.failedFuture(new IllegalStateException("UNAVAILABLE"));
+          }
+          if (method.getName().equals("parkAllNew")) { // the default, so that each park comes through here
+            return java.lang.reflect.InvocationHandler.invokeDefault(proxy, method, args);
+          }
+          try {
+            return method.invoke(mailbox, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    SubscriptionSweeper sweeping = new SubscriptionSweeper(broker,
+        new BackToRequests(new ParkFirst(failingForM1, publisher, clock), RelayMetrics.noop(Part.SOCKET_NODE)),
+        new LiveRoute(registry, publisher, clock), Duration.ofMillis(5));
+    broker.open(TOPIC, SUB, 10);
+    for (int i = 0; i < 3; i++) {
+      deliver("m" + i);
+    }
+    assertEquals(new SubscriptionSweeper.Sweep(3, true),
+        sweeping.sweep(SUB, "dead", Duration.ofMillis(50), Instant.now().plusSeconds(10)));
+    Map<String, String> parked = new java.util.TreeMap<>();
+    for (RecordingPublisher.Published p : pubsub.on(topology.requestsTopic())) {
+      parked.put(RelayMessage.parse(p.message().data().getBytes(java.nio.charset.StandardCharsets.UTF_8)).id(),
+          String.valueOf(p.message().attributes().get(MessageAttributes.PARKED)));
+    }
+    assertEquals(Map.of("m0", "true", "m1", "null", "m2", "true"), parked,
+        "each on the requests topic; m1 not parked, so the route function parks it");
+  }
+
+  /** A backlog of large messages whose answer passes what the channel takes is swept in smaller pulls. */
+  @Test
+  void aBacklogTooLargeForOneAnswerIsSweptInSmallerPulls() {
+    broker.open(TOPIC, SUB, 10);
+    for (int i = 0; i < 40; i++) {
+      deliver("m" + i);
+    }
+    broker.answersUpTo(10 * 200); // about ten deliveries an answer
+    SubscriptionSweeper.Sweep sweep = sweeper.sweep(SUB, "dead", Duration.ofMillis(50), Instant.now().plusSeconds(10));
+    assertEquals(new SubscriptionSweeper.Sweep(40, true), sweep);
+    assertEquals(40, pubsub.on(topology.requestsTopic()).size());
   }
 
   /**

@@ -118,6 +118,36 @@ class ConnectionDeliveryTest {
         "a closed socket takes nothing");
   }
 
+  /**
+   * A reconnect storm reads the mailbox {@link CatchUpGate#MAX_IN_FLIGHT} catch-ups at a time: the others
+   * are established at once and start their catch-up, in turn, as earlier ones answer; a socket closed
+   * while it waited reads nothing.
+   */
+  @Test
+  void onlyAFewCatchUpsReadTheMailboxAtOnce() throws Exception {
+    List<CompletableFuture<MailboxLook>> reads = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (SocketFixture f = SocketFixture.serving((user, id, caughtUp) -> {
+      CompletableFuture<MailboxLook> read = new CompletableFuture<>();
+      reads.add(read);
+      return read;
+    })) {
+      int most = CatchUpGate.MAX_IN_FLIGHT;
+      List<SocketFixture.Socket> sockets = new ArrayList<>();
+      for (int i = 0; i < most + 3; i++) {
+        sockets.add(f.open("storm-" + i));
+      }
+      assertTrue(sockets.stream().allMatch(s -> s.sent().get(0).contains("connection_established")));
+      assertEquals(most, reads.size(), "the rest wait for a place");
+      sockets.get(most).closedBy(1000);
+      reads.get(0).complete(SocketFixture.found(List.of(), new ArrayList<>()));
+      assertEquals(most + 1, reads.size(), "the first answered: the next one still open reads");
+      reads.get(1).complete(SocketFixture.found(List.of(), new ArrayList<>()));
+      assertEquals(most + 2, reads.size(), "every socket that is open reads in turn");
+      reads.forEach(r -> r.complete(SocketFixture.found(List.of(), new ArrayList<>())));
+      assertEquals(0, f.hub.catchUps().inFlight());
+    }
+  }
+
   /** A client that never acks: a mailbox message settles as delivered once the window has run out. */
   @Test
   void aMailboxMessageThatIsNeverAckedSettlesAtTheEndOfTheWindow() throws Exception {

@@ -5,7 +5,8 @@ import java.time.Instant;
 /**
  * What a socket's mailbox look does with one entry, the same rule for every mailbox: claim it (pending,
  * or its claim ran out), hand it again (this socket's own claim, not settled yet), share it (claimed or
- * delivered by another socket of the user within {@link Mailbox#SHARED_WINDOW}) or leave it. An entry
+ * delivered by another socket of the user, or routed live by a retry, within {@link Mailbox#SHARED_WINDOW})
+ * or leave it. An entry
  * whose message expired is not claimed or handed again: the route function dead-letters it. An entry the
  * user's sockets claimed {@link Mailbox#MAX_CLAIMS} times already is claimed once more, for the
  * dead-letter topic, not for the socket; while that claim holds, no socket gets the entry (not its
@@ -39,7 +40,8 @@ public record ClaimDecision(Kind kind, Instant heldUntil) {
     } else {
       boolean another = claimedBy != null && !claimedBy.equals(connectionId) && claimedAt != null
           && !claimedAt.isBefore(now.minus(Mailbox.SHARED_WINDOW));
-      kind = another && (held || Mailbox.STATE_DELIVERED.equals(state)) ? Kind.SHARE : Kind.LEAVE;
+      kind = another && (held || Mailbox.STATE_DELIVERED.equals(state) || Mailbox.STATE_ROUTED.equals(state))
+          ? Kind.SHARE : Kind.LEAVE;
     }
     return new ClaimDecision(kind, heldUntil);
   }

@@ -9,8 +9,9 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The mailbox seam: messages whose user held no socket when routed wait here, so the user's next
  * socket gets them right after {@code connection_established} instead of at the next retry. An
- * entry moves pending → claimed (a socket is writing it) → delivered; a message is either
- * delivered or, on its last attempt, taken out for the dead-letter topic — never both.
+ * entry moves pending → claimed (a socket is writing it) → delivered, or pending → routed (a retry
+ * sent it to a live socket); a message is either delivered or, on its last attempt, taken out for the
+ * dead-letter topic — never both.
  */
 public interface Mailbox {
   /** How recent another socket's claim must be for a newly registered socket to get the message too. */
@@ -29,6 +30,10 @@ public interface Mailbox {
   String STATE_CLAIMED = "claimed";
   String STATE_DELIVERED = "delivered";
   String STATE_DEAD_LETTERED = "dead_lettered";
+  /** Routed to the user's live sockets by a retry: no look claims it, a catch-up shares it for a while. */
+  String STATE_ROUTED = "routed";
+  /** Who holds a {@link #STATE_ROUTED} entry, in place of a socket. */
+  String ROUTE = "route";
   /** A claim older than this belongs to a socket or node that died mid catch-up. */
   java.time.Duration CLAIM_TIMEOUT = java.time.Duration.ofSeconds(30);
 
@@ -68,11 +73,16 @@ public interface Mailbox {
   CompletableFuture<Void> discard(String userId, String messageId);
 
   /**
-   * Drops the entry of a message that was routed to a live socket after all, if it is still pending: an
+   * Marks the entry of a message that a retry routed to the user's live sockets after all, if it is still
+   * pending: it becomes {@link #STATE_ROUTED} at {@code now}. No look claims it, and a catch-up within
+   * {@link #SHARED_WINDOW} shares it, so a socket whose catch-up read the mailbox just after the route
+   * writes it in accept order, among the other parked messages, and drops the live copy that comes later
+   * as a repeat (a deleted entry left that socket with the live copy alone, behind newer messages). A
+   * later park of the message (a socket that closed on it unacked, a sender's retry) parks it afresh. An
    * entry a socket's catch-up claimed or wrote meanwhile stays, so that its tombstone settles the next
-   * retry rather than a new entry handing the message to another socket. Absent is fine.
+   * retry. Absent is fine.
    */
-  CompletableFuture<Void> discardPending(String userId, String messageId);
+  CompletableFuture<Void> routedLive(String userId, String messageId, Instant now);
 
   /**
    * Claims the user's pending messages for one socket, oldest first. Messages another socket of the

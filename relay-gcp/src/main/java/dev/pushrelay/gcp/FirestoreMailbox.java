@@ -76,9 +76,11 @@ public final class FirestoreMailbox implements Mailbox {
         return new Parked(ParkOutcome.ALREADY_DEAD_LETTERED, false);
       }
       boolean freshClaim = ClaimDecision.held(state, Timestamps.instantOrNull(doc.getTimestamp("claimedAt")), now);
-      long recorded = doc.exists() && doc.getLong("attempts") != null ? doc.getLong("attempts") : 0;
+      // an entry routed live is parked afresh, as if it were not there: its socket closed on it unacked
+      boolean there = doc.exists() && !Mailbox.STATE_ROUTED.equals(state);
+      long recorded = there && doc.getLong("attempts") != null ? doc.getLong("attempts") : 0;
       long attempt = exact ? attemptHint : Math.max(recorded + 1, attemptHint);
-      Long claims = doc.exists() ? doc.getLong(CLAIMS) : null;
+      Long claims = there ? doc.getLong(CLAIMS) : null;
       if (attempt >= maxAttempts) {
         // a claim for a socket: it is writing the entry now; a claim for the dead-letter topic (past
         // MAX_CLAIMS) may die with its node, and with no retry left the entry would wait for nobody
@@ -194,18 +196,19 @@ public final class FirestoreMailbox implements Mailbox {
   private record Parked(ParkOutcome outcome, boolean wrote) {}
 
   @Override
-  public CompletableFuture<Void> discardPending(String userId, String messageId) {
+  public CompletableFuture<Void> routedLive(String userId, String messageId, Instant now) {
     DocumentReference ref = pending(userId).document(messageId);
     metrics.firestoreReads(1);
     return Completions.of(db.runTransaction(tx -> {
       DocumentSnapshot doc = tx.get(ref).get();
       boolean pending = doc.exists() && Mailbox.STATE_PENDING.equals(doc.getString("state"));
       if (pending) {
-        tx.delete(ref);
+        tx.update(ref, Map.of("state", Mailbox.STATE_ROUTED, "claimedBy", Mailbox.ROUTE, "claimedAt",
+            Timestamps.of(now), "expiresAt", Timestamps.of(now.plus(TOMBSTONE_TTL))));
       }
       return pending;
-    })).thenAccept(deleted -> {
-      if (deleted) {
+    })).thenAccept(marked -> {
+      if (marked) {
         metrics.firestoreWrites(1);
       }
     });

@@ -223,25 +223,42 @@ class FirestoreMailboxIT {
     assertEquals(List.of(), handed(look(user, "c1", t.plusSeconds(1))));
   }
 
-  /** A route that found a live socket drops a pending entry, never one a socket's catch-up took meanwhile. */
+  /**
+   * A retry that routed a pending entry live marks it routed: a catch-up within the shared window shares
+   * it in accept order among what waits (its live copy is then a repeat), later looks and later catch-ups
+   * leave it, and a park after it (a socket that closed on it unacked) parks it afresh. An entry a
+   * socket's catch-up took meanwhile stays as it is.
+   */
   @Test
-  void onlyAPendingEntryIsDroppedAfterALiveRoute() throws Exception {
+  void aPendingEntryRoutedLiveIsSharedByACatchUpUnderWay() throws Exception {
     String user = "discard-" + UUID.randomUUID();
     Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS);
-    RelayMessage pending = new RelayMessage("p1", user, "e", null, t0, 3600, Priority.NORMAL);
-    RelayMessage taken = new RelayMessage("t1", user, "e", null, t0, 3600, Priority.NORMAL);
-    mailbox.parkNew(pending, t0).get(10, TimeUnit.SECONDS);
-    mailbox.discardPending(user, "p1").get(10, TimeUnit.SECONDS);
-    assertEquals(ParkOutcome.PARKED, mailbox.parkNew(pending, t0).get(10, TimeUnit.SECONDS), "it was gone");
+    RelayMessage before = new RelayMessage("p0", user, "e", null, t0, 3600, Priority.NORMAL);
+    RelayMessage pending = new RelayMessage("p1", user, "e", null, t0.plusMillis(1), 3600, Priority.NORMAL);
+    RelayMessage after = new RelayMessage("p2", user, "e", null, t0.plusMillis(2), 3600, Priority.NORMAL);
+    RelayMessage taken = new RelayMessage("t1", user, "e", null, t0.plusMillis(3), 3600, Priority.NORMAL);
+    for (RelayMessage m : List.of(before, pending, after)) {
+      mailbox.parkNew(m, t0).get(10, TimeUnit.SECONDS);
+    }
+    mailbox.routedLive(user, "p1", t0).get(10, TimeUnit.SECONDS);
+    assertEquals(List.of("p0", "p1 (shared)", "p2"), handed(look(user, "c0", t0.plusSeconds(1))),
+        "a catch-up right after the route writes it in accept order");
+    mailbox.delivered(user, List.of("p0", "p2"), t0.plusSeconds(2)).get(10, TimeUnit.SECONDS);
+    assertEquals(List.of(), handed(mailbox.claimNew(user, "c0", t0.plusSeconds(2)).get(10, TimeUnit.SECONDS)),
+        "a later look leaves it");
+    assertEquals(List.of(), handed(look(user, "c9", t0.plus(Mailbox.SHARED_WINDOW).plusSeconds(3))),
+        "past the shared window a new socket does not get it");
+    assertEquals(ParkOutcome.PARKED, mailbox.parkNew(pending, t0.plusSeconds(3)).get(10, TimeUnit.SECONDS),
+        "back from its socket unacked: parked afresh");
 
     mailbox.parkNew(taken, t0).get(10, TimeUnit.SECONDS);
-    look(user, "c1", t0.plusSeconds(1));
-    mailbox.discardPending(user, "t1").get(10, TimeUnit.SECONDS);
-    assertEquals(ParkOutcome.CLAIMED, mailbox.park(taken, 2, true, 10, t0.plusSeconds(1))
+    look(user, "c1", t0.plusSeconds(4));
+    mailbox.routedLive(user, "t1", t0.plusSeconds(4)).get(10, TimeUnit.SECONDS);
+    assertEquals(ParkOutcome.CLAIMED, mailbox.park(taken, 2, true, 10, t0.plusSeconds(4))
         .get(10, TimeUnit.SECONDS), "a claim being written stays");
-    mailbox.delivered(user, List.of("t1"), t0.plusSeconds(2)).get(10, TimeUnit.SECONDS);
-    mailbox.discardPending(user, "t1").get(10, TimeUnit.SECONDS);
-    assertEquals(ParkOutcome.ALREADY_DELIVERED, mailbox.park(taken, 2, false, 10, t0.plusSeconds(3))
+    mailbox.delivered(user, List.of("t1"), t0.plusSeconds(5)).get(10, TimeUnit.SECONDS);
+    mailbox.routedLive(user, "t1", t0.plusSeconds(5)).get(10, TimeUnit.SECONDS);
+    assertEquals(ParkOutcome.ALREADY_DELIVERED, mailbox.park(taken, 2, false, 10, t0.plusSeconds(6))
         .get(10, TimeUnit.SECONDS), "the tombstone stays and settles the retry");
   }
 

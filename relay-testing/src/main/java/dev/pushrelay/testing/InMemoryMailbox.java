@@ -49,6 +49,11 @@ public final class InMemoryMailbox implements Mailbox {
       int maxAttempts, Instant now) {
     String key = key(m.userId(), m.id());
     Entry e = entries.get(key);
+    if (e != null && e.state().equals(Mailbox.STATE_ROUTED)) {
+      entries.remove(key); // routed live, and back: parked afresh
+      claims.remove(key);
+      e = null;
+    }
     if (e != null && e.state().equals("delivered")) {
       return CompletableFuture.completedFuture(ParkOutcome.ALREADY_DELIVERED);
     }
@@ -82,10 +87,13 @@ public final class InMemoryMailbox implements Mailbox {
   }
 
   @Override
-  public synchronized CompletableFuture<Void> discardPending(String userId, String messageId) {
+  public synchronized CompletableFuture<Void> routedLive(String userId, String messageId, Instant now) {
     Entry e = entries.get(key(userId, messageId));
-    return e != null && e.state().equals(Mailbox.STATE_PENDING) ? discard(userId, messageId)
-        : CompletableFuture.completedFuture(null);
+    if (e != null && e.state().equals(Mailbox.STATE_PENDING)) {
+      entries.put(key(userId, messageId), new Entry(e.message(), Mailbox.STATE_ROUTED, e.attempts(), e.trace(),
+          Mailbox.ROUTE, now));
+    }
+    return CompletableFuture.completedFuture(null);
   }
 
   @Override
@@ -106,7 +114,8 @@ public final class InMemoryMailbox implements Mailbox {
     List<Instant> heldUntil = new ArrayList<>();
     for (Map.Entry<String, Entry> e : entries.entrySet()) {
       Entry entry = e.getValue();
-      if (!entry.message().userId().equals(userId) || !delivered && entry.state().equals("delivered")) {
+      if (!entry.message().userId().equals(userId)
+          || !delivered && (entry.state().equals("delivered") || entry.state().equals(Mailbox.STATE_ROUTED))) {
         continue;
       }
       ClaimDecision decision = ClaimDecision.of(entry.state(), entry.claimedBy(), entry.claimedAt(),

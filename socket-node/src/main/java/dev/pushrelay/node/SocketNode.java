@@ -145,7 +145,7 @@ public final class SocketNode implements AutoCloseable {
     this.renewals = new ThreadPoolExecutor(2, 2, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(1000),
         DaemonThreads.named("token-renewals"));
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registry,
-        new MailboxCatchUp(mailbox, clock, metrics, tracing, publisher), upstream, metrics, config.limits(),
+        MailboxCatchUp.forNode(mailbox, clock, metrics, tracing, publisher), upstream, metrics, config.limits(),
         SocketTimings.DEFAULT, clock, System::nanoTime, new TokenRenewal(verifier, revocations, renewals, clock)), socketTimers);
     this.channels = new DeliveryChannels(this.backends.broker(), topology,
         new SubscriptionSweeper(this.backends.broker(), backToRequests, new LiveRoute(registry, publisher, clock)));

@@ -724,6 +724,55 @@ class SocketNodeSecurityIT {
     }
   }
 
+  // ---- the node's memory ----
+
+  /**
+   * A node whose sockets' queues may hold 150 KB together, less than one message of 100 KiB once queued (a
+   * socket alone may hold 64 Mi characters here): a client that reads nothing while 150 such messages are
+   * routed to it fills the socket buffers between node and client, then its queue passes the node's budget
+   * and it is shed as a slow one; what it did not take goes back to be routed again, a bystander on the
+   * node keeps receiving, and once the shed socket's queue is given back the node takes new sockets again.
+   * The shed client starts reading only once the node has routed its messages again: a client that reads
+   * before that is no longer slow, and nothing is shed.
+   */
+  @Test
+  void aNodePastItsMemoryBudgetShedsTheSocketThatHoldsTheMost() throws Exception {
+    String nodeId = "node-sec-tight";
+    String hogUser = "hog-" + UUID.randomUUID().toString().substring(0, 8);
+    SocketLimits limits = SocketLimits.defaults().withOutbound(100_000, 64 << 20).withMemoryBudget(150_000);
+    Map<String, String> bystander = Map.of("Origin", ORIGIN, "Authorization", "Bearer "
+        + hsToken(claims("bystander-tight")));
+    try (SocketNode tight = new SocketNode(new NodeConfig(0, project.endpoints(), TOPOLOGY, nodeId,
+            TokenSettings.hs256(TestTokens.SECRET.getBytes(StandardCharsets.UTF_8)), false, Optional.empty(), 100,
+            List.of(ORIGIN), limits, Exposure.local()), Clock.systemUTC()).start();
+        CollectingSubscription requests = CollectingSubscription.onTopic(clients, TOPOLOGY.requestsTopic(),
+            "it-tight-" + UUID.randomUUID());
+        RawSocket hog = RawSocket.upgrade(tight.port(), "/ws?access_token=" + hsToken(claims(hogUser)),
+            Map.of("Origin", ORIGIN), 4096);
+        TestSocketClient other = TestSocketClient.connect(ws(tight, ""), bystander, WAIT)) {
+      other.awaitType("connection_established", WAIT);
+      assertEquals(101, hog.status());
+      assertEquals("connection_established", typeOf(hog.read()));
+      routeMany(nodeId, hogUser, 150, 100 * 1024);
+      PubsubMessage back = requests.await(p -> nodeId.equals(p.getAttributesOrDefault(MessageAttributes.REROUTED_FROM,
+          "")) && hogUser.equals(p.getAttributesOrDefault(MessageAttributes.USER_ID, "")), Duration.ofSeconds(30));
+      assertTrue(back != null, "what the shed socket did not take goes back to be routed again");
+      // no ping deadline passes in this time: only the budget closed it
+      int code = hog.awaitClose(Duration.ofSeconds(30));
+      assertTrue(code == 1013 || code == RawSocket.NO_CLOSE_FRAME, "closed with " + code);
+      RelayMessage forOther = message("bystander-tight", "{\"k\":1}");
+      publisher.delivery(nodeId, forOther).get(5, TimeUnit.SECONDS);
+      other.awaitFrame(f -> f.json().path("id").asText().equals(forOther.id()), WAIT);
+      Await.until("the node takes sockets again", WAIT, () -> {
+        try {
+          return TestSocketClient.refusal(ws(tight, ""), bystander, WAIT).isEmpty();
+        } catch (Exception e) {
+          return false;
+        }
+      });
+    }
+  }
+
   // ---- the fleet ----
 
   /**

@@ -177,9 +177,10 @@ public final class Router {
     LOG.debug("message {} for user {} goes to nodes {}", message.id(), message.userId(), nodes);
     CompletableFuture<Void> published = live.deliver(nodes, message, extraAttributes);
     if (mayBeParked) {
-      // An earlier attempt parked it: routed now, so no later socket should drain it again (unless a
-      // socket's catch-up took it meanwhile: its tombstone then settles the next retry)
-      published = published.thenCompose(v -> mailbox.discardPending(message.userId(), message.id()));
+      // An earlier attempt parked it: routed now, so no later socket should drain it again, but a catch-up
+      // under way shares it in accept order (unless a socket's catch-up took it meanwhile: its tombstone
+      // then settles the next retry)
+      published = published.thenCompose(v -> mailbox.routedLive(message.userId(), message.id(), clock.instant()));
     }
     return published.thenApply(v -> {
       metrics.routeAttempts(attempt);

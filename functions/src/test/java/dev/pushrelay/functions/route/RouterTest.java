@@ -3,6 +3,7 @@ package dev.pushrelay.functions.route;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.pushrelay.mailbox.Mailbox;
 import dev.pushrelay.mailbox.ParkedMessage;
 import dev.pushrelay.metrics.Part;
 import dev.pushrelay.metrics.RelayMetrics;
@@ -206,12 +207,18 @@ class RouterTest {
   }
 
   @Test
-  void aRetryThatFindsTheUserRoutesAndClearsTheMailbox() throws Exception {
+  void aRetryThatFindsTheUserRoutesAndMarksTheEntryRouted() throws Exception {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
     connect("u1", "node-a");
     assertEquals(RouteOutcome.ROUTED, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
     assertEquals(1, pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).size());
-    assertTrue(mailbox.entries().isEmpty());
+    assertRouted();
+  }
+
+  /** The entry of a message a retry routed live: no look claims it, a catch-up under way shares it. */
+  private void assertRouted() {
+    assertEquals(List.of(Mailbox.STATE_ROUTED), mailbox.entries().values().stream()
+        .map(InMemoryMailbox.Entry::state).toList(), "the retry marks the entry routed");
   }
 
   @Test
@@ -303,7 +310,7 @@ class RouterTest {
     PushEnvelope retry = new PushEnvelope("{\"userId\":\"u2\",\"event\":\"e\"}".getBytes(StandardCharsets.UTF_8),
         Map.of(MessageAttributes.NO_LIVE_NODE, "true"), "ps-8", clock.instant(), Optional.of(2));
     assertEquals(RouteOutcome.ROUTED, router.route(retry).get());
-    assertTrue(mailbox.entries().isEmpty(), "the retry clears it");
+    assertRouted();
   }
 
   @Test

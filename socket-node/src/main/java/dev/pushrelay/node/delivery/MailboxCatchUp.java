@@ -22,6 +22,8 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,25 +40,43 @@ import org.slf4j.LoggerFactory;
  */
 public final class MailboxCatchUp implements NodeSockets.CatchUp {
   private static final Logger LOG = LoggerFactory.getLogger(MailboxCatchUp.class);
+  /** How long a user's first delivered mark waits for others to go with it. */
+  static final Duration MARK_DELAY = Duration.ofMillis(50);
 
   private final Mailbox mailbox;
   private final Clock clock;
   private final RelayMetrics metrics;
   private final MessageTracing tracing;
   private final RelayPublisher deadLetters;
+  private final DeliveredMarks marks;
+
+  /** As the node runs it: a user's delivered marks wait {@link #MARK_DELAY} to go together. */
+  public static MailboxCatchUp forNode(Mailbox mailbox, Clock clock, RelayMetrics metrics, MessageTracing tracing,
+      RelayPublisher deadLetters) {
+    return new MailboxCatchUp(mailbox, clock, metrics, tracing, deadLetters,
+        CompletableFuture.delayedExecutor(MARK_DELAY.toMillis(), TimeUnit.MILLISECONDS));
+  }
+
+  /** Each delivered mark sent as its ack comes. */
+  public MailboxCatchUp(Mailbox mailbox, Clock clock, RelayMetrics metrics, MessageTracing tracing,
+      RelayPublisher deadLetters) {
+    this(mailbox, clock, metrics, tracing, deadLetters, Runnable::run);
+  }
 
   /**
    * {@code metrics} counts the drained messages and their latency from {@code sentAt}; {@code tracing}
    * adds each socket write to the trace the message was parked under; {@code deadLetters} takes the
-   * entries handed back too often.
+   * entries handed back too often; {@code markLater} runs a user's first waiting delivered mark
+   * ({@link DeliveredMarks}).
    */
-  public MailboxCatchUp(Mailbox mailbox, Clock clock, RelayMetrics metrics, MessageTracing tracing,
-      RelayPublisher deadLetters) {
+  MailboxCatchUp(Mailbox mailbox, Clock clock, RelayMetrics metrics, MessageTracing tracing,
+      RelayPublisher deadLetters, Executor markLater) {
     this.mailbox = mailbox;
     this.clock = clock;
     this.metrics = metrics;
     this.tracing = tracing;
     this.deadLetters = deadLetters;
+    this.marks = new DeliveredMarks(mailbox, clock, metrics, markLater);
   }
 
   @Override
@@ -127,10 +147,11 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
 
   private void settle(String user, String connectionId, String messageId, SocketOutcome outcome, boolean written) {
     LOG.debug("mailbox entry {} of user {} settled: {}", messageId, Pseudonyms.user(user), outcome);
-    CompletableFuture<Void> marked = outcome == SocketOutcome.NO_SOCKET
-        ? mailbox.release(user, connectionId, List.of(messageId), written)
-        : mailbox.delivered(user, List.of(messageId), clock.instant()).thenRun(() -> metrics.drained(1));
-    marked.exceptionally(e -> {
+    if (outcome != SocketOutcome.NO_SOCKET) {
+      marks.mark(user, messageId);
+      return;
+    }
+    mailbox.release(user, connectionId, List.of(messageId), written).exceptionally(e -> {
       // the claim runs out and the route function's next retry settles the entry instead
       LOG.warn("mailbox entry {} of user {} could not be settled: {}", messageId, Pseudonyms.user(user), e.toString());
       return null;

@@ -199,8 +199,8 @@ class OrphanedClaimsTest {
     }
 
     @Override
-    public CompletableFuture<Void> discardPending(String userId, String messageId) {
-      return to.discardPending(userId, messageId);
+    public CompletableFuture<Void> routedLive(String userId, String messageId, Instant now) {
+      return to.routedLive(userId, messageId, now);
     }
 
     @Override

@@ -285,7 +285,7 @@ public final class FirestoreMailbox implements Mailbox {
 
   /**
    * The same update of each entry, sent together but each on its own, so that one entry the route
-   * function has already removed (routed live and discarded) does not fail the others; a missing entry
+   * function has already removed (expired, replayed) does not fail the others; a missing entry
    * is fine.
    */
   private CompletableFuture<Void> eachEntry(String userId, List<String> messageIds, Map<String, Object> fields) {

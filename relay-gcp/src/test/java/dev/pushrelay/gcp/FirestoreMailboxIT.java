@@ -97,11 +97,6 @@ class FirestoreMailboxIT {
     assertEquals(IdUse.OTHER_CONTENT, mailbox.recordId(user, "old-7", "f3", until).get(10, TimeUnit.SECONDS));
   }
 
-  /**
-   * A catch-up reads a large mailbox page by page: 50 entries at a time, or fewer when their messages pass
-   * 1 Mi characters; each page says where the next starts, the last says nothing, and no entry is handed
-   * twice or skipped, in accept order.
-   */
   /** Parks {@code messages} together; each one's outcome. */
   private List<ParkOutcome> parkAll(List<RelayMessage> messages, Instant t) throws Exception {
     List<ParkOutcome> outcomes = new java.util.ArrayList<>();
@@ -111,6 +106,11 @@ class FirestoreMailboxIT {
     return outcomes;
   }
 
+  /**
+   * A catch-up reads a large mailbox page by page: 50 entries at a time, or fewer when their messages pass
+   * 1 Mi characters; each page says where the next starts, the last says nothing, and no entry is handed
+   * twice or skipped, in accept order.
+   */
   @Test
   void aCatchUpGoesPageByPage() throws Exception {
     String user = "mailbox-" + UUID.randomUUID();
@@ -231,7 +231,7 @@ class FirestoreMailboxIT {
    */
   @Test
   void aPendingEntryRoutedLiveIsSharedByACatchUpUnderWay() throws Exception {
-    String user = "discard-" + UUID.randomUUID();
+    String user = "routed-" + UUID.randomUUID();
     Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     RelayMessage before = new RelayMessage("p0", user, "e", null, t0, 3600, Priority.NORMAL);
     RelayMessage pending = new RelayMessage("p1", user, "e", null, t0.plusMillis(1), 3600, Priority.NORMAL);

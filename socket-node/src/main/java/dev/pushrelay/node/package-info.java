@@ -20,11 +20,13 @@
  *     thread that settled its write: this one, or the socket's event)</td><td>no, but in {@code jwks} mode a
  *     handshake whose key is not cached fetches the keys here, for at most the fetch's timeout (2 s)</td></tr>
  * <tr><td>gRPC / Firestore callbacks</td><td>the registry's and the mailbox's answers (each an event of its
- *     socket: registered, looked, removed); mailbox settlements; upstream publishes: the {@code accepted} or
+ *     socket: registered, looked, removed); the next waiting catch-up page's read, once one answers
+ *     ({@code CatchUpGate}); mailbox settlements; upstream publishes: the {@code accepted} or
  *     {@code error} answer, the next publish of the socket's lane</td><td>no</td></tr>
  * <tr><td>{@code CompletableFutureDelayScheduler} (the JDK's)</td><td>the deadline of a socket's registry or
  *     mailbox call: the call's failure, posted as an event of its socket (and run there when the socket's
- *     events are free)</td><td>no</td></tr>
+ *     events are free); a user's delivered marks waiting 50 ms to go together ({@code DeliveredMarks}),
+ *     sent from this thread</td><td>no</td></tr>
  * <tr><td>{@code pull-<subscription>} (1)</td><td>long-polling pulls of the incarnation's ordered
  *     subscription, one at a time; each delivery goes to {@code DeliveryReceiver}, which posts it to the
  *     user's sockets in the order of the answer (a user's messages keep their order); when a socket's events

@@ -102,7 +102,7 @@ public final class Router {
     }
     if (attempt > 1 || "true".equals(envelope.attributes().get(MessageAttributes.NO_LIVE_NODE))) {
       // A retry: its mailbox entry says first whether a socket's catch-up already wrote it, which
-      // settles it with one read instead of a registry read, a second delivery and a delete. A request
+      // settles it with one read instead of a registry read, a second delivery and a mark. A request
       // whose sender found no live node (and parked it already) or whose socket closed unacked is
       // parked at once too: a socket that came meanwhile has it from the mailbox.
       return park(message, envelope, attempt, exact);
@@ -150,7 +150,8 @@ public final class Router {
    * A parked message looks for a socket that came since. At its first attempt a socket found gets it
    * live, but the entry stays: that socket's catch-up may have it too, in accept order (the live copy
    * is then a repeat the socket drops), and the retry settles the entry. At a later attempt it is routed
-   * and the entry goes, if still pending (a catch-up that took it meanwhile leaves its tombstone). Past
+   * and its entry, if still pending, is marked routed (a catch-up under way shares it; one that took it
+   * meanwhile leaves its tombstone). Past
    * {@link MessageAttributes#MAX_REROUTES} (sockets that closed on it unacked)
    * it is not sent round again: it waits for the user's next connect, or for its last attempt's dead
    * letter.

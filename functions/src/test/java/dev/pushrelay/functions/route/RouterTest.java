@@ -297,7 +297,7 @@ class RouterTest {
   /**
    * A request whose sender found no live node is parked at once. A socket that came meanwhile gets it
    * live, and the entry stays, so that socket's catch-up, which may have read it first, keeps the accept
-   * order (the live copy is then a repeat); the retry that finds it still waiting routes it and clears it.
+   * order (the live copy is then a repeat); the retry that finds it still waiting routes it and marks it routed.
    */
   @Test
   void aRequestWhoseSenderFoundNoLiveNodeIsParkedAtOnceAndKeptUntilItsRetry() throws Exception {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,7 +32,10 @@ final class DeliveredMarks {
   // guarded by this
   private final Map<String, List<String>> waiting = new HashMap<>();
 
-  /** {@code later} runs a user's first waiting mark after the delay; {@code Runnable::run} sends each at once. */
+  /**
+   * {@code later} runs a user's first waiting mark after the delay, on its own thread (the flush only
+   * sends); {@code Runnable::run} sends each at once.
+   */
   DeliveredMarks(Mailbox mailbox, Clock clock, RelayMetrics metrics, Executor later) {
     this.mailbox = mailbox;
     this.clock = clock;
@@ -57,6 +61,17 @@ final class DeliveredMarks {
     }
   }
 
+  /** Sends every mark waiting now; done once each call answered (a failed one is logged). */
+  CompletableFuture<Void> flushAll() {
+    Map<String, List<String>> all;
+    synchronized (this) {
+      all = new HashMap<>(waiting);
+      waiting.clear();
+    }
+    return CompletableFuture.allOf(all.entrySet().stream().map(e -> send(e.getKey(), e.getValue()))
+        .toArray(CompletableFuture[]::new));
+  }
+
   private void flush(String user) {
     List<String> ids;
     synchronized (this) {
@@ -67,8 +82,9 @@ final class DeliveredMarks {
     }
   }
 
-  private void send(String user, List<String> ids) {
-    mailbox.delivered(user, ids, clock.instant()).thenRun(() -> metrics.drained(ids.size())).exceptionally(e -> {
+  private CompletableFuture<Void> send(String user, List<String> ids) {
+    CompletableFuture<Void> marked = mailbox.delivered(user, ids, clock.instant());
+    return marked.thenRun(() -> metrics.drained(ids.size())).exceptionally(e -> {
       LOG.warn("{} mailbox entries of user {} could not be marked delivered: {}", ids.size(), Pseudonyms.user(user),
           e.toString());
       return null;

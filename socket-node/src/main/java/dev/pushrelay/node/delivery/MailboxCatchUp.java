@@ -54,7 +54,7 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
   public static MailboxCatchUp forNode(Mailbox mailbox, Clock clock, RelayMetrics metrics, MessageTracing tracing,
       RelayPublisher deadLetters) {
     return new MailboxCatchUp(mailbox, clock, metrics, tracing, deadLetters,
-        CompletableFuture.delayedExecutor(MARK_DELAY.toMillis(), TimeUnit.MILLISECONDS));
+        CompletableFuture.delayedExecutor(MARK_DELAY.toMillis(), TimeUnit.MILLISECONDS, Runnable::run));
   }
 
   /** Each delivered mark sent as its ack comes. */
@@ -84,6 +84,11 @@ public final class MailboxCatchUp implements NodeSockets.CatchUp {
     return answer(user, connectionId, caughtUp
         ? mailbox.claimNew(user, connectionId, clock.instant())
         : mailbox.claim(user, connectionId, clock.instant()));
+  }
+
+  @Override
+  public CompletableFuture<Void> flush() {
+    return marks.flushAll();
   }
 
   @Override

@@ -202,7 +202,10 @@ public final class PullLoop {
     return e instanceof ExecutionException && e.getCause() instanceof DeliveryBroker.GoneException;
   }
 
-  /** The answer was larger than the channel takes (gRPC's RESOURCE_EXHAUSTED): nothing was leased. */
+  /**
+   * The answer was larger than the channel takes (gRPC's RESOURCE_EXHAUSTED): what it held may be leased
+   * all the same, and comes back once its ack deadline passes.
+   */
   static boolean isTooLarge(Exception e) {
     return String.valueOf(e.getMessage()).contains("RESOURCE_EXHAUSTED");
   }

@@ -70,7 +70,8 @@ final class MailboxLooks {
       return;
     }
     CatchUpGate gate = node.hub().catchUps();
-    gate.enter(() -> socket.state() == State.CATCHING_UP, () -> socket.events().execute(() -> catchUpPage(gate)));
+    gate.enter(() -> socket.state() == State.CATCHING_UP, () -> socket.events().execute(() -> catchUpPage(gate)),
+        page != null);
   }
 
   /** The catch-up's next page, its place among the node's catch-up reads taken (and left as it answers). */

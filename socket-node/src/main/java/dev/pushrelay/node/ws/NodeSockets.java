@@ -34,6 +34,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class NodeSockets {
   private static final Logger LOG = LoggerFactory.getLogger(NodeSockets.class);
+  /** How long a drain waits, once the sockets are closed, for the catch-ups' last writes. */
+  private static final Duration FLUSH_DEADLINE = Duration.ofSeconds(2);
 
   /** Writes the parked messages of a user to a socket that has just been established. */
   public interface CatchUp {
@@ -50,6 +52,11 @@ public final class NodeSockets {
      */
     default CompletableFuture<MailboxLook> next(String userId, String connectionId, MailboxCursor after) {
       return CompletableFuture.failedFuture(new UnsupportedOperationException("this catch-up has no pages"));
+    }
+
+    /** Sends what the catch-up holds back to send together (delivered marks); done once it is sent. */
+    default CompletableFuture<Void> flush() {
+      return CompletableFuture.completedFuture(null);
     }
   }
 
@@ -165,6 +172,14 @@ public final class NodeSockets {
     ScheduledFuture<?> t = ticking;
     if (t != null) {
       t.cancel(false);
+    }
+    try {
+      parts.catchUp().flush().get(FLUSH_DEADLINE.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (Exception e) {
+      if (e instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+      }
+      LOG.warn("the catch-ups' last delivered marks were not all written; their claims run out: {}", e.toString());
     }
   }
 

@@ -15,7 +15,7 @@ class CatchUpGateTest {
   void readsPastTheLimitWaitTheirTurnInOrder() {
     CatchUpGate gate = new CatchUpGate(2);
     for (String read : List.of("a", "b", "c", "d")) {
-      gate.enter(() -> true, () -> started.add(read));
+      gate.enter(() -> true, () -> started.add(read), false);
     }
     assertEquals(List.of("a", "b"), started);
     assertEquals(2, gate.waiting());
@@ -34,15 +34,53 @@ class CatchUpGateTest {
   void aReadNoLongerWantedIsSkipped() {
     CatchUpGate gate = new CatchUpGate(1);
     AtomicBoolean open = new AtomicBoolean(true);
-    gate.enter(() -> true, () -> started.add("a"));
-    gate.enter(open::get, () -> started.add("closed"));
-    gate.enter(() -> true, () -> started.add("c"));
+    gate.enter(() -> true, () -> started.add("a"), false);
+    gate.enter(open::get, () -> started.add("closed"), false);
+    gate.enter(() -> true, () -> started.add("c"), false);
     open.set(false);
     gate.leave();
     assertEquals(List.of("a", "c"), started);
     assertEquals(0, gate.waiting());
     gate.leave();
     assertEquals(0, gate.inFlight());
+  }
+
+  /** The next page of a catch-up under way waits ahead of catch-ups not begun. */
+  @Test
+  void aNextPageGoesAheadOfNewCatchUps() {
+    CatchUpGate gate = new CatchUpGate(1);
+    gate.enter(() -> true, () -> started.add("first page of a"), false);
+    gate.enter(() -> true, () -> started.add("b"), false);
+    gate.enter(() -> true, () -> started.add("second page of a"), true);
+    gate.leave();
+    gate.leave();
+    assertEquals(List.of("first page of a", "second page of a", "b"), started);
+  }
+
+  /**
+   * Reads that answer at once give their places back inside the loop that handed them on, not nested in
+   * it: ten thousand of them waiting do not overflow the stack, and each starts once.
+   */
+  @Test
+  void readsThatAnswerAtOnceAreStartedOneAfterTheOther() {
+    CatchUpGate gate = new CatchUpGate(1);
+    int[] depth = {0};
+    int[] deepest = {0};
+    gate.enter(() -> true, () -> started.add("held"), false);
+    for (int i = 0; i < 10_000; i++) {
+      gate.enter(() -> true, () -> {
+        depth[0]++;
+        deepest[0] = Math.max(deepest[0], depth[0]);
+        started.add("quick");
+        gate.leave();
+        depth[0]--;
+      }, false);
+    }
+    gate.leave();
+    assertEquals(10_001, started.size());
+    assertEquals(1, deepest[0], "never nested");
+    assertEquals(0, gate.inFlight());
+    assertEquals(0, gate.waiting());
   }
 
   @Test

@@ -126,9 +126,11 @@ class ConnectionDeliveryTest {
   @Test
   void onlyAFewCatchUpsReadTheMailboxAtOnce() throws Exception {
     List<CompletableFuture<MailboxLook>> reads = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<String> readers = new java.util.concurrent.CopyOnWriteArrayList<>();
     try (SocketFixture f = SocketFixture.serving((user, id, caughtUp) -> {
       CompletableFuture<MailboxLook> read = new CompletableFuture<>();
       reads.add(read);
+      readers.add(user);
       return read;
     })) {
       int most = CatchUpGate.MAX_IN_FLIGHT;
@@ -145,6 +147,7 @@ class ConnectionDeliveryTest {
       assertEquals(most + 2, reads.size(), "every socket that is open reads in turn");
       reads.forEach(r -> r.complete(SocketFixture.found(List.of(), new ArrayList<>())));
       assertEquals(0, f.hub.catchUps().inFlight());
+      assertTrue(!readers.contains("storm-" + most), "the socket closed while it waited read nothing: " + readers);
     }
   }
 

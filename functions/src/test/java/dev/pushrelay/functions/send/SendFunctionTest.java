@@ -16,6 +16,7 @@ import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.InMemoryRegistryStore;
 import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.testing.RecordingPublisher;
+import dev.pushrelay.testing.Seams;
 import dev.pushrelay.topology.Topology;
 import dev.pushrelay.registry.ConnectionRecord;
 import dev.pushrelay.registry.RegistryStore;
@@ -97,15 +98,17 @@ class SendFunctionTest {
   void theRegistryLookupDoesNotWaitForTheIdsRecord() throws Exception {
     AtomicInteger lookups = new AtomicInteger();
     List<Integer> lookupsAtRecord = new java.util.ArrayList<>();
-    RegistryStore counted = seam(RegistryStore.class, registry, (method, args) -> {
+    RegistryStore counted = Seams.around(RegistryStore.class, registry, (self, method, args) -> {
       if (method.getName().equals("liveNodesHolding")) {
         lookups.incrementAndGet();
       }
+      return Seams.PASS;
     });
-    Mailbox watched = seam(Mailbox.class, mailbox, (method, args) -> {
+    Mailbox watched = Seams.around(Mailbox.class, mailbox, (self, method, args) -> {
       if (method.getName().equals("recordId")) {
         lookupsAtRecord.add(lookups.get());
       }
+      return Seams.PASS;
     });
     FunctionConfig config = new FunctionConfig(GcpEndpoints.emulators("p", "h:1", "h:2"), topology, Optional.empty(),
         List.of());
@@ -116,20 +119,6 @@ class SendFunctionTest {
         "{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"order-7\"}".getBytes(StandardCharsets.UTF_8)), response);
     assertEquals(202, response.status());
     assertEquals(List.of(1), lookupsAtRecord, "the lookup was under way when the id was recorded");
-  }
-
-  /** {@code real} behind its interface, with {@code seen} told of each call first. */
-  private static <T> T seam(Class<T> type, T real,
-      java.util.function.BiConsumer<java.lang.reflect.Method, Object[]> seen) {
-    return type.cast(java.lang.reflect.Proxy.newProxyInstance(type.getClassLoader(), new Class<?>[] {type},
-        (proxy, method, args) -> {
-          seen.accept(method, args);
-          try {
-            return method.invoke(real, args);
-          } catch (java.lang.reflect.InvocationTargetException e) {
-            throw e.getCause();
-          }
-        }));
   }
 
   @Test

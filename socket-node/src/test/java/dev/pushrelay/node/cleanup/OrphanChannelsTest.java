@@ -4,8 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.pushrelay.registry.RegistryStore;
 import dev.pushrelay.testing.InMemoryRegistryStore;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Proxy;
+import dev.pushrelay.testing.Seams;
 import java.time.Instant;
 import java.util.List;
 import java.util.Set;
@@ -20,20 +19,15 @@ class OrphanChannelsTest {
    * without a document come in name order.
    */
   private RegistryStore failingFor(String failing) {
-    return (RegistryStore) Proxy.newProxyInstance(RegistryStore.class.getClassLoader(),
-        new Class<?>[] {RegistryStore.class}, (proxy, method, args) -> {
-          if (method.getName().equals("adoptOrphan") && failing.equals(args[0])) {
-            return CompletableFuture.failedFuture(new IllegalStateException("UNAVAILABLE"));
-          }
-          if (method.getName().equals("withoutDocument")) { // in name order: the failing one comes first
-            return registry.withoutDocument(List.of("a-failing", "b-orphan")).thenApply(java.util.TreeSet::new);
-          }
-          try {
-            return method.invoke(registry, args);
-          } catch (InvocationTargetException e) {
-            throw e.getCause();
-          }
-        });
+    return Seams.around(RegistryStore.class, registry, (self, method, args) -> {
+      if (method.getName().equals("adoptOrphan") && failing.equals(args[0])) {
+        return CompletableFuture.failedFuture(new IllegalStateException("UNAVAILABLE"));
+      }
+      if (method.getName().equals("withoutDocument")) { // in name order: the failing one comes first
+        return registry.withoutDocument(List.of("a-failing", "b-orphan")).thenApply(java.util.TreeSet::new);
+      }
+      return Seams.PASS;
+    });
   }
 
   /** One orphan whose adoption fails is tried again at the next scan; the others are handed over meanwhile. */

@@ -18,6 +18,7 @@ import dev.pushrelay.testing.InMemoryRegistryStore;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.testing.RecordingPublisher;
+import dev.pushrelay.testing.Seams;
 import dev.pushrelay.topology.Topology;
 import java.time.Duration;
 import java.time.Instant;
@@ -64,20 +65,14 @@ class SubscriptionSweeperTest {
   /** One entry of a backlog that the mailbox fails to park goes on unparked; the others are parked. */
   @Test
   void aParkThatFailsForOneMessageLeavesTheOthersParked() throws Exception {
-    Mailbox failingForM1 = (Mailbox) java.lang.reflect.Proxy.newProxyInstance(Mailbox.class.getClassLoader(),
-        new Class<?>[] {Mailbox.class}, (proxy, method, args) -> {
-          if (method.getName().equals("parkNew") && ((RelayMessage) args[0]).id().equals("m1")) {
-            return java.util.concurrent.CompletableFuture.failedFuture(new IllegalStateException("UNAVAILABLE"));
-          }
-          if (method.getName().equals("parkAllNew")) { // the default, so that each park comes through here
-            return java.lang.reflect.InvocationHandler.invokeDefault(proxy, method, args);
-          }
-          try {
-            return method.invoke(mailbox, args);
-          } catch (java.lang.reflect.InvocationTargetException e) {
-            throw e.getCause();
-          }
-        });
+    Mailbox failingForM1 = Seams.around(Mailbox.class, mailbox, (self, method, args) -> {
+      if (method.getName().equals("parkNew") && ((RelayMessage) args[0]).id().equals("m1")) {
+        return java.util.concurrent.CompletableFuture.failedFuture(new IllegalStateException("UNAVAILABLE"));
+      }
+      // the default, so that each park comes through here
+      return method.getName().equals("parkAllNew") ? java.lang.reflect.InvocationHandler.invokeDefault(self, method,
+          args) : Seams.PASS;
+    });
     SubscriptionSweeper sweeping = new SubscriptionSweeper(broker,
         new BackToRequests(new ParkFirst(failingForM1, publisher, clock), RelayMetrics.noop(Part.SOCKET_NODE)),
         new LiveRoute(registry, publisher, clock), Duration.ofMillis(5));

@@ -183,7 +183,7 @@ public final class PullLoop {
           pause();
         } else if (running.get() && isTooLarge(e) && pullSize > 1) {
           // large messages: an answer of this many passes what the channel takes; fewer at a time
-          pullSize = Math.max(1, pullSize / 4);
+          pullSize = fewerAfterTooLarge(pullSize);
           tooLargeAt = nanoTime.getAsLong();
           LOG.warn("a pull from {} answered more than the channel takes; pulling {} at a time", subscription,
               pullSize);
@@ -208,6 +208,11 @@ public final class PullLoop {
    */
   static boolean isTooLarge(Exception e) {
     return String.valueOf(e.getMessage()).contains("RESOURCE_EXHAUSTED");
+  }
+
+  /** How many to ask for after an answer of {@code size} messages was too large: a quarter, at least one. */
+  static int fewerAfterTooLarge(int size) {
+    return Math.max(1, size / 4);
   }
 
   private static boolean isDeadline(Exception e) {

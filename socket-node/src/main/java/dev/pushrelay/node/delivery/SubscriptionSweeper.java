@@ -86,7 +86,7 @@ public final class SubscriptionSweeper {
             throw e;
           }
           // the answer passed what the channel takes (large messages): a quarter as many, as the pull loop does
-          batch = Math.max(1, batch / 4);
+          batch = PullLoop.fewerAfterTooLarge(batch);
           quietSince = System.nanoTime(); // what that answer held may be leased until its deadline: wait it out
           LOG.info("sweeping {}: an answer was too large, pulling {} at a time", subscription, batch);
           continue;

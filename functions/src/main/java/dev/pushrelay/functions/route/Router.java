@@ -175,7 +175,7 @@ public final class Router {
 
   private CompletableFuture<RouteOutcome> deliver(RelayMessage message, Set<String> nodes, boolean mayBeParked,
       int attempt, Map<String, String> extraAttributes) {
-    LOG.debug("message {} for user {} goes to nodes {}", message.id(), message.userId(), nodes);
+    LOG.debug("message {} for user {} goes to nodes {}", message.id(), Pseudonyms.user(message.userId()), nodes);
     CompletableFuture<Void> published = live.deliver(nodes, message, extraAttributes);
     if (mayBeParked) {
       // An earlier attempt parked it: routed now, so no later socket should drain it again, but a catch-up

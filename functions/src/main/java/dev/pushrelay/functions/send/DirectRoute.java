@@ -1,5 +1,6 @@
 package dev.pushrelay.functions.send;
 
+import dev.pushrelay.logging.Pseudonyms;
 import dev.pushrelay.mailbox.ParkFirst;
 import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.RelayMessage;
@@ -54,7 +55,7 @@ final class DirectRoute {
           if (nodes.isEmpty()) {
             return parkFirst.park(m, Map.of());
           }
-          LOG.debug("message {} for user {} goes straight to nodes {}", m.id(), m.userId(), nodes);
+          LOG.debug("message {} for user {} goes straight to nodes {}", m.id(), Pseudonyms.user(m.userId()), nodes);
           return live.deliver(nodes, m, Map.of()).thenRun(() -> metrics.routeAttempts(1))
               .exceptionallyCompose(failed -> {
                 // a node retired between the lookup and the publish (its topic is gone): the retry path

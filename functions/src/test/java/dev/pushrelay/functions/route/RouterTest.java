@@ -12,17 +12,22 @@ import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.ConnectionRecord;
+import dev.pushrelay.registry.RegistryStore;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.InMemoryRegistryStore;
 import dev.pushrelay.testing.MutableClock;
 import dev.pushrelay.testing.RecordingPublisher;
+import dev.pushrelay.testing.Seams;
 import dev.pushrelay.topology.Topology;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 class RouterTest {
@@ -321,5 +326,47 @@ class RouterTest {
     assertEquals(RouteOutcome.PENDING, router.route(envelope("{\"userId\":\"u1\",\"event\":\"e\"}")).get());
     assertTrue(pubsub.onTopicsStartingWith(topology.deliveriesTopicPrefix()).isEmpty());
     assertEquals("claimed", mailbox.entries().values().iterator().next().state());
+  }
+
+  @Test
+  void overlappingRoutesOfOneUserShareOneRegistryRead() throws Exception {
+    connect("u1", "node-a");
+    connect("u2", "node-b");
+    List<CompletableFuture<Void>> reads = new CopyOnWriteArrayList<>();
+    RegistryStore answeredByHand = Seams.around(RegistryStore.class, registry, (self, method, args) -> {
+      if (!method.getName().equals("liveNodesHolding")) {
+        return Seams.PASS;
+      }
+      CompletableFuture<Void> answer = new CompletableFuture<>();
+      reads.add(answer);
+      return answer.thenCompose(v -> registry.liveNodesHolding((String) args[0], (Instant) args[1]));
+    });
+    Router sharing = new Router(answeredByHand, mailbox, new RelayPublisher(pubsub, topology), topology, clock,
+        RelayMetrics.noop(Part.ROUTE_FUNCTION));
+    CompletableFuture<RouteOutcome> first = sharing.route(request("u1", "m1"));
+    CompletableFuture<RouteOutcome> second = sharing.route(request("u1", "m2"));
+    CompletableFuture<RouteOutcome> other = sharing.route(request("u2", "m3"));
+    assertEquals(2, reads.size(), "one read for u1's two routes, one for u2's");
+    reads.forEach(r -> r.complete(null));
+    assertEquals(RouteOutcome.ROUTED, first.get());
+    assertEquals(RouteOutcome.ROUTED, second.get());
+    assertEquals(RouteOutcome.ROUTED, other.get());
+    List<String> toA = new ArrayList<>();
+    for (RecordingPublisher.Published p : pubsub.on("relay-deliveries-node-a")) {
+      toA.add(RelayMessage.parse(p.message().data().getBytes(StandardCharsets.UTF_8)).id());
+    }
+    assertEquals(List.of("m1", "m2"), toA, "both routed to the node the shared read found");
+
+    CompletableFuture<RouteOutcome> later = sharing.route(request("u1", "m4"));
+    assertEquals(3, reads.size(), "a route that comes after the read answered reads again");
+    reads.get(2).complete(null);
+    assertEquals(RouteOutcome.ROUTED, later.get());
+  }
+
+  /** A first push of a request with its own id, as its own Pub/Sub message. */
+  private PushEnvelope request(String user, String id) {
+    String json = "{\"userId\":\"" + user + "\",\"event\":\"e\",\"id\":\"" + id + "\"}";
+    return new PushEnvelope(json.getBytes(StandardCharsets.UTF_8), Map.of(), "ps-" + id, clock.instant(),
+        Optional.empty());
   }
 }

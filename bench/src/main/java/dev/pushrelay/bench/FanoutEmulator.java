@@ -40,8 +40,11 @@ final class FanoutEmulator implements AutoCloseable {
       p.awaitPort(port, Duration.ofSeconds(60));
       clients = new GcpClients(GcpEndpoints.emulators(s.project(), host, s.firestoreHost()));
       try (TopicAdminClient topics = clients.topicAdmin()) {
-        // each node creates its own delivery topic; a node re-routes deliveries whose socket is gone to the requests topic
+        // each node creates its own delivery topic; a node re-routes deliveries whose socket is gone to the requests
+        // topic, and publishes each socket's connected and disconnected events to the upstream topic (without it,
+        // as deployed, the node would retry every event for minutes, in the middle of the measured steps)
         topics.createTopic(clients.topic(s.topology().requestsTopic()));
+        topics.createTopic(clients.topic(s.topology().upstreamTopic()));
       }
       return new FanoutEmulator(p, clients, host);
     } catch (Exception e) {

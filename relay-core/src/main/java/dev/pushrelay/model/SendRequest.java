@@ -86,7 +86,9 @@ public record SendRequest(
         throw new InvalidRequestException("data", "holds a string that is not valid Unicode (a lone surrogate)");
       }
       data = JsonCodec.write(dataNode);
-      if (data.getBytes(StandardCharsets.UTF_8).length > Limits.MAX_DATA_BYTES) {
+      // a char is at most 3 bytes of UTF-8 (a pair of surrogates, 4): only a long text is counted
+      if (data.length() * 3L > Limits.MAX_DATA_BYTES && data.getBytes(StandardCharsets.UTF_8).length
+          > Limits.MAX_DATA_BYTES) {
         throw new InvalidRequestException("data", "larger than " + Limits.MAX_DATA_BYTES + " bytes");
       }
     }
@@ -119,7 +121,7 @@ public record SendRequest(
     Optional<Instant> sentAt = Optional.empty();
     if (root.has("sentAt")) {
       try {
-        sentAt = Optional.of(Instant.parse(text(root.get("sentAt"), "sentAt", true)));
+        sentAt = Optional.of(IsoInstants.parse(text(root.get("sentAt"), "sentAt", true)));
       } catch (DateTimeParseException e) {
         throw new InvalidRequestException("sentAt", "must be an ISO-8601 instant");
       }

@@ -226,7 +226,7 @@ public final class Connection {
   /** Whatever deadlines have passed, each by its handler, in the table's order. */
   private void deadlines() {
     long now = node.nanoTime();
-    for (Name name : Name.values()) {
+    for (Name name : SocketDeadlines.NAMES) {
       if (deadlines.passed(name, now)) {
         on(name, now);
       }

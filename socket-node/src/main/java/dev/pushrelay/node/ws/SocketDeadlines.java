@@ -35,7 +35,10 @@ final class SocketDeadlines {
     REMOVE
   }
 
-  private final long[] at = new long[Name.values().length];
+  /** Every name, in order: one array for all (the timer and each socket's events walk it often). */
+  static final Name[] NAMES = Name.values();
+
+  private final long[] at = new long[NAMES.length];
   /** The earliest that counts; the timer thread reads it. */
   private volatile long next = NEVER;
 
@@ -79,7 +82,7 @@ final class SocketDeadlines {
   /** The timer looks for the earliest of the deadlines that {@code count}. */
   void rearm(Predicate<Name> count) {
     long earliest = NEVER;
-    for (Name name : Name.values()) {
+    for (Name name : NAMES) {
       long when = at[name.ordinal()];
       if (when != NEVER && count.test(name) && (earliest == NEVER || when - earliest < 0)) {
         earliest = when;

@@ -87,8 +87,8 @@ public record SendRequest(
       }
       data = JsonCodec.write(dataNode);
       // a char is at most 3 bytes of UTF-8 (a pair of surrogates, 4): only a long text is counted
-      if (data.length() * 3L > Limits.MAX_DATA_BYTES && data.getBytes(StandardCharsets.UTF_8).length
-          > Limits.MAX_DATA_BYTES) {
+      if (data.length() * 3L > Limits.MAX_DATA_BYTES
+          && data.getBytes(StandardCharsets.UTF_8).length > Limits.MAX_DATA_BYTES) {
         throw new InvalidRequestException("data", "larger than " + Limits.MAX_DATA_BYTES + " bytes");
       }
     }

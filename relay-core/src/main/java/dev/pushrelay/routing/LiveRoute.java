@@ -39,15 +39,32 @@ public final class LiveRoute {
   }
 
   /**
-   * The live nodes holding a socket of the user; fails after {@link #LOOKUP_TIMEOUT}. A route that comes
-   * while a read of the same user is under way takes that read's answer instead of a read of its own: a
-   * burst of one user's messages (a stream, a retried backlog) costs one read, not one each. Its answer is
-   * then as old as a read started a moment before the route, which the registry's readers accept anyway
-   * (a read is never in step with a socket that registers meanwhile). A route that starts after a read
-   * answered reads again, so a sender's sequential sends never share one. The routes that share a read
-   * get its answer in the order they came.
+   * The live nodes holding a socket of the user, from a read of its own, started now; fails after
+   * {@link #LOOKUP_TIMEOUT}. For a route that must see every socket registered before it began: a parked
+   * message's look for a socket that came since (the park-then-read that meets a socket's
+   * register-then-read-mailbox), an operator's disconnect.
    */
   public CompletableFuture<Set<String>> liveNodes(String userId) {
+    CompletableFuture<Set<String>> read;
+    try {
+      read = registry.liveNodesHolding(userId, clock.instant());
+    } catch (RuntimeException e) {
+      read = CompletableFuture.failedFuture(e);
+    }
+    return read.orTimeout(LOOKUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * As {@link #liveNodes}, but a route that comes while a read of the same user is under way takes that
+   * read's answer instead of a read of its own: a burst of one user's messages costs one read, not one
+   * each. The answer may then be as old as that read, up to {@link #LOOKUP_TIMEOUT}, and a route that joins
+   * late fails as soon as the read does. That is what a route's read gives anyway while the socket
+   * registers (a read is never in step with a registration), and the socket's later looks take what such a
+   * route parks. Only for a message's first route: a sender's sequential sends never share a read (the
+   * next starts after the last one's answer, and a read leaves the table before its answer is seen). The
+   * routes that share a read get its answer in the order they came.
+   */
+  public CompletableFuture<Set<String>> liveNodesShared(String userId) {
     CompletableFuture<Set<String>> mine = new CompletableFuture<>();
     boolean[] first = {false};
     reading.compute(userId, (user, waiting) -> {
@@ -57,31 +74,35 @@ public final class LiveRoute {
       return all;
     });
     if (first[0]) {
-      read(userId);
+      CompletableFuture<Set<String>> read;
+      try {
+        read = liveNodes(userId);
+      } catch (Throwable e) {
+        read = CompletableFuture.failedFuture(e); // never left under way: the next route would wait on it
+      }
+      read.whenComplete((nodes, failed) -> answer(userId, nodes, failed));
     }
     return mine;
   }
 
-  /** One registry read of {@code userId}, answered to every route that waits for it. */
-  private void read(String userId) {
-    CompletableFuture<Set<String>> read;
+  /** Every route waiting for the read of {@code userId} gets its answer, or its failure. */
+  private void answer(String userId, Set<String> nodes, Throwable failed) {
+    // out of the table before anyone sees the answer: whoever comes after it reads again
+    List<CompletableFuture<Set<String>>> waiting = reading.remove(userId);
+    Set<String> answer = null;
+    Throwable failure = failed;
     try {
-      read = registry.liveNodesHolding(userId, clock.instant());
+      answer = failure == null ? Set.copyOf(nodes) : null;
     } catch (RuntimeException e) {
-      read = CompletableFuture.failedFuture(e); // never left under way: the next route would wait on it
+      failure = e;
     }
-    read.orTimeout(LOOKUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).whenComplete((nodes, failed) -> {
-      // out of the map before anyone sees the answer: whoever comes after it reads again
-      List<CompletableFuture<Set<String>>> waiting = reading.remove(userId);
-      Set<String> answer = failed == null ? Set.copyOf(nodes) : null;
-      for (CompletableFuture<Set<String>> route : waiting) {
-        if (failed != null) {
-          route.completeExceptionally(failed);
-        } else {
-          route.complete(answer);
-        }
+    for (CompletableFuture<Set<String>> route : waiting) {
+      if (failure != null) {
+        route.completeExceptionally(failure);
+      } else {
+        route.complete(answer);
       }
-    });
+    }
   }
 
   /** One delivery to each node; completes once Pub/Sub took them all, fails if any was refused. */

@@ -107,7 +107,7 @@ public final class Router {
       // parked at once too: a socket that came meanwhile has it from the mailbox.
       return park(message, envelope, attempt, exact);
     }
-    return live.liveNodes(message.userId()).thenCompose(nodes -> nodes.isEmpty()
+    return live.liveNodesShared(message.userId()).thenCompose(nodes -> nodes.isEmpty()
         ? park(message, envelope, attempt, exact)
         : deliver(message, nodes, false, attempt, Map.of()));
   }

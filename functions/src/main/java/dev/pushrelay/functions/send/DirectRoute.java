@@ -41,7 +41,7 @@ final class DirectRoute {
 
   /** The live nodes holding {@code userId}: a lookup the caller may start before it knows it will publish. */
   CompletableFuture<Set<String>> lookUp(String userId) {
-    return live.liveNodes(userId);
+    return live.liveNodesShared(userId);
   }
 
   /** As {@link #publish(RelayMessage)}, on a {@link #lookUp} of the message's user already under way. */

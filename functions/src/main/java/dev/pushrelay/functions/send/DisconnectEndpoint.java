@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * With {@code {"revokeIssuedBefore": "<RFC 3339>"}} the user's tokens issued before that instant are
  * refused from then on (handshakes 401, renewals {@code auth_failed}); the revocation is written first,
  * so a socket that registers after the lookup below passed the revocation check after it. Then the user's
- * live nodes are read from the registry, as the direct route reads them, and each gets a control delivery
+ * live nodes are read from the registry, by a read of its own (never one shared with a route under way,
+ * which may have started before the revocation), and each gets a control delivery
  * on its own topic, keyed by the user; the node closes the user's sockets when it takes it. Answered 202
  * once the revocation is stored and Pub/Sub took every order; 503 with Retry-After if not (the call may
  * be repeated as it is).

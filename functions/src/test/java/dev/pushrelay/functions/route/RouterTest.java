@@ -328,12 +328,9 @@ class RouterTest {
     assertEquals("claimed", mailbox.entries().values().iterator().next().state());
   }
 
-  @Test
-  void overlappingRoutesOfOneUserShareOneRegistryRead() throws Exception {
-    connect("u1", "node-a");
-    connect("u2", "node-b");
-    List<CompletableFuture<Void>> reads = new CopyOnWriteArrayList<>();
-    RegistryStore answeredByHand = Seams.around(RegistryStore.class, registry, (self, method, args) -> {
+  /** A router whose registry reads each wait for {@code reads}' next future, in order. */
+  private Router answeredByHand(List<CompletableFuture<Void>> reads) {
+    RegistryStore held = Seams.around(RegistryStore.class, registry, (self, method, args) -> {
       if (!method.getName().equals("liveNodesHolding")) {
         return Seams.PASS;
       }
@@ -341,11 +338,19 @@ class RouterTest {
       reads.add(answer);
       return answer.thenCompose(v -> registry.liveNodesHolding((String) args[0], (Instant) args[1]));
     });
-    Router sharing = new Router(answeredByHand, mailbox, new RelayPublisher(pubsub, topology), topology, clock,
+    return new Router(held, mailbox, new RelayPublisher(pubsub, topology), topology, clock,
         RelayMetrics.noop(Part.ROUTE_FUNCTION));
-    CompletableFuture<RouteOutcome> first = sharing.route(request("u1", "m1"));
-    CompletableFuture<RouteOutcome> second = sharing.route(request("u1", "m2"));
-    CompletableFuture<RouteOutcome> other = sharing.route(request("u2", "m3"));
+  }
+
+  @Test
+  void overlappingFirstRoutesOfOneUserShareOneRegistryRead() throws Exception {
+    connect("u1", "node-a");
+    connect("u2", "node-b");
+    List<CompletableFuture<Void>> reads = new CopyOnWriteArrayList<>();
+    Router sharing = answeredByHand(reads);
+    CompletableFuture<RouteOutcome> first = sharing.route(request("u1", "m1", Map.of()));
+    CompletableFuture<RouteOutcome> second = sharing.route(request("u1", "m2", Map.of()));
+    CompletableFuture<RouteOutcome> other = sharing.route(request("u2", "m3", Map.of()));
     assertEquals(2, reads.size(), "one read for u1's two routes, one for u2's");
     reads.forEach(r -> r.complete(null));
     assertEquals(RouteOutcome.ROUTED, first.get());
@@ -355,18 +360,51 @@ class RouterTest {
     for (RecordingPublisher.Published p : pubsub.on("relay-deliveries-node-a")) {
       toA.add(RelayMessage.parse(p.message().data().getBytes(StandardCharsets.UTF_8)).id());
     }
-    assertEquals(List.of("m1", "m2"), toA, "both routed to the node the shared read found");
+    assertEquals(List.of("m1", "m2"), toA, "both routed to the node the shared read found, in the order they came");
 
-    CompletableFuture<RouteOutcome> later = sharing.route(request("u1", "m4"));
+    CompletableFuture<RouteOutcome> later = sharing.route(request("u1", "m4", Map.of()));
     assertEquals(3, reads.size(), "a route that comes after the read answered reads again");
     reads.get(2).complete(null);
     assertEquals(RouteOutcome.ROUTED, later.get());
   }
 
+  @Test
+  void aSharedReadThatFailsFailsEveryRouteOnItAndTheNextRouteReadsAgain() throws Exception {
+    connect("u1", "node-a");
+    List<CompletableFuture<Void>> reads = new CopyOnWriteArrayList<>();
+    Router sharing = answeredByHand(reads);
+    CompletableFuture<RouteOutcome> first = sharing.route(request("u1", "m1", Map.of()));
+    CompletableFuture<RouteOutcome> second = sharing.route(request("u1", "m2", Map.of()));
+    assertEquals(1, reads.size());
+    reads.get(0).completeExceptionally(new IllegalStateException("registry down"));
+    assertTrue(first.isCompletedExceptionally() && second.isCompletedExceptionally(),
+        "both routes fail, and Pub/Sub retries them");
+    CompletableFuture<RouteOutcome> next = sharing.route(request("u1", "m3", Map.of()));
+    assertEquals(2, reads.size(), "the failed read is not left under way");
+    reads.get(1).complete(null);
+    assertEquals(RouteOutcome.ROUTED, next.get());
+  }
+
+  @Test
+  void aParkedMessagesLookForASocketReadsTheRegistryItself() throws Exception {
+    connect("u1", "node-a");
+    List<CompletableFuture<Void>> reads = new CopyOnWriteArrayList<>();
+    Router sharing = answeredByHand(reads);
+    sharing.route(request("u1", "m1", Map.of())); // a first route's read, under way
+    mailbox.park(RelayMessage.parse(("{\"userId\":\"u1\",\"event\":\"e\",\"id\":\"m2\",\"sentAt\":\""
+        + clock.instant() + "\"}").getBytes(StandardCharsets.UTF_8)), 1, true, 10, clock.instant()).get();
+    CompletableFuture<RouteOutcome> parked = sharing.route(request("u1", "m2",
+        Map.of(MessageAttributes.PARKED, "true")));
+    assertEquals(2, reads.size(), "a look after the park must see a socket that registered before it: no shared read");
+    reads.forEach(r -> r.complete(null));
+    assertEquals(RouteOutcome.PENDING, parked.get(), "routed live, its entry left for the retry to settle");
+    assertEquals(2, pubsub.on("relay-deliveries-node-a").size());
+  }
+
   /** A first push of a request with its own id, as its own Pub/Sub message. */
-  private PushEnvelope request(String user, String id) {
+  private PushEnvelope request(String user, String id, Map<String, String> attributes) {
     String json = "{\"userId\":\"" + user + "\",\"event\":\"e\",\"id\":\"" + id + "\"}";
-    return new PushEnvelope(json.getBytes(StandardCharsets.UTF_8), Map.of(), "ps-" + id, clock.instant(),
+    return new PushEnvelope(json.getBytes(StandardCharsets.UTF_8), attributes, "ps-" + id, clock.instant(),
         Optional.empty());
   }
 }

@@ -35,7 +35,7 @@ final class SocketDeadlines {
     REMOVE
   }
 
-  /** Every name, in order: one array for all (the timer and each socket's events walk it often). */
+  /** Every name, in order: one array for all sockets (their events walk it often); never written. */
   static final Name[] NAMES = Name.values();
 
   private final long[] at = new long[NAMES.length];

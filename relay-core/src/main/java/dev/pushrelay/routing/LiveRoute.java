@@ -48,7 +48,8 @@ public final class LiveRoute {
     CompletableFuture<Set<String>> read;
     try {
       read = registry.liveNodesHolding(userId, clock.instant());
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // a failed read, never a throw: a shared read that threw would be left under way for good
       read = CompletableFuture.failedFuture(e);
     }
     return read.orTimeout(LOOKUP_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
@@ -74,13 +75,7 @@ public final class LiveRoute {
       return all;
     });
     if (first[0]) {
-      CompletableFuture<Set<String>> read;
-      try {
-        read = liveNodes(userId);
-      } catch (Throwable e) {
-        read = CompletableFuture.failedFuture(e); // never left under way: the next route would wait on it
-      }
-      read.whenComplete((nodes, failed) -> answer(userId, nodes, failed));
+      liveNodes(userId).whenComplete((nodes, failed) -> answer(userId, nodes, failed));
     }
     return mine;
   }

@@ -197,6 +197,10 @@ class ChaosIT {
     sockets.addAll(churners);
     workload.sendTo("crowd", 50);
     pace(3);
+    Map<Integer, String> incarnations = new java.util.HashMap<>();
+    for (int port : others) {
+      incarnations.put(port, stack.incarnation(port));
+    }
     Nemesis.Window drain = nemesis.drain(target);
     Instant signalled = drain.start();
     List<CompletableFuture<ChaosWorkload.Socket>> back = new ArrayList<>();
@@ -208,6 +212,10 @@ class ChaosIT {
         .map(s -> Duration.between(signalled, s.establishedAt).toMillis()).sorted().toList();
     pace(3);
     workload.stopSendingTo("crowd");
+    for (int port : others) {
+      // the storm must not cost the nodes that take it their leases
+      assertEquals(incarnations.get(port), stack.incarnation(port), "the node on port " + port + " kept its lease");
+    }
     List<Long> afterEstablished = new ArrayList<>();
     for (CompletableFuture<ChaosWorkload.Socket> f : back) {
       ChaosWorkload.Socket s = f.join();

@@ -163,8 +163,11 @@ final class ChaosWorkload implements AutoCloseable {
   }
 
   /**
-   * Connects {@code user} to one of {@code ports}, the next one at each try, until established (a
-   * reconnect after a close, as a client behind the load balancer lands on any node with room).
+   * Connects {@code user} to one of {@code ports}, a random one first and the next one at each try, until
+   * established (a reconnect after a close, as a client behind the load balancer lands on any node with
+   * room). Each try waits on no thread: the clients of a drained node all reconnect at once, as browsers
+   * do, not as many at a time as this workload has threads. After a failed try the next waits as the JS
+   * client's does ({@link #backoff}).
    */
   CompletableFuture<Socket> reconnect(String user, List<Integer> ports) {
     return connectAsync(user, ports, Duration.ofSeconds(60));
@@ -178,21 +181,23 @@ final class ChaosWorkload implements AutoCloseable {
     CompletableFuture<Socket> out = new CompletableFuture<>();
     long deadline = System.nanoTime() + timeout.toNanos();
     Runnable attempt = new Runnable() {
-      private int tries;
+      private int tries = ThreadLocalRandom.current().nextInt(ports.size());
+      private int failures;
 
       @Override
       public void run() {
-        Socket s = tryConnect(user, ports.get(tries++ % ports.size()));
-        if (s != null) {
-          out.complete(s);
-        } else if (System.nanoTime() > deadline) {
-          out.completeExceptionally(new TimeoutException(user + " could not connect to any of ports " + ports));
-        } else {
-          pool.schedule(this, 200, TimeUnit.MILLISECONDS);
-        }
+        tryOpen(user, ports.get(tries++ % ports.size())).whenComplete((s, failed) -> {
+          if (s != null) {
+            out.complete(s);
+          } else if (System.nanoTime() > deadline) {
+            out.completeExceptionally(new TimeoutException(user + " could not connect to any of ports " + ports));
+          } else {
+            pool.schedule(this, backoff(failures++), TimeUnit.MILLISECONDS);
+          }
+        });
       }
     };
-    pool.execute(attempt);
+    attempt.run();
     return out;
   }
 
@@ -357,23 +362,52 @@ final class ChaosWorkload implements AutoCloseable {
   private Socket tryConnect(String user, int port) {
     TestSocketClient c = null;
     try {
-      c = TestSocketClient.connect(URI.create("ws://127.0.0.1:" + port + "/ws?access_token=" + tokens.get(user)),
-          Map.of(), CONNECT);
-      TestSocketClient.Frame established = c.awaitType("connection_established", CONNECT);
-      Socket s = new Socket(user, port, c, established.receivedAt(), established.json().get("connectionId").asText());
-      sockets.add(s);
-      c.closed().thenRun(() -> s.closedAt = Instant.now());
-      if (stayers.containsKey(user)) {
-        // a stayer comes back to its node when closed (a fenced or draining node's 1012)
-        c.closed().thenRun(() -> pool.execute(() -> reconnectStayer(user)));
-      }
-      return s;
+      c = TestSocketClient.connect(uri(user, port), Map.of(), CONNECT);
+      return established(user, port, c, c.awaitType("connection_established", CONNECT));
     } catch (Exception e) {
       if (c != null) {
         c.close();
       }
       return null;
     }
+  }
+
+  /**
+   * The wait before try {@code failures} + 2 of a connect, as relay-client.js draws it: full-jitter exponential
+   * backoff, uniform in [0, min(30 s, 500 ms × 2^failures)).
+   */
+  static long backoff(int failures) {
+    long ceiling = Math.min(30_000L, 500L << Math.min(failures, 10));
+    return ThreadLocalRandom.current().nextLong(ceiling);
+  }
+
+  /** {@link #tryConnect} without a thread waiting for it: the socket once established, or null. */
+  private CompletableFuture<Socket> tryOpen(String user, int port) {
+    return TestSocketClient.open(uri(user, port), CONNECT).thenCompose(c -> c.firstOfType("connection_established")
+        .orTimeout(CONNECT.toMillis(), TimeUnit.MILLISECONDS)
+        .thenApply(established -> established(user, port, c, established))
+        .whenComplete((s, failed) -> {
+          if (failed != null) {
+            c.close();
+          }
+        }))
+        .exceptionally(failed -> null);
+  }
+
+  private URI uri(String user, int port) {
+    return URI.create("ws://127.0.0.1:" + port + "/ws?access_token=" + tokens.get(user));
+  }
+
+  /** A socket that got its {@code connection_established}: counted among the workload's sockets from now on. */
+  private Socket established(String user, int port, TestSocketClient c, TestSocketClient.Frame established) {
+    Socket s = new Socket(user, port, c, established.receivedAt(), established.json().get("connectionId").asText());
+    sockets.add(s);
+    c.closed().thenRun(() -> s.closedAt = Instant.now());
+    if (stayers.containsKey(user)) {
+      // a stayer comes back to its node when closed (a fenced or draining node's 1012)
+      c.closed().thenRun(() -> pool.execute(() -> reconnectStayer(user)));
+    }
+    return s;
   }
 
   private void reconnectStayer(String user) {

@@ -206,6 +206,15 @@ public final class LocalStack implements AutoCloseable {
     Await.until("the node on port " + port + " ready", timeout, () -> Unchecked.get(() -> answersOk(ready)));
   }
 
+  /**
+   * The incarnation the node on {@code port} serves as now, from its /readyz (ready or not): a node that
+   * fenced itself comes back under a new one.
+   */
+  public String incarnation(int port) throws Exception {
+    HttpResponse<String> r = get(URI.create("http://127.0.0.1:" + port + "/readyz"));
+    return dev.pushrelay.json.JsonCodec.read(r.body()).path("nodeId").asText();
+  }
+
   /** Whether {@code uri} answers 200 now; false while nothing listens there yet. */
   private boolean answersOk(URI uri) throws Exception {
     try {

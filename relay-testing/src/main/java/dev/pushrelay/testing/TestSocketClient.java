@@ -95,6 +95,33 @@ public final class TestSocketClient implements AutoCloseable {
 
   private static TestSocketClient connect(URI uri, Map<String, String> headers, List<String> subprotocols,
       Duration timeout, Listener listener, Consumer<Instant> answered) throws Exception {
+    Session session = upgrade(uri, headers, subprotocols, listener, answered)
+        .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    listener.session = session;
+    return new TestSocketClient(listener);
+  }
+
+  /**
+   * Opens a socket without waiting on the calling thread, as a browser's {@code new WebSocket(url)} does:
+   * a thousand clients reconnecting at once are a thousand handshakes in flight, not as many as the
+   * caller has threads. Fails with {@link UpgradeException} when the server refuses.
+   */
+  public static CompletableFuture<TestSocketClient> open(URI uri, Duration timeout) {
+    Listener listener = new Listener();
+    CompletableFuture<Session> session;
+    try {
+      session = upgrade(uri, Map.of(), List.of(), listener, at -> { });
+    } catch (Exception e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return session.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).thenApply(s -> {
+      listener.session = s;
+      return new TestSocketClient(listener);
+    });
+  }
+
+  private static CompletableFuture<Session> upgrade(URI uri, Map<String, String> headers, List<String> subprotocols,
+      Listener listener, Consumer<Instant> answered) throws Exception {
     ClientUpgradeRequest request = new ClientUpgradeRequest();
     headers.forEach(request::setHeader);
     if (!subprotocols.isEmpty()) {
@@ -106,10 +133,7 @@ public final class TestSocketClient implements AutoCloseable {
         answered.accept(Instant.now());
       }
     };
-    Session session = clientFor(uri).connect(listener, uri, request, timed)
-        .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    listener.session = session;
-    return new TestSocketClient(listener);
+    return clientFor(uri).connect(listener, uri, request, timed);
   }
 
   /** The HTTP status with which the server refused the upgrade, or empty when it accepted. */
@@ -150,6 +174,29 @@ public final class TestSocketClient implements AutoCloseable {
   public Frame awaitType(String type, Duration timeout) throws InterruptedException, TimeoutException {
     return awaitFrame(f -> f.type().equals(type), timeout);
   }
+
+  /**
+   * The first frame of {@code type}, without waiting on the calling thread; fails when the socket closes
+   * before one came.
+   */
+  public CompletableFuture<Frame> firstOfType(String type) {
+    CompletableFuture<Frame> first = new CompletableFuture<>();
+    synchronized (listener) {
+      for (Frame f : listener.frames) {
+        if (f.type().equals(type)) {
+          first.complete(f);
+          return first;
+        }
+      }
+      listener.waiters.add(new Waiter(type, first));
+    }
+    listener.closed.thenAccept(code -> first.completeExceptionally(
+        new IllegalStateException("closed with " + code + " before a " + type + " frame")));
+    return first;
+  }
+
+  /** A frame type someone waits for, and the future its first frame completes. */
+  private record Waiter(String type, CompletableFuture<Frame> first) {}
 
   public List<Frame> frames() {
     synchronized (listener) {
@@ -299,6 +346,7 @@ public final class TestSocketClient implements AutoCloseable {
   /** The Jetty listener; public because Jetty requires endpoint classes to be. */
   public static final class Listener implements Session.Listener.AutoDemanding {
     private final List<Frame> frames = new ArrayList<>();
+    private final List<Waiter> waiters = new ArrayList<>();
     private final CompletableFuture<Integer> closed = new CompletableFuture<>();
     private volatile Session session;
     private volatile boolean answerPings = true;
@@ -320,10 +368,14 @@ public final class TestSocketClient implements AutoCloseable {
       } catch (IOException e) {
         json = JsonCodec.object().put("type", "unparseable").put("text", text);
       }
+      Frame frame = new Frame(json, Instant.now());
+      List<Waiter> met = new ArrayList<>();
       synchronized (this) {
-        frames.add(new Frame(json, Instant.now()));
+        frames.add(frame);
         notifyAll();
+        waiters.removeIf(w -> w.type().equals(frame.type()) && met.add(w));
       }
+      met.forEach(w -> w.first().complete(frame));
       Session s = session;
       if (acking && s != null && "message".equals(json.path("type").asText())) {
         // as a real client does: the node re-routes unacked messages when a socket closes

@@ -21,7 +21,7 @@
  *     handshake whose key is not cached fetches the keys here, for at most the fetch's timeout (2 s)</td></tr>
  * <tr><td>gRPC / Firestore callbacks</td><td>the registry's and the mailbox's answers (each an event of its
  *     socket: registered, looked, removed); the next waiting catch-up page's read, once one answers
- *     ({@code CatchUpGate}); mailbox settlements; upstream publishes: the {@code accepted} or
+ *     ({@code CallGate}); mailbox settlements; upstream publishes: the {@code accepted} or
  *     {@code error} answer, the next publish of the socket's lane</td><td>no</td></tr>
  * <tr><td>{@code CompletableFutureDelayScheduler} (the JDK's)</td><td>the deadline of a socket's registry or
  *     mailbox call: the call's failure, posted as an event of its socket (and run there when the socket's

@@ -182,7 +182,7 @@ public final class Connection {
     deadlines.set(Name.EXPIRY, SocketDeadlines.until(now, Duration.between(at, token.expiresAt())));
     deadlines.set(Name.PING, now + node.limits().pingInterval().toNanos());
     deadlines.set(Name.RETIRE, now + timings().drawAge().toNanos());
-    answered(entry.register(userId(), connectionId, node.identity().id(), at), (v, failed) -> registered(failed));
+    entry.registerInTurn(node.identity().id(), this::registered);
     reschedule();
   }
 
@@ -365,7 +365,7 @@ public final class Connection {
   private void releaseRoom() {
     if (roomHeld) {
       roomHeld = false;
-      node.hub().release(userId(), entry.isAnnounced()); // announced right after it was listed
+      node.hub().release(userId());
     }
   }
 

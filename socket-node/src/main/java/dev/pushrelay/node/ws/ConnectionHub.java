@@ -22,13 +22,14 @@ public final class ConnectionHub {
   private final AtomicInteger listed = new AtomicInteger();
   private final Map<String, Integer> reservedByUser = new ConcurrentHashMap<>();
   private final AtomicInteger reserved = new AtomicInteger();
-  /** Sockets reserved and not yet listed (handshaken or registering); closing ones do not count. */
-  private final AtomicInteger opening = new AtomicInteger();
   private final int capacity;
   private final int perUserCapacity;
-  private final int openingLimit;
+  private final RegistrationLimit registrationLimit;
   private final NodeMemory memory;
-  private final CatchUpGate catchUps = new CatchUpGate(CatchUpGate.MAX_IN_FLIGHT);
+  /** The sockets' registry writes in flight: as many as {@link #registrationLimit} allows. */
+  private final CallGate registrations;
+  /** The catch-up reads in flight: as many as registrations, at most {@link CallGate#MAX_IN_FLIGHT}. */
+  private final CallGate catchUps;
   /** When the last socket was shed (the timer's clock), so that the next waits until its queue is given back. */
   private long shedAt = Long.MIN_VALUE / 2;
 
@@ -38,16 +39,6 @@ public final class ConnectionHub {
     NODE_FULL,
     /** The user holds as many sockets on this node as one user may: 429. */
     USER_FULL,
-    /**
-     * As many sockets are opening (handshaken, not yet registered) as the node sets up at once: 503 with
-     * a short Retry-After. A crowd that connects together (every client of a drained node at once: the
-     * JS client reconnects at once on 1012) is then served in turns. Measured on the emulators with
-     * 1,000 clients connecting at the same moment: with no cap, 760 registrations of the node they came
-     * back to passed their 5 s deadline; with 200 opening at once, both nodes lost their leases (the
-     * renewals queued behind the crowd's writes); with 50, all 1,000 opened within 24 s, with no timeout
-     * and no lost lease.
-     */
-    NODE_BUSY,
     /** The sockets here hold as much as the node's memory budget allows ({@link NodeMemory}): 503, try again. */
     OUT_OF_MEMORY
   }
@@ -60,7 +51,6 @@ public final class ConnectionHub {
       super(switch (refusal) {
         case NODE_FULL -> "node full";
         case USER_FULL -> "too many connections for this user";
-        case NODE_BUSY -> "node busy opening other sockets";
         case OUT_OF_MEMORY -> "node at its memory budget";
       });
       this.refusal = refusal;
@@ -75,7 +65,10 @@ public final class ConnectionHub {
     this(capacity, capacity);
   }
 
-  /** At most a twentieth of the capacity (and at least 50) opening at once; see {@link Refusal#NODE_BUSY}. */
+  /**
+   * At most a twentieth of the capacity (and at least 50) registrations in flight, fewer while the registry
+   * answers slowly; see {@link #registrations}.
+   */
   public ConnectionHub(int capacity, int perUserCapacity) {
     this(capacity, perUserCapacity, NodeMemory.unbounded());
   }
@@ -90,15 +83,17 @@ public final class ConnectionHub {
     this(capacity, perUserCapacity, Math.max(50, capacity / 20), memory);
   }
 
-  public ConnectionHub(int capacity, int perUserCapacity, int openingLimit) {
-    this(capacity, perUserCapacity, openingLimit, NodeMemory.unbounded());
+  public ConnectionHub(int capacity, int perUserCapacity, int registrationLimit) {
+    this(capacity, perUserCapacity, registrationLimit, NodeMemory.unbounded());
   }
 
   /** {@code memory}: the budget over what the sockets' queues hold, see {@link #shedIfOver}. */
-  public ConnectionHub(int capacity, int perUserCapacity, int openingLimit, NodeMemory memory) {
+  public ConnectionHub(int capacity, int perUserCapacity, int registrationLimit, NodeMemory memory) {
     this.capacity = capacity;
     this.perUserCapacity = perUserCapacity;
-    this.openingLimit = openingLimit;
+    this.registrationLimit = new RegistrationLimit(registrationLimit);
+    this.registrations = new CallGate(this.registrationLimit::current);
+    this.catchUps = new CallGate(() -> Math.min(CallGate.MAX_IN_FLIGHT, this.registrationLimit.current()));
     this.memory = memory;
   }
 
@@ -124,9 +119,6 @@ public final class ConnectionHub {
       refusal = Refusal.NODE_FULL;
     } else if (memory.over()) {
       refusal = Refusal.OUT_OF_MEMORY;
-    } else if (opening.incrementAndGet() > openingLimit) {
-      opening.decrementAndGet();
-      refusal = Refusal.NODE_BUSY;
     }
     if (refusal != null) {
       reserved.decrementAndGet();
@@ -140,8 +132,33 @@ public final class ConnectionHub {
     return reservedByUser.getOrDefault(userId, 0);
   }
 
+  /**
+   * A registration answered after {@code tookNanos} ({@code failed}: it failed or timed out): how many
+   * may be in flight follows it ({@link RegistrationLimit}).
+   */
+  void registrationAnswered(long tookNanos, boolean failed, long nowNanos) {
+    registrationLimit.answered(tookNanos, failed, nowNanos);
+  }
+
+  /** How many registrations may be in flight now. */
+  int registrationLimit() {
+    return registrationLimit.current();
+  }
+
+  /**
+   * The registry writes of sockets in flight on this node: a socket opened (answered 101) waits here for its
+   * turn, so that a crowd that connects together (every client of a drained node at once: the JS client
+   * reconnects at once on 1012) registers at the rate the registry answers rather than all at once. Measured
+   * on the emulators with 1,000 clients at the same moment: with no bound, 760 registrations passed their
+   * 5 s deadline; with 200 at once, both nodes lost their leases (the renewals queued behind the crowd's
+   * writes); refused with 503 instead of waiting here, the clients' backoff kept them away for up to 50 s.
+   */
+  CallGate registrations() {
+    return registrations;
+  }
+
   /** The catch-up reads in flight on this node. */
-  CatchUpGate catchUps() {
+  CallGate catchUps() {
     return catchUps;
   }
 
@@ -182,16 +199,10 @@ public final class ConnectionHub {
     return reserved.get();
   }
 
-  /**
-   * Gives back the room {@link #reserve} claimed; {@code listed}: whether the socket was ever listed
-   * (registered), else it was still opening.
-   */
-  void release(String userId, boolean listed) {
+  /** Gives back the room {@link #reserve} claimed. */
+  void release(String userId) {
     releaseUser(userId);
     reserved.decrementAndGet();
-    if (!listed) {
-      opening.decrementAndGet();
-    }
   }
 
   private void releaseUser(String userId) {
@@ -233,7 +244,6 @@ public final class ConnectionHub {
     });
     if (added[0]) {
       listed.incrementAndGet();
-      opening.decrementAndGet();
     }
   }
 

@@ -58,7 +58,7 @@ final class MailboxLooks {
 
   /**
    * The catch-up or a later look; its answer, or its failure, comes back as one event. A catch-up's
-   * page waits for its place among the node's catch-up reads ({@link CatchUpGate}); its deadline runs
+   * page waits for its place among the node's catch-up reads ({@link CallGate}); its deadline runs
    * from when it is sent.
    */
   void look() {
@@ -69,13 +69,13 @@ final class MailboxLooks {
       socket.answered(call, (look, failed) -> looked(call, look, failed));
       return;
     }
-    CatchUpGate gate = node.hub().catchUps();
+    CallGate gate = node.hub().catchUps();
     gate.enter(() -> socket.state() == State.CATCHING_UP, () -> socket.events().execute(() -> catchUpPage(gate)),
         page != null);
   }
 
   /** The catch-up's next page, its place among the node's catch-up reads taken (and left as it answers). */
-  private void catchUpPage(CatchUpGate gate) {
+  private void catchUpPage(CallGate gate) {
     if (socket.state() != State.CATCHING_UP || !socket.isOpen()) {
       looking = false;
       gate.leave();

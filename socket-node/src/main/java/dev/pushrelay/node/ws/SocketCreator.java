@@ -161,13 +161,11 @@ public final class SocketCreator implements WebSocketCreator {
     } catch (ConnectionHub.CapacityException e) {
       boolean userFull = e.refusal() == ConnectionHub.Refusal.USER_FULL;
       metrics.connectionAttempt(userFull ? ConnectionOutcome.RATE_LIMITED : ConnectionOutcome.OVER_CAPACITY);
-      response.getHeaders().put(HttpHeader.RETRY_AFTER, e.refusal() == ConnectionHub.Refusal.NODE_BUSY ? "1" : "5");
+      response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");
       switch (e.refusal()) {
         case USER_FULL -> refuse(response, callback, 429, "too_many_connections",
             "too many connections for this user, close one first");
         case NODE_FULL -> refuse(response, callback, 503, "node_full", "node full, retry later");
-        case NODE_BUSY -> refuse(response, callback, 503, "node_busy",
-            "node busy opening other sockets, retry in a second");
         case OUT_OF_MEMORY -> refuse(response, callback, 503, "node_full", "node at its memory budget, retry later");
       }
       return null;

@@ -8,6 +8,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +31,8 @@ final class SocketEntry {
   private UpstreamMessages.Socket socket;
   private Instant connectedAt;
   private boolean registering;
+  /** When the registry write was sent (the node's nanoTime). */
+  private long registeringSince;
   /** Listed for its user and announced upstream. */
   private boolean announced;
   private int removalAttempts;
@@ -55,6 +58,7 @@ final class SocketEntry {
     connectedAt = at;
     socket = new UpstreamMessages.Socket(userId, connectionId, nodeId);
     registering = true;
+    registeringSince = node.nanoTime();
     int most = node.limits().maxConnectionsPerUserFleet();
     try {
       CompletableFuture<Void> added = node.registry().addConnection(
@@ -79,6 +83,27 @@ final class SocketEntry {
     }
   }
 
+  /**
+   * Writes the registry entry once the node has a place among its registrations in flight
+   * ({@link ConnectionHub#registrations}): the socket is open (its client got 101) and waits here while a
+   * crowd registers. {@code registered} gets the write's outcome (null, or why it failed) as an event of the
+   * socket, and the place goes back then. A socket that stopped registering before its turn writes nothing.
+   */
+  void registerInTurn(String nodeId, java.util.function.Consumer<Throwable> registered) {
+    CallGate turns = node.hub().registrations();
+    BooleanSupplier waiting = () -> owner.state() == Connection.State.REGISTERING;
+    turns.enter(waiting, () -> owner.events().execute(() -> {
+      if (!waiting.getAsBoolean()) {
+        turns.leave();
+        return;
+      }
+      owner.answered(register(owner.userId(), owner.connectionId(), nodeId, node.clock().instant()), (v, failed) -> {
+        turns.leave();
+        registered.accept(failed);
+      });
+    }), false);
+  }
+
   /** The user holds more sockets across the fleet than it may, this one included. */
   static final class OverUserLimit extends RuntimeException {
     OverUserLimit(long held) {
@@ -95,13 +120,16 @@ final class SocketEntry {
    */
   boolean registered(Throwable error, boolean stillRegistering, boolean socketClosed) {
     registering = false;
+    boolean overLimit = error instanceof OverUserLimit || error != null && error.getCause() instanceof OverUserLimit;
+    long now = node.nanoTime();
+    node.hub().registrationAnswered(now - registeringSince, error != null && !overLimit, now);
     if (!stillRegistering) {
       if (socketClosed) {
         remove();
       }
       return false;
     }
-    if (error instanceof OverUserLimit || error != null && error.getCause() instanceof OverUserLimit) {
+    if (overLimit) {
       node.metrics().connectionAttempt(ConnectionOutcome.USER_LIMIT);
       owner.closeTransport(SocketClose.TOO_MANY_SOCKETS); // its entry goes when the close comes back
       return false;
@@ -151,7 +179,7 @@ final class SocketEntry {
               owner.finish();
             }
           }));
-    } else if (opened) {
+    } else if (opened && socket != null) {
       remove(); // registered, or its write timed out and may have landed after all
     } else {
       owner.finish();

@@ -47,6 +47,45 @@ class ConnectionTest {
             : m.invoke(registry, args));
   }
 
+  /**
+   * A crowd that connects at once all opens (no refusal, whatever the node is doing), and registers as many
+   * at a time as the node's registration limit allows; each answer lets the next one go.
+   */
+  @Test
+  void aCrowdOpensAtOnceAndRegistersInTurns() throws Exception {
+    CompletableFuture<Void> answers = new CompletableFuture<>();
+    java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+    UnaryOperator<RegistryStore> counted = registry -> {
+      RegistryStore held = gated("addConnection", answers).apply(registry);
+      return (RegistryStore) Proxy.newProxyInstance(ConnectionTest.class.getClassLoader(),
+          new Class<?>[] {RegistryStore.class}, (proxy, m, args) -> {
+            if (m.getName().equals("addConnection")) {
+              sent.incrementAndGet();
+            }
+            return m.invoke(held, args);
+          });
+    };
+    try (SocketFixture crowd = new SocketFixture(SocketLimits.defaults(), counted, null, 1000)) {
+      crowd.identity.serve();
+      int limit = crowd.hub.registrationLimit();
+      List<SocketFixture.Socket> sockets = new java.util.ArrayList<>();
+      for (int i = 0; i < 100; i++) {
+        sockets.add(crowd.open("crowd-" + i));
+      }
+      assertEquals(limit, sent.get(), "as many registrations in flight as the limit, the rest wait their turn");
+      assertEquals(100, crowd.hub.reserved(), "every socket of the crowd opened");
+      answers.complete(null);
+      dev.pushrelay.testing.Await.until("the crowd registered", Duration.ofSeconds(10),
+          () -> crowd.registry.connections().size() == 100);
+      assertEquals(100, sent.get(), "each registered once");
+      for (SocketFixture.Socket s : sockets) {
+        assertTrue(s.sent().get(0).contains("connection_established"), s.sent().toString());
+      }
+      assertTrue(crowd.hub.registrationLimit() > limit, "registrations that answered at once raised the limit: "
+          + crowd.hub.registrationLimit());
+    }
+  }
+
   @Test
   void aSocketIsRegisteredEstablishedCaughtUpThenSettlesAndGoesLive() throws Exception {
     node.identity.serve();

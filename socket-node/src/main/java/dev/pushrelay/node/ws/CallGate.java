@@ -4,25 +4,27 @@ import java.util.ArrayDeque;
 import java.util.function.BooleanSupplier;
 
 /**
- * How many catch-up reads of the mailbox the node's sockets have in flight at once. A reconnect storm,
- * or many users with full mailboxes, read {@link #MAX_IN_FLIGHT} pages at a time, first come first
- * served, rather than all at once: the registry and the heartbeat keep their share of Firestore, and
- * what the pages hold before they are queued for their sockets has a bound. A read holds its place
- * until it answers or its deadline passes (the call may then still be under way: a Firestore that does
- * not answer must not stop every catch-up for as long as its own timeouts); what it found is then
- * charged to {@link NodeMemory} as it is queued, so a client that reads nothing holds no place here. The
- * next page of a catch-up under way goes ahead of catch-ups not begun, so a large mailbox is read in one
- * go rather than a turn at a time. A place given back starts the next read on the thread that gave it
- * back, one after the other, never nested: a read that answers at once gives its place back to the same
- * loop.
+ * How many Firestore calls of one kind the node's sockets have in flight at once, first come first served:
+ * the node has one for its sockets' registrations and one for their catch-up reads of the mailbox. A
+ * reconnect storm, or many users with full mailboxes, then take turns rather than all calling at once:
+ * the registry and the heartbeat keep their share of Firestore, and what catch-up pages hold before they
+ * are queued for their sockets has a bound. How many may be in flight can change between calls (the node's
+ * follows how fast the registry answers, {@link RegistrationLimit}). A call holds its place until it answers or
+ * its deadline passes (the call may then still be under way: a Firestore that does not answer must not
+ * stop every socket for as long as its own timeouts); what a catch-up found is then charged to
+ * {@link NodeMemory} as it is queued, so a client that reads nothing holds no place here. The next page of
+ * a catch-up under way goes ahead of catch-ups not begun, so a large mailbox is read in one go rather
+ * than a turn at a time. A place given back starts the next call on the thread that gave it back, one
+ * after the other, never nested: a call that answers at once gives its place back to the same loop.
  */
-final class CatchUpGate {
+final class CallGate {
+  /** The most catch-up reads a node has in flight. */
   static final int MAX_IN_FLIGHT = 32;
 
   /** A read waiting for its place; {@code wanted} says whether its socket still needs it. */
   private record Waiting(BooleanSupplier wanted, Runnable read) {}
 
-  private final int most;
+  private final java.util.function.IntSupplier most;
   // guarded by this
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   private int inFlight;
@@ -30,10 +32,18 @@ final class CatchUpGate {
   private int givenBack;
   private boolean handing;
 
-  CatchUpGate(int most) {
+  CallGate(int most) {
+    this(() -> most);
     if (most < 1) {
       throw new IllegalArgumentException("at least one read in flight");
     }
+  }
+
+  /**
+   * As many reads in flight as {@code most} says at each read (at least one): a place given back while more
+   * are in flight than that is not handed on.
+   */
+  CallGate(java.util.function.IntSupplier most) {
     this.most = most;
   }
 
@@ -44,7 +54,7 @@ final class CatchUpGate {
    */
   void enter(BooleanSupplier wanted, Runnable read, boolean ahead) {
     synchronized (this) {
-      if (inFlight >= most) {
+      if (inFlight >= Math.max(1, most.getAsInt())) {
         Waiting w = new Waiting(wanted, read);
         if (ahead) {
           waiting.addFirst(w);
@@ -75,6 +85,10 @@ final class CatchUpGate {
           return;
         }
         givenBack--;
+        if (inFlight > Math.max(1, most.getAsInt())) {
+          inFlight--; // the limit fell meanwhile: this place is not handed on
+          continue;
+        }
         do {
           next = waiting.poll();
         } while (next != null && !next.wanted().getAsBoolean());

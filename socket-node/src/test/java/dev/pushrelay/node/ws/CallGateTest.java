@@ -8,12 +8,12 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 
-class CatchUpGateTest {
+class CallGateTest {
   private final List<String> started = new ArrayList<>();
 
   @Test
   void readsPastTheLimitWaitTheirTurnInOrder() {
-    CatchUpGate gate = new CatchUpGate(2);
+    CallGate gate = new CallGate(2);
     for (String read : List.of("a", "b", "c", "d")) {
       gate.enter(() -> true, () -> started.add(read), false);
     }
@@ -32,7 +32,7 @@ class CatchUpGateTest {
   /** A socket that closed while its read waited takes no place: the next one that is still wanted does. */
   @Test
   void aReadNoLongerWantedIsSkipped() {
-    CatchUpGate gate = new CatchUpGate(1);
+    CallGate gate = new CallGate(1);
     AtomicBoolean open = new AtomicBoolean(true);
     gate.enter(() -> true, () -> started.add("a"), false);
     gate.enter(open::get, () -> started.add("closed"), false);
@@ -45,10 +45,28 @@ class CatchUpGateTest {
     assertEquals(0, gate.inFlight());
   }
 
+  /** A limit that falls (the registry answers slowly) holds back the places given back until under it. */
+  @Test
+  void aFallingLimitKeepsThePlacesGivenBack() {
+    java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger(2);
+    CallGate gate = new CallGate(most::get);
+    gate.enter(() -> true, () -> started.add("a"), false);
+    gate.enter(() -> true, () -> started.add("b"), false);
+    gate.enter(() -> true, () -> started.add("c"), false);
+    assertEquals(List.of("a", "b"), started);
+    most.set(1);
+    gate.leave();
+    assertEquals(List.of("a", "b"), started, "two in flight over a limit of one: the place is not handed on");
+    assertEquals(1, gate.inFlight());
+    gate.leave();
+    assertEquals(List.of("a", "b", "c"), started, "one in flight: the next read takes the place");
+    assertEquals(1, gate.inFlight());
+  }
+
   /** The next page of a catch-up under way waits ahead of catch-ups not begun. */
   @Test
   void aNextPageGoesAheadOfNewCatchUps() {
-    CatchUpGate gate = new CatchUpGate(1);
+    CallGate gate = new CallGate(1);
     gate.enter(() -> true, () -> started.add("first page of a"), false);
     gate.enter(() -> true, () -> started.add("b"), false);
     gate.enter(() -> true, () -> started.add("second page of a"), true);
@@ -63,7 +81,7 @@ class CatchUpGateTest {
    */
   @Test
   void readsThatAnswerAtOnceAreStartedOneAfterTheOther() {
-    CatchUpGate gate = new CatchUpGate(1);
+    CallGate gate = new CallGate(1);
     int[] depth = {0};
     int[] deepest = {0};
     gate.enter(() -> true, () -> started.add("held"), false);
@@ -85,6 +103,6 @@ class CatchUpGateTest {
 
   @Test
   void aGateWithoutAPlaceIsRefused() {
-    assertThrows(IllegalArgumentException.class, () -> new CatchUpGate(0));
+    assertThrows(IllegalArgumentException.class, () -> new CallGate(0));
   }
 }

@@ -28,7 +28,7 @@ final class CallGate {
   // guarded by this
   private final ArrayDeque<Waiting> waiting = new ArrayDeque<>();
   private int inFlight;
-  /** Places given back and not handed on yet, and whether a thread is handing them on. */
+  /** Places given back and not taken back yet, and whether a thread is handing places on. */
   private int givenBack;
   private boolean handing;
 
@@ -48,62 +48,72 @@ final class CallGate {
   }
 
   /**
-   * Starts {@code read} now if a place is free, else once one is, unless {@code wanted} is false by
-   * then; {@code ahead}: the next page of a catch-up under way, which waits ahead of the others. A read
-   * started must end in one {@link #leave}.
+   * Starts {@code read} now if a place is free and none waits before it, else once its turn comes, unless
+   * {@code wanted} is false by then; {@code ahead}: the next page of a catch-up under way, which waits ahead
+   * of the others. A read started must end in one {@link #leave}.
    */
   void enter(BooleanSupplier wanted, Runnable read, boolean ahead) {
+    Waiting w = new Waiting(wanted, read);
     synchronized (this) {
-      if (inFlight >= Math.max(1, most.getAsInt())) {
-        Waiting w = new Waiting(wanted, read);
-        if (ahead) {
-          waiting.addFirst(w);
-        } else {
-          waiting.addLast(w);
-        }
-        return;
+      if (ahead) {
+        waiting.addFirst(w);
+      } else {
+        waiting.addLast(w);
       }
-      inFlight++;
     }
-    read.run();
+    handOn();
   }
 
-  /** A read answered (or gave up): its place goes to the first waiting read still wanted. */
+  /** A read answered (or gave up): its place goes back, and to the first waiting read still wanted. */
   void leave() {
     synchronized (this) {
       givenBack++;
+    }
+    handOn();
+  }
+
+  /**
+   * Takes the places given back, then starts waiting reads in their order for as long as fewer are in
+   * flight than the limit allows now (which may have grown or fallen since). One thread at a time does it:
+   * a call while another thread hands on (or from a read it starts) leaves its work to that thread.
+   */
+  private void handOn() {
+    synchronized (this) {
       if (handing) {
-        return; // the thread handing places on takes this one too, after the read it is starting
+        return;
       }
       handing = true;
     }
-    while (true) {
-      Waiting next;
-      synchronized (this) {
-        if (givenBack == 0) {
-          handing = false;
-          return;
-        }
-        givenBack--;
-        if (inFlight > Math.max(1, most.getAsInt())) {
-          inFlight--; // the limit fell meanwhile: this place is not handed on
-          continue;
-        }
-        do {
-          next = waiting.poll();
-        } while (next != null && !next.wanted().getAsBoolean());
-        if (next == null) {
-          inFlight--;
-          continue;
-        }
-      }
-      try {
-        next.read().run();
-      } catch (RuntimeException e) {
+    try {
+      while (true) {
+        Waiting next = null;
         synchronized (this) {
-          givenBack++; // a read that threw did not start: its place goes on
+          inFlight -= givenBack;
+          givenBack = 0;
+          if (inFlight < Math.max(1, most.getAsInt())) {
+            do {
+              next = waiting.poll();
+            } while (next != null && !next.wanted().getAsBoolean());
+          }
+          if (next == null) {
+            handing = false;
+            return;
+          }
+          inFlight++;
+        }
+        try {
+          next.read().run();
+        } catch (RuntimeException e) {
+          synchronized (this) {
+            givenBack++; // a read that threw did not start: its place goes on
+          }
         }
       }
+    } catch (Error e) {
+      synchronized (this) {
+        handing = false; // the next call hands on what is left
+      }
+      throw e;
     }
   }
 

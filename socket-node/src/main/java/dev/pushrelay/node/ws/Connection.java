@@ -182,7 +182,7 @@ public final class Connection {
     deadlines.set(Name.EXPIRY, SocketDeadlines.until(now, Duration.between(at, token.expiresAt())));
     deadlines.set(Name.PING, now + node.limits().pingInterval().toNanos());
     deadlines.set(Name.RETIRE, now + timings().drawAge().toNanos());
-    entry.registerInTurn(node.identity().id(), this::registered);
+    entry.registerInTurn(this::registered);
     reschedule();
   }
 

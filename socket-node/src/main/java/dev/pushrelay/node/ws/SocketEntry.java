@@ -89,7 +89,7 @@ final class SocketEntry {
    * crowd registers. {@code registered} gets the write's outcome (null, or why it failed) as an event of the
    * socket, and the place goes back then. A socket that stopped registering before its turn writes nothing.
    */
-  void registerInTurn(String nodeId, java.util.function.Consumer<Throwable> registered) {
+  void registerInTurn(java.util.function.Consumer<Throwable> registered) {
     CallGate turns = node.hub().registrations();
     BooleanSupplier waiting = () -> owner.state() == Connection.State.REGISTERING;
     turns.enter(waiting, () -> owner.events().execute(() -> {
@@ -97,11 +97,19 @@ final class SocketEntry {
         turns.leave();
         return;
       }
+      String nodeId = node.identity().id(); // the incarnation serving when the write goes, not when the socket opened
       owner.answered(register(owner.userId(), owner.connectionId(), nodeId, node.clock().instant()), (v, failed) -> {
+        long now = node.nanoTime();
+        // the limit hears of this answer before the place is handed on
+        node.hub().registrationAnswered(now - registeringSince, failed != null && !overUserLimit(failed), now);
         turns.leave();
         registered.accept(failed);
       });
     }), false);
+  }
+
+  private static boolean overUserLimit(Throwable error) {
+    return error instanceof OverUserLimit || error != null && error.getCause() instanceof OverUserLimit;
   }
 
   /** The user holds more sockets across the fleet than it may, this one included. */
@@ -120,16 +128,13 @@ final class SocketEntry {
    */
   boolean registered(Throwable error, boolean stillRegistering, boolean socketClosed) {
     registering = false;
-    boolean overLimit = error instanceof OverUserLimit || error != null && error.getCause() instanceof OverUserLimit;
-    long now = node.nanoTime();
-    node.hub().registrationAnswered(now - registeringSince, error != null && !overLimit, now);
     if (!stillRegistering) {
       if (socketClosed) {
         remove();
       }
       return false;
     }
-    if (overLimit) {
+    if (overUserLimit(error)) {
       node.metrics().connectionAttempt(ConnectionOutcome.USER_LIMIT);
       owner.closeTransport(SocketClose.TOO_MANY_SOCKETS); // its entry goes when the close comes back
       return false;

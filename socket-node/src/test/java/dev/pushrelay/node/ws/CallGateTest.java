@@ -63,6 +63,25 @@ class CallGateTest {
     assertEquals(1, gate.inFlight());
   }
 
+  /**
+   * A limit that grows (the registry answers quickly again) starts as many waiting reads as it allows at the
+   * next hand-on, in their order; a newcomer waits behind them.
+   */
+  @Test
+  void aGrowingLimitStartsMoreWaitingReadsInTheirOrder() {
+    java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger(1);
+    CallGate gate = new CallGate(most::get);
+    gate.enter(() -> true, () -> started.add("a"), false);
+    gate.enter(() -> true, () -> started.add("b"), false);
+    gate.enter(() -> true, () -> started.add("c"), false);
+    most.set(3);
+    gate.enter(() -> true, () -> started.add("newcomer"), false);
+    assertEquals(List.of("a", "b", "c"), started, "the waiting ones first, up to the new limit");
+    gate.leave();
+    assertEquals(List.of("a", "b", "c", "newcomer"), started);
+    assertEquals(3, gate.inFlight());
+  }
+
   /** The next page of a catch-up under way waits ahead of catch-ups not begun. */
   @Test
   void aNextPageGoesAheadOfNewCatchUps() {

@@ -238,6 +238,13 @@ class ChaosIT {
         reconnectMillis.get(reconnectMillis.size() / 2) / 1000.0,
         reconnectMillis.get(reconnectMillis.size() * 9 / 10) / 1000.0,
         reconnectMillis.get(reconnectMillis.size() - 1) / 1000.0));
+    // beside it, the emulator's floor for the same connects, under the same background (the traffic goes on)
+    workload.sendTo("crowd", 50);
+    Duration floor = ConnectFloor.of(stack.probe(), back.size(), 50);
+    workload.stopSendingTo("crowd");
+    report.note(String.format(java.util.Locale.ROOT, "the Firestore calls of those %d connects alone (a registration "
+        + "and four mailbox queries each, 50 at a time, from the test, the traffic going on): %.1f s", back.size(),
+        floor.toMillis() / 1000.0));
   }
 
   /**

@@ -122,7 +122,7 @@ locals {
       display_name = "push relay (${var.environment}): connection time p99 above 5 s"
       query        = "${local.promql.connection_time_p99} > 5"
       duration     = "300s"
-      doc          = "The 99th percentile from WebSocket handshake to connection_established is above 5 s. The connect path waits for the Firestore commit of the connection: look at Firestore latency and at socket node CPU (cold starts: raise socket_node_min_instances)."
+      doc          = "The 99th percentile from WebSocket handshake to connection_established is above 5 s. The connect path waits for its turn among the node's registrations in flight (fewer while Firestore answers slowly, so a reconnect storm after a drain waits here), then for the Firestore commit of the connection: look at Firestore latency and at socket node CPU (cold starts: raise socket_node_min_instances)."
     }
     route_attempts_p95 = {
       display_name = "push relay (${var.environment}): retry attempts p95 above 2"

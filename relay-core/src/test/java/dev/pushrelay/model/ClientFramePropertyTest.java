@@ -38,6 +38,39 @@ class ClientFramePropertyTest {
         allocated + " bytes allocated for " + frame.length() + " characters");
   }
 
+  /**
+   * An ack as clients write it is read without a tree; the same frame with a space after it (valid JSON,
+   * read as a tree) gives the same frame, or the same refusal, whatever the id holds.
+   */
+  @Property(tries = 1000)
+  void anAckAsWrittenReadsAsItsJsonDoes(@ForAll("ackIds") String id) throws Exception {
+    String frame = ClientFrame.ACK_AS_WRITTEN + id + "\"}";
+    Object fast = outcome(frame);
+    org.junit.jupiter.api.Assertions.assertEquals(outcome(frame + " "), fast, frame);
+    if (Limits.MESSAGE_ID.matcher(id).matches()) {
+      org.junit.jupiter.api.Assertions.assertEquals(new ClientFrame.Ack(id), fast);
+    }
+  }
+
+  /** The frame parsed, or the code and message of its refusal. */
+  private static Object outcome(String frame) {
+    try {
+      return ClientFrame.parse(frame);
+    } catch (ClientFrame.BadFrameException e) {
+      return e.code() + ": " + e.getMessage();
+    }
+  }
+
+  @Provide
+  Arbitrary<String> ackIds() {
+    Arbitrary<String> valid = Arbitraries.strings().withCharRange('A', 'Z').withCharRange('a', 'z')
+        .withCharRange('0', '9').withChars("._:+=-".toCharArray()).ofMinLength(1).ofMaxLength(130);
+    Arbitrary<String> hostile = Arbitraries.strings().withChars("a1\"\\}{,: \u00e9\ud83d\ude00".toCharArray())
+        .ofMaxLength(20);
+    Arbitrary<String> mixed = Combinators.combine(valid, hostile, valid).as((a, b, c) -> a + b + c);
+    return Arbitraries.oneOf(valid, hostile, mixed);
+  }
+
   @Property(tries = 500)
   void anyText(@ForAll("text") String frame) throws Exception {
     parsesOrRefuses(frame);

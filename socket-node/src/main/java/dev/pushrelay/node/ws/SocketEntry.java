@@ -187,6 +187,10 @@ final class SocketEntry {
     } else if (opened && socket != null) {
       remove(); // registered, or its write timed out and may have landed after all
     } else {
+      if (opened) {
+        // closed while it waited for its turn to register: counted as a handshake the node had no room for
+        node.metrics().connectionAttempt(ConnectionOutcome.OVER_CAPACITY);
+      }
       owner.finish();
     }
   }

@@ -95,10 +95,8 @@ public final class TestSocketClient implements AutoCloseable {
 
   private static TestSocketClient connect(URI uri, Map<String, String> headers, List<String> subprotocols,
       Duration timeout, Listener listener, Consumer<Instant> answered) throws Exception {
-    Session session = upgrade(uri, headers, subprotocols, listener, answered)
+    return upgrade(uri, headers, subprotocols, listener, answered)
         .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    listener.session = session;
-    return new TestSocketClient(listener);
   }
 
   /**
@@ -107,21 +105,17 @@ public final class TestSocketClient implements AutoCloseable {
    * caller has threads. Fails with {@link UpgradeException} when the server refuses.
    */
   public static CompletableFuture<TestSocketClient> open(URI uri, Duration timeout) {
-    Listener listener = new Listener();
-    CompletableFuture<Session> session;
     try {
-      session = upgrade(uri, Map.of(), List.of(), listener, at -> { });
+      return upgrade(uri, Map.of(), List.of(), new Listener(), at -> { })
+          .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       return CompletableFuture.failedFuture(e);
     }
-    return session.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).thenApply(s -> {
-      listener.session = s;
-      return new TestSocketClient(listener);
-    });
   }
 
-  private static CompletableFuture<Session> upgrade(URI uri, Map<String, String> headers, List<String> subprotocols,
-      Listener listener, Consumer<Instant> answered) throws Exception {
+  /** The socket once the server accepted the upgrade; fails with {@link UpgradeException} when it refused. */
+  private static CompletableFuture<TestSocketClient> upgrade(URI uri, Map<String, String> headers,
+      List<String> subprotocols, Listener listener, Consumer<Instant> answered) throws Exception {
     ClientUpgradeRequest request = new ClientUpgradeRequest();
     headers.forEach(request::setHeader);
     if (!subprotocols.isEmpty()) {
@@ -133,7 +127,10 @@ public final class TestSocketClient implements AutoCloseable {
         answered.accept(Instant.now());
       }
     };
-    return clientFor(uri).connect(listener, uri, request, timed);
+    return clientFor(uri).connect(listener, uri, request, timed).thenApply(session -> {
+      listener.session = session;
+      return new TestSocketClient(listener);
+    });
   }
 
   /** The HTTP status with which the server refused the upgrade, or empty when it accepted. */

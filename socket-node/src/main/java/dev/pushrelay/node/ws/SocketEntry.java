@@ -31,8 +31,6 @@ final class SocketEntry {
   private UpstreamMessages.Socket socket;
   private Instant connectedAt;
   private boolean registering;
-  /** When the registry write was sent (the node's nanoTime). */
-  private long registeringSince;
   /** Listed for its user and announced upstream. */
   private boolean announced;
   private int removalAttempts;
@@ -54,11 +52,10 @@ final class SocketEntry {
    * node is not counted: that is every connect of a user with one tab, and a query each would be the
    * registry's heaviest load in a reconnect storm; so a user holds at most the limit plus one socket a node.
    */
-  CompletableFuture<Void> register(String userId, String connectionId, String nodeId, Instant at) {
+  private CompletableFuture<Void> register(String userId, String connectionId, String nodeId, Instant at) {
     connectedAt = at;
     socket = new UpstreamMessages.Socket(userId, connectionId, nodeId);
     registering = true;
-    registeringSince = node.nanoTime();
     int most = node.limits().maxConnectionsPerUserFleet();
     try {
       CompletableFuture<Void> added = node.registry().addConnection(
@@ -98,10 +95,11 @@ final class SocketEntry {
         return;
       }
       String nodeId = node.identity().id(); // the incarnation serving when the write goes, not when the socket opened
+      long sent = node.nanoTime();
       owner.answered(register(owner.userId(), owner.connectionId(), nodeId, node.clock().instant()), (v, failed) -> {
         long now = node.nanoTime();
         // the limit hears of this answer before the place is handed on
-        node.hub().registrationAnswered(now - registeringSince, failed != null && !overUserLimit(failed), now);
+        node.hub().registrationAnswered(now - sent, failed != null && !overUserLimit(failed), now);
         turns.leave();
         registered.accept(failed);
       });

@@ -360,7 +360,16 @@ final class ChaosWorkload implements AutoCloseable {
 
   /** Connects and waits for {@code connection_established}; null when the node refused or did not answer. */
   private Socket tryConnect(String user, int port) {
-    return tryOpen(user, port).join(); // each step of the try has its deadline: it always ends
+    TestSocketClient c = null;
+    try {
+      c = TestSocketClient.connect(uri(user, port), Map.of(), CONNECT);
+      return established(user, port, c, c.awaitType("connection_established", CONNECT));
+    } catch (Exception e) {
+      if (c != null) {
+        c.close();
+      }
+      return null;
+    }
   }
 
   /**

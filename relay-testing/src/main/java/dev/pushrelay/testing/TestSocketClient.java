@@ -95,8 +95,10 @@ public final class TestSocketClient implements AutoCloseable {
 
   private static TestSocketClient connect(URI uri, Map<String, String> headers, List<String> subprotocols,
       Duration timeout, Listener listener, Consumer<Instant> answered) throws Exception {
-    return upgrade(uri, headers, subprotocols, listener, answered)
+    Session session = upgrade(uri, headers, subprotocols, listener, answered)
         .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    listener.session = session;
+    return new TestSocketClient(listener);
   }
 
   /**
@@ -105,17 +107,21 @@ public final class TestSocketClient implements AutoCloseable {
    * caller has threads. Fails with {@link UpgradeException} when the server refuses.
    */
   public static CompletableFuture<TestSocketClient> open(URI uri, Duration timeout) {
+    Listener listener = new Listener();
+    CompletableFuture<Session> session;
     try {
-      return upgrade(uri, Map.of(), List.of(), new Listener(), at -> { })
-          .orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      session = upgrade(uri, Map.of(), List.of(), listener, at -> { });
     } catch (Exception e) {
       return CompletableFuture.failedFuture(e);
     }
+    return session.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).thenApply(s -> {
+      listener.session = s;
+      return new TestSocketClient(listener);
+    });
   }
 
-  /** The socket once the server accepted the upgrade; fails with {@link UpgradeException} when it refused. */
-  private static CompletableFuture<TestSocketClient> upgrade(URI uri, Map<String, String> headers,
-      List<String> subprotocols, Listener listener, Consumer<Instant> answered) throws Exception {
+  private static CompletableFuture<Session> upgrade(URI uri, Map<String, String> headers, List<String> subprotocols,
+      Listener listener, Consumer<Instant> answered) throws Exception {
     ClientUpgradeRequest request = new ClientUpgradeRequest();
     headers.forEach(request::setHeader);
     if (!subprotocols.isEmpty()) {
@@ -127,10 +133,7 @@ public final class TestSocketClient implements AutoCloseable {
         answered.accept(Instant.now());
       }
     };
-    return clientFor(uri).connect(listener, uri, request, timed).thenApply(session -> {
-      listener.session = session;
-      return new TestSocketClient(listener);
-    });
+    return clientFor(uri).connect(listener, uri, request, timed);
   }
 
   /** The HTTP status with which the server refused the upgrade, or empty when it accepted. */

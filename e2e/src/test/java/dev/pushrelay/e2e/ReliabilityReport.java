@@ -34,12 +34,27 @@ final class ReliabilityReport {
     int inversions;
     int deadLetteredWhileConnected;
     final List<Long> recoveryMillis = new ArrayList<>();
+    /**
+     * The same messages, timed from the end of the last fault they met: of every fault that began before
+     * the message reached its user, the one that ended last. Faults follow each other a few seconds apart,
+     * so a message that a later fault held too (its user's socket on the node stalled next, its route
+     * behind a Firestore stall) is timed from that fault's end here, and from its own fault's end in
+     * {@link #recoveryMillis}.
+     */
+    final List<Long> afterLastFaultMillis = new ArrayList<>();
     /** The message that took longest to reach a socket after its fault ended: where a tail comes from. */
     String slowestKey;
     long slowestMillis = -1;
+    /** The same, timed from the end of the last fault it met. */
+    String slowestAfterLastKey;
+    long slowestAfterLastMillis = -1;
 
     long recoveryP99() {
       return p99(recoveryMillis.stream().sorted().toList());
+    }
+
+    long afterLastFaultP99() {
+      return p99(afterLastFaultMillis.stream().sorted().toList());
     }
   }
 
@@ -76,7 +91,7 @@ final class ReliabilityReport {
     List<String> whileConnected = Ledger.deadLetteredWhileConnected(deadLetterMessages, sockets, Duration.ofSeconds(3));
     total.runs++;
     Set<String> all = ledger.acceptedWhere(t -> true);
-    count(total, all, ledger, dead, lost, wrong, repeats, inverted, whileConnected, null);
+    count(total, all, ledger, dead, lost, wrong, repeats, inverted, whileConnected, null, windows);
     Map<String, Boolean> seen = new LinkedHashMap<>();
     for (Nemesis.Window w : windows) {
       Row row = rows.computeIfAbsent(w.fault(), f -> new Row());
@@ -84,7 +99,7 @@ final class ReliabilityReport {
         row.runs++;
       }
       Set<String> during = ledger.acceptedWhere(w::covers);
-      count(row, during, ledger, dead, lost, wrong, repeats, inverted, whileConnected, w.end());
+      count(row, during, ledger, dead, lost, wrong, repeats, inverted, whileConnected, w.end(), windows);
     }
     lost.stream().limit(20).forEach(k -> {
       String[] userAndId = k.split("/", 2);
@@ -98,7 +113,8 @@ final class ReliabilityReport {
   }
 
   private static void count(Row row, Set<String> keys, Ledger ledger, Set<String> dead, Set<String> lost,
-      List<String> wrong, List<String> repeats, Set<String> inverted, List<String> whileConnected, Instant faultEnd) {
+      List<String> wrong, List<String> repeats, Set<String> inverted, List<String> whileConnected, Instant faultEnd,
+      List<Nemesis.Window> windows) {
     for (String key : keys) {
       row.accepted++;
       Instant first = ledger.firstReceived(key);
@@ -107,6 +123,14 @@ final class ReliabilityReport {
         Instant from = faultEnd != null ? faultEnd : ledger.acceptedAt(key);
         long recovery = Math.max(0, Duration.between(from, first).toMillis());
         row.recoveryMillis.add(recovery);
+        Instant lastEnd = lastFaultEnd(from, first, windows);
+        long afterLast = Math.max(0, Duration.between(lastEnd, first).toMillis());
+        row.afterLastFaultMillis.add(afterLast);
+        if (faultEnd != null && afterLast > row.slowestAfterLastMillis) {
+          row.slowestAfterLastMillis = afterLast;
+          row.slowestAfterLastKey = key + " (the last fault it met ended " + lastEnd + ", first on a socket " + first
+              + ")";
+        }
         if (faultEnd != null && recovery > row.slowestMillis) {
           row.slowestMillis = recovery;
           row.slowestKey = key + " (accepted " + ledger.acceptedAt(key) + ", first on a socket " + first + ")";
@@ -125,6 +149,17 @@ final class ReliabilityReport {
       row.duplicates += (int) repeats.stream().filter(r -> r.endsWith("/" + id)).count();
       row.deadLetteredWhileConnected += (int) whileConnected.stream().filter(w -> w.contains("/" + id + " ")).count();
     }
+  }
+
+  /** The latest of {@code from} and the ends of the faults that began before {@code first}. */
+  private static Instant lastFaultEnd(Instant from, Instant first, List<Nemesis.Window> windows) {
+    Instant last = from;
+    for (Nemesis.Window w : windows) {
+      if (w.start().isBefore(first) && w.end().isAfter(last)) {
+        last = w.end();
+      }
+    }
+    return last;
   }
 
   /** The upstream ledger of one run: its figures as a note, its findings as problems. */
@@ -156,12 +191,15 @@ final class ReliabilityReport {
         .append("with users churning across the nodes while messages flow over HTTP and straight into ")
         .append("`relay-requests`; the faults hit real processes by their pid. A fault's row counts the messages ")
         .append("accepted while it lasted; recovery p99 is the time from the fault's end until those messages ")
-        .append("reached a socket of their user (0 when they arrived before it ended). Inversions counts messages ")
+        .append("reached a socket of their user (0 when they arrived before it ended); the next column times the ")
+        .append("same messages from the end of the last fault they met (of the faults that began before the message ")
+        .append("reached its user, the one that ended last: the faults follow each other seconds apart, and a later ")
+        .append("one may hold a message too). Inversions counts messages ")
         .append("written to a socket after a message of the same user whose send began only after they were accepted ")
         .append("(sends that overlapped are not promised an order).\n\n");
     b.append("| fault | runs | accepted | delivered | dead-lettered | lost | wrong user | twice on a socket "
-        + "| inversions | dead-lettered while connected | recovery p99 |\n");
-    b.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+        + "| inversions | dead-lettered while connected | recovery p99 | p99 after the last fault it met |\n");
+    b.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     rows.forEach((fault, row) -> line(b, fault, row));
     line(b, "**all messages of the runs**", total);
     b.append("\n");
@@ -169,6 +207,10 @@ final class ReliabilityReport {
       if (row.slowestKey != null) {
         b.append(String.format(Locale.ROOT, "- slowest after %s: %.1f s, %s%n", fault, row.slowestMillis / 1000.0,
             row.slowestKey));
+      }
+      if (row.slowestAfterLastKey != null) {
+        b.append(String.format(Locale.ROOT, "- slowest after the last fault it met, of %s: %.1f s, %s%n", fault,
+            row.slowestAfterLastMillis / 1000.0, row.slowestAfterLastKey));
       }
     });
     if (!notes.isEmpty()) {
@@ -186,10 +228,10 @@ final class ReliabilityReport {
   }
 
   private static void line(StringBuilder b, String name, Row r) {
-    b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %.1f s |%n", name,
+    b.append(String.format(Locale.ROOT, "| %s | %d | %d | %d | %d | %d | %d | %d | %d | %d | %.1f s | %.1f s |%n", name,
         r.runs, r.accepted, r.delivered, r.deadLettered, r.lost, r.wrongUser, r.duplicates, r.inversions,
         r.deadLetteredWhileConnected,
-        r.recoveryP99() / 1000.0));
+        r.recoveryP99() / 1000.0, r.afterLastFaultP99() / 1000.0));
   }
 
   void write(Path file, String title, String command) throws IOException {

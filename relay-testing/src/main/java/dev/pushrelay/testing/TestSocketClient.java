@@ -95,8 +95,13 @@ public final class TestSocketClient implements AutoCloseable {
 
   private static TestSocketClient connect(URI uri, Map<String, String> headers, List<String> subprotocols,
       Duration timeout, Listener listener, Consumer<Instant> answered) throws Exception {
-    Session session = upgrade(uri, headers, subprotocols, listener, answered)
-        .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    Session session;
+    try {
+      session = within(upgrade(uri, headers, subprotocols, listener, answered), timeout).get();
+    } catch (ExecutionException e) {
+      // as a bounded get threw before: the refusal wrapped, the timeout as itself
+      throw e.getCause() instanceof TimeoutException timedOut ? timedOut : e;
+    }
     listener.session = session;
     return new TestSocketClient(listener);
   }
@@ -114,10 +119,27 @@ public final class TestSocketClient implements AutoCloseable {
     } catch (Exception e) {
       return CompletableFuture.failedFuture(e);
     }
-    return session.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS).thenApply(s -> {
+    return within(session, timeout).thenApply(s -> {
       listener.session = s;
       return new TestSocketClient(listener);
     });
+  }
+
+  /**
+   * The upgrade's session, or a {@link TimeoutException} after {@code timeout}. A session that opens after
+   * that is closed at once: the caller gave up on it, and a socket nobody holds would take and ack
+   * messages that no test counts.
+   */
+  private static CompletableFuture<Session> within(CompletableFuture<Session> upgrade, Duration timeout) {
+    CompletableFuture<Session> mine = new CompletableFuture<>();
+    upgrade.whenComplete((s, failed) -> {
+      if (failed != null) {
+        mine.completeExceptionally(failed);
+      } else if (!mine.complete(s)) {
+        s.close(1000, "the client gave up waiting", Callback.NOOP);
+      }
+    });
+    return mine.orTimeout(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private static CompletableFuture<Session> upgrade(URI uri, Map<String, String> headers, List<String> subprotocols,

@@ -92,12 +92,14 @@ public final class RouteFunction implements HttpFunction {
     attributes.putAll(MessageTracing.attributes(span));
     envelope = new PushEnvelope(envelope.data(), attributes, envelope.messageId(), envelope.publishTime(),
         envelope.deliveryAttempt());
+    long started = System.nanoTime();
     try (var log = MessageTracing.logContext(span)) {
       try {
         RouteOutcome outcome = router.route(envelope).get(ROUTE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         span.setAttribute(MessageTracing.OUTCOME, outcome.name().toLowerCase(java.util.Locale.ROOT));
-        LOG.debug("pubsub message {} (message {}) routed: {}", envelope.messageId(),
-            envelope.attributes().get(dev.pushrelay.model.MessageAttributes.MESSAGE_ID), outcome);
+        LOG.debug("pubsub message {} (message {}) routed: {} in {} ms", envelope.messageId(),
+            envelope.attributes().get(dev.pushrelay.model.MessageAttributes.MESSAGE_ID), outcome,
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
         response.setStatusCode(outcome.retry() ? 503 : 204);
         if (outcome.retry()) {
           response.appendHeader("Retry-After", "1");

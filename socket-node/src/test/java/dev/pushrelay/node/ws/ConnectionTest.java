@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.pushrelay.json.JsonCodec;
+import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.node.config.SocketLimits;
 import dev.pushrelay.node.config.SocketTimings;
 import dev.pushrelay.registry.ConnectionRecord;
@@ -84,6 +85,35 @@ class ConnectionTest {
       assertTrue(crowd.hub.registrationLimit() > limit, "registrations that answered at once raised the limit: "
           + crowd.hub.registrationLimit());
     }
+  }
+
+  /** A socket that closes while it waits for its turn to register is never registered, and counts as over capacity. */
+  @Test
+  void aSocketClosedBeforeItsTurnToRegisterCountsAsOverCapacity() throws Exception {
+    CompletableFuture<Void> answers = new CompletableFuture<>();
+    try (SocketFixture crowd = new SocketFixture(SocketLimits.defaults(), gated("addConnection", answers), null,
+        1000)) {
+      crowd.identity.serve();
+      int limit = crowd.hub.registrationLimit();
+      List<SocketFixture.Socket> sockets = new java.util.ArrayList<>();
+      for (int i = 0; i <= limit; i++) {
+        sockets.add(crowd.open("turn-" + i));
+      }
+      SocketFixture.Socket waiting = sockets.get(limit);
+      waiting.closedBy(1001);
+      assertEquals(1, overCapacity(crowd), "the socket that left before its turn");
+      answers.complete(null);
+      dev.pushrelay.testing.Await.until("the others registered", Duration.ofSeconds(10),
+          () -> crowd.registry.connections().size() == limit);
+      assertFalse(crowd.registry.connections().containsKey(waiting.connection().connectionId()),
+          "the socket that left before its turn was never registered");
+      assertEquals(1, overCapacity(crowd), "the sockets that registered are not counted over capacity");
+      assertEquals(limit, crowd.metrics.value(RelayMetrics.CONNECTION_ATTEMPTS, "outcome", "accepted"));
+    }
+  }
+
+  private static long overCapacity(SocketFixture f) {
+    return f.metrics.value(RelayMetrics.CONNECTION_ATTEMPTS, "outcome", "over_capacity");
   }
 
   @Test

@@ -58,6 +58,8 @@ public final class SocketFixture implements AutoCloseable {
   public final java.util.concurrent.ConcurrentLinkedQueue<Runnable> renewalQueue =
       new java.util.concurrent.ConcurrentLinkedQueue<>();
   public final NodeSockets sockets;
+  /** The sockets' metrics, kept in memory. */
+  public final dev.pushrelay.testing.MetricsProbe metrics = new dev.pushrelay.testing.MetricsProbe();
 
   /** One socket as the test sees it: its Jetty side, its connection, and the Jetty session it writes to. */
   public record Socket(JettySocket endpoint, RecordingSession jetty) {
@@ -123,7 +125,7 @@ public final class SocketFixture implements AutoCloseable {
       }
     };
     this.sockets = new NodeSockets(new NodeSockets.Parts(identity, hub, registryView == null ? registry : registryView.apply(registry),
-        counting, upstream, RelayMetrics.noop(Part.SOCKET_NODE), limits, timings, clock,
+        counting, upstream, metrics.relayMetrics(Part.SOCKET_NODE), limits, timings, clock,
         () -> clock.millis() * 1_000_000L,
         new TokenRenewal(new TokenVerifier(TestTokens.SECRET.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
             new RevocationCheck(revocations, clock), renewalQueue::add, clock)), timers);
@@ -228,5 +230,6 @@ public final class SocketFixture implements AutoCloseable {
   @Override
   public void close() {
     timers.shutdownNow();
+    metrics.close();
   }
 }

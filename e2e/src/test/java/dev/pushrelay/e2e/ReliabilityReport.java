@@ -43,11 +43,9 @@ final class ReliabilityReport {
      */
     final List<Long> afterLastFaultMillis = new ArrayList<>();
     /** The message that took longest to reach a socket after its fault ended: where a tail comes from. */
-    String slowestKey;
-    long slowestMillis = -1;
+    final Slowest slowest = new Slowest();
     /** The same, timed from the end of the last fault it met. */
-    String slowestAfterLastKey;
-    long slowestAfterLastMillis = -1;
+    final Slowest slowestAfterLast = new Slowest();
 
     long recoveryP99() {
       return p99(recoveryMillis.stream().sorted().toList());
@@ -55,6 +53,25 @@ final class ReliabilityReport {
 
     long afterLastFaultP99() {
       return p99(afterLastFaultMillis.stream().sorted().toList());
+    }
+  }
+
+  /** The slowest message by one measure: its key and how it went, and its time. */
+  static final class Slowest {
+    String key;
+    long millis = -1;
+
+    void offer(long candidateMillis, java.util.function.Supplier<String> describe) {
+      if (candidateMillis > millis) {
+        millis = candidateMillis;
+        key = describe.get();
+      }
+    }
+
+    void appendTo(StringBuilder b, String label) {
+      if (key != null) {
+        b.append(String.format(Locale.ROOT, "- %s: %.1f s, %s%n", label, millis / 1000.0, key));
+      }
     }
   }
 
@@ -126,14 +143,11 @@ final class ReliabilityReport {
         Instant lastEnd = lastFaultEnd(from, first, windows);
         long afterLast = Math.max(0, Duration.between(lastEnd, first).toMillis());
         row.afterLastFaultMillis.add(afterLast);
-        if (faultEnd != null && afterLast > row.slowestAfterLastMillis) {
-          row.slowestAfterLastMillis = afterLast;
-          row.slowestAfterLastKey = key + " (the last fault it met ended " + lastEnd + ", first on a socket " + first
-              + ")";
-        }
-        if (faultEnd != null && recovery > row.slowestMillis) {
-          row.slowestMillis = recovery;
-          row.slowestKey = key + " (accepted " + ledger.acceptedAt(key) + ", first on a socket " + first + ")";
+        if (faultEnd != null) {
+          row.slowest.offer(recovery,
+              () -> key + " (accepted " + ledger.acceptedAt(key) + ", first on a socket " + first + ")");
+          row.slowestAfterLast.offer(afterLast,
+              () -> key + " (the last fault it met ended " + lastEnd + ", first on a socket " + first + ")");
         }
       } else if (dead.contains(key)) {
         row.deadLettered++;
@@ -204,14 +218,8 @@ final class ReliabilityReport {
     line(b, "**all messages of the runs**", total);
     b.append("\n");
     rows.forEach((fault, row) -> {
-      if (row.slowestKey != null) {
-        b.append(String.format(Locale.ROOT, "- slowest after %s: %.1f s, %s%n", fault, row.slowestMillis / 1000.0,
-            row.slowestKey));
-      }
-      if (row.slowestAfterLastKey != null) {
-        b.append(String.format(Locale.ROOT, "- slowest after the last fault it met, of %s: %.1f s, %s%n", fault,
-            row.slowestAfterLastMillis / 1000.0, row.slowestAfterLastKey));
-      }
+      row.slowest.appendTo(b, "slowest after " + fault);
+      row.slowestAfterLast.appendTo(b, "slowest after the last fault it met, of " + fault);
     });
     if (!notes.isEmpty()) {
       for (String n : notes) {

@@ -35,8 +35,8 @@ final class ReliabilityReport {
     int deadLetteredWhileConnected;
     final List<Long> recoveryMillis = new ArrayList<>();
     /**
-     * The same messages, timed from the end of the last fault they met: of every fault that began before
-     * the message reached its user, the one that ended last. Faults follow each other a few seconds apart,
+     * The same messages, timed from the end of the last fault they met: of every fault that began and ended
+     * before the message reached its user, the one that ended last (its own fault's end at the least). Faults follow each other a few seconds apart,
      * so a message that a later fault held too (its user's socket on the node stalled next, its route
      * behind a Firestore stall) is timed from that fault's end here, and from its own fault's end in
      * {@link #recoveryMillis}.
@@ -165,11 +165,14 @@ final class ReliabilityReport {
     }
   }
 
-  /** The latest of {@code from} and the ends of the faults that began before {@code first}. */
+  /**
+   * The latest of {@code from} and the ends of the faults that began and ended before {@code first}: a fault
+   * still under way when the message arrived did not hold it.
+   */
   private static Instant lastFaultEnd(Instant from, Instant first, List<Nemesis.Window> windows) {
     Instant last = from;
     for (Nemesis.Window w : windows) {
-      if (w.start().isBefore(first) && w.end().isAfter(last)) {
+      if (w.start().isBefore(first) && w.end().isBefore(first) && w.end().isAfter(last)) {
         last = w.end();
       }
     }
@@ -206,9 +209,9 @@ final class ReliabilityReport {
         .append("`relay-requests`; the faults hit real processes by their pid. A fault's row counts the messages ")
         .append("accepted while it lasted; recovery p99 is the time from the fault's end until those messages ")
         .append("reached a socket of their user (0 when they arrived before it ended); the next column times the ")
-        .append("same messages from the end of the last fault they met (of the faults that began before the message ")
-        .append("reached its user, the one that ended last: the faults follow each other seconds apart, and a later ")
-        .append("one may hold a message too). Inversions counts messages ")
+        .append("same messages from the end of the last fault they met (of the faults that began and ended before the ")
+        .append("message reached its user, the one that ended last, its own at the least: the faults follow each other ")
+        .append("seconds apart, and a later one may hold a message too). Inversions counts messages ")
         .append("written to a socket after a message of the same user whose send began only after they were accepted ")
         .append("(sends that overlapped are not promised an order).\n\n");
     b.append("| fault | runs | accepted | delivered | dead-lettered | lost | wrong user | twice on a socket "

@@ -36,10 +36,10 @@ final class ReliabilityReport {
     final List<Long> recoveryMillis = new ArrayList<>();
     /**
      * The same messages, timed from the end of the last fault they met: of every fault that began and ended
-     * before the message reached its user, the one that ended last (its own fault's end at the least). Faults follow each other a few seconds apart,
-     * so a message that a later fault held too (its user's socket on the node stalled next, its route
-     * behind a Firestore stall) is timed from that fault's end here, and from its own fault's end in
-     * {@link #recoveryMillis}.
+     * before the message reached its user, the one that ended last (its own fault's end at the least). Faults
+     * follow each other a few seconds apart, so a message that a later fault held too (its user's socket on
+     * the node stalled next, its route behind a Firestore stall) is timed from that fault's end here, and
+     * from its own fault's end in {@link #recoveryMillis}.
      */
     final List<Long> afterLastFaultMillis = new ArrayList<>();
     /** The message that took longest to reach a socket after its fault ended: where a tail comes from. */
@@ -210,8 +210,8 @@ final class ReliabilityReport {
         .append("accepted while it lasted; recovery p99 is the time from the fault's end until those messages ")
         .append("reached a socket of their user (0 when they arrived before it ended); the next column times the ")
         .append("same messages from the end of the last fault they met (of the faults that began and ended before the ")
-        .append("message reached its user, the one that ended last, its own at the least: the faults follow each other ")
-        .append("seconds apart, and a later one may hold a message too). Inversions counts messages ")
+        .append("message reached its user, the one that ended last, its own at the least: the faults follow each ")
+        .append("other seconds apart, and a later one may hold a message too). Inversions counts messages ")
         .append("written to a socket after a message of the same user whose send began only after they were accepted ")
         .append("(sends that overlapped are not promised an order).\n\n");
     b.append("| fault | runs | accepted | delivered | dead-lettered | lost | wrong user | twice on a socket "

@@ -2,6 +2,7 @@ package dev.pushrelay.metrics;
 
 import dev.pushrelay.pubsub.MessagePublisher;
 import dev.pushrelay.pubsub.OutboundMessage;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.UnaryOperator;
 
@@ -25,6 +26,19 @@ public final class CountingPublisher implements MessagePublisher {
   @Override
   public CompletableFuture<String> publish(String topic, OutboundMessage message) {
     return delegate.publish(topic, message).whenComplete((id, error) -> metrics.published(label.apply(topic), error == null));
+  }
+
+  /**
+   * Hands the whole list to the real publisher, which sends it in few calls: the default, one publish after
+   * another, made a dead node's backlog wait a round trip a message.
+   */
+  @Override
+  public CompletableFuture<List<String>> publishAll(String topic, List<OutboundMessage> messages) {
+    return delegate.publishAll(topic, messages).whenComplete((ids, error) -> {
+      for (int i = 0; i < messages.size(); i++) {
+        metrics.published(label.apply(topic), error == null);
+      }
+    });
   }
 
   @Override

@@ -32,8 +32,42 @@ class CountingPublisherTest {
     }
   }
 
+  /** A list goes to the real publisher whole, which batches it, and each of its messages is counted. */
+  @Test
+  void aListReachesTheRealPublisherWholeAndEachMessageIsCounted() {
+    InMemoryMetricReader reader = InMemoryMetricReader.create();
+    try (SdkMeterProvider provider = SdkMeterProvider.builder().registerMetricReader(reader).build()) {
+      java.util.List<Integer> calls = new java.util.ArrayList<>();
+      MessagePublisher batching = new MessagePublisher() {
+        @Override
+        public CompletableFuture<String> publish(String topic, OutboundMessage m) {
+          calls.add(1);
+          return CompletableFuture.completedFuture("id");
+        }
+
+        @Override
+        public CompletableFuture<java.util.List<String>> publishAll(String topic,
+            java.util.List<OutboundMessage> ms) {
+          calls.add(ms.size());
+          return CompletableFuture.completedFuture(ms.stream().map(m -> "id").toList());
+        }
+      };
+      CountingPublisher publisher = new CountingPublisher(batching,
+          new RelayMetrics(provider.get(Telemetry.SCOPE), Part.SOCKET_NODE));
+      publisher.publishAll("relay-deliveries", java.util.List.of(new OutboundMessage("a", Map.of()),
+          new OutboundMessage("b", Map.of()), new OutboundMessage("c", Map.of()))).join();
+
+      assertEquals(java.util.List.of(3), calls, "one call with all three");
+      assertEquals(3, value(reader, "relay-deliveries", "ok", "socket_node"));
+    }
+  }
+
   private static long value(InMemoryMetricReader reader, String topic, String outcome) {
-    Attributes wanted = Attributes.of(RelayMetrics.PART, "route_function", RelayMetrics.TOPIC, topic,
+    return value(reader, topic, outcome, "route_function");
+  }
+
+  private static long value(InMemoryMetricReader reader, String topic, String outcome, String part) {
+    Attributes wanted = Attributes.of(RelayMetrics.PART, part, RelayMetrics.TOPIC, topic,
         RelayMetrics.OUTCOME, outcome);
     return reader.collectAllMetrics().stream()
         .filter(m -> m.getName().equals(RelayMetrics.PUBSUB_PUBLISHES))

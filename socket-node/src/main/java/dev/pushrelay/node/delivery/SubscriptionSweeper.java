@@ -6,6 +6,7 @@ import dev.pushrelay.tracing.MessageTracing;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
@@ -38,6 +39,8 @@ public final class SubscriptionSweeper {
   /** Between two pulls that found nothing. */
   private static final Duration IDLE_PAUSE = Duration.ofMillis(250);
   private static final Duration REPUBLISH_TIMEOUT = Duration.ofSeconds(10);
+  /** Deliveries pulled and not yet acked, past which the sweep waits before it pulls again. */
+  private static final int MAX_IN_FLIGHT = 4 * BATCH;
 
   /** What a sweep did: how many deliveries it re-routed, and whether it left the subscription empty. */
   public record Sweep(int rerouted, boolean empty) {}
@@ -65,18 +68,29 @@ public final class SubscriptionSweeper {
    * messages deliverable at once where the service honours that for leased ones; the quiet period
    * covers the rest. Pulls return at once (no waiting pull to cancel, which would lease messages to
    * nobody). A subscription that does not exist is empty.
+   *
+   * <p>Each user's deliveries of a pull are re-routed and acked on their own, and the next pull goes out
+   * while they are: an ordered subscription hands a user's next deliveries only after the ack of the ones
+   * before, so a sweep that waited for a whole pull's users moved at the pace of its slowest read or
+   * publish. One user's groups still go one after another, in pull order.
    */
   public Sweep sweep(String subscription, String nodeId, Duration quiet, Instant deadline) {
-    int rerouted = 0;
+    Rerouting rerouting = new Rerouting(subscription, nodeId);
     try {
       if (!broker.seek(subscription, Instant.now().minus(Duration.ofHours(1)))) {
         LOG.info("seek on {} refused; leased messages come back at their deadline", subscription);
       }
       long quietSince = System.nanoTime();
       int batch = BATCH;
-      while (System.nanoTime() - quietSince < quiet.toNanos()) {
+      while (rerouting.busy() || System.nanoTime() - quietSince < quiet.toNanos()) {
+        rerouting.throwIfFailed();
         if (!Instant.now().isBefore(deadline)) {
-          return new Sweep(rerouted, false);
+          return new Sweep(rerouting.count(), false);
+        }
+        long seen = rerouting.changes();
+        if (rerouting.full()) {
+          rerouting.awaitChange(seen, idlePause);
+          continue;
         }
         List<DeliveryBroker.Pulled> pulled;
         try {
@@ -92,64 +106,149 @@ public final class SubscriptionSweeper {
           continue;
         }
         if (pulled.isEmpty()) {
-          TimeUnit.MILLISECONDS.sleep(idlePause.toMillis());
+          rerouting.awaitChange(seen, idlePause); // a user's next deliveries come once its last ones are acked
           continue;
         }
-        rerouted += reroute(subscription, nodeId, pulled);
+        rerouting.start(pulled);
         quietSince = System.nanoTime();
       }
-      return new Sweep(rerouted, true);
+      return new Sweep(rerouting.count(), true);
     } catch (DeliveryBroker.GoneException e) {
-      return new Sweep(rerouted, true);
+      return new Sweep(rerouting.count(), true);
     } catch (Exception e) {
       if (e.getCause() instanceof DeliveryBroker.GoneException) {
-        return new Sweep(rerouted, true);
+        return new Sweep(rerouting.count(), true);
       }
       if (e instanceof InterruptedException) {
         Thread.currentThread().interrupt();
       }
-      LOG.warn("sweeping {} stopped after {} re-routes: {}", subscription, rerouted, e.toString());
-      return new Sweep(rerouted, false);
+      LOG.warn("sweeping {} stopped after {} re-routes: {}", subscription, rerouting.count(), e.toString());
+      return new Sweep(rerouting.count(), false);
     }
   }
 
   /** One delivery of the swept node, and the attributes it came with. */
   private record Swept(RelayMessage message, Map<String, String> delivered) {}
 
-  private int reroute(String subscription, String nodeId, List<DeliveryBroker.Pulled> pulled) throws Exception {
-    List<String> ackIds = new ArrayList<>();
-    Map<String, List<Swept>> byUser = new LinkedHashMap<>();
-    for (DeliveryBroker.Pulled r : pulled) {
-      ackIds.add(r.ackId());
-      Deliveries.parse(r.message(), subscription).ifPresent(m -> {
-        Map<String, String> delivered = r.message().getAttributesMap();
-        byUser.computeIfAbsent(m.userId(), u -> new ArrayList<>())
-            .add(new Swept(m.withTrace(MessageTracing.carried(delivered)), delivered));
+  /**
+   * The re-routes of one sweep under way: one chain per user and pull (read the registry, republish, ack),
+   * each user's chains one after another. The first that fails stops the sweep; what it held stays unacked
+   * and comes back for the next cleanup.
+   */
+  private final class Rerouting {
+    private final String subscription;
+    private final String nodeId;
+    private final Map<String, CompletableFuture<Void>> lastOf = new HashMap<>();
+    private final Object lock = new Object();
+    private int inFlight;
+    private long changes;
+    private int count;
+    private Throwable failure;
+
+    Rerouting(String subscription, String nodeId) {
+      this.subscription = subscription;
+      this.nodeId = nodeId;
+    }
+
+    /** Starts a chain for each user of {@code pulled}; what is not a message is acked at once. */
+    void start(List<DeliveryBroker.Pulled> pulled) {
+      Map<String, List<Swept>> byUser = new LinkedHashMap<>();
+      Map<String, List<String>> ackIdsOf = new HashMap<>();
+      List<String> notMessages = new ArrayList<>();
+      for (DeliveryBroker.Pulled r : pulled) {
+        Deliveries.parse(r.message(), subscription).ifPresentOrElse(m -> {
+          Map<String, String> delivered = r.message().getAttributesMap();
+          byUser.computeIfAbsent(m.userId(), u -> new ArrayList<>())
+              .add(new Swept(m.withTrace(MessageTracing.carried(delivered)), delivered));
+          ackIdsOf.computeIfAbsent(m.userId(), u -> new ArrayList<>()).add(r.ackId());
+        }, () -> notMessages.add(r.ackId()));
+      }
+      if (!notMessages.isEmpty()) {
+        track(0, broker.ack(subscription, notMessages));
+      }
+      byUser.forEach((user, swept) -> {
+        CompletableFuture<Void> chain = lastOf.getOrDefault(user, CompletableFuture.completedFuture(null))
+            .thenCompose(before -> reroute(user, swept, nodeId)
+                .thenCompose(done -> broker.ack(subscription, ackIdsOf.get(user)))
+                .orTimeout(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
+        lastOf.put(user, chain);
+        track(swept.size(), chain);
       });
     }
-    Map<String, CompletableFuture<Set<String>>> nodesOf = new LinkedHashMap<>();
-    byUser.keySet().forEach(user -> nodesOf.put(user, otherLiveNodes(user, nodeId)));
-    CompletableFuture.allOf(nodesOf.values().toArray(CompletableFuture[]::new))
-        .get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    List<CompletableFuture<Void>> republished = new ArrayList<>();
-    List<Swept> away = new ArrayList<>();
-    byUser.forEach((user, swept) -> {
-      Set<String> nodes = nodesOf.get(user).join();
+
+    private void track(int messages, CompletableFuture<Void> chain) {
+      synchronized (lock) {
+        inFlight += Math.max(messages, 1);
+      }
+      chain.whenComplete((done, e) -> {
+        synchronized (lock) {
+          inFlight -= Math.max(messages, 1);
+          if (e == null) {
+            count += messages;
+          } else if (failure == null) {
+            failure = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                ? e.getCause() : e;
+          }
+          changes++;
+          lock.notifyAll();
+        }
+      });
+    }
+
+    boolean busy() {
+      synchronized (lock) {
+        return inFlight > 0;
+      }
+    }
+
+    boolean full() {
+      synchronized (lock) {
+        return inFlight >= MAX_IN_FLIGHT;
+      }
+    }
+
+    int count() {
+      synchronized (lock) {
+        return count;
+      }
+    }
+
+    long changes() {
+      synchronized (lock) {
+        return changes;
+      }
+    }
+
+    /** Waits until a chain ended after {@code seen} changes, or {@code timeout} passed. */
+    void awaitChange(long seen, Duration timeout) throws InterruptedException {
+      long until = System.nanoTime() + timeout.toNanos();
+      synchronized (lock) {
+        for (long left = timeout.toNanos(); changes == seen && left > 0; left = until - System.nanoTime()) {
+          TimeUnit.NANOSECONDS.timedWait(lock, left);
+        }
+      }
+    }
+
+    void throwIfFailed() throws Exception {
+      Throwable e;
+      synchronized (lock) {
+        e = failure;
+      }
+      if (e instanceof Exception x) {
+        throw x;
+      } else if (e != null) {
+        throw new IllegalStateException(e);
+      }
+    }
+  }
+
+  /** One user's deliveries of one pull, to the live nodes that hold the user now, or parked. */
+  private CompletableFuture<Void> reroute(String user, List<Swept> swept, String nodeId) {
+    return otherLiveNodes(user, nodeId).thenCompose(nodes -> {
       LOG.debug("sweep of node {} re-routes {} deliveries to {}", nodeId, swept.size(),
           nodes.isEmpty() ? "requests" : nodes);
-      if (nodes.isEmpty()) {
-        away.addAll(swept);
-      } else {
-        republished.add(live(swept, nodes, nodeId));
-      }
+      return nodes.isEmpty() ? park(swept, nodeId) : live(swept, nodes, nodeId);
     });
-    if (!away.isEmpty()) {
-      republished.add(park(away, nodeId));
-    }
-    CompletableFuture.allOf(republished.toArray(CompletableFuture[]::new))
-        .get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    broker.ack(subscription, ackIds).get(REPUBLISH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    return byUser.values().stream().mapToInt(List::size).sum();
   }
 
   /** The live nodes that hold {@code user} now, the swept node aside; none when the registry fails. */

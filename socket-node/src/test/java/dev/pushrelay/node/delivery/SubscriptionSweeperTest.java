@@ -14,6 +14,7 @@ import dev.pushrelay.model.RelayMessage;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.ConnectionRecord;
 import dev.pushrelay.routing.LiveRoute;
+import dev.pushrelay.testing.HeldPublisher;
 import dev.pushrelay.testing.InMemoryRegistryStore;
 import dev.pushrelay.testing.InMemoryMailbox;
 import dev.pushrelay.testing.MutableClock;
@@ -128,6 +129,45 @@ class SubscriptionSweeperTest {
     assertEquals(List.of("a0"), pubsub.on(topology.requestsTopic()).stream()
         .map(p -> id(p)).toList(), "the user who is away goes back to requests");
     assertEquals(1, mailbox.entries().size(), "only the away user's delivery is parked");
+  }
+
+  /**
+   * The next pull goes out while a user's deliveries are still being republished; a later pull's
+   * deliveries of the same user wait for the ones before, so the live node gets them in order.
+   */
+  @Test
+  void aUsersLaterPullWaitsForItsEarlierRepublishSoTheOrderHolds() throws Exception {
+    HeldPublisher held = new HeldPublisher();
+    RelayPublisher slow = new RelayPublisher(held, topology);
+    SubscriptionSweeper sweeping = new SubscriptionSweeper(broker,
+        new BackToRequests(new ParkFirst(mailbox, slow, clock), RelayMetrics.noop(Part.SOCKET_NODE)),
+        new LiveRoute(registry, slow, clock), Duration.ofMillis(5));
+    broker.open(TOPIC, SUB, 10);
+    registry.heartbeat("live", clock.instant(), clock.instant().plusSeconds(12)).join();
+    registry.addConnection(new ConnectionRecord("c1", "u1", "live", clock.instant())).join();
+    for (int i = 0; i < 20; i++) {
+      deliver("m" + i);
+    }
+    broker.answersUpTo(10 * 200); // a few deliveries a pull
+    held.hold();
+    java.util.concurrent.CompletableFuture<SubscriptionSweeper.Sweep> sweep = java.util.concurrent.CompletableFuture
+        .supplyAsync(() -> sweeping.sweep(SUB, "dead", Duration.ofMillis(50), Instant.now().plusSeconds(10)));
+    dev.pushrelay.testing.Await.until("every delivery pulled", Duration.ofSeconds(5),
+        () -> broker.deliveries("m19") > 0);
+    assertEquals(List.of("m0"), held.published().stream().map(SubscriptionSweeperTest::id).toList(),
+        "only the first pull's first publish, which Pub/Sub has not answered yet");
+    held.release();
+    assertEquals(new SubscriptionSweeper.Sweep(20, true), sweep.get(10, java.util.concurrent.TimeUnit.SECONDS));
+    assertEquals(java.util.stream.IntStream.range(0, 20).mapToObj(i -> "m" + i).toList(),
+        held.published().stream().map(SubscriptionSweeperTest::id).toList(), "in the order they were pulled");
+  }
+
+  private static String id(dev.pushrelay.pubsub.OutboundMessage m) {
+    try {
+      return RelayMessage.parse(m.data().getBytes(java.nio.charset.StandardCharsets.UTF_8)).id();
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
   }
 
   private static String id(RecordingPublisher.Published p) {

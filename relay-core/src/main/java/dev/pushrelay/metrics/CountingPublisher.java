@@ -30,7 +30,8 @@ public final class CountingPublisher implements MessagePublisher {
 
   /**
    * Hands the whole list to the real publisher, which sends it in few calls: the default, one publish after
-   * another, made a dead node's backlog wait a round trip a message.
+   * another, made a dead node's backlog wait a round trip a message. A list that fails counts each of its
+   * messages as failed, also those of its calls that went through before: the caller sends it all again.
    */
   @Override
   public CompletableFuture<List<String>> publishAll(String topic, List<OutboundMessage> messages) {

@@ -82,7 +82,9 @@ public final class SubscriptionSweeper {
       }
       long quietSince = System.nanoTime();
       int batch = BATCH;
-      while (rerouting.busy() || System.nanoTime() - quietSince < quiet.toNanos()) {
+      // quiet from the last pull that found something or the last ack, whichever came later: an ack lets
+      // its user's next deliveries out
+      while (rerouting.busy() || System.nanoTime() - Math.max(quietSince, rerouting.lastEnded()) < quiet.toNanos()) {
         rerouting.throwIfFailed();
         if (!Instant.now().isBefore(deadline)) {
           return new Sweep(rerouting.count(), false);
@@ -112,6 +114,7 @@ public final class SubscriptionSweeper {
         rerouting.start(pulled);
         quietSince = System.nanoTime();
       }
+      rerouting.throwIfFailed();
       return new Sweep(rerouting.count(), true);
     } catch (DeliveryBroker.GoneException e) {
       return new Sweep(rerouting.count(), true);
@@ -132,8 +135,10 @@ public final class SubscriptionSweeper {
 
   /**
    * The re-routes of one sweep under way: one chain per user and pull (read the registry, republish, ack),
-   * each user's chains one after another. The first that fails stops the sweep; what it held stays unacked
-   * and comes back for the next cleanup.
+   * each user's chains one after another. The first that fails stops the sweep, which then does not call
+   * the subscription empty; what it held stays unacked and comes back for the next cleanup. Chains still
+   * under way when a sweep stops run on (each acks only what it republished), so the count it returns may
+   * be short.
    */
   private final class Rerouting {
     private final String subscription;
@@ -142,6 +147,7 @@ public final class SubscriptionSweeper {
     private final Object lock = new Object();
     private int inFlight;
     private long changes;
+    private long lastEnded = System.nanoTime();
     private int count;
     private Throwable failure;
 
@@ -190,6 +196,7 @@ public final class SubscriptionSweeper {
                 ? e.getCause() : e;
           }
           changes++;
+          lastEnded = System.nanoTime();
           lock.notifyAll();
         }
       });
@@ -210,6 +217,13 @@ public final class SubscriptionSweeper {
     int count() {
       synchronized (lock) {
         return count;
+      }
+    }
+
+    /** When the last chain ended (its ack done, or failed). */
+    long lastEnded() {
+      synchronized (lock) {
+        return lastEnded;
       }
     }
 

@@ -162,6 +162,42 @@ class SubscriptionSweeperTest {
         held.published().stream().map(SubscriptionSweeperTest::id).toList(), "in the order they were pulled");
   }
 
+  /**
+   * An ordered subscription lets a user's next deliveries out only once the ones before are acked: the
+   * quiet period that proves the subscription empty runs from that ack, however long the re-route took,
+   * not from the last pull that found something.
+   */
+  @Test
+  void theQuietPeriodRunsFromTheLastAckNotFromTheLastPullThatFoundSomething() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger pulls = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean released = new java.util.concurrent.atomic.AtomicBoolean();
+    DeliveryBroker ordered = Seams.around(DeliveryBroker.class, broker, (self, method, args) -> {
+      if (method.getName().equals("pullNow")) {
+        pulls.incrementAndGet();
+      } else if (method.getName().equals("ack") && released.compareAndSet(false, true)) {
+        deliver("m1"); // the user's next delivery, out now that the one before is acked
+      }
+      return Seams.PASS;
+    });
+    HeldPublisher held = new HeldPublisher();
+    RelayPublisher slow = new RelayPublisher(held, topology);
+    SubscriptionSweeper sweeping = new SubscriptionSweeper(ordered,
+        new BackToRequests(new ParkFirst(mailbox, slow, clock), RelayMetrics.noop(Part.SOCKET_NODE)),
+        new LiveRoute(registry, slow, clock), Duration.ofMillis(5));
+    broker.open(TOPIC, SUB, 10);
+    deliver("m0");
+    held.hold();
+    java.util.concurrent.CompletableFuture<SubscriptionSweeper.Sweep> sweep = java.util.concurrent.CompletableFuture
+        .supplyAsync(() -> sweeping.sweep(SUB, "dead", Duration.ofMillis(100), Instant.now().plusSeconds(10)));
+    dev.pushrelay.testing.Await.until("m0 republished, and held", Duration.ofSeconds(5), () -> held.waiting() > 0);
+    int before = pulls.get();
+    // each empty pull waits its 5 ms pause: 40 of them are more than the 100 ms quiet period
+    dev.pushrelay.testing.Await.until("40 empty pulls", Duration.ofSeconds(10), () -> pulls.get() - before >= 40);
+    held.release();
+    assertEquals(new SubscriptionSweeper.Sweep(2, true), sweep.get(10, java.util.concurrent.TimeUnit.SECONDS));
+    assertEquals(0, broker.held(SUB), "m1, let out by m0's ack, swept too");
+  }
+
   private static String id(dev.pushrelay.pubsub.OutboundMessage m) {
     try {
       return RelayMessage.parse(m.data().getBytes(java.nio.charset.StandardCharsets.UTF_8)).id();

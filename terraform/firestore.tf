@@ -5,7 +5,7 @@
 #   revocations/{userId}                       issuedBefore, expiresAt (issuedBefore + 24 h 5 min)
 # The queries: connections where userId == U, and one user's pending entries claimed since T, on the
 # automatic single-field indexes; one user's waiting entries (state in [pending, claimed]) oldest first,
-# on the composite index below.
+# and the entries claimed since T and sent since S, on the composite indexes below.
 
 resource "google_firestore_database" "default" {
   count = var.create_firestore_database ? 1 : 0
@@ -42,6 +42,26 @@ resource "google_firestore_index" "pending_by_state" {
 
   # After the field operations: index operations on one database queue behind each other too.
   depends_on = [google_firestore_field.sent_ids_ttl]
+}
+
+# A later page of a catch-up reads what the user's sockets claimed in the last seconds (to share it) only
+# from its cursor's sentAt on: two ranges, which need a composite index.
+resource "google_firestore_index" "pending_claimed_since" {
+  project    = var.project_id
+  database   = local.firestore_database
+  collection = "pending"
+
+  fields {
+    field_path = "claimedAt"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "sentAt"
+    order      = "ASCENDING"
+  }
+
+  # index operations on one database queue behind each other
+  depends_on = [google_firestore_index.pending_by_state]
 }
 
 # TTL policies: Firestore deletes a document some time (up to about a day) after its TTL field

@@ -814,4 +814,19 @@ class TerraformInvariantsTest {
     }
     return tf.resolve(expression);
   }
+
+  /**
+   * The node's catch-ups query the mailbox on composite indexes; a query whose index is still building fails.
+   * So the node's service is created only once every composite index is built.
+   */
+  @Test
+  void theSocketNodeStartsOnlyOnceEveryFirestoreIndexIsBuilt() {
+    Block node = tf.resources("google_cloud_run_v2_service").get(0);
+    String dependsOn = TerraformConfig.at(node.body(), "depends_on").toString();
+    List<String> indexes = tf.resources("google_firestore_index").stream().map(Block::address).toList();
+    assertFalse(indexes.isEmpty(), "the mailbox's composite indexes");
+    assertEquals(List.of(), indexes.stream().filter(i -> !dependsOn.contains(i + "}")).toList(),
+        node.address() + " depends on each composite index");
+  }
+
 }

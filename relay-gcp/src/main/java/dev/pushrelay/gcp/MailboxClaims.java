@@ -92,9 +92,8 @@ final class MailboxClaims {
   private CompletableFuture<Claimed> page(CollectionReference mailbox, String connectionId, Instant now,
       MailboxCursor after, boolean shared) {
     int widest = Math.max(claimLimit, LOOK_LIMIT);
-    CompletableFuture<List<QueryDocumentSnapshot>> recent = shared ? read(mailbox
-        .whereGreaterThanOrEqualTo("claimedAt", Timestamps.of(now.minus(Mailbox.SHARED_WINDOW)))
-        .limit(widest)) : CompletableFuture.completedFuture(List.of());
+    CompletableFuture<List<QueryDocumentSnapshot>> recent = shared
+        ? read(claimedRecently(mailbox, now, after, widest)) : CompletableFuture.completedFuture(List.of());
     int limit = shared ? claimLimit : widest;
     return read(waiting(mailbox, after, limit)).thenCombine(recent, (w, r) -> Page.of(w, r, after, limit))
         .thenCompose(page -> claimFrom(page.docs(), connectionId, now)
@@ -156,6 +155,20 @@ final class MailboxClaims {
         .orderBy("sentAt").orderBy(FieldPath.documentId());
     if (after != null) {
       q = q.startAfter(Timestamps.of(after.sentAt()), mailbox.document(after.id()));
+    }
+    return q.limit(limit);
+  }
+
+  /**
+   * What the user's sockets claimed within the shared window, from {@code after}'s time on: a page of a
+   * catch-up drops whatever is behind its cursor, and without that second range the query read again
+   * every entry this same catch-up claimed on its earlier pages (50 more documents a page). The composite
+   * index {@code pending_claimed_since} in terraform/firestore.tf serves the two ranges.
+   */
+  private Query claimedRecently(CollectionReference mailbox, Instant now, MailboxCursor after, int limit) {
+    Query q = mailbox.whereGreaterThanOrEqualTo("claimedAt", Timestamps.of(now.minus(Mailbox.SHARED_WINDOW)));
+    if (after != null) {
+      q = q.whereGreaterThanOrEqualTo("sentAt", Timestamps.of(after.sentAt()));
     }
     return q.limit(limit);
   }

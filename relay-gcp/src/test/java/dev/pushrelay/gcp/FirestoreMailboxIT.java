@@ -294,6 +294,47 @@ class FirestoreMailboxIT {
   }
 
   /**
+   * A later page of a catch-up reads the shared window only from its cursor on, so it never reads again
+   * what its earlier pages claimed; what another socket got moments ago, past the pages of what waits, is
+   * still shared, on the page after them.
+   */
+  @Test
+  void aLaterPageStillSharesWhatAnotherSocketGotPastItsCursor() throws Exception {
+    int limit = 10;
+    Mailbox small = new FirestoreMailbox(project.clients().firestore(), RelayMetrics.noop(Part.SOCKET_NODE), limit);
+    String user = "pages-" + UUID.randomUUID();
+    Instant t = Instant.now().truncatedTo(ChronoUnit.MILLIS);
+    List<String> theirs = new java.util.ArrayList<>();
+    for (int i = 20; i < 25; i++) {
+      theirs.add("s" + i);
+      mailbox.parkNew(new RelayMessage("s" + i, user, "e", null, t.plusMillis(i), 3600, Priority.NORMAL), t)
+          .get(10, TimeUnit.SECONDS);
+    }
+    assertEquals(theirs, handed(look(user, "c1", t)), "c1 claims the later five");
+    mailbox.delivered(user, theirs, t).get(10, TimeUnit.SECONDS);
+    List<RelayMessage> waiting = new java.util.ArrayList<>();
+    for (int i = 0; i < 20; i++) {
+      waiting.add(new RelayMessage(String.format("p%02d", i), user, "e", null, t.plusMillis(i), 3600, Priority.NORMAL));
+    }
+    parkAll(waiting, t);
+
+    Instant now = t.plusSeconds(1);
+    List<List<String>> pages = new java.util.ArrayList<>();
+    Claimed page = small.claim(user, "c2", now).get(10, TimeUnit.SECONDS);
+    while (true) {
+      pages.add(handed(page));
+      if (page.next().isEmpty()) {
+        break;
+      }
+      page = small.claimAfter(user, "c2", now, page.next().get()).get(10, TimeUnit.SECONDS);
+    }
+    List<String> shared = theirs.stream().map(id -> id + " (shared)").toList();
+    assertEquals(List.of(waiting.subList(0, 10).stream().map(RelayMessage::id).toList(),
+        waiting.subList(10, 20).stream().map(RelayMessage::id).toList(), shared), pages,
+        "two pages of what waits, then c1's five, shared");
+  }
+
+  /**
    * A hand-back puts an entry back only while the socket handing it back still holds its claim: a late
    * one (a look that answered after its socket closed) leaves a delivered tombstone, and another socket's
    * claim, as they are.

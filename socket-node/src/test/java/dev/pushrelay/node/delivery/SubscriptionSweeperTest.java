@@ -11,6 +11,7 @@ import dev.pushrelay.metrics.RelayMetrics;
 import dev.pushrelay.model.MessageAttributes;
 import dev.pushrelay.model.Priority;
 import dev.pushrelay.model.RelayMessage;
+import dev.pushrelay.pubsub.MessagePublisher;
 import dev.pushrelay.pubsub.RelayPublisher;
 import dev.pushrelay.registry.ConnectionRecord;
 import dev.pushrelay.routing.LiveRoute;
@@ -41,6 +42,14 @@ class SubscriptionSweeperTest {
   private final SubscriptionSweeper sweeper = new SubscriptionSweeper(broker,
       new BackToRequests(new ParkFirst(mailbox, publisher, clock), RelayMetrics.noop(Part.SOCKET_NODE)),
       new LiveRoute(registry, publisher, clock), Duration.ofMillis(5));
+
+  /** A sweeper of {@code from} that parks in {@code parkIn} and publishes to {@code pubsub}. */
+  private SubscriptionSweeper sweeperOf(DeliveryBroker from, Mailbox parkIn, MessagePublisher pubsub) {
+    RelayPublisher p = new RelayPublisher(pubsub, topology);
+    return new SubscriptionSweeper(from,
+        new BackToRequests(new ParkFirst(parkIn, p, clock), RelayMetrics.noop(Part.SOCKET_NODE)),
+        new LiveRoute(registry, p, clock), Duration.ofMillis(5));
+  }
 
   private void deliver(String id) {
     RelayMessage m = new RelayMessage(id, "u1", "e", null, clock.instant(), 3600, Priority.NORMAL);
@@ -74,9 +83,7 @@ class SubscriptionSweeperTest {
       return method.getName().equals("parkAllNew") ? java.lang.reflect.InvocationHandler.invokeDefault(self, method,
           args) : Seams.PASS;
     });
-    SubscriptionSweeper sweeping = new SubscriptionSweeper(broker,
-        new BackToRequests(new ParkFirst(failingForM1, publisher, clock), RelayMetrics.noop(Part.SOCKET_NODE)),
-        new LiveRoute(registry, publisher, clock), Duration.ofMillis(5));
+    SubscriptionSweeper sweeping = sweeperOf(broker, failingForM1, pubsub);
     broker.open(TOPIC, SUB, 10);
     for (int i = 0; i < 3; i++) {
       deliver("m" + i);
@@ -138,10 +145,7 @@ class SubscriptionSweeperTest {
   @Test
   void aUsersLaterPullWaitsForItsEarlierRepublishSoTheOrderHolds() throws Exception {
     HeldPublisher held = new HeldPublisher();
-    RelayPublisher slow = new RelayPublisher(held, topology);
-    SubscriptionSweeper sweeping = new SubscriptionSweeper(broker,
-        new BackToRequests(new ParkFirst(mailbox, slow, clock), RelayMetrics.noop(Part.SOCKET_NODE)),
-        new LiveRoute(registry, slow, clock), Duration.ofMillis(5));
+    SubscriptionSweeper sweeping = sweeperOf(broker, mailbox, held);
     broker.open(TOPIC, SUB, 10);
     registry.heartbeat("live", clock.instant(), clock.instant().plusSeconds(12)).join();
     registry.addConnection(new ConnectionRecord("c1", "u1", "live", clock.instant())).join();
@@ -180,10 +184,7 @@ class SubscriptionSweeperTest {
       return Seams.PASS;
     });
     HeldPublisher held = new HeldPublisher();
-    RelayPublisher slow = new RelayPublisher(held, topology);
-    SubscriptionSweeper sweeping = new SubscriptionSweeper(ordered,
-        new BackToRequests(new ParkFirst(mailbox, slow, clock), RelayMetrics.noop(Part.SOCKET_NODE)),
-        new LiveRoute(registry, slow, clock), Duration.ofMillis(5));
+    SubscriptionSweeper sweeping = sweeperOf(ordered, mailbox, held);
     broker.open(TOPIC, SUB, 10);
     deliver("m0");
     held.hold();

@@ -187,7 +187,8 @@ resource "google_cloud_run_v2_service" "socket_node" {
     google_secret_manager_secret_iam_member.log_key["socket_node"],
     time_sleep.iam_propagation,
     # A node registers itself in Firestore before it reports ready, and its catch-ups' queries need these
-    # composite indexes built.
+    # composite indexes built. (A release's canary runs before its apply: a page whose index is not built
+    # yet reads the shared window the older, wider way.)
     google_firestore_database.default,
     google_firestore_index.pending_by_state,
     google_firestore_index.pending_claimed_since,

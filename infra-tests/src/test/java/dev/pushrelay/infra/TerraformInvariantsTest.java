@@ -817,7 +817,8 @@ class TerraformInvariantsTest {
 
   /**
    * The node's catch-ups query the mailbox on composite indexes; a query whose index is still building fails.
-   * So the node's service is created only once every composite index is built.
+   * So the service that Terraform creates starts only once every composite index is built. A release's
+   * canary, deployed before its apply, has the node's own fallback for the newer index (MailboxClaims).
    */
   @Test
   void theSocketNodeStartsOnlyOnceEveryFirestoreIndexIsBuilt() {

@@ -25,6 +25,20 @@ public final class Preconditions {
     return false;
   }
 
+  /**
+   * True when a query failed for want of its composite index (FAILED_PRECONDITION): one that a release's
+   * Terraform has not built yet, or is still building.
+   */
+  public static boolean indexMissing(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof FailedPreconditionException || t instanceof FirestoreException f && f.getStatus() != null
+          && f.getStatus().getCode() == Status.Code.FAILED_PRECONDITION) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** True when a create failed because its document exists (ALREADY_EXISTS), as one call or in a batch. */
   public static boolean exists(Throwable error) {
     for (Throwable t = error; t != null; t = t.getCause()) {

@@ -12,17 +12,8 @@ public final class Preconditions {
 
   /** True when the write lost its condition (FAILED_PRECONDITION) or its document (NOT_FOUND). */
   public static boolean lost(Throwable error) {
-    for (Throwable t = error; t != null; t = t.getCause()) {
-      if (t instanceof FailedPreconditionException || t instanceof NotFoundException) {
-        return true;
-      }
-      if (t instanceof FirestoreException f && f.getStatus() != null
-          && (f.getStatus().getCode() == Status.Code.FAILED_PRECONDITION
-              || f.getStatus().getCode() == Status.Code.NOT_FOUND)) {
-        return true;
-      }
-    }
-    return false;
+    return causedBy(error, FailedPreconditionException.class, Status.Code.FAILED_PRECONDITION)
+        || causedBy(error, NotFoundException.class, Status.Code.NOT_FOUND);
   }
 
   /**
@@ -30,20 +21,22 @@ public final class Preconditions {
    * Terraform has not built yet, or is still building.
    */
   public static boolean indexMissing(Throwable error) {
-    for (Throwable t = error; t != null; t = t.getCause()) {
-      if (t instanceof FailedPreconditionException || t instanceof FirestoreException f && f.getStatus() != null
-          && f.getStatus().getCode() == Status.Code.FAILED_PRECONDITION) {
-        return true;
-      }
-    }
-    return false;
+    return causedBy(error, FailedPreconditionException.class, Status.Code.FAILED_PRECONDITION);
   }
 
   /** True when a create failed because its document exists (ALREADY_EXISTS), as one call or in a batch. */
   public static boolean exists(Throwable error) {
+    return causedBy(error, AlreadyExistsException.class, Status.Code.ALREADY_EXISTS);
+  }
+
+  /**
+   * Whether {@code error} or a cause of it is the client's exception of that status: the call's own
+   * ({@code gax}), or a batch's write result ({@link FirestoreException}).
+   */
+  private static boolean causedBy(Throwable error, Class<? extends Throwable> gax, Status.Code code) {
     for (Throwable t = error; t != null; t = t.getCause()) {
-      if (t instanceof AlreadyExistsException || t instanceof FirestoreException f && f.getStatus() != null
-          && f.getStatus().getCode() == Status.Code.ALREADY_EXISTS) {
+      if (gax.isInstance(t) || t instanceof FirestoreException f && f.getStatus() != null
+          && f.getStatus().getCode() == code) {
         return true;
       }
     }

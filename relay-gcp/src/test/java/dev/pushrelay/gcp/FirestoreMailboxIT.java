@@ -270,7 +270,7 @@ class FirestoreMailboxIT {
   @Test
   void oldTombstonesDoNotHideWhatWaits() throws Exception {
     int limit = 10;
-    Mailbox small = new FirestoreMailbox(project.clients().firestore(), RelayMetrics.noop(Part.SOCKET_NODE), limit);
+    Mailbox small = pagesOf(limit, RelayMetrics.noop(Part.SOCKET_NODE));
     String user = "tombstones-" + UUID.randomUUID();
     Instant t0 = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     List<String> old = new java.util.ArrayList<>();
@@ -300,8 +300,8 @@ class FirestoreMailboxIT {
    */
   @Test
   void aLaterPageStillSharesWhatAnotherSocketGotPastItsCursor() throws Exception {
-    int limit = 10;
-    Mailbox small = new FirestoreMailbox(project.clients().firestore(), RelayMetrics.noop(Part.SOCKET_NODE), limit);
+    dev.pushrelay.testing.MetricsProbe probe = new dev.pushrelay.testing.MetricsProbe();
+    Mailbox small = pagesOf(10, probe.relayMetrics(Part.SOCKET_NODE));
     String user = "pages-" + UUID.randomUUID();
     Instant t = Instant.now().truncatedTo(ChronoUnit.MILLIS);
     List<String> theirs = new java.util.ArrayList<>();
@@ -320,18 +320,29 @@ class FirestoreMailboxIT {
 
     Instant now = t.plusSeconds(1);
     List<List<String>> pages = new java.util.ArrayList<>();
+    List<Long> reads = new java.util.ArrayList<>();
     Claimed page = small.claim(user, "c2", now).get(10, TimeUnit.SECONDS);
     while (true) {
       pages.add(handed(page));
+      reads.add(probe.value(RelayMetrics.FIRESTORE_READS));
       if (page.next().isEmpty()) {
         break;
       }
       page = small.claimAfter(user, "c2", now, page.next().get()).get(10, TimeUnit.SECONDS);
     }
+    probe.close();
     List<String> shared = theirs.stream().map(id -> id + " (shared)").toList();
     assertEquals(List.of(waiting.subList(0, 10).stream().map(RelayMessage::id).toList(),
         waiting.subList(10, 20).stream().map(RelayMessage::id).toList(), shared), pages,
         "two pages of what waits, then c1's five, shared");
+    // page 2 reads its 10 waiting entries, and of the window only c1's five and the cursor's own entry (its
+    // sentAt is the cursor's): none of the other nine that page 1 claimed
+    assertEquals(10 + 6, reads.get(1) - reads.get(0), "documents page 2 read");
+  }
+
+  /** A mailbox whose catch-up pages hold {@code limit} entries, counting its reads in {@code metrics}. */
+  private static Mailbox pagesOf(int limit, RelayMetrics metrics) {
+    return new FirestoreMailbox(project.clients().firestore(), metrics, limit);
   }
 
   /**
